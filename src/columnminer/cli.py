@@ -13,7 +13,7 @@ from .errors import ColumnMinerError
 __all__ = ["main"]
 
 
-def _format_demo(result) -> str:  # noqa: ANN001 - DemoResult, imported lazily
+def _format_demo(result) -> str:
     setup = result.setup
     space = setup.parameter_space
     names = space.parameter_names
@@ -34,14 +34,24 @@ def _format_demo(result) -> str:  # noqa: ANN001 - DemoResult, imported lazily
         f"condition number {morpher.condition_number:.3g}",
         "  " + f"{'benchmark':26s}" + "".join(f"{n:>10s}" for n in names),
     ]
-    for name, row in zip(setup.morphing_benchmarks, space.benchmark_array(setup.morphing_benchmarks), strict=True):
+    for name, row in zip(
+        setup.morphing_benchmarks, space.benchmark_array(setup.morphing_benchmarks), strict=True
+    ):
         lines.append("  " + f"{name:26s}" + "".join(f"{v:10.4f}" for v in row))
     checks = [
-        ("mean sum of squared morphing weights", f"{result.squared_weight_sum_optimised:.3f} optimised "
-         f"vs {result.squared_weight_sum_random:.3f} for random bases (median)"),
-        (f"per-event weights, {result.n_events} events x {result.n_thetas} thetas",
-         f"max relative deviation from exact {result.max_event_deviation:.1e}"),
-        ("cross sections on a 100 x 100 grid", f"max relative deviation from exact {result.max_xsec_deviation:.1e}"),
+        (
+            "mean sum of squared morphing weights",
+            f"{result.squared_weight_sum_optimised:.3f} optimised "
+            f"vs {result.squared_weight_sum_random:.3f} for random bases (median)",
+        ),
+        (
+            f"per-event weights, {result.n_events} events x {result.n_thetas} thetas",
+            f"max relative deviation from exact {result.max_event_deviation:.1e}",
+        ),
+        (
+            "cross sections on a 100 x 100 grid",
+            f"max relative deviation from exact {result.max_xsec_deviation:.1e}",
+        ),
         ("morphing weights throughput", f"{result.thetas_per_second:,.0f} thetas/s"),
         ("DESIGN.md reference weights and gradients", "OK" if result.reference_ok else "FAILED"),
         ("setup round trip through JSON and zarr attrs", "OK" if result.roundtrip_ok else "FAILED"),
@@ -76,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Machine-learning-based inference for particle physics, columnar and distributed.",
     )
     parser.add_argument("--version", action="version", version=f"columnminer {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="run the end-to-end demonstration and print its checks")

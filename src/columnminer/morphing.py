@@ -131,7 +131,7 @@ def _matrix_and_condition(basis: np.ndarray, components: np.ndarray) -> tuple[np
     """Pseudo-inverses [..., n_components, n_basis] and condition numbers of (stacks of) basis matrices."""
     a = component_values(basis, components)  # [..., n_basis, n_components]
     singular = np.linalg.svd(a, compute_uv=False)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         condition = np.where(singular[..., -1] > 0, singular[..., 0] / singular[..., -1], np.inf)
     return np.linalg.pinv(a), condition
 
@@ -155,6 +155,8 @@ def morphing_matrix(basis: np.ndarray | Sequence, components: np.ndarray | Seque
             f"at least {components.shape[0]} are needed"
         )
     matrix, condition = _matrix_and_condition(basis, components)
+    if condition < MAX_CONDITION_NUMBER and basis.shape[0] == components.shape[0]:
+        matrix = np.linalg.inv(component_values(basis, components))  # exact basis: plain inverse
     if not condition < MAX_CONDITION_NUMBER:
         raise MorphingError(
             f"the morphing basis is degenerate (condition number {condition:.3g}): some basis points do not "
@@ -216,7 +218,9 @@ def optimize_basis(
         basis = fixed_points.copy()
     else:
         trials = _uniform(rng, ranges, (int(n_trials), n_free))
-        stacked = np.concatenate([np.broadcast_to(fixed_points, (int(n_trials), *fixed_points.shape)), trials], 1)
+        stacked = np.concatenate(
+            [np.broadcast_to(fixed_points, (int(n_trials), *fixed_points.shape)), trials], 1
+        )
         scores = score(stacked)
         best = int(np.argmin(scores))
         if not np.isfinite(scores[best]):

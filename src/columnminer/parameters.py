@@ -262,7 +262,9 @@ class ParameterSpace:
     @property
     def parameter_ranges(self) -> np.ndarray:
         """Ranges of interest, shape [n_parameters, 2] (low, high)."""
-        return np.array([p.parameter_range for p in self._parameters.values()], dtype=np.float64).reshape(-1, 2)
+        return np.array([p.parameter_range for p in self._parameters.values()], dtype=np.float64).reshape(
+            -1, 2
+        )
 
     @property
     def max_powers(self) -> np.ndarray:
@@ -438,7 +440,9 @@ class ParameterSpace:
         """
         epsilon = float(epsilon)
         if not (math.isfinite(epsilon) and epsilon != 0.0):
-            raise ParameterSpaceError(f"finite_differences: epsilon must be finite and non-zero, got {epsilon}")
+            raise ParameterSpaceError(
+                f"finite_differences: epsilon must be finite and non-zero, got {epsilon}"
+            )
         if self.finite_difference_benchmarks:
             raise ParameterSpaceError("finite_differences() was already called on this parameter space")
         originals = [b for b in self._benchmarks.values() if not b.is_nuisance]
@@ -474,7 +478,10 @@ class ParameterSpace:
             "finite_differences": (
                 None
                 if self.finite_difference_epsilon is None
-                else {"epsilon": self.finite_difference_epsilon, "benchmarks": self.finite_difference_benchmarks}
+                else {
+                    "epsilon": self.finite_difference_epsilon,
+                    "benchmarks": self.finite_difference_benchmarks,
+                }
             ),
         }
 

@@ -147,13 +147,18 @@ class AnalysisSetup:
             morpher.expected_squared_weight_sum(space.parameter_ranges),
         )
 
-    def set_morphing_basis(self, benchmarks: Sequence[str], components: np.ndarray | Sequence | None = None) -> None:
+    def set_morphing_basis(
+        self,
+        benchmarks: Sequence[str],
+        max_overall_power: int | None = None,
+        components: np.ndarray | Sequence | None = None,
+    ) -> None:
         """Use existing benchmarks (by name, in that order) as the morphing basis, without optimisation."""
         space = self.parameter_space
         for name in benchmarks:
             space.benchmark_index(name)
         if components is None:
-            components = find_components(space.max_powers)
+            components = find_components(space.max_powers, max_overall_power)
         self.morpher = Morpher(components, space.benchmark_array(benchmarks))
         self.morphing_benchmarks = list(benchmarks)
 
@@ -163,7 +168,9 @@ class AnalysisSetup:
         return self.morpher
 
     def _basis_columns(self) -> np.ndarray:
-        return np.array([self.parameter_space.benchmark_index(n) for n in self.morphing_benchmarks], dtype=np.int64)
+        return np.array(
+            [self.parameter_space.benchmark_index(n) for n in self.morphing_benchmarks], dtype=np.int64
+        )
 
     def morphing_weights(self, thetas: np.ndarray | Sequence) -> np.ndarray:
         """Morphing weights for every benchmark column, shape [..., n_benchmarks] (zero outside the basis)."""
@@ -252,7 +259,9 @@ class AnalysisSetup:
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as err:
-            raise SetupFormatError(f"{path}: not valid JSON (line {err.lineno}, column {err.colno}): {err.msg}") from err
+            raise SetupFormatError(
+                f"{path}: not valid JSON (line {err.lineno}, column {err.colno}): {err.msg}"
+            ) from err
         except UnicodeDecodeError as err:
             raise SetupFormatError(f"{path}: not a text file: {err}") from err
         return cls.from_dict(data, source=str(path), transforms=transforms, disable_morphing=disable_morphing)

@@ -1,0 +1,55 @@
+"""Package hygiene: module docstrings and __all__, documented public API, no eval/exec, ruff-clean."""
+
+import ast
+import importlib
+import importlib.util
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import columnminer
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = sorted(m.name for m in pkgutil.walk_packages(columnminer.__path__, "columnminer."))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_docstring_and_all(name):
+    module = importlib.import_module(name)
+    assert module.__doc__ and module.__doc__.strip(), f"{name} has no docstring"
+    assert isinstance(getattr(module, "__all__", None), list), f"{name} has no __all__"
+    for symbol in module.__all__:
+        obj = getattr(module, symbol)
+        if callable(obj) and not symbol.startswith("_"):
+            assert obj.__doc__, f"{name}.{symbol} has no docstring"
+
+
+def test_no_eval_or_exec_in_library():
+    for path in (ROOT / "src").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in {"eval", "exec"}, f"{path}:{node.lineno} calls {node.func.id}"
+
+
+def test_no_print_in_library():
+    for path in (ROOT / "src").rglob("*.py"):
+        if path.name == "cli.py":
+            continue
+        tree = ast.parse(path.read_text())
+        calls = [
+            n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "print"
+        ]
+        assert not calls, f"{path} prints; use logging"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff is not installed")
+def test_ruff_clean():
+    dirs = [d for d in ("src", "tests", "benchmarks", "examples", "processors") if (ROOT / d).exists()]
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", *dirs], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
