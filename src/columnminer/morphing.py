@@ -16,6 +16,7 @@ morphing note ATL-PHYS-PUB-2015-047.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Sequence
@@ -73,19 +74,58 @@ def _check_thetas(thetas: np.ndarray | Sequence, n_parameters: int) -> np.ndarra
     return thetas
 
 
-def _factor_tables(thetas: np.ndarray, components: np.ndarray, derivative: bool) -> tuple[list, list]:
-    """Per-parameter factors theta_i^{k_ci} (and k_ci theta_i^{k_ci-1}), each of shape [..., n_components]."""
-    max_power = int(components.max(initial=0))
-    table = np.empty((*thetas.shape, max_power + 1))
-    table[..., 0] = 1.0
-    for k in range(1, max_power + 1):
-        table[..., k] = table[..., k - 1] * thetas
-    factors = [table[..., i, components[:, i]] for i in range(components.shape[1])]
-    if not derivative:
-        return factors, []
-    dtable = np.zeros_like(table)
-    dtable[..., 1:] = table[..., :-1] * np.arange(1, max_power + 1)
-    return factors, [dtable[..., i, components[:, i]] for i in range(components.shape[1])]
+@functools.lru_cache(maxsize=64)
+def _monomial_plan(components: tuple[tuple[int, ...], ...]) -> tuple[int, tuple]:
+    """How to build every component by one multiplication from a monomial of one degree less.
+
+    The monomials needed are the requested components (stored first, in their order) plus any missing
+    ancestors (downward closure). Each step is one degree: ``(positions, parent positions, parameters)``
+    with phi[positions] = phi[parents] * theta[parameters]. Returns (number of monomials, (constants, steps)).
+    """
+
+    def parent_of(k: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+        i = next(j for j, power in enumerate(k) if power > 0)
+        return (*k[:i], k[i] - 1, *k[i + 1 :]), i
+
+    index = {k: i for i, k in enumerate(components)}
+    order = list(components)
+    queue = list(components)
+    while queue:
+        k = queue.pop()
+        if sum(k) > 0:
+            parent, _ = parent_of(k)
+            if parent not in index:
+                index[parent] = len(order)
+                order.append(parent)
+                queue.append(parent)
+    steps = []
+    for degree in range(1, max(sum(k) for k in order) + 1):
+        rows = [(index[k], index[parent_of(k)[0]], parent_of(k)[1]) for k in order if sum(k) == degree]
+        steps.append(tuple(np.array(column, dtype=np.intp) for column in zip(*rows, strict=True)))
+    constants = [i for i, k in enumerate(order) if sum(k) == 0]
+    return len(order), (constants, tuple(steps))
+
+
+def _monomials(thetas: np.ndarray, components: np.ndarray, derivative: bool) -> tuple:
+    """Component-major monomials phi [n_monomials, N] (and gradients [n_parameters, n_monomials, N]).
+
+    ``thetas`` is flattened to [N, n_parameters]; rows 0..n_components-1 are the requested components.
+    One vectorised multiplication per degree: the minimal arithmetic, and no division (finite at theta = 0).
+    """
+    n_monomials, (constants, steps) = _monomial_plan(tuple(map(tuple, components.tolist())))
+    columns = np.ascontiguousarray(thetas.reshape(-1, components.shape[1]).T)  # [n_parameters, N]
+    phi = np.empty((n_monomials, columns.shape[1]))
+    phi[constants] = 1.0
+    gradients = None
+    if derivative:
+        gradients = np.zeros((components.shape[1], n_monomials, columns.shape[1]))
+    for positions, parents, parameters in steps:
+        phi[positions] = phi[parents] * columns[parameters]
+        if gradients is not None:
+            # product rule: d(phi_p theta_j)/d theta_i = (d phi_p/d theta_i) theta_j + delta_ij phi_p
+            gradients[:, positions] = gradients[:, parents] * columns[parameters]
+            gradients[parameters, positions] += phi[parents]
+    return phi, gradients
 
 
 def component_values(thetas: np.ndarray | Sequence, components: np.ndarray) -> np.ndarray:
@@ -98,11 +138,8 @@ def component_values(thetas: np.ndarray | Sequence, components: np.ndarray) -> n
     """
     components = np.asarray(components, dtype=np.int64)
     thetas = _check_thetas(thetas, components.shape[1])
-    factors, _ = _factor_tables(thetas, components, derivative=False)
-    result = factors[0].copy()
-    for factor in factors[1:]:
-        result *= factor
-    return result
+    phi, _ = _monomials(thetas, components, derivative=False)
+    return phi[: components.shape[0]].T.reshape(*thetas.shape[:-1], components.shape[0])
 
 
 def component_gradients(thetas: np.ndarray | Sequence, components: np.ndarray) -> np.ndarray:
@@ -115,16 +152,9 @@ def component_gradients(thetas: np.ndarray | Sequence, components: np.ndarray) -
     """
     components = np.asarray(components, dtype=np.int64)
     thetas = _check_thetas(thetas, components.shape[1])
-    factors, dfactors = _factor_tables(thetas, components, derivative=True)
-    n_parameters = components.shape[1]
-    out = np.empty((*thetas.shape[:-1], n_parameters, components.shape[0]))
-    for i in range(n_parameters):
-        gradient = dfactors[i].copy()
-        for j in range(n_parameters):
-            if j != i:
-                gradient *= factors[j]
-        out[..., i, :] = gradient
-    return out
+    _, gradients = _monomials(thetas, components, derivative=True)
+    out = np.moveaxis(gradients[:, : components.shape[0]], 2, 0)  # [N, n_parameters, n_components]
+    return out.reshape(*thetas.shape[:-1], *components.shape[::-1])
 
 
 def _matrix_and_condition(basis: np.ndarray, components: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -311,11 +341,19 @@ class Morpher:
 
     def weights(self, thetas: np.ndarray | Sequence) -> np.ndarray:
         """Morphing weights w_b(theta), shape [..., n_basis]."""
-        return component_values(thetas, self._components) @ self._matrix
+        thetas = _check_thetas(thetas, self.n_parameters)
+        phi, _ = _monomials(thetas, self._components, derivative=False)
+        weights = phi[: self.n_components].T @ self._matrix
+        return weights.reshape(*thetas.shape[:-1], self.n_basis)
 
     def weight_gradients(self, thetas: np.ndarray | Sequence) -> np.ndarray:
         r""":math:`\partial w_b / \partial \theta_i`, shape [..., n_parameters, n_basis]."""
-        return component_gradients(thetas, self._components) @ self._matrix
+        thetas = _check_thetas(thetas, self.n_parameters)
+        _, gradients = _monomials(thetas, self._components, derivative=True)
+        # one BLAS product per parameter, [n_parameters, N, n_basis], then events first
+        per_parameter = np.matmul(gradients[:, : self.n_components].transpose(0, 2, 1), self._matrix)
+        out = np.ascontiguousarray(per_parameter.transpose(1, 0, 2))
+        return out.reshape(*thetas.shape[:-1], self.n_parameters, self.n_basis)
 
     def squared_weight_sum(self, thetas: np.ndarray | Sequence) -> np.ndarray:
         r""":math:`\sum_b w_b(\theta)^2`, shape [...]: how much the basis amplifies per-event fluctuations."""
