@@ -2,6 +2,13 @@
 
 __all__ = [
     "ColumnMinerError",
+    "IncompleteStoreError",
+    "InputFormatError",
+    "LHEFormatError",
+    "MissingWeightError",
+    "SimulationError",
+    "StoreError",
+    "StoreMismatchError",
     "MissingTransformError",
     "MorphingError",
     "ParameterSpaceError",
@@ -35,3 +42,51 @@ class SetupVersionError(SetupFormatError):
 
 class MissingTransformError(ColumnMinerError, RuntimeError):
     """A param-card transform could not be restored from a saved setup and was not supplied again."""
+
+
+class InputFormatError(ColumnMinerError, ValueError):
+    """An input file is malformed. The message names the file and, where known, the event, line and field.
+
+    The location is also kept as attributes (``None`` when unknown) so callers can act on it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        event: int | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        n_complete_events: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.event = event
+        self.line = line
+        self.field = field
+        self.n_complete_events = n_complete_events
+
+
+class LHEFormatError(InputFormatError):
+    """A Les Houches Event file is malformed (truncated, a bad particle line, a wrong particle count...)."""
+
+
+class MissingWeightError(LHEFormatError):
+    """A weight needed by the analysis (a benchmark) is absent from a file or from one of its events."""
+
+
+class SimulationError(ColumnMinerError, ValueError):
+    """A built-in simulator was asked for something it cannot do (bad parameters, unknown benchmark)."""
+
+
+class StoreError(ColumnMinerError):
+    """The zarr event store is unreadable or was used inconsistently."""
+
+
+class StoreMismatchError(StoreError, ValueError):
+    """Stores or chunks do not fit together: another setup, other benchmarks, other observables, wrong dtype."""
+
+
+class IncompleteStoreError(StoreError):
+    """A store holds an interrupted write; the message says which chunks are complete and what is missing."""
