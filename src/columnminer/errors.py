@@ -5,15 +5,15 @@ __all__ = [
     "IncompleteStoreError",
     "InputFormatError",
     "LHEFormatError",
-    "MissingWeightError",
-    "SimulationError",
-    "StoreError",
-    "StoreMismatchError",
     "MissingTransformError",
+    "MissingWeightError",
     "MorphingError",
     "ParameterSpaceError",
     "SetupFormatError",
     "SetupVersionError",
+    "SimulationError",
+    "StoreError",
+    "StoreMismatchError",
 ]
 
 
