@@ -1,6 +1,7 @@
 """Package hygiene: module docstrings and __all__, documented public API, no eval/exec, ruff-clean."""
 
 import ast
+import doctest
 import importlib
 import importlib.util
 import pkgutil
@@ -25,6 +26,14 @@ def test_module_docstring_and_all(name):
         obj = getattr(module, symbol)
         if callable(obj) and not symbol.startswith("_"):
             assert obj.__doc__, f"{name}.{symbol} has no docstring"
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name):
+    """Every example in a docstring is a doctest that passes."""
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} failing doctest(s) in {name}"
 
 
 def test_no_eval_or_exec_in_library():

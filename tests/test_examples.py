@@ -1,0 +1,30 @@
+"""The tutorials in examples/ run from start to end and leave what they promise."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_example_01_parameter_space_and_morphing(tmp_path):
+    script = EXAMPLES / "01_parameter_space_and_morphing.py"
+    completed = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "saved and reloaded" in completed.stdout
+    data = json.loads((tmp_path / "setup.json").read_text())
+    assert [p["name"] for p in data["parameters"]] == ["CWL2", "CPWL2"]
+    assert data["morphing"]["basis_benchmarks"][0] == "sm"
+    assert len(data["morphing"]["basis"]) == 6
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
+def test_every_example_has_a_docstring_and_run_line(script):
+    text = (EXAMPLES / script).read_text()
+    assert text.startswith('"""'), f"{script} must open with a docstring"
+    assert "Run:" in text.split('"""')[1], f"{script} must say how to run it"
