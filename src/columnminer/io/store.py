@@ -1,0 +1,464 @@
+"""EventStore: observables and per-benchmark weights of many events in one zarr v3 group, chunk by chunk."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import zarr
+
+from .._version import __version__
+from ..errors import IncompleteStoreError, SetupFormatError, StoreError, StoreMismatchError
+from ..setup import AnalysisSetup
+
+__all__ = ["ARRAYS", "PARTITIONS", "EventStore", "setup_difference"]
+
+logger = logging.getLogger(__name__)
+
+STORE_SCHEMA = "columnminer.store"
+STORE_SCHEMA_VERSION = 1
+#: The per-event arrays of a store: name -> dtype.
+ARRAYS = {
+    "observables": np.dtype("float64"),
+    "weights": np.dtype("float64"),
+    "nuisance_weights": np.dtype("float64"),
+    "sampled_from": np.dtype("int16"),
+}
+#: Partition names, in the order their fractions are given.
+PARTITIONS = ("train", "validation", "test")
+
+
+def setup_difference(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
+    """A short description of how two setup dicts differ (``None`` when they describe the same setup).
+
+    Example:
+        >>> setup_difference({"benchmarks": [{"name": "sm"}]}, {"benchmarks": [{"name": "bsm"}]})
+        "benchmarks differ: only in the first ['sm'], only in the second ['bsm']"
+    """
+    for key in ("parameters", "benchmarks"):
+        names_a = [item.get("name") for item in a.get(key, [])]
+        names_b = [item.get("name") for item in b.get(key, [])]
+        if names_a != names_b:
+            only_a = [n for n in names_a if n not in names_b]
+            only_b = [n for n in names_b if n not in names_a]
+            if not only_a and not only_b:
+                return f"{key} differ in order: {names_a} vs {names_b}"
+            return f"{key} differ: only in the first {only_a}, only in the second {only_b}"
+        for item_a, item_b in zip(a.get(key, []), b.get(key, []), strict=True):
+            if item_a != item_b:
+                return f"{key[:-1]} {item_a.get('name')!r} differs: {item_a} vs {item_b}"
+    for key in ("morphing", "systematics"):
+        if a.get(key) != b.get(key):
+            return f"{key} setups differ"
+    return None
+
+
+def _splitmix64(values: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser: a fast, well-mixed hash of uint64 values (wrapping arithmetic)."""
+    z = values + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+class EventStore:
+    """Events of one analysis in a zarr v3 group (local directory or any fsspec URL).
+
+    Arrays (rows are events, chunked along events; columns in setup order):
+    ``observables`` float64 [n, n_observables], ``weights`` float64 [n, n_benchmarks] in pb per event,
+    ``nuisance_weights`` float64 [n, n_nuisance_benchmarks] (when the setup has some), ``sampled_from``
+    int16 [n] (benchmark index, -1 for background). Attributes hold the setup, the observable names, the
+    provenance of every appended source, the partition definition and ``n_events``, the number of
+    committed rows.
+
+    Crash safety: every chunk file is written atomically by zarr, an append records what it is about to
+    write (``pending``) before touching the arrays and commits ``n_events`` only after all arrays are
+    written. Rows past ``n_events`` are never read; a store whose writer died reports the interrupted
+    append in :attr:`incomplete` and is completed by :meth:`repair` or simply by appending again.
+
+    Partitions: every event index is assigned to train / validation / test by a fixed hash of (seed,
+    index), so the split is deterministic, independent of chunking, and stable when events are appended.
+
+    Example:
+        >>> import tempfile, numpy as np
+        >>> from columnminer.demo import golden_channel_setup
+        >>> setup = golden_channel_setup()
+        >>> store = EventStore.create(tempfile.mkdtemp() + "/s.zarr", setup, ["m4l"], chunk_size=4)
+        >>> store.append(np.ones((6, 1)), np.ones((6, 6)), np.zeros(6, dtype=np.int16), source="demo")
+        (0, 6)
+        >>> store.n_events, store.read("weights").shape
+        (6, (6, 6))
+    """
+
+    def __init__(self, group: zarr.Group, url: str, writable: bool) -> None:
+        self._group = group
+        self.url = url
+        self._writable = writable
+        attrs = group.attrs.asdict()
+        if attrs.get("store_schema") != STORE_SCHEMA:
+            raise StoreError(f"{url}: not a columnminer event store (no '{STORE_SCHEMA}' schema attribute)")
+        if int(attrs.get("store_schema_version", 0)) > STORE_SCHEMA_VERSION:
+            raise StoreError(
+                f"{url}: written with store schema version {attrs['store_schema_version']}; this columnminer "
+                f"{__version__} reads up to {STORE_SCHEMA_VERSION}: upgrade columnminer"
+            )
+        try:
+            self.setup = AnalysisSetup.from_dict(attrs["setup"], source=f"{url} (attribute 'setup')")
+        except KeyError:
+            raise StoreError(f"{url}: the store has no 'setup' attribute") from None
+        except SetupFormatError as err:
+            raise StoreError(str(err)) from err
+        self._attrs = attrs
+        self._check_arrays()
+
+    # -- creation and opening -------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        url: str,
+        setup: AnalysisSetup,
+        observables: Sequence[str],
+        chunk_size: int = 100_000,
+        nuisance_benchmarks: Sequence[str] = (),
+        partition_fractions: Sequence[float] = (0.8, 0.1, 0.1),
+        partition_seed: int = 0,
+        overwrite: bool = False,
+    ) -> EventStore:
+        """Create an empty store for ``setup`` with the given observable columns.
+
+        ``partition_fractions`` are the train / validation / test fractions (they must sum to 1).
+        An existing store at ``url`` is an error unless ``overwrite``.
+        """
+        url = str(url)
+        observables = [str(name) for name in observables]
+        if len(set(observables)) != len(observables):
+            raise StoreMismatchError(f"{url}: duplicate observable names in {observables}")
+        fractions = [float(f) for f in partition_fractions]
+        if len(fractions) != 3 or min(fractions) < 0 or not math.isclose(sum(fractions), 1.0):
+            raise StoreMismatchError(
+                f"{url}: partition_fractions must be three non-negative numbers summing to 1"
+            )
+        if int(chunk_size) < 1:
+            raise StoreMismatchError(f"{url}: chunk_size must be positive, got {chunk_size}")
+        try:
+            group = zarr.open_group(url, mode="w" if overwrite else "w-")
+        except (FileExistsError, zarr.errors.ContainsGroupError, zarr.errors.ContainsArrayError) as err:
+            raise StoreError(
+                f"{url}: a store already exists there (pass overwrite=True to replace it)"
+            ) from err
+        columns = {
+            "observables": len(observables),
+            "weights": setup.parameter_space.n_benchmarks,
+            "sampled_from": None,
+        }
+        if nuisance_benchmarks:
+            columns["nuisance_weights"] = len(nuisance_benchmarks)
+        for name, n_columns in columns.items():
+            shape = (0,) if n_columns is None else (0, n_columns)
+            chunks = (int(chunk_size),) if n_columns is None else (int(chunk_size), max(n_columns, 1))
+            fill = -2 if name == "sampled_from" else np.nan
+            group.create_array(name, shape=shape, chunks=chunks, dtype=ARRAYS[name], fill_value=fill)
+        group.attrs.update(
+            {
+                "columnminer": __version__,
+                "store_schema": STORE_SCHEMA,
+                "store_schema_version": STORE_SCHEMA_VERSION,
+                "setup": setup.to_dict(),
+                "observables": observables,
+                "nuisance_benchmarks": [str(n) for n in nuisance_benchmarks],
+                "chunk_size": int(chunk_size),
+                "n_events": 0,
+                "pending": None,
+                "samples": [],
+                "partitions": {
+                    "fractions": dict(zip(PARTITIONS, fractions, strict=True)),
+                    "seed": int(partition_seed),
+                },
+            }
+        )
+        return cls(group, url, writable=True)
+
+    @classmethod
+    def open(cls, url: str, mode: str = "r", setup: AnalysisSetup | None = None) -> EventStore:
+        """Open an existing store (``mode`` "r" or "a"); with ``setup``, insist that it was written for it."""
+        url = str(url)
+        if mode not in ("r", "a"):
+            raise ValueError(f"mode must be 'r' or 'a', got {mode!r}")
+        try:
+            group = zarr.open_group(url, mode="r+" if mode == "a" else "r")
+        except (
+            FileNotFoundError,
+            zarr.errors.GroupNotFoundError,
+            zarr.errors.NodeTypeValidationError,
+        ) as err:
+            raise StoreError(f"{url}: no event store found ({type(err).__name__}: {err})") from err
+        store = cls(group, url, writable=mode == "a")
+        if setup is not None:
+            difference = setup_difference(store.setup.to_dict(), setup.to_dict())
+            if difference is not None:
+                raise StoreMismatchError(f"{url}: the store was written with another setup: {difference}")
+        if store.incomplete is not None:
+            logger.warning("%s: %s", url, store.incomplete["message"])
+        return store
+
+    def _check_arrays(self) -> None:
+        """Every array exists with the right dtype, column count and at least ``n_events`` rows."""
+        expected = {
+            "observables": len(self.observable_names),
+            "weights": self.setup.parameter_space.n_benchmarks,
+            "sampled_from": None,
+        }
+        if self.nuisance_benchmark_names:
+            expected["nuisance_weights"] = len(self.nuisance_benchmark_names)
+        n_events = self.n_events
+        for name, n_columns in expected.items():
+            try:
+                array = self._group[name]
+            except KeyError:
+                raise StoreError(f"{self.url}: array '{name}' is missing") from None
+            if array.dtype != ARRAYS[name]:
+                raise StoreMismatchError(
+                    f"{self.url}: array '{name}' has dtype {array.dtype}, expected {ARRAYS[name]}"
+                )
+            if n_columns is not None and (array.ndim != 2 or array.shape[1] != n_columns):
+                raise StoreMismatchError(
+                    f"{self.url}: array '{name}' has shape {array.shape}, expected [n_events, {n_columns}]"
+                )
+            if array.shape[0] < n_events:
+                raise StoreError(
+                    f"{self.url}: array '{name}' has {array.shape[0]} rows but {n_events} events are committed: "
+                    "the store is truncated"
+                )
+
+    # -- metadata -------------------------------------------------------------------------------------
+    @property
+    def observable_names(self) -> list[str]:
+        return list(self._attrs["observables"])
+
+    @property
+    def benchmark_names(self) -> list[str]:
+        return self.setup.benchmark_names
+
+    @property
+    def nuisance_benchmark_names(self) -> list[str]:
+        return list(self._attrs.get("nuisance_benchmarks", []))
+
+    @property
+    def n_events(self) -> int:
+        """Number of committed events (rows beyond it belong to an interrupted append and are ignored)."""
+        return int(self._attrs["n_events"])
+
+    @property
+    def chunk_size(self) -> int:
+        return int(self._attrs["chunk_size"])
+
+    @property
+    def sources(self) -> list[dict[str, Any]]:
+        """Provenance of every committed append: source, rows, time."""
+        return [dict(item) for item in self._attrs.get("samples", [])]
+
+    @property
+    def incomplete(self) -> dict[str, Any] | None:
+        """``None``, or a description of the append that was interrupted (rows, source, message)."""
+        pending = self._attrs.get("pending")
+        if not pending:
+            return None
+        return {
+            **pending,
+            "message": (
+                f"an append of rows {pending['start']}..{pending['stop']} (source {pending.get('source')!r}) was "
+                f"interrupted; the store holds the {self.n_events} complete events before it. Call repair() or "
+                "append that source again."
+            ),
+        }
+
+    def has_source(self, source: Any) -> bool:
+        """Whether an append with this ``source`` was committed (lets reruns skip finished work)."""
+        return any(item.get("source") == source for item in self._attrs.get("samples", []))
+
+    def _update_attrs(self, **values: Any) -> None:
+        self._group.attrs.update(values)
+        self._attrs.update(values)
+
+    # -- writing --------------------------------------------------------------------------------------
+    def _require_writable(self) -> None:
+        if not self._writable:
+            raise StoreError(f"{self.url}: opened read-only; open with mode='a' to write")
+
+    def append(
+        self,
+        observables: np.ndarray,
+        weights: np.ndarray,
+        sampled_from: np.ndarray | int,
+        nuisance_weights: np.ndarray | None = None,
+        source: Any = None,
+    ) -> tuple[int, int]:
+        """Append events; returns their row range (start, stop).
+
+        ``observables`` [n, n_observables], ``weights`` [n, n_benchmarks] (pb), ``sampled_from`` [n] or one
+        benchmark index for all, ``nuisance_weights`` [n, n_nuisance_benchmarks] when the store has them.
+        ``source`` (any JSON value, e.g. ``{"file": ..., "chunk": 3}``) is kept as provenance; appending a
+        source that is already committed is an error. Non-finite weights are rejected, naming the column and
+        the first bad event. An interrupted earlier append is repaired first.
+        """
+        self._require_writable()
+        data = self._validated(observables, weights, sampled_from, nuisance_weights)
+        n = data["weights"].shape[0]
+        if source is not None and self.has_source(source):
+            raise StoreMismatchError(f"{self.url}: source {source!r} was already appended")
+        if self.incomplete is not None:
+            self.repair()
+        start = self.n_events
+        stop = start + n
+        self._update_attrs(pending={"start": start, "stop": stop, "source": source, "time": _now()})
+        for name, values in data.items():
+            array = self._group[name]
+            array.resize((stop, *array.shape[1:]))
+            array[start:stop] = values
+        samples = [
+            *self._attrs.get("samples", []),
+            {"source": source, "start": start, "stop": stop, "time": _now()},
+        ]
+        self._update_attrs(n_events=stop, pending=None, samples=samples)
+        logger.debug("%s: appended rows %d..%d from %r", self.url, start, stop, source)
+        return start, stop
+
+    def _validated(self, observables, weights, sampled_from, nuisance_weights) -> dict[str, np.ndarray]:
+        weights = np.asarray(weights, dtype=np.float64)
+        n_benchmarks = self.setup.parameter_space.n_benchmarks
+        if weights.ndim != 2 or weights.shape[1] != n_benchmarks:
+            raise StoreMismatchError(
+                f"{self.url}: weights must have shape [n_events, {n_benchmarks}] (benchmarks "
+                f"{self.benchmark_names}), got {weights.shape}"
+            )
+        n = weights.shape[0]
+        observables = np.asarray(observables, dtype=np.float64)
+        if observables.shape != (n, len(self.observable_names)):
+            raise StoreMismatchError(
+                f"{self.url}: observables must have shape [{n}, {len(self.observable_names)}] "
+                f"({self.observable_names}), got {observables.shape}"
+            )
+        sampled = np.asarray(sampled_from)
+        if sampled.ndim == 0:
+            sampled = np.full(n, int(sampled))
+        if sampled.shape != (n,) or not np.issubdtype(sampled.dtype, np.integer):
+            raise StoreMismatchError(
+                f"{self.url}: sampled_from must be {n} integers, got {sampled.dtype} {sampled.shape}"
+            )
+        if n and (sampled.min() < -1 or sampled.max() >= n_benchmarks):
+            raise StoreMismatchError(
+                f"{self.url}: sampled_from must be a benchmark index or -1 for background"
+            )
+        data = {"observables": observables, "weights": weights, "sampled_from": sampled.astype(np.int16)}
+        if self.nuisance_benchmark_names:
+            if nuisance_weights is None:
+                raise StoreMismatchError(f"{self.url}: nuisance_weights are required by this store")
+            nuisance = np.asarray(nuisance_weights, dtype=np.float64)
+            if nuisance.shape != (n, len(self.nuisance_benchmark_names)):
+                raise StoreMismatchError(
+                    f"{self.url}: nuisance_weights must have shape [{n}, {len(self.nuisance_benchmark_names)}], "
+                    f"got {nuisance.shape}"
+                )
+            data["nuisance_weights"] = nuisance
+        elif nuisance_weights is not None:
+            raise StoreMismatchError(f"{self.url}: this store has no nuisance benchmarks")
+        for name, columns in (
+            ("weights", self.benchmark_names),
+            ("nuisance_weights", self.nuisance_benchmark_names),
+        ):
+            if name in data:
+                bad = ~np.isfinite(data[name])
+                if bad.any():
+                    event, column = np.argwhere(bad)[0]
+                    raise StoreMismatchError(
+                        f"{self.url}: non-finite {name} for benchmark {columns[column]!r} in event {event} of the "
+                        "appended chunk"
+                    )
+        return data
+
+    def repair(self) -> None:
+        """Forget an interrupted append: shrink the arrays back to the committed ``n_events``."""
+        self._require_writable()
+        n_events = self.n_events
+        for name in ARRAYS:
+            if name in self._group:
+                array = self._group[name]
+                if array.shape[0] != n_events:
+                    array.resize((n_events, *array.shape[1:]))
+        if self._attrs.get("pending"):
+            logger.info("%s: discarded the interrupted append %s", self.url, self._attrs["pending"])
+        self._update_attrs(pending=None)
+
+    # -- reading --------------------------------------------------------------------------------------
+    def _array(self, name: str) -> zarr.Array:
+        if name not in ARRAYS:
+            raise KeyError(f"unknown store array {name!r}; arrays are {list(ARRAYS)}")
+        if name not in self._group:
+            raise StoreError(f"{self.url}: the store has no '{name}' array")
+        return self._group[name]
+
+    def read(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Rows ``start:stop`` (committed rows only) of one array as numpy."""
+        stop = self.n_events if stop is None else min(int(stop), self.n_events)
+        return self._array(name)[int(start) : stop]
+
+    def to_dask(self, name: str) -> Any:
+        """One array (committed rows) as a dask array whose chunks are the zarr chunks."""
+        import dask.array as da
+
+        array = self._array(name)
+        return da.from_zarr(array)[: self.n_events]
+
+    def iter_chunks(
+        self,
+        names: Sequence[str] = ("weights",),
+        start: int = 0,
+        stop: int | None = None,
+        step: int | None = None,
+    ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """Yield ``(first_row, {name: rows})`` over committed rows, ``step`` rows (default: the chunk size)
+        at a time, aligned with the zarr chunks when ``step`` is a multiple of the chunk size."""
+        stop = self.n_events if stop is None else min(int(stop), self.n_events)
+        step = self.chunk_size if step is None else int(step)
+        for first in range(int(start), stop, step):
+            last = min(first + step, stop)
+            yield first, {name: self._array(name)[first:last] for name in names}
+
+    def partition_mask(self, partition: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Boolean mask over rows ``start:stop``: which events belong to ``partition``."""
+        if partition not in PARTITIONS:
+            raise KeyError(f"unknown partition {partition!r}; partitions are {list(PARTITIONS)}")
+        stop = self.n_events if stop is None else int(stop)
+        spec = self._attrs["partitions"]
+        fractions = np.array([spec["fractions"][p] for p in PARTITIONS])
+        edges = np.concatenate([[0.0], np.cumsum(fractions)])
+        indices = np.arange(int(start), stop, dtype=np.uint64)
+        seed = np.uint64(int(spec["seed"]) * 0x632BE59BD9B4E019 % 2**64)
+        uniform = (_splitmix64(indices ^ seed) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+        k = PARTITIONS.index(partition)
+        upper = 1.0 if k == len(PARTITIONS) - 1 else edges[k + 1]
+        return (uniform >= edges[k]) & (uniform < upper)
+
+    def partition_indices(self, partition: str) -> np.ndarray:
+        """Event indices of a partition, ascending."""
+        return np.flatnonzero(self.partition_mask(partition)).astype(np.int64)
+
+    def require_complete(self) -> None:
+        """Raise :class:`IncompleteStoreError` if the last append was interrupted."""
+        if self.incomplete is not None:
+            raise IncompleteStoreError(f"{self.url}: {self.incomplete['message']}")
+
+    def __repr__(self) -> str:
+        state = "" if self.incomplete is None else ", incomplete"
+        return (
+            f"EventStore({self.url!r}: {self.n_events} events, {len(self.observable_names)} observables, "
+            f"{len(self.benchmark_names)} benchmarks{state})"
+        )

@@ -1,0 +1,337 @@
+r"""Weight kernels: weights and cross sections at any theta, their gradients, joint ratio and joint score.
+
+Everything here is linear in the stored benchmark weights :math:`w_b(z) = w(z|\theta_b)`: a parameter point
+is a coefficient vector :math:`c(\theta)` over the benchmark columns (one-hot for a benchmark, the
+morphing weights otherwise), so that
+
+.. math::
+
+    w(z|\theta) = \sum_b c_b(\theta)\, w_b(z), \qquad
+    \sigma(\theta) = c(\theta) \cdot \sum_z w(z), \qquad
+    \Delta\sigma(\theta)^2 = \sum_z w(z|\theta)^2 = c(\theta)^T G\, c(\theta),\ G = \sum_z w(z) w(z)^T,
+
+and one pass over the events (sums and the Gram matrix G) gives cross sections and their statistical
+uncertainties at any number of thetas. Per event (Brehmer et al., arXiv:1805.00013, 1805.00020):
+joint likelihood ratio :math:`r(x,z|\theta_0,\theta_1) = [w(z|\theta_0)/\sigma(\theta_0)] /
+[w(z|\theta_1)/\sigma(\theta_1)]` and joint score :math:`t(x,z|\theta) = \nabla_\theta w(z|\theta) /
+w(z|\theta) - \nabla_\theta \sigma(\theta) / \sigma(\theta)`.
+
+Chunk kernels take numpy arrays; the store functions reduce over an :class:`~columnminer.io.store.EventStore`
+with dask (threaded, or on a distributed client) and return only the reduced results.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .compute import compute
+from .errors import MorphingError, ParameterSpaceError
+from .io.store import EventStore
+from .setup import AnalysisSetup
+
+__all__ = [
+    "closest_benchmark",
+    "cross_section_gradients",
+    "cross_sections",
+    "cross_sections_from_moments",
+    "generated_close_to",
+    "joint_likelihood_ratio",
+    "joint_score",
+    "theta_coefficients",
+    "theta_gradient_coefficients",
+    "weight_gradients_at",
+    "weight_moments",
+    "weights_at",
+]
+
+logger = logging.getLogger(__name__)
+
+ThetaLike = str | int | Sequence[float] | np.ndarray
+
+
+def _theta_list(setup: AnalysisSetup, thetas: Any) -> list[str | int | np.ndarray]:
+    """Normalise thetas: a name, an index, a point, or a list / [T, n_parameters] array of those."""
+    n_parameters = setup.parameter_space.n_parameters
+    if isinstance(thetas, str | int | np.integer):
+        return [thetas]
+    if isinstance(thetas, np.ndarray) and thetas.dtype.kind in "fiu":
+        array = np.asarray(thetas, dtype=np.float64)
+        if array.ndim == 1 and array.shape[0] == n_parameters:
+            return [array]
+        if array.ndim == 2 and array.shape[1] == n_parameters:
+            return list(array)
+        raise MorphingError(f"thetas must have shape [n_thetas, {n_parameters}], got {array.shape}")
+    items = list(thetas)
+    if items and all(isinstance(v, float | int | np.floating) and not isinstance(v, bool) for v in items):
+        if len(items) == n_parameters and not all(isinstance(v, int | np.integer) for v in items):
+            return [np.asarray(items, dtype=np.float64)]
+    out: list[str | int | np.ndarray] = []
+    for item in items:
+        if isinstance(item, str | int | np.integer):
+            out.append(item)
+        else:
+            point = np.asarray(item, dtype=np.float64)
+            if point.shape != (n_parameters,):
+                raise MorphingError(f"a parameter point must have {n_parameters} values, got {point.shape}")
+            out.append(point)
+    return out
+
+
+def _benchmark_column(setup: AnalysisSetup, item: str | int) -> int:
+    space = setup.parameter_space
+    if isinstance(item, str):
+        return space.benchmark_index(item)
+    if not 0 <= int(item) < space.n_benchmarks:
+        raise ParameterSpaceError(f"benchmark index {item} out of range (0..{space.n_benchmarks - 1})")
+    return int(item)
+
+
+def theta_coefficients(setup: AnalysisSetup, thetas: Any) -> np.ndarray:
+    r"""Coefficients :math:`c_b(\theta)` over the benchmark columns, shape [n_thetas, n_benchmarks].
+
+    ``thetas``: a benchmark name or index (one-hot column), a parameter point (morphing weights), or a
+    list / [n_thetas, n_parameters] array of those.
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> theta_coefficients(golden_channel_setup(), ["sm", 2]).tolist()[0]
+        [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    """
+    items = _theta_list(setup, thetas)
+    out = np.zeros((len(items), setup.parameter_space.n_benchmarks))
+    points = [i for i, item in enumerate(items) if isinstance(item, np.ndarray)]
+    if points:
+        out[points] = setup.morphing_weights(np.stack([items[i] for i in points]))
+    for i, item in enumerate(items):
+        if not isinstance(item, np.ndarray):
+            out[i, _benchmark_column(setup, item)] = 1.0
+    return out
+
+
+def theta_gradient_coefficients(setup: AnalysisSetup, thetas: Any) -> np.ndarray:
+    r""":math:`\partial c_b / \partial \theta_i`, shape [n_thetas, n_parameters, n_benchmarks].
+
+    With morphing these are the morphing-weight gradients (benchmarks given by name are evaluated at
+    their parameter point). Without morphing, benchmarks with finite-difference partners (see
+    :meth:`~columnminer.parameters.ParameterSpace.finite_differences`) give
+    :math:`(e_{b+\epsilon e_i} - e_b)/\epsilon`; anything else is an error.
+    """
+    items = _theta_list(setup, thetas)
+    space = setup.parameter_space
+    if setup.morpher is not None:
+        points = np.stack(
+            [
+                item
+                if isinstance(item, np.ndarray)
+                else space.benchmark_array()[_benchmark_column(setup, item)]
+                for item in items
+            ]
+        )
+        return setup.morphing_weight_gradients(points)
+    out = np.zeros((len(items), space.n_parameters, space.n_benchmarks))
+    for t, item in enumerate(items):
+        name = (
+            space.benchmark_names[_benchmark_column(setup, item)]
+            if not isinstance(item, np.ndarray)
+            else None
+        )
+        shifted = space.finite_difference_benchmarks.get(name) if name else None
+        if not shifted:
+            raise MorphingError(
+                f"no gradient available at {item!r}: the setup has no morphing and no finite-difference "
+                "benchmarks for it (use set_morphing() or finite_differences())"
+            )
+        epsilon = space.finite_difference_epsilon
+        for i, parameter in enumerate(space.parameter_names):
+            out[t, i, space.benchmark_index(shifted[parameter])] += 1.0 / epsilon
+            out[t, i, space.benchmark_index(name)] -= 1.0 / epsilon
+    return out
+
+
+# -- chunk kernels (numpy) ----------------------------------------------------------------------------
+def weights_at(weights: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    r""":math:`w(z|\theta_t) = \sum_b c_{tb} w_b(z)`: [n_events, n_benchmarks] x [n_thetas, n_benchmarks]
+    -> [n_events, n_thetas] (pb).
+
+    Example:
+        >>> weights_at(np.array([[1.0, 2.0]]), np.array([[1.0, 0.0], [0.5, 0.5]])).tolist()
+        [[1.0, 1.5]]
+    """
+    return np.asarray(weights, dtype=np.float64) @ np.asarray(coefficients, dtype=np.float64).T
+
+
+def weight_gradients_at(weights: np.ndarray, gradient_coefficients: np.ndarray) -> np.ndarray:
+    r""":math:`\partial_i w(z|\theta_t)`: [n_events, n_benchmarks] x [n_thetas, n_parameters, n_benchmarks]
+    -> [n_events, n_thetas, n_parameters].
+
+    Example:
+        >>> weight_gradients_at(np.array([[1.0, 2.0]]), np.array([[[1.0, -1.0]]])).tolist()
+        [[[-1.0]]]
+    """
+    gradient_coefficients = np.asarray(gradient_coefficients, dtype=np.float64)
+    n_thetas, n_parameters, n_benchmarks = gradient_coefficients.shape
+    flat = np.asarray(weights, dtype=np.float64) @ gradient_coefficients.reshape(-1, n_benchmarks).T
+    return flat.reshape(-1, n_thetas, n_parameters)
+
+
+def joint_likelihood_ratio(
+    weights: np.ndarray,
+    coefficients0: np.ndarray,
+    coefficients1: np.ndarray,
+    xsec0: np.ndarray,
+    xsec1: np.ndarray,
+) -> np.ndarray:
+    r""":math:`r(x,z|\theta_0,\theta_1) = \frac{w(z|\theta_0)\,\sigma(\theta_1)}{w(z|\theta_1)\,\sigma(\theta_0)}`
+    for pairs (theta0_t, theta1_t); returns [n_events, n_pairs]. Events with w(z|theta1) = 0 get +inf
+    (or nan when both weights vanish), as the density ratio is undefined there.
+
+    Example:
+        >>> joint_likelihood_ratio(np.array([[1.0, 3.0]]), np.eye(2)[:1], np.eye(2)[1:], [2.0], [4.0]).tolist()
+        [[0.6666666666666666]]
+    """
+    w0 = weights_at(weights, coefficients0)
+    w1 = weights_at(weights, coefficients1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (w0 / np.asarray(xsec0, dtype=np.float64)) / (w1 / np.asarray(xsec1, dtype=np.float64))
+
+
+def joint_score(
+    weights: np.ndarray,
+    coefficients: np.ndarray,
+    gradient_coefficients: np.ndarray,
+    xsec: np.ndarray,
+    xsec_gradients: np.ndarray,
+) -> np.ndarray:
+    r""":math:`t(x,z|\theta) = \nabla_\theta w(z|\theta)/w(z|\theta) - \nabla_\theta\sigma(\theta)/\sigma(\theta)`;
+    returns [n_events, n_thetas, n_parameters].
+
+    Example:
+        >>> joint_score(np.array([[2.0]]), np.array([[1.0]]), np.array([[[0.5]]]), [4.0], [[1.0]]).tolist()
+        [[[0.25]]]
+    """
+    w = weights_at(weights, coefficients)
+    dw = weight_gradients_at(weights, gradient_coefficients)
+    xsec = np.asarray(xsec, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return dw / w[..., None] - (np.asarray(xsec_gradients, dtype=np.float64) / xsec[:, None])[None]
+
+
+def cross_sections_from_moments(
+    total: np.ndarray, gram: np.ndarray, coefficients: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Cross sections :math:`c \cdot \sum_z w` and statistical uncertainties :math:`\sqrt{c^T G c}` (pb)
+    from the per-benchmark weight sums [n_benchmarks] and Gram matrix [n_benchmarks, n_benchmarks].
+
+    Example:
+        >>> xs, err = cross_sections_from_moments(np.array([2.0, 4.0]), np.array([[2.0, 0.0], [0.0, 8.0]]),
+        ...                                       np.eye(2))
+        >>> xs.tolist(), err.tolist()
+        ([2.0, 4.0], [1.4142135623730951, 2.8284271247461903])
+    """
+    coefficients = np.atleast_2d(np.asarray(coefficients, dtype=np.float64))
+    xsec = coefficients @ np.asarray(total, dtype=np.float64)
+    variance = np.einsum("tb,bc,tc->t", coefficients, np.asarray(gram, dtype=np.float64), coefficients)
+    return xsec, np.sqrt(np.maximum(variance, 0.0))
+
+
+def closest_benchmark(
+    setup: AnalysisSetup, theta: Sequence[float] | np.ndarray, candidates: Sequence[int] | None = None
+) -> int:
+    """Index of the benchmark closest to ``theta`` (Euclidean, in parameter units) among ``candidates``
+    (default: all physics benchmarks).
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> closest_benchmark(golden_channel_setup(), [0.01, -0.02])
+        0
+    """
+    space = setup.parameter_space
+    if candidates is None:
+        candidates = [i for i, b in enumerate(space.benchmarks.values()) if not b.is_nuisance]
+    candidates = np.asarray(list(candidates), dtype=np.int64)
+    if candidates.size == 0:
+        raise ParameterSpaceError("closest_benchmark: no candidate benchmarks")
+    distances = np.linalg.norm(
+        space.benchmark_array()[candidates] - np.asarray(theta, dtype=np.float64), axis=1
+    )
+    return int(candidates[np.argmin(distances)])
+
+
+def generated_close_to(
+    sampled_from: np.ndarray,
+    setup: AnalysisSetup,
+    theta: Sequence[float] | np.ndarray,
+    candidates: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Mask of events generated at the benchmark closest to ``theta`` (among ``candidates``, default the
+    benchmarks that appear in ``sampled_from``), plus all background events (``sampled_from == -1``).
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> generated_close_to(np.array([0, 1, -1, 0]), golden_channel_setup(), [0.0, 0.0]).tolist()
+        [True, False, True, True]
+    """
+    sampled_from = np.asarray(sampled_from)
+    if candidates is None:
+        candidates = np.unique(sampled_from[sampled_from >= 0])
+    closest = closest_benchmark(setup, theta, candidates)
+    return (sampled_from == closest) | (sampled_from == -1)
+
+
+# -- reductions over a store (dask) -------------------------------------------------------------------
+def _partition_weights(store: EventStore, partition: str | None) -> Any:
+    import dask.array as da
+
+    weights = store.to_dask("weights")
+    if partition is None:
+        return weights
+    rows = da.arange(store.n_events, chunks=weights.chunks[0])
+
+    def mask(block: np.ndarray) -> np.ndarray:
+        if block.size == 0:
+            return np.zeros(0, dtype=bool)
+        return store.partition_mask(partition, int(block[0]), int(block[-1]) + 1)
+
+    keep = rows.map_blocks(mask, dtype=bool)
+    return weights * keep[:, None]
+
+
+def weight_moments(
+    store: EventStore, partition: str | None = None, client: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""One pass over the store: :math:`\sum_z w_b(z)` [n_benchmarks] and :math:`G_{bc} = \sum_z w_b(z) w_c(z)`
+    [n_benchmarks, n_benchmarks], over all events or one partition."""
+    weights = _partition_weights(store, partition)
+    total, gram = compute(weights.sum(axis=0), weights.T @ weights, client=client)
+    return np.asarray(total), np.asarray(gram)
+
+
+def cross_sections(
+    store: EventStore, thetas: Any = None, partition: str | None = None, client: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Cross sections (pb) and statistical uncertainties at many thetas in one pass over the store.
+
+    ``thetas`` as in :func:`theta_coefficients`; ``None`` means every benchmark. Returns ``(xsec, error)``,
+    each [n_thetas].
+    """
+    coefficients = (
+        np.eye(store.setup.parameter_space.n_benchmarks)
+        if thetas is None
+        else theta_coefficients(store.setup, thetas)
+    )
+    total, gram = weight_moments(store, partition, client)
+    return cross_sections_from_moments(total, gram, coefficients)
+
+
+def cross_section_gradients(
+    store: EventStore, thetas: Any, partition: str | None = None, client: Any = None
+) -> np.ndarray:
+    r""":math:`\nabla_\theta \sigma(\theta) = \partial c(\theta) \cdot \sum_z w(z)` (pb per unit of theta),
+    shape [n_thetas, n_parameters]."""
+    gradient_coefficients = theta_gradient_coefficients(store.setup, thetas)
+    total, _ = weight_moments(store, partition, client)
+    return gradient_coefficients @ total
