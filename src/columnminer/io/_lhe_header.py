@@ -1,0 +1,308 @@
+"""Parsing of the LHE preamble: ``<header>`` (weight declarations, MadGraph cards) and ``<init>``."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from ..errors import LHEFormatError
+
+__all__ = [
+    "LHEGenerator",
+    "LHEHeader",
+    "LHEProcess",
+    "LHEWeightGroup",
+    "LHEWeightInfo",
+    "parse_header_text",
+]
+
+log = logging.getLogger(__name__)
+
+_ATTR = re.compile(r"""([A-Za-z_][\w:.\-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
+_ROOT = re.compile(r"<LesHouchesEvents\b([^>]*)>")
+_INIT = re.compile(r"<init\b[^>]*>(.*?)</init\s*>", re.S)
+_HEADER = re.compile(r"<header\b[^>]*>(.*?)</header\s*>", re.S)
+_INITRWGT = re.compile(r"<initrwgt\b[^>]*>(.*?)</initrwgt\s*>", re.S)
+_RWGT_TOKENS = re.compile(
+    r"<weightgroup\b([^>]*)>|</weightgroup\s*>|<weight\b([^>]*?)(?:/>|>(.*?)</weight\s*>)", re.S
+)
+_GENERATOR = re.compile(r"<generator\b([^>]*)>(.*?)</generator\s*>", re.S)
+_MGVERSION = re.compile(r"<MGVersion>\s*#?\s*([^\s<]+)")
+_MG_BANNER = re.compile(r"#\*\s+VERSION\s+(\S+)")
+_MG_RUNCARD = re.compile(r"<MGRunCard\b[^>]*>(.*?)</MGRunCard\s*>", re.S)
+_RUNCARD_LINE = re.compile(r"^\s*([^=!#\n]+?)\s*=\s*([\w.+\-]+)", re.M)
+_WRITTEN_BY = re.compile(r"(?:generated|written)\s+(?:by|with)\s+([A-Za-z][\w+.:\-]*)", re.I)
+
+
+def _attrs(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    return {m.group(1): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _ATTR.finditer(text)}
+
+
+@dataclass(frozen=True)
+class LHEProcess:
+    """One process line of ``<init>``: cross section and error (pb), maximal weight, process id."""
+
+    xsec: float
+    error: float
+    max_weight: float
+    process_id: int
+
+
+@dataclass(frozen=True)
+class LHEWeightInfo:
+    """A weight declared in ``<initrwgt>``: its id, description text, attributes and group name."""
+
+    id: str
+    description: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class LHEWeightGroup:
+    """A ``<weightgroup>``: its name (``name`` or ``type`` attribute), ``combine`` rule, attributes, ids."""
+
+    name: str
+    combine: str | None
+    attributes: dict[str, str]
+    weight_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LHEGenerator:
+    """A generator named by the file: LHEF 3 ``<generator>`` tag, ``<MGVersion>`` or a comment line."""
+
+    name: str
+    version: str | None = None
+    description: str = ""
+
+
+@dataclass
+class LHEHeader:
+    """Everything in an LHE file before its first event.
+
+    Attributes: ``path``; ``version`` (of the LHEF format); ``beam_ids``, ``beam_energies`` (GeV),
+    ``pdf_groups``, ``pdf_sets`` (pairs, beam A then B); ``weighting_strategy`` (IDWTUP);
+    ``processes`` (list of :class:`LHEProcess`); ``weights`` (declared weights in header order);
+    ``weight_groups``; ``generators``; ``run_card`` (MadGraph run card entries, name -> value text);
+    ``raw_header`` and ``comment`` (text of the ``<header>`` block and of the leading XML comment).
+    """
+
+    path: str
+    version: str | None
+    beam_ids: tuple[int, int]
+    beam_energies: tuple[float, float]
+    pdf_groups: tuple[int, int]
+    pdf_sets: tuple[int, int]
+    weighting_strategy: int
+    processes: list[LHEProcess]
+    weights: list[LHEWeightInfo]
+    weight_groups: list[LHEWeightGroup]
+    generators: list[LHEGenerator]
+    run_card: dict[str, str]
+    raw_header: str = ""
+    comment: str = ""
+    header_weight_count: int = 0
+
+    @property
+    def weight_ids(self) -> list[str]:
+        """Declared weight ids in header order."""
+        return [w.id for w in self.weights]
+
+    @property
+    def xsec(self) -> float:
+        """Total cross section (pb): the sum over the ``<init>`` processes."""
+        return float(sum(p.xsec for p in self.processes))
+
+    @property
+    def xsec_error(self) -> float:
+        """Error of the total cross section (pb), the process errors added in quadrature."""
+        return float(sum(p.error**2 for p in self.processes) ** 0.5)
+
+    @property
+    def nevents(self) -> int | None:
+        """``nevents`` of the MadGraph run card (events requested), or None."""
+        value = self.run_card.get("nevents")
+        try:
+            return int(float(value)) if value is not None else None
+        except ValueError:
+            return None
+
+    @property
+    def event_norm(self) -> str | None:
+        """``event_norm`` of the MadGraph run card (``average``, ``sum``, ``unity``, ``bias``), or None."""
+        value = self.run_card.get("event_norm")
+        return value.lower() if value else None
+
+    @property
+    def generator(self) -> LHEGenerator | None:
+        """The first generator found (MadGraph's version block comes before LHEF 3 tags), or None."""
+        return self.generators[0] if self.generators else None
+
+
+def _parse_initrwgt(text: str) -> tuple[list[LHEWeightInfo], list[LHEWeightGroup]]:
+    weights: list[LHEWeightInfo] = []
+    groups: list[LHEWeightGroup] = []
+    current: tuple[str, str | None, dict[str, str], list[str]] | None = None
+    for m in _RWGT_TOKENS.finditer(text):
+        token = m.group(0)
+        if token.startswith("<weightgroup"):
+            attrs = _attrs(m.group(1))
+            name = attrs.get("name", attrs.get("type", f"group{len(groups)}"))
+            current = (name, attrs.get("combine"), attrs, [])
+        elif token.startswith("</weightgroup"):
+            if current is not None:
+                groups.append(LHEWeightGroup(current[0], current[1], current[2], tuple(current[3])))
+            current = None
+        else:
+            attrs = _attrs(m.group(2))
+            if "id" not in attrs:
+                continue
+            wid = attrs["id"].strip()
+            desc = (m.group(3) or "").strip()
+            weights.append(LHEWeightInfo(wid, desc, attrs, current[0] if current else None))
+            if current is not None:
+                current[3].append(wid)
+    return weights, groups
+
+
+def _find_generators(header: str, comment: str, init_text: str) -> list[LHEGenerator]:
+    gens: list[LHEGenerator] = []
+    m = _MGVERSION.search(header)
+    if m:
+        gens.append(LHEGenerator("MadGraph5_aMC@NLO", m.group(1)))
+    elif "<MG5ProcCard" in header:
+        b = _MG_BANNER.search(header)
+        gens.append(LHEGenerator("MadGraph5_aMC@NLO", b.group(1) if b else None))
+    for text in (header, init_text):
+        for g in _GENERATOR.finditer(text):
+            attrs = _attrs(g.group(1))
+            body = g.group(2).strip()
+            name = attrs.get("name") or body
+            gen = LHEGenerator(name, attrs.get("version"), body)
+            if not any(x.name == gen.name and x.version == gen.version for x in gens):
+                gens.append(gen)
+    if not gens and comment:
+        w = _WRITTEN_BY.search(comment)
+        if w:
+            name = w.group(1).split("::")[0].rstrip(".")
+            version = None
+            pv = re.match(r"(POWHEG-BOX)-(\S+)", name)
+            if pv:
+                name, version = pv.group(1), pv.group(2)
+            gens.append(LHEGenerator(name, version, comment.strip().splitlines()[0].strip()))
+    return gens
+
+
+def _numbers(line: str, path: str, lineno: int, what: str) -> list[float]:
+    try:
+        return [float(t.replace("d", "e").replace("D", "e")) for t in line.split()]
+    except ValueError:
+        raise LHEFormatError(
+            f"{path}: line {lineno}: non-numeric value in the {what} of <init>: {line.strip()!r}",
+            path=path,
+            line=lineno,
+            field=what,
+        ) from None
+
+
+def parse_header_text(text: str, path: str) -> LHEHeader:
+    """Parse the text before the first ``<event>`` of an LHE file into an :class:`LHEHeader`."""
+    root = _ROOT.search(text)
+    if root is None:
+        raise LHEFormatError(
+            f"{path}: not a Les Houches Event file (no <LesHouchesEvents> tag before the first event)",
+            path=path,
+            line=1,
+        )
+    version = _attrs(root.group(1)).get("version")
+    comments = _COMMENT.findall(text[: text.find("<header")] if "<header" in text else text)
+    comment = comments[0][4:-3] if comments else ""
+    body = _COMMENT.sub("", text)
+    hmatch = _HEADER.search(body)
+    header = hmatch.group(1) if hmatch else ""
+    imatch = _INIT.search(body)
+    if imatch is None:
+        raise LHEFormatError(f"{path}: no complete <init> block before the first event", path=path)
+    init_text = imatch.group(1)
+    init_line0 = text[: text.find("<init")].count("\n") + 1 if "<init" in text else None
+    numeric_lines: list[tuple[int, str]] = []
+    for k, line in enumerate(init_text.split("\n")):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if s.startswith("<"):
+            break
+        numeric_lines.append((k, s))
+    if not numeric_lines:
+        raise LHEFormatError(f"{path}: empty <init> block", path=path, line=init_line0, field="init")
+    k0, first = numeric_lines[0]
+    vals = _numbers(first, path, (init_line0 or 0) + k0, "beam line")
+    if len(vals) < 10:
+        raise LHEFormatError(
+            f"{path}: line {(init_line0 or 0) + k0}: the first <init> line needs 10 numbers, got {len(vals)}",
+            path=path,
+            line=(init_line0 or 0) + k0,
+            field="init",
+        )
+    nprup = int(vals[9])
+    processes = []
+    for k, line in numeric_lines[1 : 1 + max(nprup, 0)]:
+        pv = _numbers(line, path, (init_line0 or 0) + k, "process line")
+        if len(pv) < 4:
+            raise LHEFormatError(
+                f"{path}: line {(init_line0 or 0) + k}: an <init> process line needs 4 numbers",
+                path=path,
+                line=(init_line0 or 0) + k,
+                field="init",
+            )
+        processes.append(LHEProcess(pv[0], pv[1], pv[2], int(pv[3])))
+    if len(processes) != nprup:
+        log.warning("%s: <init> announces %d processes but lists %d", path, nprup, len(processes))
+    # weight declarations: <header> first (as pylhe), else the LHEF 3 place inside <init>
+    weights: list[LHEWeightInfo] = []
+    groups: list[LHEWeightGroup] = []
+    header_weight_count = 0
+    rw = _INITRWGT.search(header)
+    if rw:
+        weights, groups = _parse_initrwgt(_CDATA.sub(r"\1", rw.group(1)))
+        header_weight_count = len(weights)
+    else:
+        rw = _INITRWGT.search(init_text)
+        if rw:
+            weights, groups = _parse_initrwgt(rw.group(1))
+    seen: set[str] = set()
+    unique = []
+    for w in weights:
+        if w.id not in seen:
+            seen.add(w.id)
+            unique.append(w)
+    run_card: dict[str, str] = {}
+    rc = _MG_RUNCARD.search(header)
+    if rc:
+        card = _CDATA.sub(r"\1", rc.group(1))
+        for m in _RUNCARD_LINE.finditer(card):
+            value, name = m.group(1).strip(), m.group(2).strip()
+            run_card[name] = value
+    return LHEHeader(
+        path=path,
+        version=version,
+        beam_ids=(int(vals[0]), int(vals[1])),
+        beam_energies=(vals[2], vals[3]),
+        pdf_groups=(int(vals[4]), int(vals[5])),
+        pdf_sets=(int(vals[6]), int(vals[7])),
+        weighting_strategy=int(vals[8]),
+        processes=processes,
+        weights=unique,
+        weight_groups=groups,
+        generators=_find_generators(header, comment, init_text),
+        run_card=run_card,
+        raw_header=header,
+        comment=comment.strip(),
+        header_weight_count=header_weight_count if len(unique) == len(weights) else len(unique),
+    )

@@ -1,0 +1,148 @@
+"""combine_and_shuffle: merge event stores of one setup into one shuffled store, with bounded memory."""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import zarr
+from tqdm.auto import tqdm
+
+from ..errors import StoreMismatchError
+from .store import ARRAYS, EventStore, setup_difference
+
+__all__ = ["combine_and_shuffle"]
+
+logger = logging.getLogger(__name__)
+
+
+def _check_compatible(stores: Sequence[EventStore]) -> None:
+    first = stores[0]
+    for other in stores[1:]:
+        difference = setup_difference(first.setup.to_dict(), other.setup.to_dict())
+        if difference is not None:
+            raise StoreMismatchError(f"cannot combine {first.url} and {other.url}: {difference}")
+        for label, a, b in (
+            ("observables", first.observable_names, other.observable_names),
+            ("nuisance benchmarks", first.nuisance_benchmark_names, other.nuisance_benchmark_names),
+        ):
+            if a != b:
+                raise StoreMismatchError(f"cannot combine {first.url} and {other.url}: {label} differ: {a} vs {b}")
+        other.require_complete()
+    first.require_complete()
+
+
+def combine_and_shuffle(
+    stores: Sequence[EventStore | str],
+    out: str,
+    seed: int = 0,
+    chunk_size: int | None = None,
+    max_memory_bytes: int = 512 * 2**20,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> EventStore:
+    r"""Merge stores written with the same setup into one store at ``out``, in a uniformly random order.
+
+    Two passes with memory bounded by ``max_memory_bytes`` whatever the total size: each event is sent to
+    one of B on-disk buckets chosen uniformly at random (B = total bytes / bucket capacity), then each
+    bucket is loaded, permuted and appended. Independent uniform bucket labels followed by a uniform
+    permutation inside each bucket give a uniform permutation of all events. The same ``seed`` gives the
+    same output. Provenance of every input is kept; ``sampled_from`` travels with its events.
+
+    Stores with different setups (benchmarks, parameters, morphing), observables or nuisance benchmarks
+    are refused with a message that names the difference.
+
+    Example:
+        >>> import tempfile, numpy as np
+        >>> from columnminer.demo import golden_channel_setup
+        >>> d, setup = tempfile.mkdtemp(), golden_channel_setup()
+        >>> a = EventStore.create(d + "/a.zarr", setup, ["x"])
+        >>> _ = a.append(np.arange(3.0)[:, None], np.ones((3, 6)), 0)
+        >>> b = EventStore.create(d + "/b.zarr", setup, ["x"])
+        >>> _ = b.append(np.arange(3.0, 5.0)[:, None], np.ones((2, 6)), 1)
+        >>> merged = combine_and_shuffle([a, b], d + "/all.zarr", seed=1)
+        >>> sorted(merged.read("observables")[:, 0].tolist())
+        [0.0, 1.0, 2.0, 3.0, 4.0]
+    """
+    stores = [s if isinstance(s, EventStore) else EventStore.open(s) for s in stores]
+    if not stores:
+        raise StoreMismatchError("combine_and_shuffle: no input stores")
+    _check_compatible(stores)
+    first = stores[0]
+    names = ["observables", "weights", "sampled_from"] + (["nuisance_weights"] if first.nuisance_benchmark_names else [])
+    row_bytes = sum(
+        ARRAYS[n].itemsize * (first.read(n, 0, 0).shape[1] if n != "sampled_from" else 1) for n in names
+    )
+    n_total = sum(s.n_events for s in stores)
+    # a bucket, its permuted copy and one input block must fit in the budget at once
+    capacity = max(1, int(max_memory_bytes // (4 * row_bytes)))
+    n_buckets = max(1, math.ceil(n_total / capacity))
+    block = max(1, min(capacity, first.chunk_size))
+    chunk_size = int(chunk_size or first.chunk_size)
+    rng = np.random.default_rng(seed)
+    logger.info("shuffling %d events from %d stores through %d bucket(s)", n_total, len(stores), n_buckets)
+
+    attrs = first._attrs
+    output = EventStore.create(
+        out,
+        first.setup,
+        first.observable_names,
+        chunk_size=chunk_size,
+        nuisance_benchmarks=first.nuisance_benchmark_names,
+        partition_fractions=list(attrs["partitions"]["fractions"].values()),
+        partition_seed=attrs["partitions"]["seed"],
+        overwrite=overwrite,
+    )
+    parent = Path(out).parent if "://" not in str(out) else None
+    scratch = Path(tempfile.mkdtemp(prefix=".shuffle-", dir=parent if parent and parent.exists() else None))
+    try:
+        buckets = zarr.open_group(str(scratch / "buckets.zarr"), mode="w")
+        columns = {n: first.read(n, 0, 0).shape[1:] for n in names}
+        bucket_chunk = max(1, min(capacity, 65_536))
+        arrays = {
+            (b, n): buckets.create_array(
+                f"{b}/{n}", shape=(0, *columns[n]), chunks=(bucket_chunk, *columns[n]), dtype=ARRAYS[n]
+            )
+            for b in range(n_buckets)
+            for n in names
+        }
+        filled = np.zeros(n_buckets, dtype=np.int64)
+        with tqdm(total=2 * n_total, disable=not progress, unit="events", desc="combine_and_shuffle") as bar:
+            for store in stores:
+                for _, rows in store.iter_chunks(names, step=block):
+                    n = rows["weights"].shape[0]
+                    labels = rng.integers(n_buckets, size=n)
+                    order = np.argsort(labels, kind="stable")
+                    edges = np.searchsorted(labels[order], np.arange(n_buckets + 1))
+                    for b in np.flatnonzero(np.diff(edges)):
+                        take = order[edges[b] : edges[b + 1]]
+                        start, stop = filled[b], filled[b] + take.size
+                        for name in names:
+                            array = arrays[(b, name)]
+                            array.resize((stop, *columns[name]))
+                            array[start:stop] = rows[name][take]
+                        filled[b] = stop
+                    bar.update(n)
+            for b in range(n_buckets):
+                permutation = rng.permutation(int(filled[b]))
+                data = {name: arrays[(b, name)][:][permutation] for name in names}
+                if permutation.size:
+                    output.append(
+                        data["observables"],
+                        data["weights"],
+                        data["sampled_from"],
+                        data.get("nuisance_weights"),
+                        source={"combine_and_shuffle": {"bucket": b, "of": n_buckets, "seed": seed}},
+                    )
+                bar.update(permutation.size)
+                del data
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    inputs = [{"store": s.url, "n_events": s.n_events, "samples": s.sources} for s in stores]
+    output._update_attrs(combined_from=inputs)
+    return output
