@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import zarr
 from tqdm.auto import tqdm
 
 from ..errors import StoreMismatchError
@@ -32,7 +31,9 @@ def _check_compatible(stores: Sequence[EventStore]) -> None:
             ("nuisance benchmarks", first.nuisance_benchmark_names, other.nuisance_benchmark_names),
         ):
             if a != b:
-                raise StoreMismatchError(f"cannot combine {first.url} and {other.url}: {label} differ: {a} vs {b}")
+                raise StoreMismatchError(
+                    f"cannot combine {first.url} and {other.url}: {label} differ: {a} vs {b}"
+                )
         other.require_complete()
     first.require_complete()
 
@@ -49,7 +50,9 @@ def combine_and_shuffle(
     r"""Merge stores written with the same setup into one store at ``out``, in a uniformly random order.
 
     Two passes with memory bounded by ``max_memory_bytes`` whatever the total size: each event is sent to
-    one of B on-disk buckets chosen uniformly at random (B = total bytes / bucket capacity), then each
+    one of B buckets chosen uniformly at random (B = total bytes / bucket capacity; the bucket counts of
+    each input block are drawn first, so every bucket gets a contiguous region of a raw memory-mapped
+    scratch file on local disk), then each
     bucket is loaded, permuted and appended. Independent uniform bucket labels followed by a uniform
     permutation inside each bucket give a uniform permutation of all events. The same ``seed`` gives the
     same output. Provenance of every input is kept; ``sampled_from`` travels with its events.
@@ -74,7 +77,9 @@ def combine_and_shuffle(
         raise StoreMismatchError("combine_and_shuffle: no input stores")
     _check_compatible(stores)
     first = stores[0]
-    names = ["observables", "weights", "sampled_from"] + (["nuisance_weights"] if first.nuisance_benchmark_names else [])
+    names = ["observables", "weights", "sampled_from"] + (
+        ["nuisance_weights"] if first.nuisance_benchmark_names else []
+    )
     row_bytes = sum(
         ARRAYS[n].itemsize * (first.read(n, 0, 0).shape[1] if n != "sampled_from" else 1) for n in names
     )
@@ -82,7 +87,7 @@ def combine_and_shuffle(
     # a bucket, its permuted copy and one input block must fit in the budget at once
     capacity = max(1, int(max_memory_bytes // (4 * row_bytes)))
     n_buckets = max(1, math.ceil(n_total / capacity))
-    block = max(1, min(capacity, first.chunk_size))
+    block = capacity
     chunk_size = int(chunk_size or first.chunk_size)
     rng = np.random.default_rng(seed)
     logger.info("shuffling %d events from %d stores through %d bucket(s)", n_total, len(stores), n_buckets)
@@ -98,49 +103,60 @@ def combine_and_shuffle(
         partition_seed=attrs["partitions"]["seed"],
         overwrite=overwrite,
     )
+    # Bucket sizes first (multinomial), then each block's share of every bucket drawn from what is left
+    # (multivariate hypergeometric): the same joint law as iid uniform labels, in O(n_buckets) memory.
+    remaining = rng.multinomial(n_total, np.full(n_buckets, 1.0 / n_buckets))
+    bucket_edges = np.concatenate([[0], np.cumsum(remaining)])
     parent = Path(out).parent if "://" not in str(out) else None
     scratch = Path(tempfile.mkdtemp(prefix=".shuffle-", dir=parent if parent and parent.exists() else None))
     try:
-        buckets = zarr.open_group(str(scratch / "buckets.zarr"), mode="w")
+        # Pass 1: scatter every block into the contiguous on-disk region of each bucket (raw memory maps).
         columns = {n: first.read(n, 0, 0).shape[1:] for n in names}
-        bucket_chunk = max(1, min(capacity, 65_536))
-        arrays = {
-            (b, n): buckets.create_array(
-                f"{b}/{n}", shape=(0, *columns[n]), chunks=(bucket_chunk, *columns[n]), dtype=ARRAYS[n]
+        regions = {
+            n: np.lib.format.open_memmap(
+                scratch / f"{n}.npy", mode="w+", dtype=ARRAYS[n], shape=(max(n_total, 1), *columns[n])
             )
-            for b in range(n_buckets)
             for n in names
         }
-        filled = np.zeros(n_buckets, dtype=np.int64)
+        filled = bucket_edges[:-1].copy()
         with tqdm(total=2 * n_total, disable=not progress, unit="events", desc="combine_and_shuffle") as bar:
-            for store in stores:
-                for _, rows in store.iter_chunks(names, step=block):
-                    n = rows["weights"].shape[0]
-                    labels = rng.integers(n_buckets, size=n)
-                    order = np.argsort(labels, kind="stable")
-                    edges = np.searchsorted(labels[order], np.arange(n_buckets + 1))
-                    for b in np.flatnonzero(np.diff(edges)):
-                        take = order[edges[b] : edges[b + 1]]
-                        start, stop = filled[b], filled[b] + take.size
-                        for name in names:
-                            array = arrays[(b, name)]
-                            array.resize((stop, *columns[name]))
-                            array[start:stop] = rows[name][take]
-                        filled[b] = stop
-                    bar.update(n)
+            blocks = (
+                (store, first, min(first + block, store.n_events))
+                for store in stores
+                for first in range(0, store.n_events, block)
+            )
+            for store, first_row, stop in blocks:
+                block_counts = rng.multivariate_hypergeometric(remaining, stop - first_row)
+                remaining -= block_counts
+                labels = rng.permutation(np.repeat(np.arange(n_buckets), block_counts))
+                order = np.argsort(labels, kind="stable")
+                rows = {name: store.read(name, first_row, stop)[order] for name in names}
+                offsets = np.concatenate([[0], np.cumsum(block_counts)])
+                for b in np.flatnonzero(block_counts):
+                    for name in names:
+                        regions[name][filled[b] : filled[b] + block_counts[b]] = rows[name][
+                            offsets[b] : offsets[b + 1]
+                        ]
+                filled += block_counts
+                bar.update(stop - first_row)
+                del rows
+            # Pass 2: each bucket in memory, permuted, appended to the output.
             for b in range(n_buckets):
-                permutation = rng.permutation(int(filled[b]))
-                data = {name: arrays[(b, name)][:][permutation] for name in names}
-                if permutation.size:
-                    output.append(
-                        data["observables"],
-                        data["weights"],
-                        data["sampled_from"],
-                        data.get("nuisance_weights"),
-                        source={"combine_and_shuffle": {"bucket": b, "of": n_buckets, "seed": seed}},
-                    )
-                bar.update(permutation.size)
+                lo, hi = int(bucket_edges[b]), int(bucket_edges[b + 1])
+                if hi == lo:
+                    continue
+                permutation = rng.permutation(hi - lo)
+                data = {name: np.asarray(regions[name][lo:hi])[permutation] for name in names}
+                output.append(
+                    data["observables"],
+                    data["weights"],
+                    data["sampled_from"],
+                    data.get("nuisance_weights"),
+                    source=None,
+                )
+                bar.update(hi - lo)
                 del data
+        del regions
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     inputs = [{"store": s.url, "n_events": s.n_events, "samples": s.sources} for s in stores]

@@ -305,9 +305,10 @@ class EventStore:
 
         ``observables`` [n, n_observables], ``weights`` [n, n_benchmarks] (pb), ``sampled_from`` [n] or one
         benchmark index for all, ``nuisance_weights`` [n, n_nuisance_benchmarks] when the store has them.
-        ``source`` (any JSON value, e.g. ``{"file": ..., "chunk": 3}``) is kept as provenance; appending a
-        source that is already committed is an error. Non-finite weights are rejected, naming the column and
-        the first bad event. An interrupted earlier append is repaired first.
+        ``source`` (any JSON value, e.g. ``{"file": ..., "chunk": 3}``) is kept as provenance (``None``:
+        none is recorded); appending a source that is already committed is an error. Non-finite weights
+        are rejected, naming the column and the first bad event. An interrupted earlier append is
+        repaired first.
         """
         self._require_writable()
         data = self._validated(observables, weights, sampled_from, nuisance_weights)
@@ -323,11 +324,11 @@ class EventStore:
             array = self._group[name]
             array.resize((stop, *array.shape[1:]))
             array[start:stop] = values
-        samples = [
-            *self._attrs.get("samples", []),
-            {"source": source, "start": start, "stop": stop, "time": _now()},
-        ]
-        self._update_attrs(n_events=stop, pending=None, samples=samples)
+        if source is None:
+            self._update_attrs(n_events=stop, pending=None)
+        else:
+            entry = {"source": source, "start": start, "stop": stop, "time": _now()}
+            self._update_attrs(n_events=stop, pending=None, samples=[*self._attrs.get("samples", []), entry])
         logger.debug("%s: appended rows %d..%d from %r", self.url, start, stop, source)
         return start, stop
 
