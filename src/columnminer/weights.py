@@ -30,7 +30,7 @@ import numpy as np
 
 from .compute import compute
 from .errors import MorphingError, ParameterSpaceError
-from .io.store import EventStore
+from .io.store import EventStore, partition_mask
 from .setup import AnalysisSetup
 
 __all__ = [
@@ -283,31 +283,39 @@ def generated_close_to(
 
 
 # -- reductions over a store (dask) -------------------------------------------------------------------
-def _partition_weights(store: EventStore, partition: str | None) -> Any:
-    import dask.array as da
-
-    weights = store.to_dask("weights")
-    if partition is None:
-        return weights
-    rows = da.arange(store.n_events, chunks=weights.chunks[0])
-
-    def mask(block: np.ndarray) -> np.ndarray:
-        if block.size == 0:
-            return np.zeros(0, dtype=bool)
-        return store.partition_mask(partition, int(block[0]), int(block[-1]) + 1)
-
-    keep = rows.map_blocks(mask, dtype=bool)
-    return weights * keep[:, None]
+def _block_moments(
+    block: np.ndarray, spec: dict | None, partition: str | None, block_info: Any = None
+) -> np.ndarray:
+    """[sum_z w, vec(sum_z w w^T)] of one chunk as a [1, B + B^2] row (optionally one partition only)."""
+    if partition is not None:
+        start, stop = block_info[0]["array-location"][0]
+        block = block[partition_mask(spec, partition, start, stop)]
+    return np.concatenate([block.sum(axis=0), (block.T @ block).ravel()])[None, :]
 
 
 def weight_moments(
     store: EventStore, partition: str | None = None, client: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""One pass over the store: :math:`\sum_z w_b(z)` [n_benchmarks] and :math:`G_{bc} = \sum_z w_b(z) w_c(z)`
-    [n_benchmarks, n_benchmarks], over all events or one partition."""
-    weights = _partition_weights(store, partition)
-    total, gram = compute(weights.sum(axis=0), weights.T @ weights, client=client)
-    return np.asarray(total), np.asarray(gram)
+    [n_benchmarks, n_benchmarks], over all events or one partition.
+
+    Each chunk is reduced to B + B^2 numbers where it is read, then the rows are tree-summed: memory is a
+    few chunks whatever the number of events, and only the reduced result reaches the client.
+    """
+    weights = store.to_dask("weights")
+    n_benchmarks = weights.shape[1]
+    width = n_benchmarks + n_benchmarks**2
+    moments = weights.map_blocks(
+        _block_moments,
+        store.partition_spec,
+        partition,
+        chunks=((1,) * weights.numblocks[0], (width,)),
+        dtype=np.float64,
+        meta=np.empty((0, 0)),
+    )
+    (result,) = compute(moments.sum(axis=0), client=client)
+    result = np.asarray(result)
+    return result[:n_benchmarks], result[n_benchmarks:].reshape(n_benchmarks, n_benchmarks)
 
 
 def cross_sections(

@@ -15,7 +15,7 @@ from .._version import __version__
 from ..errors import IncompleteStoreError, SetupFormatError, StoreError, StoreMismatchError
 from ..setup import AnalysisSetup
 
-__all__ = ["ARRAYS", "PARTITIONS", "EventStore", "setup_difference"]
+__all__ = ["ARRAYS", "PARTITIONS", "EventStore", "partition_mask", "setup_difference"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,30 @@ def _splitmix64(values: np.ndarray) -> np.ndarray:
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
+
+
+def partition_mask(spec: Mapping[str, Any], partition: str, start: int, stop: int) -> np.ndarray:
+    """Which of the event indices ``start:stop`` belong to ``partition``, for a partition ``spec``
+    ``{"fractions": {"train": f, "validation": f, "test": f}, "seed": s}``.
+
+    Event i goes to the partition whose cumulative-fraction interval holds u_i = hash(seed, i) / 2^64
+    (splitmix64): deterministic, independent of chunking and of the number of events.
+
+    Example:
+        >>> spec = {"fractions": {"train": 0.5, "validation": 0.0, "test": 0.5}, "seed": 0}
+        >>> int(partition_mask(spec, "train", 0, 1000).sum() + partition_mask(spec, "test", 0, 1000).sum())
+        1000
+    """
+    if partition not in PARTITIONS:
+        raise KeyError(f"unknown partition {partition!r}; partitions are {list(PARTITIONS)}")
+    fractions = np.array([spec["fractions"][p] for p in PARTITIONS])
+    edges = np.concatenate([[0.0], np.cumsum(fractions)])
+    indices = np.arange(int(start), int(stop), dtype=np.uint64)
+    seed = np.uint64(int(spec["seed"]) * 0x632BE59BD9B4E019 % 2**64)
+    uniform = (_splitmix64(indices ^ seed) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    k = PARTITIONS.index(partition)
+    upper = 1.0 if k == len(PARTITIONS) - 1 else edges[k + 1]
+    return (uniform >= edges[k]) & (uniform < upper)
 
 
 def _now() -> str:
@@ -257,6 +281,11 @@ class EventStore:
         return int(self._attrs["n_events"])
 
     @property
+    def partition_spec(self) -> dict[str, Any]:
+        """The partition definition: fractions per partition and the hash seed."""
+        return dict(self._attrs["partitions"])
+
+    @property
     def chunk_size(self) -> int:
         return int(self._attrs["chunk_size"])
 
@@ -435,18 +464,8 @@ class EventStore:
 
     def partition_mask(self, partition: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Boolean mask over rows ``start:stop``: which events belong to ``partition``."""
-        if partition not in PARTITIONS:
-            raise KeyError(f"unknown partition {partition!r}; partitions are {list(PARTITIONS)}")
         stop = self.n_events if stop is None else int(stop)
-        spec = self._attrs["partitions"]
-        fractions = np.array([spec["fractions"][p] for p in PARTITIONS])
-        edges = np.concatenate([[0.0], np.cumsum(fractions)])
-        indices = np.arange(int(start), stop, dtype=np.uint64)
-        seed = np.uint64(int(spec["seed"]) * 0x632BE59BD9B4E019 % 2**64)
-        uniform = (_splitmix64(indices ^ seed) >> np.uint64(11)).astype(np.float64) * 2.0**-53
-        k = PARTITIONS.index(partition)
-        upper = 1.0 if k == len(PARTITIONS) - 1 else edges[k + 1]
-        return (uniform >= edges[k]) & (uniform < upper)
+        return partition_mask(self._attrs["partitions"], partition, start, stop)
 
     def partition_indices(self, partition: str) -> np.ndarray:
         """Event indices of a partition, ascending."""

@@ -1,0 +1,200 @@
+"""Tests of columnminer.weights: kernels against numpy and against exact quadratic weights; dask and distributed."""
+
+import cloudpickle
+import numpy as np
+import pytest
+
+from columnminer import AnalysisSetup, MorphingError, ParameterSpaceError
+from columnminer.demo import golden_channel_setup, quadratic_event_weights
+from columnminer.io.store import EventStore
+from columnminer.weights import (
+    closest_benchmark,
+    cross_section_gradients,
+    cross_sections,
+    cross_sections_from_moments,
+    generated_close_to,
+    joint_likelihood_ratio,
+    joint_score,
+    theta_coefficients,
+    theta_gradient_coefficients,
+    weight_gradients_at,
+    weight_moments,
+    weights_at,
+)
+
+N_EVENTS = 20_000
+
+
+def exact_gradients(couplings, thetas):
+    """d w / d theta_i of w = |L^T v|^2, v = (1, theta): 2 (L^T v) . (L^T e_{i+1}); [n_thetas, n_events, 2]."""
+    v = np.concatenate([np.ones((len(thetas), 1)), thetas], axis=1)
+    amplitudes = np.einsum("tj,njk->tnk", v, couplings)
+    return 2 * np.einsum("tnk,nik->tni", amplitudes, couplings[:, 1:, :])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A store of quadratic per-event weights at the golden-channel benchmarks, plus the exact truth."""
+    setup = golden_channel_setup()
+    rng = np.random.default_rng(42)
+    couplings = rng.normal(size=(N_EVENTS, 3, 2))
+    weights = quadratic_event_weights(couplings, setup.parameter_space.benchmark_array()).T * 1e-3  # pb
+    path = tmp_path_factory.mktemp("w") / "store.zarr"
+    store = EventStore.create(str(path), setup, ["x"], chunk_size=3000)
+    sampled = rng.integers(-1, 6, size=N_EVENTS)
+    for start in range(0, N_EVENTS, 7000):
+        stop = min(start + 7000, N_EVENTS)
+        store.append(rng.normal(size=(stop - start, 1)), weights[start:stop], sampled[start:stop])
+    return {"setup": setup, "store": store, "weights": weights, "couplings": couplings, "sampled": sampled}
+
+
+THETAS = np.array([[0.0, 0.0], [0.3, -0.2], [-0.9, 0.8], [1.7, -2.5], [0.05, 0.5]])
+
+
+def test_theta_coefficients(world):
+    setup = world["setup"]
+    c = theta_coefficients(setup, ["sm", 3, np.array([0.3, -0.2])])
+    assert c.shape == (3, 6)
+    np.testing.assert_array_equal(c[0], np.eye(6)[0])
+    np.testing.assert_array_equal(c[1], np.eye(6)[3])
+    np.testing.assert_allclose(c[2], setup.morphing_weights([0.3, -0.2]))
+    np.testing.assert_allclose(theta_coefficients(setup, THETAS), setup.morphing_weights(THETAS))
+    assert theta_coefficients(setup, [0.3, -0.2]).shape == (1, 6)  # one point, not two indices
+    assert theta_coefficients(setup, "morphing_basis_vector_1").shape == (1, 6)
+    with pytest.raises(ParameterSpaceError, match="unknown benchmark 'nope'"):
+        theta_coefficients(setup, "nope")
+    with pytest.raises(ParameterSpaceError, match="out of range"):
+        theta_coefficients(setup, 17)
+    with pytest.raises(MorphingError, match="must have 2 values"):
+        theta_coefficients(setup, [[1.0, 2.0, 3.0]])
+
+
+def test_chunk_kernels_against_exact_weights(world):
+    weights, couplings = world["weights"], world["couplings"]
+    setup = world["setup"]
+    exact = quadratic_event_weights(couplings, THETAS).T * 1e-3
+    morphed = weights_at(weights, theta_coefficients(setup, THETAS))
+    np.testing.assert_allclose(morphed, exact, rtol=1e-9, atol=1e-12 * exact.max())
+    gradients = weight_gradients_at(weights, theta_gradient_coefficients(setup, THETAS))
+    np.testing.assert_allclose(
+        gradients, exact_gradients(couplings, THETAS).transpose(1, 0, 2) * 1e-3, rtol=1e-8, atol=1e-11
+    )
+
+
+def test_store_cross_sections_equal_numpy(world):
+    store, weights, setup = world["store"], world["weights"], world["setup"]
+    coefficients = theta_coefficients(setup, THETAS)
+    xsec, error = cross_sections(store, THETAS)
+    direct = weights @ coefficients.T
+    np.testing.assert_allclose(xsec, direct.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(error, np.sqrt((direct**2).sum(axis=0)), rtol=1e-12)
+    # the truth: sum over events of the exact weights at theta
+    exact = (quadratic_event_weights(world["couplings"], THETAS) * 1e-3).sum(axis=1)
+    np.testing.assert_allclose(xsec, exact, rtol=1e-10)
+    benchmarks, _ = cross_sections(store)
+    np.testing.assert_allclose(benchmarks, weights.sum(axis=0), rtol=1e-12)
+    by_name, _ = cross_sections(store, ["sm", "morphing_basis_vector_2"])
+    np.testing.assert_allclose(by_name, weights.sum(axis=0)[[0, 3]], rtol=1e-12)
+
+
+def test_cross_section_gradients(world):
+    store, weights, setup = world["store"], world["weights"], world["setup"]
+    gradients = cross_section_gradients(store, THETAS)
+    direct = weight_gradients_at(weights, theta_gradient_coefficients(setup, THETAS)).sum(axis=0)
+    # 1e-12 relative to the size of the terms summed (some components cancel to ~1e-3 of them)
+    scale = np.abs(theta_gradient_coefficients(setup, THETAS)) @ np.abs(weights.sum(axis=0))
+    assert np.all(np.abs(gradients - direct) <= 1e-12 * scale)
+    h = 1e-6
+    for i in range(2):
+        step = np.zeros(2)
+        step[i] = h
+        numeric = (cross_sections(store, THETAS + step)[0] - cross_sections(store, THETAS - step)[0]) / (
+            2 * h
+        )
+        np.testing.assert_allclose(gradients[:, i], numeric, rtol=1e-6)
+
+
+def test_partitions_add_up(world):
+    store = world["store"]
+    total, _ = cross_sections(store, THETAS)
+    parts = [cross_sections(store, THETAS, partition=p)[0] for p in ("train", "validation", "test")]
+    np.testing.assert_allclose(sum(parts), total, rtol=1e-12)
+    mask = store.partition_mask("validation")
+    np.testing.assert_allclose(
+        parts[1], (world["weights"][mask] @ theta_coefficients(world["setup"], THETAS).T).sum(0), rtol=1e-12
+    )
+
+
+def test_joint_ratio_and_score(world):
+    weights, couplings, setup = world["weights"], world["couplings"], world["setup"]
+    theta0, theta1 = THETAS[:3], THETAS[2:5]
+    xsec0, _ = cross_sections_from_moments(
+        weights.sum(0), weights.T @ weights, theta_coefficients(setup, theta0)
+    )
+    xsec1, _ = cross_sections_from_moments(
+        weights.sum(0), weights.T @ weights, theta_coefficients(setup, theta1)
+    )
+    r = joint_likelihood_ratio(
+        weights, theta_coefficients(setup, theta0), theta_coefficients(setup, theta1), xsec0, xsec1
+    )
+    w0 = quadratic_event_weights(couplings, theta0).T
+    w1 = quadratic_event_weights(couplings, theta1).T
+    expected_r = (w0 / w0.sum(0)) / (w1 / w1.sum(0))
+    np.testing.assert_allclose(r, expected_r, rtol=1e-8)
+
+    xsec, _ = cross_sections_from_moments(
+        weights.sum(0), weights.T @ weights, theta_coefficients(setup, THETAS)
+    )
+    dxsec = theta_gradient_coefficients(setup, THETAS) @ weights.sum(0)
+    t = joint_score(
+        weights, theta_coefficients(setup, THETAS), theta_gradient_coefficients(setup, THETAS), xsec, dxsec
+    )
+    w = quadratic_event_weights(couplings, THETAS)  # [t, n]
+    dw = exact_gradients(couplings, THETAS)  # [t, n, p]
+    expected_t = dw / w[..., None] - (dw.sum(1) / w.sum(1)[:, None])[:, None, :]
+    np.testing.assert_allclose(t, expected_t.transpose(1, 0, 2), rtol=1e-6, atol=1e-8)
+    # the score has zero expectation under p(z|theta)
+    p = w / w.sum(1, keepdims=True)
+    np.testing.assert_allclose(np.einsum("tn,ntp->tp", p, t), 0.0, atol=1e-9)
+
+
+def test_finite_difference_gradients_without_morphing():
+    setup = AnalysisSetup()
+    setup.add_parameter("b", 1, name="x")
+    setup.add_benchmark([0.5], name="sm")
+    setup.finite_differences(1e-3)
+    weights = np.array([[2.0, 2.004], [1.0, 0.999]])
+    gradients = weight_gradients_at(weights, theta_gradient_coefficients(setup, ["sm"]))
+    np.testing.assert_allclose(gradients[:, 0, 0], [4.0, -1.0], rtol=1e-9)
+    with pytest.raises(MorphingError, match="no gradient available"):
+        theta_gradient_coefficients(setup, ["sm_plus_x"])
+
+
+def test_generated_close_to(world):
+    setup, sampled = world["setup"], world["sampled"]
+    assert closest_benchmark(setup, [0.9, -0.9]) == setup.benchmark_names.index("morphing_basis_vector_0")
+    assert closest_benchmark(setup, [0.9, -0.9], candidates=[0, 2]) in (0, 2)
+    mask = generated_close_to(sampled, setup, [0.05, 0.0])
+    np.testing.assert_array_equal(mask, (sampled == 0) | (sampled == -1))
+    only_three = np.where(sampled == 0, 3, sampled)  # benchmark 0 never sampled
+    mask = generated_close_to(only_three, setup, [0.0, 0.0])
+    assert not np.any(only_three[mask] == 0)
+
+
+def test_distributed_client_gives_the_same_answer(world):
+    """On a 2-worker LocalCluster: equal to the threaded result, and the graph carries no event data."""
+    distributed = pytest.importorskip("distributed")
+    store = world["store"]
+    threaded = cross_sections(store, THETAS)
+    graph = dict(store.to_dask("weights").__dask_graph__())
+    assert len(cloudpickle.dumps(graph)) < 0.1 * world["weights"].nbytes
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        with distributed.Client(cluster) as client:
+            passed = cross_sections(store, THETAS, client=client)
+            active = weight_moments(store)  # the active client is picked up
+            assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.task_groups)) > 0
+    for a, b in zip(threaded, passed, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(active[0], world["weights"].sum(0), rtol=1e-12)
