@@ -12,9 +12,13 @@ from columnminer.weights import (
     cross_section_gradients,
     cross_sections,
     cross_sections_from_moments,
+    event_weight_gradients,
+    event_weights,
     generated_close_to,
     joint_likelihood_ratio,
+    joint_likelihood_ratios,
     joint_score,
+    joint_scores,
     theta_coefficients,
     theta_gradient_coefficients,
     weight_gradients_at,
@@ -198,3 +202,43 @@ def test_distributed_client_gives_the_same_answer(world):
     for a, b in zip(threaded, passed, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     np.testing.assert_allclose(active[0], world["weights"].sum(0), rtol=1e-12)
+
+
+def test_lazy_event_quantities_over_the_store(world):
+    store, weights, setup = world["store"], world["weights"], world["setup"]
+    lazy = event_weights(store, THETAS)
+    assert lazy.chunks[0] == store.to_dask("weights").chunks[0]
+    np.testing.assert_allclose(
+        lazy.compute(), weights_at(weights, theta_coefficients(setup, THETAS)), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        event_weight_gradients(store, THETAS).compute(),
+        weight_gradients_at(weights, theta_gradient_coefficients(setup, THETAS)),
+        rtol=1e-12,
+    )
+    theta0, theta1 = THETAS[:2], THETAS[3:5]
+    w0 = quadratic_event_weights(world["couplings"], theta0).T
+    w1 = quadratic_event_weights(world["couplings"], theta1).T
+    np.testing.assert_allclose(
+        joint_likelihood_ratios(store, theta0, theta1).compute(),
+        (w0 / w0.sum(0)) / (w1 / w1.sum(0)),
+        rtol=1e-8,
+    )
+    t = joint_scores(store, THETAS).compute()
+    assert t.shape == (N_EVENTS, len(THETAS), 2)
+    w = weights_at(weights, theta_coefficients(setup, THETAS))
+    np.testing.assert_allclose(np.einsum("nt,ntp->tp", w / w.sum(0), t), 0.0, atol=1e-9)
+    with pytest.raises(MorphingError, match="must pair up"):
+        joint_likelihood_ratios(store, THETAS, THETAS[:2])
+
+
+def test_store_at_an_fsspec_url():
+    """The same store and reductions on a non-local fsspec URL (memory://)."""
+    store = EventStore.create(
+        "memory://columnminer-test/s.zarr", golden_channel_setup(), ["x"], chunk_size=10, overwrite=True
+    )
+    store.append(np.zeros((25, 1)), np.full((25, 6), 2.0), 0, source="a")
+    reopened = EventStore.open("memory://columnminer-test/s.zarr")
+    assert reopened.to_dask("weights").chunks[0] == (10, 10, 5)
+    xsec, error = cross_sections(reopened, ["sm"])
+    assert xsec.tolist() == [50.0] and error.tolist() == [10.0]

@@ -38,9 +38,13 @@ __all__ = [
     "cross_section_gradients",
     "cross_sections",
     "cross_sections_from_moments",
+    "event_weight_gradients",
+    "event_weights",
     "generated_close_to",
     "joint_likelihood_ratio",
+    "joint_likelihood_ratios",
     "joint_score",
+    "joint_scores",
     "theta_coefficients",
     "theta_gradient_coefficients",
     "weight_gradients_at",
@@ -343,3 +347,54 @@ def cross_section_gradients(
     gradient_coefficients = theta_gradient_coefficients(store.setup, thetas)
     total, _ = weight_moments(store, partition, client)
     return gradient_coefficients @ total
+
+
+def event_weights(store: EventStore, thetas: Any) -> Any:
+    r"""Lazy :math:`w(z|\theta_t)` for every event, a dask array [n_events, n_thetas] chunked like the store."""
+    coefficients = theta_coefficients(store.setup, thetas)
+    weights = store.to_dask("weights")
+    return weights.map_blocks(weights_at, coefficients, chunks=(weights.chunks[0], (len(coefficients),)))
+
+
+def event_weight_gradients(store: EventStore, thetas: Any) -> Any:
+    r"""Lazy :math:`\partial_i w(z|\theta_t)`, a dask array [n_events, n_thetas, n_parameters]."""
+    gradient_coefficients = theta_gradient_coefficients(store.setup, thetas)
+    weights = store.to_dask("weights")
+    return weights.map_blocks(
+        weight_gradients_at,
+        gradient_coefficients,
+        chunks=(weights.chunks[0], (gradient_coefficients.shape[0],), (gradient_coefficients.shape[1],)),
+        new_axis=2,
+    )
+
+
+def joint_likelihood_ratios(store: EventStore, thetas0: Any, thetas1: Any, client: Any = None) -> Any:
+    r"""Lazy :math:`r(x,z|\theta_0,\theta_1)` for pairs (thetas0[t], thetas1[t]), [n_events, n_pairs].
+
+    The cross sections are computed first (one pass); the result stays lazy.
+    """
+    c0, c1 = theta_coefficients(store.setup, thetas0), theta_coefficients(store.setup, thetas1)
+    if c0.shape != c1.shape:
+        raise MorphingError(f"theta0 and theta1 must pair up: {len(c0)} vs {len(c1)} points")
+    total, _ = weight_moments(store, client=client)
+    weights = store.to_dask("weights")
+    return weights.map_blocks(
+        joint_likelihood_ratio, c0, c1, c0 @ total, c1 @ total, chunks=(weights.chunks[0], (len(c0),))
+    )
+
+
+def joint_scores(store: EventStore, thetas: Any, client: Any = None) -> Any:
+    r"""Lazy joint score :math:`t(x,z|\theta_t)`, [n_events, n_thetas, n_parameters] (cross sections first)."""
+    coefficients = theta_coefficients(store.setup, thetas)
+    gradient_coefficients = theta_gradient_coefficients(store.setup, thetas)
+    total, _ = weight_moments(store, client=client)
+    weights = store.to_dask("weights")
+    return weights.map_blocks(
+        joint_score,
+        coefficients,
+        gradient_coefficients,
+        coefficients @ total,
+        gradient_coefficients @ total,
+        chunks=(weights.chunks[0], (len(coefficients),), (gradient_coefficients.shape[1],)),
+        new_axis=2,
+    )
