@@ -1,6 +1,7 @@
 """The exception classes raised by columnminer, in one place."""
 
 __all__ = [
+    "AnalysisError",
     "ColumnMinerError",
     "IncompleteStoreError",
     "InputFormatError",
@@ -90,3 +91,10 @@ class StoreMismatchError(StoreError, ValueError):
 
 class IncompleteStoreError(StoreError):
     """A store holds an interrupted write; the message says which chunks are complete and what is missing."""
+
+
+class AnalysisError(ColumnMinerError, ValueError):
+    """An observable, cut or efficiency definition failed or returned something unusable.
+
+    The message names the definition, what went wrong and, where it helps, the fields that exist.
+    """
