@@ -1,0 +1,229 @@
+r"""Samples and ``analyse_samples``: simulated files -> event model -> analysis -> EventStore, chunk by chunk.
+
+Normalisation (MadMiner's convention). Each file's weights are first scaled so that they sum to its
+cross section (:func:`columnminer.io.lhe.weight_scale_factor`, from the run card's ``event_norm``), then
+multiplied by the ``k_factor``. Samples of the same ``process`` (by default: all signal samples form one
+process, each background file its own) are then mixed: a sample with :math:`n_s` of the process's
+:math:`n_p` events is weighted by :math:`n_s / n_p`, so that the weights of the whole process sum to its
+cross section and every event estimates it equally. Background samples carry their nominal event
+weight in every benchmark column.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+from tqdm.auto import tqdm
+
+from .analysis import Analysis
+from .compute import active_client, compute
+from .errors import AnalysisError, InputFormatError, ParameterSpaceError
+from .events import event_model_from_lhe
+from .io.store import EventStore
+
+__all__ = ["AnalysisSummary", "Sample", "analyse_samples"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One simulated file and how its events enter the analysis.
+
+    Attributes:
+        path: LHE file (plain or gzip).
+        sampled_from_benchmark: the benchmark the events were generated at (signal samples).
+        is_background: theta-independent sample: its nominal weight goes to every benchmark column.
+        k_factor: multiplies every weight (higher-order corrections).
+        weight_mapping: ``{benchmark: weight_id}`` where the file's weight ids are not the benchmark names.
+        event_norm: override of the file's ``event_norm`` (``"average"``, ``"sum"``, ``"unity"``).
+        process: samples sharing a process name are mixed as one process (see the module docstring).
+        transform: ``events -> events`` applied before the analysis, e.g. detector smearing.
+    """
+
+    path: str
+    sampled_from_benchmark: str | None = None
+    is_background: bool = False
+    k_factor: float = 1.0
+    weight_mapping: Mapping[str, str] | None = None
+    event_norm: str | None = None
+    process: str | None = None
+    transform: Callable[[ak.Array], ak.Array] | None = field(default=None, compare=False)
+
+    @property
+    def process_name(self) -> str:
+        if self.process is not None:
+            return self.process
+        return f"background:{self.path}" if self.is_background else "signal"
+
+
+@dataclass
+class AnalysisSummary:
+    """Events read and kept per sample, and pass counts per definition (summed over chunks)."""
+
+    n_read: dict[str, int] = field(default_factory=dict)
+    n_kept: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    skipped_chunks: int = 0
+
+    def table(self) -> str:
+        """A plain-text table of the pass counts, one block per sample."""
+        lines = []
+        for path, counts in self.counts.items():
+            lines.append(f"{path}: {self.n_kept.get(path, 0)} of {self.n_read.get(path, 0)} events kept")
+            for name, (total, passed) in counts.items():
+                lines.append(f"    {name:40s} {passed:>10d} / {total:<10d}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Task:
+    sample: Sample
+    chunk: int
+    factor: float
+    sampled_from: int
+    benchmarks: tuple[str, ...]
+
+
+def _analyse_chunk(events: ak.Array, task: _Task, analysis: Analysis) -> dict[str, Any]:
+    """Runs where the chunk is: event model, transform, analysis, weights -> numpy arrays of survivors."""
+    from .io.lhe import benchmark_weights
+
+    model = event_model_from_lhe(events, sampled_from=task.sampled_from)
+    if task.sample.transform is not None:
+        model = task.sample.transform(model)
+    result = analysis.evaluate(model)
+    if task.sample.is_background:
+        nominal = ak.to_numpy(events.weight).astype(np.float64)
+        weights = np.repeat(nominal[:, None], len(task.benchmarks), axis=1)
+    else:
+        weights = benchmark_weights(
+            events, list(task.benchmarks), task.sample.weight_mapping, path=task.sample.path
+        )
+    weights = weights[result.keep] * (task.factor * result.efficiencies)[:, None]
+    return {
+        "observables": result.observables,
+        "weights": weights,
+        "sampled_from": np.full(len(weights), task.sampled_from, dtype=np.int16),
+        "counts": result.counts,
+        "n_read": len(events),
+    }
+
+
+def _plan(samples: Sequence[Sample], store: EventStore) -> list[tuple[Sample, float, int]]:
+    """Per sample: normalisation factor and sampled_from index; validates everything up front."""
+    from .io.lhe import count_lhe_events, read_lhe_header, weight_scale_factor
+
+    space = store.setup.parameter_space
+    n_events = {}
+    for sample in samples:
+        if not Path(sample.path).exists():
+            raise InputFormatError(f"{sample.path}: no such file", path=sample.path)
+        if not sample.is_background:
+            if sample.sampled_from_benchmark is None:
+                raise ParameterSpaceError(f"{sample.path}: a signal sample needs sampled_from_benchmark")
+            space.benchmark_index(sample.sampled_from_benchmark)
+        n_events[sample.path] = count_lhe_events(sample.path)
+    per_process: dict[str, int] = {}
+    for sample in samples:
+        per_process[sample.process_name] = per_process.get(sample.process_name, 0) + n_events[sample.path]
+    plan = []
+    for sample in samples:
+        n = n_events[sample.path]
+        if n == 0:
+            raise InputFormatError(f"{sample.path}: the file holds no events", path=sample.path)
+        header = read_lhe_header(sample.path)
+        factor = weight_scale_factor(header, n_events=n, event_norm=sample.event_norm)
+        factor *= sample.k_factor * n / per_process[sample.process_name]
+        sampled_from = -1 if sample.is_background else space.benchmark_index(sample.sampled_from_benchmark)
+        plan.append((sample, factor, sampled_from))
+        logger.info(
+            "%s: %d events, weight factor %.6g, sampled_from %d", sample.path, n, factor, sampled_from
+        )
+    return plan
+
+
+def analyse_samples(
+    samples: Sequence[Sample],
+    analysis: Analysis,
+    store: EventStore,
+    step_size: int = 100_000,
+    client: Any = None,
+    progress: bool = True,
+) -> AnalysisSummary:
+    """Analyse every sample chunk by chunk (one dask task per chunk) and append the survivors to ``store``.
+
+    Events failing a required observable or a cut are dropped; efficiencies multiply the weights. Work runs
+    on dask's threaded scheduler or on a ``distributed.Client`` (given or active); the client appends the
+    results in file order with ``source={"sample": path, "chunk": i}``, so a rerun skips finished chunks.
+    The store's observable columns must be the analysis's observables. A sample with no surviving events
+    logs a warning with the pass counts of every definition; if no event survives at all an
+    :class:`~columnminer.errors.AnalysisError` carries that table (the store stays valid).
+    """
+    import dask
+
+    from .io.lhe import lhe_to_dask
+
+    if store.observable_names != analysis.observable_names:
+        raise AnalysisError(
+            f"the store's observables {store.observable_names} differ from the analysis's {analysis.observable_names}"
+        )
+    benchmarks = tuple(store.benchmark_names)
+    plan = _plan(samples, store)
+    summary = AnalysisSummary()
+    client = active_client(client)
+    batch = 2 * (len(client.scheduler_info()["workers"]) if client is not None else 2)
+    for sample, factor, sampled_from in plan:
+        collection = lhe_to_dask([sample.path], step_size=step_size)
+        parts = collection.to_delayed()
+        summary.n_read.setdefault(sample.path, 0)
+        summary.n_kept.setdefault(sample.path, 0)
+        summary.counts.setdefault(sample.path, {})
+        todo = []
+        for i, part in enumerate(parts):
+            if store.has_source({"sample": sample.path, "chunk": i}):
+                summary.skipped_chunks += 1
+                continue
+            todo.append(
+                (
+                    i,
+                    dask.delayed(_analyse_chunk)(
+                        part, _Task(sample, i, factor, sampled_from, benchmarks), analysis
+                    ),
+                )
+            )
+        with tqdm(total=len(todo), disable=not progress, desc=Path(sample.path).name, unit="chunk") as bar:
+            for first in range(0, len(todo), batch):
+                group = todo[first : first + batch]
+                results = compute(*[task for _, task in group], client=client)
+                for (i, _), result in zip(group, results, strict=True):
+                    store.append(
+                        result["observables"],
+                        result["weights"],
+                        result["sampled_from"],
+                        source={"sample": sample.path, "chunk": i},
+                    )
+                    summary.n_read[sample.path] += result["n_read"]
+                    summary.n_kept[sample.path] += len(result["weights"])
+                    merged = summary.counts[sample.path]
+                    for name, (total, passed) in result["counts"].items():
+                        t0, p0 = merged.get(name, (0, 0))
+                        merged[name] = (t0 + total, p0 + passed)
+                    bar.update(1)
+        if summary.n_read[sample.path] and summary.n_kept[sample.path] == 0:
+            logger.warning("no event of %s survives the analysis:\n%s", sample.path, summary.table())
+    logger.info("analysis summary:\n%s", summary.table())
+    if (
+        summary.n_read
+        and sum(summary.n_read.values())
+        and not sum(summary.n_kept.values())
+        and not summary.skipped_chunks
+    ):
+        raise AnalysisError("no event survives the analysis in any sample:\n" + summary.table())
+    return summary
