@@ -99,6 +99,8 @@ def _evaluate(kind: str, name: str, fn: EventFunction, events: ak.Array) -> np.n
                 "pick one object per event (e.g. columnminer.events.nth(events.j, 0).pt)"
             )
         values = ak.to_numpy(ak.fill_none(values, np.nan), allow_missing=False)
+    if isinstance(values, np.ma.MaskedArray):  # e.g. to_numpy() of an option type: masked = undefined
+        values = values.astype(np.float64).filled(np.nan)
     array = np.asarray(values)
     if array.shape != (n,):
         raise AnalysisError(f"{kind} {name!r} must give {n} values (one per event), got shape {array.shape}")

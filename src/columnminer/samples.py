@@ -56,6 +56,16 @@ class Sample:
     process: str | None = None
     transform: Callable[[ak.Array], ak.Array] | None = field(default=None, compare=False)
 
+    def source(self, chunk: int) -> dict[str, Any]:
+        """The provenance key of one chunk of this sample in the store (reruns skip committed keys)."""
+        return {
+            "sample": self.path,
+            "sampled_from": self.sampled_from_benchmark,
+            "background": self.is_background,
+            "k_factor": self.k_factor,
+            "chunk": int(chunk),
+        }
+
     @property
     def process_name(self) -> str:
         if self.process is not None:
@@ -161,7 +171,7 @@ def analyse_samples(
 
     Events failing a required observable or a cut are dropped; efficiencies multiply the weights. Work runs
     on dask's threaded scheduler or on a ``distributed.Client`` (given or active); the client appends the
-    results in file order with ``source={"sample": path, "chunk": i}``, so a rerun skips finished chunks.
+    results in file order with ``source=sample.source(i)``, so a rerun skips finished chunks.
     The store's observable columns must be the analysis's observables. A sample with no surviving events
     logs a warning with the pass counts of every definition; if no event survives at all an
     :class:`~columnminer.errors.AnalysisError` carries that table (the store stays valid).
@@ -187,7 +197,7 @@ def analyse_samples(
         summary.counts.setdefault(sample.path, {})
         todo = []
         for i, part in enumerate(parts):
-            if store.has_source({"sample": sample.path, "chunk": i}):
+            if store.has_source(sample.source(i)):
                 summary.skipped_chunks += 1
                 continue
             todo.append(
@@ -207,7 +217,7 @@ def analyse_samples(
                         result["observables"],
                         result["weights"],
                         result["sampled_from"],
-                        source={"sample": sample.path, "chunk": i},
+                        source=sample.source(i),
                     )
                     summary.n_read[sample.path] += result["n_read"]
                     summary.n_kept[sample.path] += len(result["weights"])
