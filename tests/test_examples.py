@@ -23,6 +23,20 @@ def test_example_01_parameter_space_and_morphing(tmp_path):
     assert len(data["morphing"]["basis"]) == 6
 
 
+def test_example_02_golden_channel_analysis(tmp_path):
+    script = EXAMPLES / "02_golden_channel_analysis.py"
+    completed = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "1500"], capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "sigma(a2, a3=0) after cuts [pb]" in completed.stdout
+    from columnminer.io.store import EventStore
+
+    store = EventStore.open(str(tmp_path / "golden.zarr"))
+    assert store.n_events == 1500 + 375
+    assert store.observable_names[:3] == ["m4l", "mZ1", "mZ2"]
+
+
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
 def test_every_example_has_a_docstring_and_run_line(script):
     text = (EXAMPLES / script).read_text()
