@@ -122,10 +122,11 @@ class Analysis:
         ...                      ak.Array([[-1.0, 1.0], [-1.0]]), ak.Array([[11, -11], [11]]))
         >>> events = ak.zip({"e": e, "met": make_met(np.zeros(2), np.ones(2))}, depth_limit=1)
         >>> analysis = Analysis()
-        >>> analysis.add_observable("mee", lambda ev: (ev.e[:, 0] + ev.e[:, 1]).mass, required=True)
+        >>> from columnminer.events import pair_sum
+        >>> analysis.add_observable("mee", lambda ev: pair_sum(ev.e).mass, required=True)
         >>> analysis.add_cut(lambda ev: ev.met.pt < 10.0, name="low met")
         >>> result = analysis.evaluate(events)
-        >>> result.keep.tolist(), result.observables.shape
+        >>> result.keep.tolist(), result.observables.shape  # event 2 has one electron: no mee
         ([True, False], (1, 1))
     """
 

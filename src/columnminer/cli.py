@@ -79,6 +79,40 @@ def _cmd_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    if args.process == "golden":
+        from .simulators.golden import simulate_golden
+
+        summary = simulate_golden(
+            None,
+            args.events,
+            args.out,
+            sampling_benchmark=args.benchmark,
+            seed=args.seed,
+            n_background=args.background,
+            gzip=not args.no_gzip,
+        )
+        print(
+            f"golden channel: {summary['n_events']} signal events sampled at {summary['sampling_benchmark']} "
+            f"(sigma = {summary['sampling_cross_section_pb']:.6g} +- "
+            f"{summary['sampling_cross_section_error_pb']:.2g} pb, unweighting efficiency "
+            f"{summary['unweighting_efficiency']:.3f}), {summary['n_background']} background events"
+        )
+        for name, xsec in summary["cross_section_pb"].items():
+            print(f"  sigma({name}) = {xsec:.6g} pb")
+    else:
+        from .simulators.toy import simulate_toy
+
+        summary = simulate_toy(args.out, args.events, args.theta0, args.theta1, seed=args.seed)
+        print(
+            f"gaussian toy: {summary['n_events']} events, theta0 = {summary['theta0']:g}, "
+            f"theta1 = {summary['theta1']:g}"
+        )
+    for label, path in summary["files"].items():
+        print(f"  {label:10s} {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``columnminer`` command."""
     parser = argparse.ArgumentParser(
@@ -101,6 +135,28 @@ def build_parser() -> argparse.ArgumentParser:
     setup = commands.add_parser("setup", help="print a saved analysis setup (JSON file or zarr store)")
     setup.add_argument("path", help="setup JSON file or zarr store")
     setup.set_defaults(func=_cmd_setup)
+
+    simulate = commands.add_parser("simulate", help="run a built-in reference simulator")
+    processes = simulate.add_subparsers(dest="process", required=True)
+    golden = processes.add_parser("golden", help="H -> ZZ* -> 2e2mu signal and background as LHE files")
+    golden.add_argument("--events", type=int, default=10_000, help="signal events (default: %(default)s)")
+    golden.add_argument("--out", required=True, help="output directory")
+    golden.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    golden.add_argument("--benchmark", default="sm", help="sampling benchmark (default: %(default)s)")
+    golden.add_argument(
+        "--background", type=int, default=None, help="background events (default: as many as signal)"
+    )
+    golden.add_argument("--no-gzip", action="store_true", help="write plain .lhe instead of .lhe.gz")
+    golden.set_defaults(func=_cmd_simulate)
+    toy = processes.add_parser("toy", help="the Gaussian toy: x, z and exact ratios and scores (npz)")
+    toy.add_argument("--events", type=int, default=10_000, help="events per theta (default: %(default)s)")
+    toy.add_argument("--out", required=True, help="output directory")
+    toy.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    toy.add_argument("--theta0", type=float, default=0.0, help="numerator hypothesis (default: %(default)s)")
+    toy.add_argument(
+        "--theta1", type=float, default=1.0, help="denominator hypothesis (default: %(default)s)"
+    )
+    toy.set_defaults(func=_cmd_simulate)
     return parser
 
 

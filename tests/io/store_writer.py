@@ -39,7 +39,7 @@ def main() -> None:
             original = zarr.Array.__setitem__
             calls = []
 
-            def dying_setitem(self, key, value):
+            def dying_setitem(self, key, value, calls=calls, original=original):
                 calls.append(key)
                 if len(calls) == 2:  # observables written, weights not: die like a killed worker
                     os.kill(os.getpid(), signal.SIGKILL)

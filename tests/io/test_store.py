@@ -160,7 +160,7 @@ def test_corrupt_stores(tmp_path, setup):
 
     make_store(tmp_path / "v.zarr", setup, chunks=(3,))
     zarr.open_group(str(tmp_path / "v.zarr"), mode="r+").attrs["store_schema_version"] = 99
-    with pytest.raises(StoreError, match="store schema version 99.*upgrade columnminer"):
+    with pytest.raises(StoreError, match=r"store schema version 99.*upgrade columnminer"):
         EventStore.open(str(tmp_path / "v.zarr"))
 
 

@@ -174,11 +174,10 @@ def _parse_initrwgt(text: str) -> tuple[list[LHEWeightInfo], list[LHEWeightGroup
 def _find_generators(header: str, comment: str, init_text: str) -> list[LHEGenerator]:
     gens: list[LHEGenerator] = []
     m = _MGVERSION.search(header)
-    if m:
-        gens.append(LHEGenerator("MadGraph5_aMC@NLO", m.group(1)))
-    elif "<MG5ProcCard" in header:
-        b = _MG_BANNER.search(header)
-        gens.append(LHEGenerator("MadGraph5_aMC@NLO", b.group(1) if b else None))
+    banner = _MG_BANNER.search(header) if "<MG5ProcCard" in header else None
+    if m or banner:
+        # the proc-card banner states the release; <MGVersion> of MG5 2.x reads e.g. "5.2.2.1"
+        gens.append(LHEGenerator("MadGraph5_aMC@NLO", banner.group(1) if banner else m.group(1)))
     for text in (header, init_text):
         for g in _GENERATOR.finditer(text):
             attrs = _attrs(g.group(1))

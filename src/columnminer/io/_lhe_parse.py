@@ -5,6 +5,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._lhe_tokens import POW10, find, is_space, match_id, parse_number, push_hard, starts_with
+
 __all__ = [
     "ERR_BAD_INFO",
     "ERR_BAD_PARTICLE",
@@ -17,6 +19,7 @@ __all__ = [
     "STATUS_DONE",
     "STATUS_END_TAG",
     "STATUS_ERROR",
+    "STATUS_FULL",
     "STATUS_INCOMPLETE",
     "parse_events",
 ]
@@ -26,6 +29,7 @@ STATUS_DONE = 0  # no further ``<event`` in the block, or ``max_events`` reached
 STATUS_INCOMPLETE = 1  # an ``<event`` starts at ``stop`` but its ``</event>`` is not in the block
 STATUS_END_TAG = 2  # ``</LesHouchesEvents>`` reached at ``stop``
 STATUS_ERROR = 3  # malformed event; ``err_code`` and ``err_pos`` say what and where
+STATUS_FULL = 4  # an output table is full at ``stop`` (an event boundary): call again
 
 ERR_BAD_INFO = 1  # event-information line without exactly 6 numbers
 ERR_BAD_PARTICLE = 2  # particle line without exactly 13 numbers
@@ -38,193 +42,52 @@ HARD_PARTICLE = 1
 HARD_WEIGHT = 2
 HARD_UNKNOWN = 3
 
-_POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)
-_TWO53 = 1 << 53
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _is_space(c):
-    return c == 32 or c == 9 or c == 13 or c == 10 or c == 11 or c == 12
-
 
 @numba.njit(cache=True, nogil=True)
-def _parse_number(buf, i, end, pow10):
-    """Parse the token starting at ``i`` (no leading blanks).
-
-    Returns (value, token_end, code): code 0 = exact fast path, 1 = leave to Python's float().
-    A token ends at a blank, ``<`` or ``end``.
-    """
-    j = i
-    neg = False
-    c = buf[j]
-    if c == 43 or c == 45:  # + -
-        neg = c == 45
-        j += 1
-    mant = np.uint64(0)
-    ndig = 0
-    exp10 = 0
-    seen_digit = False
-    hard = False
-    while j < end:
+def _parse_line(buf, j, end, out, col, ntok_max, hard, n_hard, kind, pow10):
+    """Parse the numbers of one line into out[:, col]; returns (j, ntok, n_hard, complete)."""
+    ntok = 0
+    while True:
+        if j >= end:
+            return j, ntok, n_hard, False
         c = buf[j]
-        if c >= 48 and c <= 57:
-            seen_digit = True
-            if ndig > 0 or c != 48:
-                if ndig < 19:
-                    mant = mant * np.uint64(10) + np.uint64(c - 48)
-                    ndig += 1
-                else:
-                    hard = True
+        if c == 10:
+            return j + 1, ntok, n_hard, True
+        if c == 32 or c == 9 or c == 13:
             j += 1
-        else:
-            break
-    if j < end and buf[j] == 46:  # '.'
-        j += 1
-        while j < end:
-            c = buf[j]
-            if c >= 48 and c <= 57:
-                seen_digit = True
-                if ndig > 0 or c != 48:
-                    if ndig < 19:
-                        mant = mant * np.uint64(10) + np.uint64(c - 48)
-                        ndig += 1
-                    else:
-                        hard = True
-                exp10 -= 1
-                j += 1
-            else:
-                break
-    if j < end and (buf[j] == 101 or buf[j] == 69 or buf[j] == 100 or buf[j] == 68):  # e E d D
-        j += 1
-        eneg = False
-        if j < end and (buf[j] == 43 or buf[j] == 45):
-            eneg = buf[j] == 45
-            j += 1
-        e = 0
-        edig = 0
-        while j < end:
-            c = buf[j]
-            if c >= 48 and c <= 57:
-                if e < 100000:
-                    e = e * 10 + (c - 48)
-                edig += 1
-                j += 1
-            else:
-                break
-        if edig == 0:
-            hard = True
-        exp10 += -e if eneg else e
-    # the token must end here
-    if j < end and not (_is_space(buf[j]) or buf[j] == 60):
-        hard = True
-        while j < end and not (_is_space(buf[j]) or buf[j] == 60):
-            j += 1
-    if not seen_digit:
-        hard = True
-    if hard:
-        return 0.0, j, 1
-    if mant == 0:
-        return (-0.0 if neg else 0.0), j, 0
-    if mant >= np.uint64(_TWO53) or exp10 > 22 or exp10 < -22:
-        return 0.0, j, 1
-    v = float(mant)
-    if exp10 >= 0:
-        v = v * pow10[exp10]
-    else:
-        v = v / pow10[-exp10]
-    return (-v if neg else v), j, 0
-
-
-@numba.njit(cache=True, nogil=True)
-def _starts_with(buf, i, end, pat):
-    n = pat.shape[0]
-    if i + n > end:
-        return False
-    for k in range(n):
-        if buf[i + k] != pat[k]:
-            return False
-    return True
-
-
-@numba.njit(cache=True, nogil=True)
-def _find(buf, i, end, pat):
-    """First index >= i where ``pat`` starts, or -1."""
-    n = pat.shape[0]
-    first = pat[0]
-    last = end - n
-    while i <= last:
-        if buf[i] == first:
-            ok = True
-            for k in range(1, n):
-                if buf[i + k] != pat[k]:
-                    ok = False
-                    break
-            if ok:
-                return i
-        i += 1
-    return -1
-
-
-@numba.njit(cache=True, nogil=True)
-def _grow2(a, n):
-    out = np.empty((a.shape[0], n), a.dtype)
-    out[:, : a.shape[1]] = a
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _grow1(a, n):
-    out = np.empty(n, a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _match_id(buf, s, e, id_bytes, id_offsets, guess):
-    """Column of the weight id buf[s:e] in the table, trying ``guess`` first; -1 if unknown."""
-    n_ids = id_offsets.shape[0] - 1
-    length = e - s
-    for t in range(n_ids):
-        col = guess + t
-        if col >= n_ids:
-            col -= n_ids
-        a = id_offsets[col]
-        if id_offsets[col + 1] - a != length:
             continue
-        ok = True
-        for k in range(length):
-            if id_bytes[a + k] != buf[s + k]:
-                ok = False
-                break
-        if ok:
-            return col
-    return -1
+        if c == 60 or ntok >= ntok_max:  # '<' or too many numbers: malformed line
+            return j, ntok_max + 1, n_hard, True
+        v, k, code = parse_number(buf, j, end, pow10)
+        if k == j:
+            k = j + 1
+        if code != 0:
+            n_hard = push_hard(hard, n_hard, j, k, kind, ntok, col)
+            v = np.nan
+        out[ntok, col] = v
+        ntok += 1
+        j = k
 
 
 @numba.njit(cache=True, nogil=True)
-def _push_hard(hard, n_hard, s, e, kind, row, col):
-    if n_hard >= hard.shape[1]:
-        hard = _grow2(hard, 2 * hard.shape[1])
-    hard[0, n_hard] = s
-    hard[1, n_hard] = e
-    hard[2, n_hard] = kind
-    hard[3, n_hard] = row
-    hard[4, n_hard] = col
-    return hard, n_hard + 1
+def parse_events(
+    buf, start, end, max_events, id_bytes, id_offsets, n_positional, cap_events, cap_particles, cap_table
+):
+    """Parse complete events of ``buf[start:end]``; see the module constants for the return codes.
 
-
-@numba.njit(cache=True, nogil=True)
-def parse_events(buf, start, end, max_events, id_bytes, id_offsets, n_positional, cap_events, cap_particles):
-    """Parse complete events of ``buf[start:end]``; see the module constants for the return codes."""
-    pow10 = _POW10
+    The parse stops at an event boundary when ``max_events`` or a capacity is reached (status
+    DONE with ``stop`` < ``end``), or with status INCOMPLETE at the start of an event that the
+    block does not hold entirely; the caller then calls again from ``stop``.
+    """
+    pow10 = POW10
     n_ids = id_offsets.shape[0] - 1
     info = np.empty((6, cap_events), np.float64)
     parts = np.empty((13, cap_particles), np.float64)
     counts = np.empty(cap_events, np.int64)
-    weights = np.full((n_ids, cap_events), np.nan)
-    unknown = np.empty((3, 16), np.int64)  # event, id start, id end
-    unknown_val = np.empty(16, np.float64)
-    hard = np.empty((5, 16), np.int64)  # token start, token end, kind, row, column
+    weights = np.empty((cap_events, n_ids), np.float64)
+    unknown = np.empty((3, cap_table), np.int64)  # event, id start, id end
+    unknown_val = np.empty(cap_table, np.float64)
+    hard = np.empty((5, cap_table), np.int64)  # token start, token end, kind, row, column
     positional = np.empty(max(n_positional, 1), np.float64)
     pos_hard = np.empty(max(n_positional, 1), np.int64)
     n_ev = 0
@@ -243,92 +106,83 @@ def parse_events(buf, start, end, max_events, id_bytes, id_offsets, n_positional
     tag_weights = np.frombuffer(b"<weights", np.uint8)
     tag_comment = np.frombuffer(b"<!--", np.uint8)
     end_comment = np.frombuffer(b"-->", np.uint8)
-    id_attr = np.frombuffer(b"id", np.uint8)
 
     i = start
     guess = 0
     while True:
-        if n_ev >= max_events:
+        if (
+            n_ev >= max_events
+            or n_ev >= cap_events
+            or (n_ev > 0 and (2 * n_hard > cap_table or 2 * n_unknown > cap_table))
+        ):
             stop = i
             status = STATUS_DONE
             break
         # ---- find the next <event ...> tag
         lt = -1
+        status = STATUS_DONE
         while i < end:
             if buf[i] == 60:
-                if _starts_with(buf, i, end, tag_event) and i + 6 < end and (
-                    buf[i + 6] == 62 or _is_space(buf[i + 6])
-                ):
+                if i + 20 > end:
+                    status = STATUS_INCOMPLETE  # cannot tell which tag this is yet
+                    break
+                if starts_with(buf, i, end, tag_event) and (buf[i + 6] == 62 or is_space(buf[i + 6])):
                     lt = i
                     break
-                if _starts_with(buf, i, end, tag_end_file):
+                if starts_with(buf, i, end, tag_end_file):
+                    status = STATUS_END_TAG
                     break
-                if _starts_with(buf, i, end, tag_comment):
-                    k = _find(buf, i + 4, end, end_comment)
+                if starts_with(buf, i, end, tag_comment):
+                    k = find(buf, i + 4, end, end_comment)
                     if k < 0:
-                        i = end
+                        status = STATUS_INCOMPLETE
                         break
                     i = k + 3
                     continue
             i += 1
         if lt < 0:
             stop = i
-            if i < end:
-                status = STATUS_END_TAG
-            else:
-                status = STATUS_DONE
-            break
-        close = _find(buf, lt, end, tag_end_event)
-        if close < 0:
-            stop = lt
-            status = STATUS_INCOMPLETE
             break
         ev_start = lt
-        # grow outputs when needed
-        if n_ev >= info.shape[1]:
-            newcap = 2 * info.shape[1]
-            info = _grow2(info, newcap)
-            counts = _grow1(counts, newcap)
-            w2 = np.full((n_ids, newcap), np.nan)
-            w2[:, :n_ev] = weights[:, :n_ev]
-            weights = w2
+        p0 = n_part
+        u0 = n_unknown
+        h0 = n_hard
+        g0 = guess
+        weights[n_ev, :] = np.nan
         # skip the rest of the opening tag
         j = lt + 6
-        while j < close and buf[j] != 62:
+        while j < end and buf[j] != 62:
             j += 1
         j += 1
+        complete = True
+        failed = False
+        full = False
         # ---- line section: event info, particle lines, comments; ends at the first '<'
         n_lines = 0
-        nup = 0
-        p0 = n_part
-        failed = False
-        while j < close:
-            # skip blanks (including newlines)
-            while j < close and _is_space(buf[j]):
+        nup = -1
+        while True:
+            while j < end and is_space(buf[j]):
                 j += 1
-            if j >= close or buf[j] == 60:
+            if j >= end:
+                complete = False
+                break
+            if buf[j] == 60:
                 break
             if buf[j] == 35:  # '#': comment line
-                while j < close and buf[j] != 10:
+                while j < end and buf[j] != 10:
                     j += 1
+                if j >= end:
+                    complete = False
+                    break
                 continue
             line_start = j
             if n_lines == 0:
-                ntok = 0
-                while j < close and buf[j] != 10:
-                    if _is_space(buf[j]):
-                        j += 1
-                        continue
-                    if ntok >= 6:
-                        ntok += 1
-                        break
-                    v, k, code = _parse_number(buf, j, close, pow10)
-                    if code != 0:
-                        hard, n_hard = _push_hard(hard, n_hard, j, k, HARD_INFO, ntok, n_ev)
-                        v = np.nan
-                    info[ntok, n_ev] = v
-                    ntok += 1
-                    j = k
+                j, ntok, n_hard, done = _parse_line(
+                    buf, j, end, info, n_ev, 6, hard, n_hard, HARD_INFO, pow10
+                )
+                if not done:
+                    complete = False
+                    break
                 if ntok != 6:
                     failed = True
                     err_code = ERR_BAD_INFO
@@ -336,23 +190,15 @@ def parse_events(buf, start, end, max_events, id_bytes, id_offsets, n_positional
                     break
                 nup = int(info[0, n_ev]) if info[0, n_ev] == info[0, n_ev] else -1
             else:
-                if n_part >= parts.shape[1]:
-                    parts = _grow2(parts, 2 * parts.shape[1])
-                ntok = 0
-                while j < close and buf[j] != 10:
-                    if _is_space(buf[j]):
-                        j += 1
-                        continue
-                    if ntok >= 13:
-                        ntok += 1
-                        break
-                    v, k, code = _parse_number(buf, j, close, pow10)
-                    if code != 0:
-                        hard, n_hard = _push_hard(hard, n_hard, j, k, HARD_PARTICLE, ntok, n_part)
-                        v = np.nan
-                    parts[ntok, n_part] = v
-                    ntok += 1
-                    j = k
+                if n_part >= cap_particles:
+                    full = True
+                    break
+                j, ntok, n_hard, done = _parse_line(
+                    buf, j, end, parts, n_part, 13, hard, n_hard, HARD_PARTICLE, pow10
+                )
+                if not done:
+                    complete = False
+                    break
                 if ntok != 13:
                     failed = True
                     err_code = ERR_BAD_PARTICLE
@@ -360,42 +206,54 @@ def parse_events(buf, start, end, max_events, id_bytes, id_offsets, n_positional
                     break
                 n_part += 1
             n_lines += 1
-        if not failed and n_lines == 0:
+        if complete and not failed and n_lines == 0:
             failed = True
             err_code = ERR_BAD_INFO
             err_pos = j
-        if not failed and nup >= 0 and n_part - p0 != nup:
+        if complete and not failed and nup >= 0 and n_part - p0 != nup:
             failed = True
             err_code = ERR_COUNT
             err_pos = ev_start
-        if failed:
-            status = STATUS_ERROR
-            stop = ev_start
-            break
-        counts[n_ev] = n_part - p0
         # ---- tag section: <rwgt><wgt id=..>v</wgt>, <weights>v v v</weights>; everything else skipped
         n_pos = 0
-        while j < close:
+        closed = False
+        while complete and not failed and not full:
+            if j >= end:
+                complete = False
+                break
             if buf[j] != 60:
                 j += 1
                 continue
-            if _starts_with(buf, j, close, tag_wgt) and (_is_space(buf[j + 4]) or buf[j + 4] == 62):
-                k = j + 4
-                gt = k
-                while gt < close and buf[gt] != 62:
+            if j + 9 > end:  # too few bytes left to recognise the tags that matter
+                if starts_with(buf, j, end, tag_end_event):
+                    closed = True
+                    j += 8
+                    break
+                complete = False
+                break
+            if starts_with(buf, j, end, tag_end_event):
+                closed = True
+                j += 8
+                break
+            if starts_with(buf, j, end, tag_wgt) and (is_space(buf[j + 4]) or buf[j + 4] == 62):
+                gt = j + 4
+                while gt < end and buf[gt] != 62:
                     gt += 1
-                # find id="..." or id='...'
+                if gt >= end:
+                    complete = False
+                    break
                 ids = -1
                 ide = -1
-                m = k
+                m = j + 4
                 while m < gt - 2:
                     if (
-                        _starts_with(buf, m, gt, id_attr)
-                        and (_is_space(buf[m - 1]))
-                        and (buf[m + 2] == 61 or _is_space(buf[m + 2]))
+                        buf[m] == 105
+                        and buf[m + 1] == 100
+                        and is_space(buf[m - 1])
+                        and (buf[m + 2] == 61 or is_space(buf[m + 2]))
                     ):
                         q = m + 2
-                        while q < gt and (_is_space(buf[q]) or buf[q] == 61):
+                        while q < gt and (is_space(buf[q]) or buf[q] == 61):
                             q += 1
                         if q < gt and (buf[q] == 34 or buf[q] == 39):
                             quote = buf[q]
@@ -406,32 +264,39 @@ def parse_events(buf, start, end, max_events, id_bytes, id_offsets, n_positional
                             ide = r
                         break
                     m += 1
-                # trim blanks of the id
-                while ids >= 0 and ids < ide and _is_space(buf[ids]):
+                while ids >= 0 and ids < ide and is_space(buf[ids]):
                     ids += 1
-                while ids >= 0 and ide > ids and _is_space(buf[ide - 1]):
+                while ids >= 0 and ide > ids and is_space(buf[ide - 1]):
                     ide -= 1
                 j = gt + 1
-                while j < close and _is_space(buf[j]):
+                while j < end and is_space(buf[j]):
                     j += 1
-                v, k, code = _parse_number(buf, j, close, pow10)
+                if j >= end:
+                    complete = False
+                    break
+                v, k, code = parse_number(buf, j, end, pow10)
+                if k >= end:
+                    complete = False
+                    break
+                if k == j:
+                    k = j + 1
                 col = -1
                 if ids >= 0:
-                    col = _match_id(buf, ids, ide, id_bytes, id_offsets, guess)
+                    col = match_id(buf, ids, ide, id_bytes, id_offsets, guess)
                 if col >= 0:
                     guess = col + 1
                     if guess >= n_ids:
                         guess = 0
                     if code != 0:
-                        hard, n_hard = _push_hard(hard, n_hard, j, k, HARD_WEIGHT, col, n_ev)
+                        n_hard = push_hard(hard, n_hard, j, k, HARD_WEIGHT, col, n_ev)
                         v = np.nan
-                    weights[col, n_ev] = v
+                    weights[n_ev, col] = v
                 elif ids >= 0:
-                    if n_unknown >= unknown.shape[1]:
-                        unknown = _grow2(unknown, 2 * unknown.shape[1])
-                        unknown_val = _grow1(unknown_val, 2 * unknown_val.shape[0])
+                    if n_unknown >= cap_table:
+                        full = True
+                        break
                     if code != 0:
-                        hard, n_hard = _push_hard(hard, n_hard, j, k, HARD_UNKNOWN, 0, n_unknown)
+                        n_hard = push_hard(hard, n_hard, j, k, HARD_UNKNOWN, 0, n_unknown)
                         v = np.nan
                     unknown[0, n_unknown] = n_ev
                     unknown[1, n_unknown] = ids
@@ -440,17 +305,25 @@ def parse_events(buf, start, end, max_events, id_bytes, id_offsets, n_positional
                     n_unknown += 1
                 j = k
                 continue
-            if _starts_with(buf, j, close, tag_weights) and (_is_space(buf[j + 8]) or buf[j + 8] == 62):
+            if starts_with(buf, j, end, tag_weights) and (is_space(buf[j + 8]) or buf[j + 8] == 62):
                 k = j + 8
-                while k < close and buf[k] != 62:
+                while k < end and buf[k] != 62:
                     k += 1
                 j = k + 1
-                while j < close:
-                    while j < close and _is_space(buf[j]):
+                while True:
+                    while j < end and is_space(buf[j]):
                         j += 1
-                    if j >= close or buf[j] == 60:
+                    if j >= end:
+                        complete = False
                         break
-                    v, k, code = _parse_number(buf, j, close, pow10)
+                    if buf[j] == 60:
+                        break
+                    v, k, code = parse_number(buf, j, end, pow10)
+                    if k >= end:
+                        complete = False
+                        break
+                    if k == j:
+                        k = j + 1
                     if n_pos >= n_positional:
                         failed = True
                         err_code = ERR_POSITIONAL
@@ -461,29 +334,48 @@ def parse_events(buf, start, end, max_events, id_bytes, id_offsets, n_positional
                     if code != 0:
                         positional[n_pos] = np.nan
                         pos_hard[n_pos] = n_hard
-                        hard, n_hard = _push_hard(hard, n_hard, j, k, HARD_WEIGHT, n_pos, n_ev)
+                        n_hard = push_hard(hard, n_hard, j, k, HARD_WEIGHT, n_pos, n_ev)
                     n_pos += 1
                     j = k
-                if failed:
+                if failed or not complete:
                     break
                 continue
-            if _starts_with(buf, j, close, tag_comment):
-                k = _find(buf, j + 4, close, end_comment)
-                j = close if k < 0 else k + 3
+            if starts_with(buf, j, end, tag_comment):
+                k = find(buf, j + 4, end, end_comment)
+                if k < 0:
+                    complete = False
+                    break
+                j = k + 3
                 continue
             j += 1
+        if n_hard > cap_table:
+            full = True
+        if full and not failed:
+            n_part, n_unknown, n_hard, guess = p0, u0, h0, g0
+            status = STATUS_FULL
+            stop = ev_start
+            break
         if failed:
             status = STATUS_ERROR
             stop = ev_start
+            counts[n_ev] = n_part - p0  # particle lines read, for the error message
+            n_part, n_unknown, n_hard = p0, u0, min(n_hard, cap_table)
             break
+        if not complete or not closed:
+            # roll back the partial event; the caller comes back with more bytes
+            n_part, n_unknown, n_hard, guess = p0, u0, h0, g0
+            status = STATUS_INCOMPLETE
+            stop = ev_start
+            break
+        counts[n_ev] = n_part - p0
         # positional weights fill only what <rwgt> did not set (as pylhe does)
         for p in range(n_pos):
-            if weights[p, n_ev] != weights[p, n_ev]:
-                weights[p, n_ev] = positional[p]
+            if weights[n_ev, p] != weights[n_ev, p]:
+                weights[n_ev, p] = positional[p]
             elif pos_hard[p] >= 0:
                 hard[2, pos_hard[p]] = -1  # the <rwgt> value wins; forget the hard token
         n_ev += 1
-        i = close + 8
+        i = j
         stop = i
     return (
         status,
@@ -498,5 +390,5 @@ def parse_events(buf, start, end, max_events, id_bytes, id_offsets, n_positional
         weights,
         unknown[:, :n_unknown],
         unknown_val[:n_unknown],
-        hard[:, :n_hard],
+        hard[:, : min(n_hard, cap_table)],
     )

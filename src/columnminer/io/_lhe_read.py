@@ -1,11 +1,9 @@
-"""Block-wise reading of LHE files: byte source, header split, chunk assembly into awkward arrays."""
+"""Chunked reading of LHE events: kernel calls over byte blocks, carry-over, awkward assembly."""
 
 from __future__ import annotations
 
 import logging
 import os
-import re
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,16 +13,11 @@ import vector
 
 from ..errors import LHEFormatError
 from . import _lhe_parse as P
-from ._lhe_header import LHEHeader, parse_header_text
+from . import _lhe_source as S
+from ._lhe_header import LHEHeader
+from ._lhe_source import DEFAULT_BLOCK, EVENT_TAG, ByteSource, read_header
 
-__all__ = [
-    "EVENT_FIELDS",
-    "PARTICLE_FIELDS",
-    "ByteSource",
-    "iter_chunks",
-    "read_header",
-    "scan_event_offsets",
-]
+__all__ = ["EVENT_FIELDS", "PARTICLE_FIELDS", "build_array", "file_size", "iter_chunks", "scan_event_offsets"]
 
 log = logging.getLogger(__name__)
 
@@ -47,78 +40,6 @@ PARTICLE_FIELDS = (
     "spin",
 )
 _INT_PARTICLE = 6  # the first six particle columns are integers
-_EVENT_TAG = re.compile(rb"<event[\s>]")
-DEFAULT_BLOCK = 8 << 20
-
-
-class ByteSource:
-    """Decompressed bytes of a plain or gzip file, ``block`` bytes of input at a time."""
-
-    def __init__(self, path: str | os.PathLike, block: int = DEFAULT_BLOCK) -> None:
-        self.path = str(path)
-        self.block = int(block)
-        try:
-            self._fh = open(self.path, "rb")  # noqa: SIM115 - closed in close()
-        except OSError as exc:
-            raise LHEFormatError(f"{self.path}: cannot open: {exc}", path=self.path) from exc
-        self._gzip = self._fh.read(2) == b"\x1f\x8b"
-        self._fh.seek(0)
-        self._dec = zlib.decompressobj(31) if self._gzip else None
-        self.truncated_gzip = False
-        self.eof = False
-
-    def read(self) -> bytes:
-        """The next block of decompressed bytes; ``b""`` at the end."""
-        while not self.eof:
-            raw = self._fh.read(self.block // 4 if self._gzip else self.block)
-            if not self._gzip:
-                if not raw:
-                    self.eof = True
-                return raw
-            out = b""
-            if raw:
-                try:
-                    out = self._dec.decompress(raw)
-                    while self._dec.eof and self._dec.unused_data:
-                        rest = self._dec.unused_data
-                        self._dec = zlib.decompressobj(31)
-                        out += self._dec.decompress(rest)
-                except zlib.error as exc:
-                    raise LHEFormatError(f"{self.path}: corrupt gzip stream: {exc}", path=self.path) from exc
-            else:
-                self.eof = True
-                out = self._dec.flush()
-                if not self._dec.eof:
-                    self.truncated_gzip = True
-            if out:
-                return out
-        return b""
-
-    def close(self) -> None:
-        """Close the file."""
-        self._fh.close()
-
-
-def read_header(source: ByteSource) -> tuple[LHEHeader, bytes, int]:
-    """Read up to the first ``<event`` tag: the parsed header, the bytes read after it, its line count."""
-    buf = b""
-    while True:
-        m = _EVENT_TAG.search(buf)
-        if m is not None:
-            break
-        new = source.read()
-        if not new:
-            break
-        buf += new
-    path = source.path
-    if not buf.strip():
-        raise LHEFormatError(f"{path}: empty file", path=path, n_complete_events=0)
-    cut = m.start() if m is not None else len(buf)
-    head = buf[:cut]
-    if b"\x00" in head[:4096]:
-        raise LHEFormatError(f"{path}: not a Les Houches Event file (binary content)", path=path, line=1)
-    header = parse_header_text(head.decode("utf-8", errors="replace"), path)
-    return header, buf[cut:], head.count(b"\n")
 
 
 def _id_table(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -147,19 +68,36 @@ class _Piece:
 class _ChunkReader:
     """State of one pass through a file: carried bytes, known weight ids, counters."""
 
-    def __init__(self, path, header: LHEHeader, rest: bytes, lines: int, source: ByteSource) -> None:
+    def __init__(self, path, header: LHEHeader, buf: bytes, source: ByteSource, first: int) -> None:
         self.path = str(path)
         self.header = header
         self.source = source
-        self.buf = rest
-        self.lines_before = lines
+        self.buf = buf
+        self.offset = 0  # decompressed offset of buf[0] in the file
         self.ids = list(header.weight_ids)
         self.id_bytes, self.id_offsets = _id_table(self.ids)
         self.n_positional = header.header_weight_count
-        self.n_parsed = 0  # complete events parsed so far
+        self.n_parsed = first  # index in the file of the next event
+        self.bytes_per_event = 400.0  # running estimates, size the kernel's tables
+        self.particles_per_event = 8.0
+        self.calibrated = False
+        self.budget = 0
 
     def line_of(self, pos: int) -> int:
-        return self.lines_before + self.buf.count(b"\n", 0, max(pos, 0)) + 1
+        """1-based line number of ``self.buf[pos]`` (re-reads the file up to it: errors only)."""
+        target = self.offset + max(pos, 0)
+        src = ByteSource(self.path, DEFAULT_BLOCK)
+        try:
+            seen = lines = 0
+            while seen < target:
+                data = src.read()
+                if not data:
+                    break
+                lines += data.count(b"\n", 0, target - seen)
+                seen += len(data)
+            return lines + 1
+        finally:
+            src.close()
 
     def error(self, msg: str, event: int, pos: int, field: str | None = None) -> LHEFormatError:
         line = self.line_of(pos)
@@ -173,12 +111,35 @@ class _ChunkReader:
         )
 
     def parse(self, arr: np.ndarray, pos: int, max_events: int):
-        cap_ev = max(min(max_events, len(arr) // 200 + 16), 16)
-        res = P.parse_events(
-            arr, pos, len(arr), max_events, self.id_bytes, self.id_offsets, self.n_positional, cap_ev, cap_ev * 8
-        )
+        """One kernel call from ``pos``: (status, stop, piece); a malformed event sets pending_error."""
+        remaining = len(arr) - pos
+        strict = remaining // 26 + 16  # a particle line takes at least 26 bytes
+        # until the first events have shown their size, size the tables for the first 256 kB only
+        budget = remaining if self.calibrated else min(remaining, 1 << 18)
+        cap_ev = int(min(max_events, budget / self.bytes_per_event * 1.25 + 64))
+        cap_part = int(min(strict, cap_ev * self.particles_per_event * 1.25 + 256))
+        cap_table = 4096
+        ids, offs, npos = self.id_bytes, self.id_offsets, self.n_positional
+        while True:
+            res = P.parse_events(arr, pos, len(arr), max_events, ids, offs, npos, cap_ev, cap_part, cap_table)
+            if res[0] != P.STATUS_FULL or res[1] > 0:
+                break
+            # the first event alone overflows a table: retry with room for anything the block holds
+            if cap_table > 4096:
+                raise self.error(
+                    "event too large (more than 65536 weights or unusual numbers)", self.n_parsed, pos
+                )
+            cap_part, cap_table = strict, cap_table * 16
         status, n, npart, stop, err_code, err_pos, info, counts, parts, w, unk, unk_val, hard = res
-        info, counts, parts, w = info[:, :n], counts[:n], parts[:, :npart], w[:, :n]
+        if status == P.STATUS_ERROR and err_code == P.ERR_COUNT:
+            found, nup = int(counts[n]), int(info[0, n])
+        if n:
+            self.calibrated = True
+            self.bytes_per_event = max((stop - pos) / n, 26.0)
+            self.particles_per_event = max(npart / n, 1.0)
+        if npart < parts.shape[1] // 2:
+            parts = parts[:, :npart].copy()  # do not keep a mostly empty table alive
+        info, counts, parts, w = info[:, :n], counts[:n], parts[:, :npart], np.ascontiguousarray(w[:n].T)
         base = self.n_parsed
         weights = {wid: w[k] for k, wid in enumerate(self.ids)}
         if unk.shape[1]:
@@ -187,19 +148,13 @@ class _ChunkReader:
             self._resolve_hard(arr, hard, info, parts, weights, counts, base)
         if status == P.STATUS_ERROR:
             event = base + n
-            msgs = {
+            msg, field = {
                 P.ERR_BAD_INFO: ("event information line must hold 6 numbers", "eventinfo"),
                 P.ERR_BAD_PARTICLE: ("malformed particle line (13 numbers expected)", "particle"),
-                P.ERR_COUNT: (
-                    f"wrong particle count: the event header announces a different number "
-                    f"than the {0} particle lines found",
-                    "nparticles",
-                ),
                 P.ERR_POSITIONAL: ("<weights> block has more entries than <initrwgt> declares", "weights"),
-            }
-            msg, field = msgs[err_code]
+            }.get(err_code, ("", "nparticles"))
             if err_code == P.ERR_COUNT:
-                msg = "wrong particle count: NUP on the event line differs from the number of particle lines"
+                msg = f"wrong particle count: the event line announces {nup} particles, {found} lines follow"
             self.pending_error = self.error(msg, event, err_pos, field)
         else:
             self.pending_error = None
@@ -217,8 +172,10 @@ class _ChunkReader:
         # hard tokens among unknown weights are resolved into unk_val here
         if hard.shape[1]:
             sel = np.flatnonzero(hard[2] == P.HARD_UNKNOWN)
-            for h in sel:  # only tokens the fast parser refused: rare
-                unk_val[hard[4, h]] = self._float(arr, hard[0, h], hard[1, h], self.n_parsed + unk[0, hard[4, h]])
+            for h in sel[hard[4, sel] < len(unk_val)]:  # only tokens the fast parser refused: rare
+                unk_val[hard[4, h]] = self._float(
+                    arr, hard[0, h], hard[1, h], self.n_parsed + unk[0, hard[4, h]]
+                )
             hard[2, sel] = -1
         for k, wid in enumerate(new_ids):
             col = np.full(n, np.nan)
@@ -240,13 +197,17 @@ class _ChunkReader:
             try:
                 return float(token.replace(b"d", b"e").replace(b"D", b"e"))
             except ValueError:
-                raise self.error(f"non-numeric token {token.decode(errors='replace')!r}", event, s, field) from None
+                raise self.error(
+                    f"non-numeric token {token.decode(errors='replace')!r}", event, s, field
+                ) from None
 
     def _resolve_hard(self, arr, hard, info, parts, weights, counts, base) -> None:
         ends = np.cumsum(counts)
         for h in range(hard.shape[1]):  # only tokens the fast parser refused: rare
             s, e, kind, row, col = (int(x) for x in hard[:, h])
-            if kind == P.HARD_INFO:
+            if kind == P.HARD_INFO and col >= info.shape[1]:
+                self._float(arr, s, e, base + col, EVENT_FIELDS[row])
+            elif kind == P.HARD_INFO:
                 info[row, col] = self._float(arr, s, e, base + col, EVENT_FIELDS[row])
             elif kind == P.HARD_PARTICLE:
                 ev = base + int(np.searchsorted(ends, col, side="right"))
@@ -264,18 +225,27 @@ def iter_chunks(
     block: int = DEFAULT_BLOCK,
     byte_range: tuple[int, int] | None = None,
     first_event: int = 0,
+    whole: bool = False,
 ) -> Iterator[tuple[LHEHeader, ak.Array]]:
-    """Yield (header, chunk) pairs of at most ``step_size`` events; see ``iterate_lhe``."""
-    source = ByteSource(path, block)
+    """Yield (header, chunk) pairs of at most ``step_size`` events; see ``iterate_lhe``.
+
+    ``whole=True`` (for ``read_lhe``) decompresses the file in one go when that is possible (see
+    ``_lhe_source._read_whole``), trading the bounded memory of block-wise reading for speed.
+    """
     try:
-        header, rest, lines = read_header(source)
-        reader = _ChunkReader(path, header, rest, lines, source)
+        big = file_size(path) > S.PREFETCH_MIN_BYTES
+    except OSError:
+        big = False
+    source = ByteSource(path, block, prefetch=big and not whole, whole=whole and byte_range is None)
+    try:
+        header, buf, head_len = read_header(source)
+        reader = _ChunkReader(path, header, buf, source, first_event)
         if byte_range is not None:
-            _skip_to(reader, byte_range, len(rest))
+            _skip_to(reader, (byte_range[0] + head_len, byte_range[1] + head_len))
         pieces: list[_Piece] = []
         n_pending = 0
         delivered = first_event
-        pos = 0
+        pos = 0 if byte_range is not None else head_len
         while True:
             arr = np.frombuffer(reader.buf, np.uint8)
             status, stop, piece = reader.parse(arr, pos, step_size - n_pending)
@@ -285,7 +255,6 @@ def iter_chunks(
             if reader.pending_error is not None:
                 if pieces:
                     yield header, _assemble(pieces, reader, delivered)
-                reader.pending_error.event += first_event
                 raise reader.pending_error
             pos = stop
             if n_pending >= step_size:
@@ -295,7 +264,7 @@ def iter_chunks(
                 continue
             if status == P.STATUS_END_TAG:
                 break
-            if status == P.STATUS_DONE and pos < len(arr):
+            if status in (P.STATUS_DONE, P.STATUS_FULL) and pos < len(arr):
                 continue
             new = b"" if byte_range is not None and reader.budget <= 0 else source.read()
             if byte_range is not None:
@@ -303,18 +272,16 @@ def iter_chunks(
                 reader.budget -= len(new)
             if not new:
                 tail = reader.buf[pos:]
-                if _EVENT_TAG.search(tail):
+                if EVENT_TAG.search(tail):
                     if pieces:
                         yield header, _assemble(pieces, reader, delivered)
-                    event = first_event + reader.n_parsed
                     where = "gzip stream ends early" if source.truncated_gzip else "file ends"
-                    exc = reader.error(f"truncated: {where} inside the event", event, pos + tail.find(b"<event"))
-                    exc.event = event
-                    raise exc
+                    pos_event = pos + tail.find(b"<event")
+                    raise reader.error(f"truncated: {where} inside the event", reader.n_parsed, pos_event)
                 if byte_range is None and b"</LesHouchesEvents" not in tail:
                     log.warning("%s: no closing </LesHouchesEvents> tag (file may be truncated)", reader.path)
                 break
-            reader.lines_before += reader.buf.count(b"\n", 0, pos)
+            reader.offset += pos
             reader.buf = reader.buf[pos:] + new
             pos = 0
         if pieces or delivered == first_event:
@@ -323,19 +290,19 @@ def iter_chunks(
         source.close()
 
 
-def _skip_to(reader: _ChunkReader, byte_range: tuple[int, int], rest_len: int) -> None:
-    """Position ``reader`` at decompressed offset ``byte_range[0]`` counted from the first event tag."""
+def _skip_to(reader: _ChunkReader, byte_range: tuple[int, int]) -> None:
+    """Position ``reader`` at decompressed file offset ``byte_range[0]``; read up to ``byte_range[1]``."""
     start, stop = byte_range
     buf = reader.buf
     while len(buf) < start:
         new = reader.source.read()
         if not new:
             break
-        reader.lines_before += buf.count(b"\n")
+        reader.offset += len(buf)
         start -= len(buf)
         stop -= len(buf)
         buf = new
-    reader.lines_before += buf.count(b"\n", 0, start)
+    reader.offset += start
     reader.buf = buf[start:stop]
     reader.budget = stop - len(buf) if stop > len(buf) else 0
 
@@ -349,7 +316,6 @@ def _assemble(pieces: list[_Piece], reader: _ChunkReader, first: int) -> ak.Arra
         info = np.concatenate([p.info for p in pieces], axis=1) if pieces else np.empty((6, 0))
         counts = np.concatenate([p.counts for p in pieces]) if pieces else np.empty(0, np.int64)
         parts = np.concatenate([p.parts for p in pieces], axis=1) if pieces else np.empty((13, 0))
-    n = info.shape[1]
     weights = []
     for wid in reader.ids:
         cols = [p.weights.get(wid) for p in pieces]
@@ -357,7 +323,9 @@ def _assemble(pieces: list[_Piece], reader: _ChunkReader, first: int) -> ak.Arra
             weights.append(np.ascontiguousarray(cols[0]))
         else:
             weights.append(
-                np.concatenate([c if c is not None else np.full(p.n, np.nan) for c, p in zip(cols, pieces)])
+                np.concatenate(
+                    [c if c is not None else np.full(p.n, np.nan) for c, p in zip(cols, pieces, strict=True)]
+                )
                 if pieces
                 else np.empty(0)
             )
@@ -379,7 +347,9 @@ def build_array(info, counts, parts, ids, weights, path, first) -> ak.Array:
     particles = RecordArray(
         pcols, list(PARTICLE_FIELDS), length=parts.shape[1], parameters={"__record__": "Momentum4D"}
     )
-    ecols = [NumpyArray(info[k].astype(np.int64) if k < 2 else np.ascontiguousarray(info[k])) for k in range(6)]
+    ecols = [
+        NumpyArray(info[k].astype(np.int64) if k < 2 else np.ascontiguousarray(info[k])) for k in range(6)
+    ]
     wrec = RecordArray([NumpyArray(w) for w in weights], list(ids), length=n)
     layout = RecordArray(
         [*ecols, ListOffsetArray(Index64(offsets), particles), wrec],
@@ -393,11 +363,14 @@ def build_array(info, counts, parts, ids, weights, path, first) -> ak.Array:
     )
 
 
-def scan_event_offsets(path: str | os.PathLike, block: int = DEFAULT_BLOCK) -> np.ndarray:
+def scan_event_offsets(
+    path: str | os.PathLike, block: int = DEFAULT_BLOCK, with_header: bool = False
+) -> np.ndarray | tuple[np.ndarray, LHEHeader]:
     """Decompressed byte offsets (from the first event tag) of every ``<event`` tag of a file."""
     source = ByteSource(path, block)
     try:
-        _, rest, _ = read_header(source)
+        header, buf, head_len = read_header(source)
+        rest = buf[head_len:]
         found = []
         base = 0
         buf = rest
@@ -417,8 +390,8 @@ def scan_event_offsets(path: str | os.PathLike, block: int = DEFAULT_BLOCK) -> n
             keep = buf[-6:] if len(buf) >= 6 else buf
             base += len(buf) - len(keep)
             buf = keep + new
-        out = np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
-        return out.astype(np.int64)
+        out = (np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)).astype(np.int64)
+        return (out, header) if with_header else out
     finally:
         source.close()
 

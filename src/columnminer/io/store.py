@@ -471,6 +471,50 @@ class EventStore:
         """Event indices of a partition, ascending."""
         return np.flatnonzero(self.partition_mask(partition)).astype(np.int64)
 
+    # -- augmented samples ----------------------------------------------------------------------------
+    @property
+    def sample_names(self) -> list[str]:
+        """Names of the augmented samples under ``samples/``."""
+        if "samples" not in self._group:
+            return []
+        return sorted(name for name, _ in self._group["samples"].groups())
+
+    def write_sample(
+        self, name: str, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any], overwrite: bool = False
+    ) -> None:
+        """Write an augmented sample to ``samples/<name>/<array>`` with ``attrs`` describing how it was made."""
+        self._require_writable()
+        if "/" in name or not name:
+            raise StoreError(f"{self.url}: sample name {name!r} must be non-empty and without '/'")
+        samples = self._group.require_group("samples")
+        if name in samples:
+            if not overwrite:
+                raise StoreError(f"{self.url}: sample {name!r} exists (pass overwrite=True to replace it)")
+            del samples[name]
+        group = samples.create_group(name)
+        group.attrs.update({"complete": False})
+        for key, values in arrays.items():
+            values = np.asarray(values)
+            chunks = (min(max(len(values), 1), self.chunk_size), *values.shape[1:])
+            array = group.create_array(key, shape=values.shape, chunks=chunks, dtype=values.dtype)
+            array[...] = values
+        group.attrs.update({**dict(attrs), "complete": True})
+
+    def read_sample(self, name: str) -> dict[str, np.ndarray]:
+        """An augmented sample as numpy arrays (``attrs`` under the key ``"attrs"`` of the sample group)."""
+        if name not in self.sample_names:
+            raise StoreError(f"{self.url}: no sample {name!r}; samples are {self.sample_names}")
+        group = self._group["samples"][name]
+        if not group.attrs.get("complete", False):
+            raise IncompleteStoreError(f"{self.url}: sample {name!r} was not completely written")
+        return {key: array[...] for key, array in group.arrays()}
+
+    def sample_attrs(self, name: str) -> dict[str, Any]:
+        """How an augmented sample was made (kind, thetas, seed, effective numbers of events...)."""
+        if name not in self.sample_names:
+            raise StoreError(f"{self.url}: no sample {name!r}; samples are {self.sample_names}")
+        return self._group["samples"][name].attrs.asdict()
+
     def require_complete(self) -> None:
         """Raise :class:`IncompleteStoreError` if the last append was interrupted."""
         if self.incomplete is not None:

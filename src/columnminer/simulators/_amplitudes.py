@@ -93,7 +93,7 @@ class ElectroweakParameters:
     Example:
         >>> ew = ElectroweakParameters()
         >>> round(ew.g_left, 4), round(ew.g_right, 4)
-        (-0.2002, 0.1723)
+        (-0.1991, 0.1713)
     """
 
     m_h: float = 125.0
@@ -135,7 +135,10 @@ def _epsilon_contract(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray
         )
 
     return (
-        a[..., 0] * det3(b, c, d) - b[..., 0] * det3(a, c, d) + c[..., 0] * det3(a, b, d) - d[..., 0] * det3(a, b, c)
+        a[..., 0] * det3(b, c, d)
+        - b[..., 0] * det3(a, c, d)
+        + c[..., 0] * det3(a, b, d)
+        - d[..., 0] * det3(a, b, c)
     )
 
 
@@ -197,7 +200,7 @@ def amplitude_components(momenta: np.ndarray, ew: ElectroweakParameters | None =
 
     ``momenta`` has shape [..., 4, 4]: (e-, e+, mu-, mu+) four-momenta (E, px, py, pz) in GeV in any frame.
     Returns complex [..., 4, 3]: axis -2 the lepton helicity combinations (LL, LR, RL, RR for the electron
-    and muon currents), axis -1 the couplings (a1, a2, a3). Amplitudes are dimensionless (natural units).
+    and muon currents), axis -1 the couplings (a1, a2, a3). Amplitudes are in GeV^-1 (1 -> 4 decay).
 
     .. math::
 
@@ -252,7 +255,9 @@ def quadratic_form(momenta: np.ndarray, ew: ElectroweakParameters | None = None)
     return np.einsum("...hi,...hj->...ij", amps, np.conj(amps)).real
 
 
-def squared_me(momenta: np.ndarray, couplings: np.ndarray, ew: ElectroweakParameters | None = None) -> np.ndarray:
+def squared_me(
+    momenta: np.ndarray, couplings: np.ndarray, ew: ElectroweakParameters | None = None
+) -> np.ndarray:
     r""":math:`|M|^2` summed over lepton helicities for couplings (a1, a2, a3) (helicity-amplitude method).
 
     ``couplings`` broadcasts against the events: shape [3] or [..., 3].

@@ -111,7 +111,9 @@ def sample_breit_wigner(
     return np.clip(mass**2 + mg * np.tan(u), s_low, s_high)
 
 
-def decay_momenta_at_rest(m1: np.ndarray, m2: np.ndarray, angles: np.ndarray, m_h: float = 125.0) -> np.ndarray:
+def decay_momenta_at_rest(
+    m1: np.ndarray, m2: np.ndarray, angles: np.ndarray, m_h: float = 125.0
+) -> np.ndarray:
     r"""Lepton momenta (l1-, l1+, l2-, l2+) [..., 4, 4] in the Higgs rest frame for pair masses m1, m2 (GeV).
 
     ``angles`` [..., 6] = (cos theta*, phi*) of Z1 in the Higgs frame and (cos theta, phi) of each negative
@@ -133,12 +135,19 @@ def decay_momenta_at_rest(m1: np.ndarray, m2: np.ndarray, angles: np.ndarray, m_
     beta1 = (pstar / e1)[..., None] * n
     beta2 = -(pstar / e2)[..., None] * n
     out = []
-    for mass, cos_t, phi, beta in ((m1, angles[..., 2], angles[..., 3], beta1), (m2, angles[..., 4], angles[..., 5], beta2)):
+    for mass, cos_t, phi, beta in (
+        (m1, angles[..., 2], angles[..., 3], beta1),
+        (m2, angles[..., 4], angles[..., 5], beta2),
+    ):
         d = _direction(cos_t, phi) * (mass / 2.0)[..., None]
         lep = np.concatenate([(mass / 2.0)[..., None], d], axis=-1)
         anti = np.concatenate([(mass / 2.0)[..., None], -d], axis=-1)
         out += [boost(lep, beta), boost(anti, beta)]
     return np.stack(out, axis=-2)
+
+
+#: Probabilities of the three mass-sampling channels (pair 1 resonant, pair 2 resonant, both off-shell).
+_CHANNELS = (0.45, 0.45, 0.10)
 
 
 @dataclass
@@ -157,41 +166,53 @@ class DecaySample:
 def sample_decay(
     rng: np.random.Generator,
     n: int,
-    m_h: float = 125.0,
+    m_h: float | np.ndarray = 125.0,
     m_z: float = 91.1876,
     gamma_z: float = 2.4952,
     m_ll_min: float = 12.0,
 ) -> DecaySample:
-    r"""Draw n four-lepton decays of a Higgs at rest with the two-channel Breit-Wigner mass map.
+    r"""Draw n four-lepton decays of a Higgs at rest with a three-channel mass map.
 
-    Channel A draws :math:`s_1` from the Z Breit-Wigner on :math:`[m_{min}^2, (m_H - m_{min})^2]` and then
-    :math:`s_2` on :math:`[m_{min}^2, (m_H - \sqrt{s_1})^2]`; channel B swaps the pairs; each with probability
-    1/2, so the density is :math:`p = \tfrac12 p_A(s_1, s_2) + \tfrac12 p_A(s_2, s_1)`. The weight is
+    Channel A (probability 0.45) draws :math:`s_1` from the Z Breit-Wigner on
+    :math:`[m_{min}^2, (m_H - m_{min})^2]` and then :math:`s_2` on :math:`[m_{min}^2, (m_H - \sqrt{s_1})^2]`;
+    channel B (0.45) swaps the pairs; channel C (0.10) draws (m1, m2) uniformly in the allowed triangle
+    (both pairs off-shell), so :math:`p = 0.45\, p_A(s_1, s_2) + 0.45\, p_A(s_2, s_1) + 0.1\, p_C`. The weight is
 
     .. math::
 
         w = \frac{(4\pi)^3}{(2\pi)^2\, p(s_1, s_2)} \frac{|\vec p^*|}{16\pi^2 m_H} \Big(\frac{1}{32\pi^2}\Big)^2,
 
-    so that :math:`\int d\Phi_4 f = \langle w f \rangle`. Example:
+    so that :math:`\int d\Phi_4 f = \langle w f \rangle`. ``m_h`` may be an array [n] (one mass per decay).
+    Example:
 
         >>> d = sample_decay(np.random.default_rng(1), 1000)
         >>> d.momenta.shape, bool(np.all(d.phase_space_weight > 0))
         ((1000, 4, 4), True)
     """
-    s_min = m_ll_min**2
+    m_h = np.broadcast_to(np.asarray(m_h, dtype=np.float64), (n,))
+    s_min = np.full(n, m_ll_min**2)
     s_top = (m_h - m_ll_min) ** 2
-    first = sample_breit_wigner(rng, np.full(n, s_min), np.full(n, s_top), m_z, gamma_z)
-    second = sample_breit_wigner(rng, np.full(n, s_min), (m_h - np.sqrt(first)) ** 2, m_z, gamma_z)
-    swap = rng.random(n) < 0.5
-    s1 = np.where(swap, second, first)
-    s2 = np.where(swap, first, second)
+    # channel A: pair 1 near the pole, pair 2 conditional; B: swapped; C: both masses uniform in the triangle
+    first = sample_breit_wigner(rng, s_min, s_top, m_z, gamma_z)
+    second = sample_breit_wigner(rng, s_min, (m_h - np.sqrt(first)) ** 2, m_z, gamma_z)
+    side = m_h - 2.0 * m_ll_min
+    u, v = rng.random(n), rng.random(n)
+    fold = u + v > 1.0
+    u, v = np.where(fold, 1.0 - u, u), np.where(fold, 1.0 - v, v)
+    tri1, tri2 = (m_ll_min + side * u) ** 2, (m_ll_min + side * v) ** 2
+    pick = rng.random(n)
+    channel_b = pick < _CHANNELS[1]
+    channel_c = pick >= _CHANNELS[0] + _CHANNELS[1]
+    s1 = np.where(channel_c, tri1, np.where(channel_b, second, first))
+    s2 = np.where(channel_c, tri2, np.where(channel_b, first, second))
 
-    def channel(sa, sb):
+    def resonant(sa, sb):
         return breit_wigner_density(sa, s_min, s_top, m_z, gamma_z) * breit_wigner_density(
             sb, s_min, (m_h - np.sqrt(sa)) ** 2, m_z, gamma_z
         )
 
-    density = 0.5 * channel(s1, s2) + 0.5 * channel(s2, s1)
+    triangle = 1.0 / (0.5 * side**2 * 4.0 * np.sqrt(s1 * s2))
+    density = _CHANNELS[0] * resonant(s1, s2) + _CHANNELS[1] * resonant(s2, s1) + _CHANNELS[2] * triangle
     m1, m2 = np.sqrt(s1), np.sqrt(s2)
     u = rng.random((n, 6))
     angles = np.empty((n, 6))
@@ -199,14 +220,16 @@ def sample_decay(
     angles[:, 1::2] = 2.0 * np.pi * u[:, 1::2]
     momenta = decay_momenta_at_rest(m1, m2, angles, m_h)
     pstar = two_body_momentum(m_h, m1, m2)
-    weight = (4 * np.pi) ** 3 / (2 * np.pi) ** 2 * pstar / (16 * np.pi**2 * m_h) / (32 * np.pi**2) ** 2 / density
+    weight = (
+        (4 * np.pi) ** 3 / (2 * np.pi) ** 2 * pstar / (16 * np.pi**2 * m_h) / (32 * np.pi**2) ** 2 / density
+    )
     return DecaySample(momenta, weight)
 
 
 def lab_kinematics(
     rng: np.random.Generator,
     n: int,
-    mass: float,
+    mass: float | np.ndarray,
     pt_shape: float = 1.6,
     pt_scale: float = 12.5,
     y_width: float = 1.8,
@@ -214,7 +237,7 @@ def lab_kinematics(
     recoil_y_width: float = 1.5,
     beam_energy: float = 6500.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    r"""Theta-independent lab kinematics of a produced system of fixed mass plus one recoiling parton.
+    r"""Theta-independent lab kinematics of a produced system (mass: GeV, scalar or [n]) plus a recoiling parton.
 
     The transverse momentum follows a Gamma(shape=1.6, scale=12.5 GeV) law (peak near 8 GeV, mean 20 GeV, a
     rough stand-in for gluon-fusion Higgs production at 13 TeV), the rapidity a normal law of width 1.8
@@ -229,6 +252,7 @@ def lab_kinematics(
         >>> bool(np.allclose(a + b, h + j))
         True
     """
+    mass = np.broadcast_to(np.asarray(mass, dtype=np.float64), (n,))
     pt = np.empty(n)
     y = np.empty(n)
     yj = np.empty(n)
@@ -238,7 +262,7 @@ def lab_kinematics(
         pt[todo] = rng.gamma(pt_shape, pt_scale, k)
         y[todo] = rng.normal(0.0, y_width, k)
         yj[todo] = y[todo] + rng.normal(0.0, recoil_y_width, k)
-        mt = np.sqrt(mass**2 + pt[todo] ** 2)
+        mt = np.sqrt(mass[todo] ** 2 + pt[todo] ** 2)
         e_tot = mt * np.cosh(y[todo]) + pt[todo] * np.cosh(yj[todo])
         pz_tot = mt * np.sinh(y[todo]) + pt[todo] * np.sinh(yj[todo])
         bad = (np.abs(y[todo]) > y_max) | (e_tot + np.abs(pz_tot) > 2.0 * beam_energy * 0.999)

@@ -1,0 +1,439 @@
+r"""SampleAugmenter: unweighted training samples with joint likelihood ratios and joint scores, chunkwise.
+
+Every sample kind reduces to a list of *draw points* d: the parameter point theta_d the events are drawn
+from, the number of samples n_d, and the pair (theta0_d, theta1_d) at which the joint quantities are
+evaluated. Unweighting runs in two dask passes over the store's chunks:
+
+1. per chunk j and draw point d: the clipped cross section :math:`s_{jd} = \sum_{z \in j} \max(w(z|\theta_d), 0)`
+   (over the partition, and the events generated at the benchmark closest to theta_d plus background when
+   ``sample_only_from_closest_benchmark``), and :math:`\sum w^2`, max w for the effective number of events;
+2. the client splits n_d over chunks, :math:`(n_{jd})_j \sim \mathrm{Multinomial}(n_d, s_{\cdot d} / \sum_j s_{jd})`,
+   and every chunk draws its n_jd events with replacement with probabilities proportional to
+   :math:`\max(w(z|\theta_d), 0)` using a generator seeded by (seed, chunk), then computes
+   :math:`r(x,z|\theta_0,\theta_1) = [w(z|\theta_0)/\sigma(\theta_0)] / [w(z|\theta_1)/\sigma(\theta_1)]` and
+   :math:`t(x,z|\theta) = \nabla w(z|\theta)/w(z|\theta) - \nabla\sigma(\theta)/\sigma(\theta)` for its rows.
+
+The result depends only on the seed, not on the number of workers; memory is a few chunks per worker plus
+the sample itself. Reference: Brehmer, Kling, Espejo, Cranmer, "MadMiner", arXiv:1907.10621.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..compute import active_client, compute
+from ..errors import MorphingError
+from ..io.store import EventStore, partition_mask
+from ..weights import closest_benchmark, theta_coefficients, theta_gradient_coefficients, weight_moments
+from .parameters import ThetaSampler
+
+__all__ = ["AugmentedSample", "SampleAugmenter"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AugmentedSample:
+    """An augmented sample: ``arrays`` (x, theta0, theta1, y, r_xz, t_xz0, t_xz1 as the kind requires), and
+    per draw point the effective number of events :math:`(\\sum w)^2 / \\sum w^2` and largest weight share."""
+
+    name: str
+    arrays: dict[str, np.ndarray]
+    n_effective: np.ndarray
+    max_weight_fraction: np.ndarray
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.arrays[key]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The draw points of one sample (all arrays have the draw-point axis first)."""
+
+    draw: np.ndarray  # [D, B] coefficients of theta_d
+    counts: np.ndarray  # [D] samples per draw point
+    groups: np.ndarray  # [D] closest benchmark index, or -2 for all events
+    c0: np.ndarray  # [D, B]
+    c1: np.ndarray  # [D, B]
+    dc0: np.ndarray  # [D, P, B]
+    dc1: np.ndarray  # [D, P, B]
+    sigma0: np.ndarray  # [D]
+    sigma1: np.ndarray  # [D]
+    dsigma0: np.ndarray  # [D, P]
+    dsigma1: np.ndarray  # [D, P]
+    theta0: np.ndarray  # [D, P]
+    theta1: np.ndarray  # [D, P]
+    y: np.ndarray  # [D]
+
+
+def _mask(
+    sampled_from: np.ndarray, spec: dict, partition: str | None, start: int, groups: np.ndarray
+) -> np.ndarray:
+    """[D, n] which events of the chunk each draw point may use."""
+    n = len(sampled_from)
+    base = np.ones(n, dtype=bool) if partition is None else partition_mask(spec, partition, start, start + n)
+    out = np.repeat(base[None, :], len(groups), axis=0)
+    for d, group in enumerate(groups):
+        if group != -2:
+            out[d] &= (sampled_from == group) | (sampled_from == -1)
+    return out
+
+
+def _chunk_totals(weights, sampled_from, start, plan: _Plan, spec, partition) -> np.ndarray:
+    """Pass 1 on one chunk: [4, D] clipped sum, sum of squares, max weight, number of negative weights."""
+    w = weights @ plan.draw.T  # [n, D]
+    negative = (w < 0).sum(axis=0)
+    w = np.maximum(w, 0.0) * _mask(sampled_from, spec, partition, start, plan.groups).T
+    top = w.max(axis=0) if len(w) else np.zeros(w.shape[1])
+    return np.stack([w.sum(axis=0), (w**2).sum(axis=0), top, negative])
+
+
+def _chunk_draws(
+    weights, sampled_from, observables, start, chunk, counts, plan: _Plan, spec, partition, seed, want
+):
+    """Pass 2 on one chunk: draw ``counts[d]`` events per draw point and compute their joint quantities."""
+    rng = np.random.default_rng([int(seed), 104729, int(chunk)])
+    mask = _mask(sampled_from, spec, partition, start, plan.groups)
+    rows, points = [], []
+    for d in np.flatnonzero(counts):
+        w = np.maximum(weights @ plan.draw[d], 0.0) * mask[d]
+        cdf = np.cumsum(w)
+        picks = np.searchsorted(cdf, rng.random(int(counts[d])) * cdf[-1], side="right")
+        rows.append(np.minimum(picks, len(w) - 1))
+        points.append(np.full(int(counts[d]), d))
+    rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    d = np.concatenate(points) if points else np.zeros(0, dtype=np.int64)
+    chosen = weights[rows]
+    out = {"x": observables[rows], "event": rows + start, "point": d}
+    w0 = np.einsum("nb,nb->n", chosen, plan.c0[d])
+    if "r_xz" in want:
+        w1 = np.einsum("nb,nb->n", chosen, plan.c1[d])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["r_xz"] = (w0 / plan.sigma0[d]) / (w1 / plan.sigma1[d])
+    if "t_xz0" in want:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["t_xz0"] = (
+                np.einsum("nb,npb->np", chosen, plan.dc0[d]) / w0[:, None]
+                - plan.dsigma0[d] / plan.sigma0[d][:, None]
+            )
+    if "t_xz1" in want:
+        w1 = np.einsum("nb,nb->n", chosen, plan.c1[d])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["t_xz1"] = (
+                np.einsum("nb,npb->np", chosen, plan.dc1[d]) / w1[:, None]
+                - plan.dsigma1[d] / plan.sigma1[d][:, None]
+            )
+    return out
+
+
+class SampleAugmenter:
+    """Draws augmented training samples from an :class:`~columnminer.io.store.EventStore`.
+
+    Every method takes ``n_samples``, ``partition`` ("train", "validation", "test" or None for all events),
+    ``sample_only_from_closest_benchmark`` (default True, as in MadMiner: draw at theta only from events
+    generated at the benchmark closest to theta, plus background), ``seed``, and ``name``: the sample is
+    written to ``samples/<name>`` of the store (``write=False`` to skip) and returned as an
+    :class:`AugmentedSample`. Work runs on dask's threaded scheduler or the given / active distributed client.
+
+    Example:
+        >>> import tempfile
+        >>> from columnminer.demo import golden_channel_setup
+        >>> from columnminer.sampling import benchmark
+        >>> store = EventStore.create(tempfile.mkdtemp() + "/s.zarr", golden_channel_setup(), ["x"])
+        >>> rng = np.random.default_rng(0)
+        >>> _ = store.append(rng.normal(size=(1000, 1)), rng.uniform(1, 2, size=(1000, 6)), 0)
+        >>> sample = SampleAugmenter(store).sample_train_local(benchmark("sm"), 500, seed=1)
+        >>> sample["x"].shape, sample["t_xz0"].shape
+        ((500, 1), (500, 2))
+    """
+
+    def __init__(self, store: EventStore, client: Any = None) -> None:
+        self.store = store
+        self.setup = store.setup
+        self.client = client
+
+    # -- the sample kinds -----------------------------------------------------------------------------
+    def sample_train_plain(self, theta: ThetaSampler, n_samples: int, **options: Any) -> AugmentedSample:
+        """x ~ p(x|theta) with theta: ``x``, ``theta0``."""
+        return self._sample("train_plain", theta, None, n_samples, set(), **options)
+
+    def sample_train_local(self, theta: ThetaSampler, n_samples: int, **options: Any) -> AugmentedSample:
+        """SALLY / SALLINO: x ~ p(x|theta) with the joint score at theta: ``x``, ``theta0``, ``t_xz0``."""
+        return self._sample("train_local", theta, None, n_samples, {"t_xz0"}, **options)
+
+    def sample_train_density(self, theta: ThetaSampler, n_samples: int, **options: Any) -> AugmentedSample:
+        """NDE / SCANDAL: x ~ p(x|theta) for many theta with the joint score: ``x``, ``theta0``, ``t_xz0``."""
+        return self._sample("train_density", theta, None, n_samples, {"t_xz0"}, **options)
+
+    def sample_test(self, theta: ThetaSampler, n_samples: int, **options: Any) -> AugmentedSample:
+        """Evaluation data x ~ p(x|theta), from the test partition by default: ``x``, ``theta0``."""
+        options.setdefault("partition", "test")
+        return self._sample("test", theta, None, n_samples, set(), **options)
+
+    def sample_train_ratio(
+        self, theta0: ThetaSampler, theta1: ThetaSampler, n_samples: int, **options: Any
+    ) -> AugmentedSample:
+        """CARL, ROLR, RASCAL, ALICE, ALICES, CASCAL: half the samples from theta0 (y = 0), half from theta1
+        (y = 1), with ``r_xz`` = r(x,z|theta0,theta1) and ``t_xz0`` = t(x,z|theta0). theta0 and theta1 pair up
+        point by point (one of them may be a single point)."""
+        return self._sample("train_ratio", theta0, theta1, n_samples, {"r_xz", "t_xz0"}, **options)
+
+    def sample_train_more_ratios(
+        self,
+        theta0: ThetaSampler,
+        theta1: ThetaSampler,
+        n_samples: int,
+        additional_thetas: int = 0,
+        **options: Any,
+    ) -> AugmentedSample:
+        """Doubly parameterised ratios: as :meth:`sample_train_ratio` plus ``t_xz1`` = t(x,z|theta1).
+
+        ``additional_thetas`` = k > 0 reuses every event drawn from theta1 (y = 1) with k further theta0 points
+        drawn from the ``theta0`` sampler: k more rows per event with their own r_xz and t_xz0, which
+        multiplies the y = 1 information at no extra unweighting cost.
+        """
+        sample = self._sample(
+            "train_more_ratios", theta0, theta1, n_samples, {"r_xz", "t_xz0", "t_xz1"}, **options
+        )
+        if additional_thetas <= 0:
+            return sample
+        return self._add_thetas(sample, theta0, int(additional_thetas), options)
+
+    # -- machinery ------------------------------------------------------------------------------------
+    def _plan(self, theta0, theta1, n_samples, closest, partition, rng) -> tuple[_Plan, dict]:
+        setup = self.setup
+        specs0, values0 = theta0.points(setup, rng)
+        if theta1 is None:
+            specs = [(s, s, v, v, 0.0) for s, v in zip(specs0, values0, strict=True)]
+        else:
+            specs1, values1 = theta1.points(setup, rng)
+            n_pairs = max(len(specs0), len(specs1))
+            if len(specs0) not in (1, n_pairs) or len(specs1) not in (1, n_pairs):
+                raise MorphingError(
+                    f"theta0 ({len(specs0)} points) and theta1 ({len(specs1)} points) do not pair up"
+                )
+            pairs = [
+                (
+                    specs0[i % len(specs0)],
+                    specs1[i % len(specs1)],
+                    values0[i % len(specs0)],
+                    values1[i % len(specs1)],
+                )
+                for i in range(n_pairs)
+            ]
+            specs = [(a, b, va, vb, 0.0) for a, b, va, vb in pairs] + [
+                (a, b, va, vb, 1.0) for a, b, va, vb in pairs
+            ]
+        n_points = len(specs)
+        counts = np.full(n_points, n_samples // n_points)
+        counts[: n_samples % n_points] += 1
+        c0 = theta_coefficients(setup, [s[0] for s in specs])
+        c1 = theta_coefficients(setup, [s[1] for s in specs])
+        y = np.array([s[4] for s in specs])
+        draw = np.where(y[:, None] == 1.0, c1, c0)
+        need_gradients = setup.morpher is not None or setup.parameter_space.finite_difference_benchmarks
+        n_par = setup.parameter_space.n_parameters
+        if need_gradients:
+            dc0 = theta_gradient_coefficients(setup, [s[0] for s in specs])
+            dc1 = theta_gradient_coefficients(setup, [s[1] for s in specs])
+        else:
+            dc0 = dc1 = np.zeros((n_points, n_par, c0.shape[1]))
+        total, _ = weight_moments(self.store, partition, self.client)
+        theta_draw = np.array([s[3] if s[4] else s[2] for s in specs])
+        sampled = self._sampled_benchmarks() if closest else None
+        groups = np.array(
+            [closest_benchmark(setup, t, sampled) if closest and len(sampled) else -2 for t in theta_draw],
+            dtype=np.int64,
+        )
+        plan = _Plan(
+            draw=draw,
+            counts=counts,
+            groups=groups,
+            c0=c0,
+            c1=c1,
+            dc0=dc0,
+            dc1=dc1,
+            sigma0=c0 @ total,
+            sigma1=c1 @ total,
+            dsigma0=dc0 @ total,
+            dsigma1=dc1 @ total,
+            theta0=np.array([s[2] for s in specs]),
+            theta1=np.array([s[3] for s in specs]),
+            y=y,
+        )
+        return plan, {"need_gradients": bool(need_gradients)}
+
+    def _sampled_benchmarks(self) -> np.ndarray:
+        import dask.array as da
+
+        (values,) = compute(da.unique(self.store.to_dask("sampled_from")), client=self.client)
+        return np.asarray([v for v in np.asarray(values).tolist() if v >= 0], dtype=np.int64)
+
+    def _chunks(self) -> tuple[list, list, list, np.ndarray]:
+        weights = self.store.to_dask("weights")
+        sampled = self.store.to_dask("sampled_from")
+        observables = self.store.to_dask("observables")
+        starts = np.concatenate([[0], np.cumsum(weights.chunks[0])[:-1]]).astype(np.int64)
+        return (
+            list(weights.to_delayed().ravel()),
+            list(sampled.to_delayed().ravel()),
+            list(observables.to_delayed().ravel()),
+            starts,
+        )
+
+    def _sample(
+        self,
+        kind: str,
+        theta0: ThetaSampler,
+        theta1: ThetaSampler | None,
+        n_samples: int,
+        want: set[str],
+        partition: str | None = "train",
+        sample_only_from_closest_benchmark: bool = True,
+        seed: int = 0,
+        name: str | None = None,
+        write: bool = True,
+        overwrite: bool = False,
+    ) -> AugmentedSample:
+        import dask
+
+        if self.store.n_events == 0:
+            raise MorphingError(f"{self.store.url}: the store holds no events to sample from")
+        rng = np.random.default_rng([int(seed), 1])
+        plan, info = self._plan(
+            theta0, theta1, int(n_samples), sample_only_from_closest_benchmark, partition, rng
+        )
+        if want & {"t_xz0", "t_xz1"} and not info["need_gradients"]:
+            raise MorphingError("joint scores need morphing or finite-difference benchmarks in the setup")
+        spec = self.store.partition_spec
+        client = active_client(self.client)
+        weights, sampled, observables, starts = self._chunks()
+        totals = compute(
+            *[
+                dask.delayed(_chunk_totals)(w, s, int(st), plan, spec, partition)
+                for w, s, st in zip(weights, sampled, starts, strict=True)
+            ],
+            client=client,
+        )
+        totals = np.stack(totals)  # [n_chunks, 4, D]
+        mass = totals[:, 0, :]
+        if np.any(mass.sum(axis=0) <= 0):
+            bad = int(np.flatnonzero(mass.sum(axis=0) <= 0)[0])
+            theta = plan.theta1[bad] if plan.y[bad] else plan.theta0[bad]
+            raise MorphingError(
+                f"no event with positive weight to draw from at draw point {bad} (theta {theta}, "
+                f"partition {partition!r}, closest benchmark {plan.groups[bad]})"
+            )
+        n_effective = mass.sum(axis=0) ** 2 / totals[:, 1, :].sum(axis=0)
+        max_fraction = totals[:, 2, :].max(axis=0) / mass.sum(axis=0)
+        negative = int(totals[:, 3, :].sum())
+        if negative:
+            logger.warning(
+                "%s: %d event weights are negative at the requested thetas; they are never drawn",
+                kind,
+                negative,
+            )
+        crowded = np.flatnonzero(plan.counts > 10 * n_effective)
+        if crowded.size:
+            logger.warning(
+                "%s: %d draw point(s) use few distinct events: e.g. point %d draws %d samples from an effective %.1f "
+                "events (largest event %.1f%% of the weight); the sample repeats the same events",
+                kind,
+                crowded.size,
+                crowded[0],
+                plan.counts[crowded[0]],
+                n_effective[crowded[0]],
+                100 * max_fraction[crowded[0]],
+            )
+        chunk_counts = np.stack(
+            [rng.multinomial(plan.counts[d], mass[:, d] / mass[:, d].sum()) for d in range(len(plan.counts))],
+            axis=1,
+        )  # [n_chunks, D]
+        tasks = [
+            dask.delayed(_chunk_draws)(
+                w, s, o, int(st), j, chunk_counts[j], plan, spec, partition, seed, want
+            )
+            for j, (w, s, o, st) in enumerate(zip(weights, sampled, observables, starts, strict=True))
+            if chunk_counts[j].any()
+        ]
+        pieces = compute(*tasks, client=client)
+        merged = {key: np.concatenate([p[key] for p in pieces]) for key in pieces[0]}
+        order = rng.permutation(len(merged["point"]))
+        point = merged["point"][order]
+        arrays = {"x": merged["x"][order], "theta0": plan.theta0[point]}
+        if theta1 is not None:
+            arrays.update(theta1=plan.theta1[point], y=plan.y[point])
+        for key in ("r_xz", "t_xz0", "t_xz1"):
+            if key in want:
+                arrays[key] = merged[key][order]
+        arrays["event"] = merged["event"][order]
+        attrs = {
+            "kind": kind,
+            "n_samples": int(n_samples),
+            "partition": partition,
+            "seed": int(seed),
+            "sample_only_from_closest_benchmark": bool(sample_only_from_closest_benchmark),
+            "theta0": theta0.to_dict(),
+            "theta1": None if theta1 is None else theta1.to_dict(),
+            "observables": self.store.observable_names,
+            "parameters": self.setup.parameter_names,
+            "n_effective": n_effective.tolist(),
+            "max_weight_fraction": max_fraction.tolist(),
+            "negative_weights": negative,
+        }
+        logger.info(
+            "%s: %d samples from %d draw points, median effective events %.0f",
+            kind,
+            len(order),
+            len(plan.counts),
+            float(np.median(n_effective)),
+        )
+        sample = AugmentedSample(name or kind, arrays, n_effective, max_fraction, attrs)
+        if write:
+            self.store.write_sample(sample.name, arrays, attrs, overwrite=overwrite)
+        return sample
+
+    def _add_thetas(
+        self, sample: AugmentedSample, theta0: ThetaSampler, k: int, options: dict
+    ) -> AugmentedSample:
+        """Extra rows for the y = 1 events with new theta0 points (see :meth:`sample_train_more_ratios`)."""
+        rng = np.random.default_rng([int(options.get("seed", 0)), 2])
+        arrays = sample.arrays
+        ones = np.flatnonzero(arrays["y"] == 1.0)
+        specs, values = theta0.points(self.setup, rng)
+        pick = rng.integers(len(specs), size=(k, ones.size))
+        events = np.tile(arrays["event"][ones], k)
+        new_theta0 = values[pick.ravel()]
+        weights = self.store.read("weights")[np.sort(np.unique(events))]
+        lookup = np.searchsorted(np.sort(np.unique(events)), events)
+        chosen = weights[lookup]
+        c0 = theta_coefficients(self.setup, new_theta0)
+        dc0 = theta_gradient_coefficients(self.setup, new_theta0)
+        total, _ = weight_moments(self.store, options.get("partition", "train"), self.client)
+        theta1 = np.tile(arrays["theta1"][ones], (k, 1))
+        c1 = theta_coefficients(self.setup, theta1)
+        w0, w1 = np.einsum("nb,nb->n", chosen, c0), np.einsum("nb,nb->n", chosen, c1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (w0 / (c0 @ total)) / (w1 / (c1 @ total))
+            t0 = np.einsum("nb,npb->np", chosen, dc0) / w0[:, None] - (dc0 @ total) / (c0 @ total)[:, None]
+        extra = {
+            "x": np.tile(arrays["x"][ones], (k, 1)),
+            "theta0": new_theta0,
+            "theta1": theta1,
+            "y": np.ones(events.size),
+            "r_xz": r,
+            "t_xz0": t0,
+            "t_xz1": np.tile(arrays["t_xz1"][ones], (k, 1)),
+            "event": events,
+        }
+        merged = {key: np.concatenate([arrays[key], extra[key]]) for key in arrays}
+        sample.arrays = merged
+        sample.attrs["additional_thetas"] = k
+        if options.get("write", True):
+            self.store.write_sample(sample.name, merged, sample.attrs, overwrite=True)
+        return sample
