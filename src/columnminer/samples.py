@@ -143,6 +143,14 @@ def _plan(samples: Sequence[Sample], store: EventStore) -> list[tuple[Sample, fl
     per_process: dict[str, int] = {}
     for sample in samples:
         per_process[sample.process_name] = per_process.get(sample.process_name, 0) + n_events[sample.path]
+    fractions: dict[str, float] = {}
+    for sample in samples:
+        if not sample.is_background:
+            key = str(space.benchmark_index(sample.sampled_from_benchmark))
+            fractions[key] = (
+                fractions.get(key, 0.0) + n_events[sample.path] / per_process[sample.process_name]
+            )
+    store._update_attrs(sampling_fractions=fractions)
     plan = []
     for sample in samples:
         n = n_events[sample.path]
@@ -172,7 +180,10 @@ def analyse_samples(
     Events failing a required observable or a cut are dropped; efficiencies multiply the weights. Work runs
     on dask's threaded scheduler or on a ``distributed.Client`` (given or active); the client appends the
     results in file order with ``source=sample.source(i)``, so a rerun skips finished chunks.
-    The store's observable columns must be the analysis's observables. A sample with no surviving events
+    The store's observable columns must be the analysis's observables. Give all samples of a process in one
+    call: their normalisation is relative to each other, and the fraction of the signal events generated at
+    each benchmark is recorded (``sampling_fractions``) so that samplers restricted to one benchmark's events
+    can rescale them. A sample with no surviving events
     logs a warning with the pass counts of every definition; if no event survives at all an
     :class:`~columnminer.errors.AnalysisError` carries that table (the store stays valid).
     """

@@ -189,7 +189,13 @@ def read_header(source: ByteSource) -> tuple[LHEHeader, bytes, int]:
         buf = new if not buf else buf + new
     path = source.path
     if not buf or buf.isspace():
-        raise LHEFormatError(f"{path}: empty file", path=path, n_complete_events=0)
+        raise LHEFormatError(
+            f"{path}: event 0 (line 1): empty file; 0 complete events",
+            path=path,
+            event=0,
+            line=1,
+            n_complete_events=0,
+        )
     cut = m.start() if m is not None else len(buf)
     if b"\x00" in buf[: min(cut, 4096)]:
         raise LHEFormatError(f"{path}: not a Les Houches Event file (binary content)", path=path, line=1)

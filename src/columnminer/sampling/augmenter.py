@@ -58,6 +58,7 @@ class _Plan:
     draw: np.ndarray  # [D, B] coefficients of theta_d
     counts: np.ndarray  # [D] samples per draw point
     groups: np.ndarray  # [D] closest benchmark index, or -2 for all events
+    fractions: np.ndarray  # [D] share of the signal events generated at that benchmark (1 when unrestricted)
     c0: np.ndarray  # [D, B]
     c1: np.ndarray  # [D, B]
     dc0: np.ndarray  # [D, P, B]
@@ -71,16 +72,20 @@ class _Plan:
     y: np.ndarray  # [D]
 
 
-def _mask(
-    sampled_from: np.ndarray, spec: dict, partition: str | None, start: int, groups: np.ndarray
+def _factors(
+    sampled_from: np.ndarray, spec: dict, partition: str | None, start: int, plan: _Plan
 ) -> np.ndarray:
-    """[D, n] which events of the chunk each draw point may use."""
+    """[D, n] per-event weight factors for each draw point: 0 outside the partition or the closest-benchmark
+    subset; inside the subset, signal events are scaled by 1 / (their sample's share of the signal events),
+    so that the subset still estimates the full distribution (background is never split)."""
     n = len(sampled_from)
-    base = np.ones(n, dtype=bool) if partition is None else partition_mask(spec, partition, start, start + n)
-    out = np.repeat(base[None, :], len(groups), axis=0)
-    for d, group in enumerate(groups):
+    base = (
+        np.ones(n) if partition is None else partition_mask(spec, partition, start, start + n).astype(float)
+    )
+    out = np.repeat(base[None, :], len(plan.groups), axis=0)
+    for d, group in enumerate(plan.groups):
         if group != -2:
-            out[d] &= (sampled_from == group) | (sampled_from == -1)
+            out[d] *= np.where(sampled_from == group, 1.0 / plan.fractions[d], (sampled_from == -1) * 1.0)
     return out
 
 
@@ -88,7 +93,7 @@ def _chunk_totals(weights, sampled_from, start, plan: _Plan, spec, partition) ->
     """Pass 1 on one chunk: [4, D] clipped sum, sum of squares, max weight, number of negative weights."""
     w = weights @ plan.draw.T  # [n, D]
     negative = (w < 0).sum(axis=0)
-    w = np.maximum(w, 0.0) * _mask(sampled_from, spec, partition, start, plan.groups).T
+    w = np.maximum(w, 0.0) * _factors(sampled_from, spec, partition, start, plan).T
     top = w.max(axis=0) if len(w) else np.zeros(w.shape[1])
     return np.stack([w.sum(axis=0), (w**2).sum(axis=0), top, negative])
 
@@ -98,10 +103,10 @@ def _chunk_draws(
 ):
     """Pass 2 on one chunk: draw ``counts[d]`` events per draw point and compute their joint quantities."""
     rng = np.random.default_rng([int(seed), 104729, int(chunk)])
-    mask = _mask(sampled_from, spec, partition, start, plan.groups)
+    factors = _factors(sampled_from, spec, partition, start, plan)
     rows, points = [], []
     for d in np.flatnonzero(counts):
-        w = np.maximum(weights @ plan.draw[d], 0.0) * mask[d]
+        w = np.maximum(weights @ plan.draw[d], 0.0) * factors[d]
         cdf = np.cumsum(w)
         picks = np.searchsorted(cdf, rng.random(int(counts[d])) * cdf[-1], side="right")
         rows.append(np.minimum(picks, len(w) - 1))
@@ -250,10 +255,12 @@ class SampleAugmenter:
             [closest_benchmark(setup, t, sampled) if closest and len(sampled) else -2 for t in theta_draw],
             dtype=np.int64,
         )
+        fractions = self._sampling_fractions(groups)
         plan = _Plan(
             draw=draw,
             counts=counts,
             groups=groups,
+            fractions=fractions,
             c0=c0,
             c1=c1,
             dc0=dc0,
@@ -267,6 +274,31 @@ class SampleAugmenter:
             y=y,
         )
         return plan, {"need_gradients": bool(need_gradients)}
+
+    def _sampling_fractions(self, groups: np.ndarray) -> np.ndarray:
+        """Share of the signal events generated at each group's benchmark, as recorded by analyse_samples
+        (from generated event counts); without that record, from the stored counts (after cuts)."""
+        recorded = self.store._attrs.get("sampling_fractions") or {}
+        out = np.ones(len(groups))
+        counts = None
+        for d, group in enumerate(groups):
+            if group == -2:
+                continue
+            if str(int(group)) in recorded:
+                out[d] = float(recorded[str(int(group))])
+                continue
+            if counts is None:
+                import dask.array as da
+
+                sampled = self.store.to_dask("sampled_from")
+                (values,) = compute(
+                    da.bincount(sampled + 1, minlength=self.setup.parameter_space.n_benchmarks + 1),
+                    client=self.client,
+                )
+                counts = np.asarray(values)[1:]
+                logger.debug("no recorded sampling fractions: using stored event counts %s", counts.tolist())
+            out[d] = counts[group] / counts.sum() if counts.sum() else 1.0
+        return out
 
     def _sampled_benchmarks(self) -> np.ndarray:
         import dask.array as da
