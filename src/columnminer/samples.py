@@ -37,7 +37,7 @@ class Sample:
     """One simulated file and how its events enter the analysis.
 
     Attributes:
-        path: LHE file (plain or gzip).
+        path: LHE file (plain or gzip), or Delphes ROOT output (``.root``).
         sampled_from_benchmark: the benchmark the events were generated at (signal samples).
         is_background: theta-independent sample: its nominal weight goes to every benchmark column.
         k_factor: multiplies every weight (higher-order corrections).
@@ -45,6 +45,9 @@ class Sample:
         event_norm: override of the file's ``event_norm`` (``"average"``, ``"sum"``, ``"unity"``).
         process: samples sharing a process name are mixed as one process (see the module docstring).
         transform: ``events -> events`` applied before the analysis, e.g. detector smearing.
+        lhe_path: for Delphes samples, the LHE file the events came from (same order): its header sets the
+            normalisation and its weights give the benchmark weights. Without it, a Delphes sample must be
+            background and uses the Delphes event weight (``event_norm`` "average" unless told otherwise).
     """
 
     path: str
@@ -55,6 +58,12 @@ class Sample:
     event_norm: str | None = None
     process: str | None = None
     transform: Callable[[ak.Array], ak.Array] | None = field(default=None, compare=False)
+    lhe_path: str | None = None
+
+    @property
+    def is_delphes(self) -> bool:
+        """Delphes ROOT output (read with :func:`columnminer.io.delphes.read_delphes`) rather than LHE."""
+        return str(self.path).endswith(".root")
 
     def source(self, chunk: int) -> dict[str, Any]:
         """The provenance key of one chunk of this sample in the store (reruns skip committed keys)."""
@@ -101,20 +110,20 @@ class _Task:
     benchmarks: tuple[str, ...]
 
 
-def _analyse_chunk(events: ak.Array, task: _Task, analysis: Analysis) -> dict[str, Any]:
-    """Runs where the chunk is: event model, transform, analysis, weights -> numpy arrays of survivors."""
+def _finish(
+    model: ak.Array, weight_events: ak.Array, nominal: np.ndarray, task: _Task, analysis: Analysis, path: str
+) -> dict[str, Any]:
+    """Transform, analysis and weights of one chunk in the event model -> numpy arrays of the survivors."""
     from .io.lhe import benchmark_weights
 
-    model = event_model_from_lhe(events, sampled_from=task.sampled_from)
     if task.sample.transform is not None:
         model = task.sample.transform(model)
     result = analysis.evaluate(model)
     if task.sample.is_background:
-        nominal = ak.to_numpy(events.weight).astype(np.float64)
-        weights = np.repeat(nominal[:, None], len(task.benchmarks), axis=1)
+        weights = np.repeat(np.asarray(nominal, dtype=np.float64)[:, None], len(task.benchmarks), axis=1)
     else:
         weights = benchmark_weights(
-            events, list(task.benchmarks), task.sample.weight_mapping, path=task.sample.path
+            weight_events, list(task.benchmarks), task.sample.weight_mapping, path=path
         )
     weights = weights[result.keep] * (task.factor * result.efficiencies)[:, None]
     return {
@@ -122,8 +131,41 @@ def _analyse_chunk(events: ak.Array, task: _Task, analysis: Analysis) -> dict[st
         "weights": weights,
         "sampled_from": np.full(len(weights), task.sampled_from, dtype=np.int16),
         "counts": result.counts,
-        "n_read": len(events),
+        "n_read": len(model),
     }
+
+
+def _analyse_chunk(events: ak.Array, task: _Task, analysis: Analysis) -> dict[str, Any]:
+    """Runs where the chunk is: LHE events -> event model -> analysis -> weights."""
+    model = event_model_from_lhe(events, sampled_from=task.sampled_from)
+    return _finish(model, events, ak.to_numpy(events.weight), task, analysis, task.sample.path)
+
+
+def _analyse_delphes_chunk(
+    start: int, stop: int, lhe: ak.Array | None, task: _Task, analysis: Analysis
+) -> dict[str, Any]:
+    """Runs where the chunk is: Delphes entries start:stop (+ the matching LHE events) -> analysis -> weights."""
+    from .io.delphes import attach_lhe_weights, read_delphes
+
+    sample = task.sample
+    events = read_delphes(sample.path, entry_start=start, entry_stop=stop)
+    if lhe is not None:
+        events = attach_lhe_weights(events, lhe.weights, lhe_path=sample.lhe_path, delphes_path=sample.path)
+        nominal = ak.to_numpy(lhe.weight)
+    else:
+        nominal = ak.to_numpy(events.weights["delphes"])
+    return _finish(events, events, nominal, task, analysis, sample.lhe_path or sample.path)
+
+
+def _delphes_entries(path: str) -> int:
+    """Number of events of a Delphes file (after the reader's checks of the file)."""
+    import uproot
+
+    from .io.delphes import read_delphes
+
+    read_delphes(path, entry_start=0, entry_stop=0)
+    with uproot.open(path) as handle:
+        return int(handle["Delphes"].num_entries)
 
 
 def _plan(samples: Sequence[Sample], store: EventStore) -> list[tuple[Sample, float, int]]:
@@ -139,7 +181,20 @@ def _plan(samples: Sequence[Sample], store: EventStore) -> list[tuple[Sample, fl
             if sample.sampled_from_benchmark is None:
                 raise ParameterSpaceError(f"{sample.path}: a signal sample needs sampled_from_benchmark")
             space.benchmark_index(sample.sampled_from_benchmark)
-        n_events[sample.path] = count_lhe_events(sample.path)
+        if sample.is_delphes:
+            n_events[sample.path] = _delphes_entries(sample.path)
+            if sample.lhe_path is None and not sample.is_background:
+                raise ParameterSpaceError(
+                    f"{sample.path}: a Delphes signal sample needs lhe_path (the LHE file with its benchmark weights)"
+                )
+            if sample.lhe_path is not None and count_lhe_events(sample.lhe_path) != n_events[sample.path]:
+                raise InputFormatError(
+                    f"{sample.path} holds {n_events[sample.path]} events but its LHE file {sample.lhe_path} holds "
+                    f"{count_lhe_events(sample.lhe_path)}",
+                    path=sample.path,
+                )
+        else:
+            n_events[sample.path] = count_lhe_events(sample.path)
     per_process: dict[str, int] = {}
     for sample in samples:
         per_process[sample.process_name] = per_process.get(sample.process_name, 0) + n_events[sample.path]
@@ -156,8 +211,14 @@ def _plan(samples: Sequence[Sample], store: EventStore) -> list[tuple[Sample, fl
         n = n_events[sample.path]
         if n == 0:
             raise InputFormatError(f"{sample.path}: the file holds no events", path=sample.path)
-        header = read_lhe_header(sample.path)
-        factor = weight_scale_factor(header, n_events=n, event_norm=sample.event_norm)
+        if sample.is_delphes and sample.lhe_path is None:
+            norm = (sample.event_norm or "average").lower()
+            factor = {"average": 1.0 / n, "sum": 1.0}.get(norm)
+            if factor is None:
+                raise InputFormatError(f"{sample.path}: event_norm must be 'average' or 'sum', got {norm!r}")
+        else:
+            header = read_lhe_header(sample.lhe_path if sample.is_delphes else sample.path)
+            factor = weight_scale_factor(header, n_events=n, event_norm=sample.event_norm)
         factor *= sample.k_factor * n / per_process[sample.process_name]
         sampled_from = -1 if sample.is_background else space.benchmark_index(sample.sampled_from_benchmark)
         plan.append((sample, factor, sampled_from))
@@ -201,8 +262,17 @@ def analyse_samples(
     client = active_client(client)
     batch = 2 * (len(client.scheduler_info()["workers"]) if client is not None else 2)
     for sample, factor, sampled_from in plan:
-        collection = lhe_to_dask([sample.path], step_size=step_size)
-        parts = collection.to_delayed()
+        if sample.is_delphes:
+            n = _delphes_entries(sample.path)
+            lhe_parts = (
+                lhe_to_dask([sample.lhe_path], step_size=step_size).to_delayed() if sample.lhe_path else None
+            )
+            parts = [
+                (start, min(start + step_size, n), None if lhe_parts is None else lhe_parts[k])
+                for k, start in enumerate(range(0, n, step_size))
+            ]
+        else:
+            parts = lhe_to_dask([sample.path], step_size=step_size).to_delayed()
         summary.n_read.setdefault(sample.path, 0)
         summary.n_kept.setdefault(sample.path, 0)
         summary.counts.setdefault(sample.path, {})
@@ -211,14 +281,13 @@ def analyse_samples(
             if store.has_source(sample.source(i)):
                 summary.skipped_chunks += 1
                 continue
-            todo.append(
-                (
-                    i,
-                    dask.delayed(_analyse_chunk)(
-                        part, _Task(sample, i, factor, sampled_from, benchmarks), analysis
-                    ),
+            task = _Task(sample, i, factor, sampled_from, benchmarks)
+            if sample.is_delphes:
+                todo.append(
+                    (i, dask.delayed(_analyse_delphes_chunk)(part[0], part[1], part[2], task, analysis))
                 )
-            )
+            else:
+                todo.append((i, dask.delayed(_analyse_chunk)(part, task, analysis)))
         with tqdm(total=len(todo), disable=not progress, desc=Path(sample.path).name, unit="chunk") as bar:
             for first in range(0, len(todo), batch):
                 group = todo[first : first + batch]
