@@ -27,17 +27,11 @@ REFERENCE_GRADIENTS = [
 
 
 def golden_channel_setup(seed: int = 0) -> AnalysisSetup:
-    """The parameter space of the H -> ZZ* -> 2e2mu reference process: theta = (a2, a3), |M|^2 quadratic.
+    """The parameter space of the H -> ZZ* -> 2e2mu reference process: theta = (a2, a3), |M|^2 quadratic
+    (:func:`columnminer.simulators.golden.golden_setup`: the SM and an optimised six-point morphing basis)."""
+    from .simulators.golden import golden_setup
 
-    Benchmarks: the SM point plus an optimised morphing basis for the six components of a quadratic
-    polynomial in two parameters over a2, a3 in [-1, 1].
-    """
-    setup = AnalysisSetup()
-    setup.add_parameter("anomalous_hvv", 2, name="a2", morphing_max_power=2, parameter_range=(-1.0, 1.0))
-    setup.add_parameter("anomalous_hvv", 3, name="a3", morphing_max_power=2, parameter_range=(-1.0, 1.0))
-    setup.add_benchmark({"a2": 0.0, "a3": 0.0}, name="sm")
-    setup.set_morphing(max_overall_power=2, seed=seed)
-    return setup
+    return golden_setup(seed=seed)
 
 
 def quadratic_event_weights(couplings: np.ndarray, thetas: np.ndarray) -> np.ndarray:
