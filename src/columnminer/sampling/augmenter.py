@@ -19,6 +19,7 @@ the sample itself. Reference: Brehmer, Kling, Espejo, Cranmer, "MadMiner", arXiv
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,63 +73,111 @@ class _Plan:
     y: np.ndarray  # [D]
 
 
-def _factors(
+#: Events per row block inside a chunk: bounds the [block, n_draw_points] work arrays (about 26 MB at 200).
+ROW_BLOCK = 16_384
+
+
+def _group_factors(
     sampled_from: np.ndarray, spec: dict, partition: str | None, start: int, plan: _Plan
-) -> np.ndarray:
-    """[D, n] per-event weight factors for each draw point: 0 outside the partition or the closest-benchmark
-    subset; inside the subset, signal events are scaled by 1 / (their sample's share of the signal events),
-    so that the subset still estimates the full distribution (background is never split)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-event weight factors, one row per distinct group: ([G, n] factors, [D] row of each draw point).
+
+    0 outside the partition or the closest-benchmark subset; inside the subset, signal events are scaled by
+    1 / (their sample's share of the signal events), so that the subset still estimates the full
+    distribution (background is never split)."""
     n = len(sampled_from)
     base = (
         np.ones(n) if partition is None else partition_mask(spec, partition, start, start + n).astype(float)
     )
-    out = np.repeat(base[None, :], len(plan.groups), axis=0)
-    for d, group in enumerate(plan.groups):
-        if group != -2:
-            out[d] *= np.where(sampled_from == group, 1.0 / plan.fractions[d], (sampled_from == -1) * 1.0)
-    return out
+    keys = sorted({(int(g), float(f)) for g, f in zip(plan.groups, plan.fractions, strict=True)})
+    rows = []
+    for group, fraction in keys:
+        if group == -2:
+            rows.append(base)
+        else:
+            rows.append(base * np.where(sampled_from == group, 1.0 / fraction, (sampled_from == -1) * 1.0))
+    index = np.array(
+        [keys.index((int(g), float(f))) for g, f in zip(plan.groups, plan.fractions, strict=True)]
+    )
+    return np.stack(rows), index
 
 
-def _chunk_totals(weights, sampled_from, start, plan: _Plan, spec, partition) -> np.ndarray:
-    """Pass 1 on one chunk: [4, D] clipped sum, sum of squares, max weight, number of negative weights."""
-    w = weights @ plan.draw.T  # [n, D]
-    negative = (w < 0).sum(axis=0)
-    w = np.maximum(w, 0.0) * _factors(sampled_from, spec, partition, start, plan).T
-    top = w.max(axis=0) if len(w) else np.zeros(w.shape[1])
-    return np.stack([w.sum(axis=0), (w**2).sum(axis=0), top, negative])
+def _block_weights(weights, factors, index, draw, lo: int, hi: int, count_negative: bool = False):
+    """Clipped, masked weights of rows lo:hi at the given draw points, draw-point major: [len(draw), hi - lo]
+    (rows contiguous, so sums and cumulative sums run along memory), and the number of negative weights."""
+    block = draw @ weights[lo:hi].T
+    negative = (block < 0).sum(axis=1) if count_negative else None
+    np.maximum(block, 0.0, out=block)
+    for group in np.unique(index):
+        rows = index == group
+        if rows.all():
+            block *= factors[group, lo:hi]
+        else:
+            block[rows] *= factors[group, lo:hi]
+    return block, negative
+
+
+def _chunk_totals(weights, sampled_from, start, plan: _Plan, spec, partition) -> dict[str, np.ndarray]:
+    """Pass 1 on one chunk: per row block and draw point the clipped weight sum [n_blocks, D]; per draw point
+    the sum of squares, the largest weight and the number of negative weights."""
+    factors, index = _group_factors(sampled_from, spec, partition, start, plan)
+    n, n_points = len(weights), len(plan.counts)
+    edges = [*range(0, n, ROW_BLOCK), n]
+    blocks = np.zeros((max(len(edges) - 1, 0), n_points))
+    squares, top, negative = np.zeros(n_points), np.zeros(n_points), np.zeros(n_points)
+    for b, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        w, neg = _block_weights(weights, factors, index, plan.draw, lo, hi, count_negative=True)
+        blocks[b] = w.sum(axis=1)
+        squares += np.einsum("ij,ij->i", w, w)
+        top = np.maximum(top, w.max(axis=1))
+        negative += neg
+    return {"blocks": blocks, "squares": squares, "top": top, "negative": negative}
 
 
 def _chunk_draws(
-    weights, sampled_from, observables, start, chunk, counts, plan: _Plan, spec, partition, seed, want
+    weights, sampled_from, observables, start, chunk, counts, blocks, plan: _Plan, spec, partition, seed, want
 ):
-    """Pass 2 on one chunk: draw ``counts[d]`` events per draw point and compute their joint quantities."""
+    """Pass 2 on one chunk: draw ``counts[d]`` events per draw point (inverse CDF: first the row block from
+    the block totals of pass 1, then the event inside the block) and compute their joint quantities."""
     rng = np.random.default_rng([int(seed), 104729, int(chunk)])
-    factors = _factors(sampled_from, spec, partition, start, plan)
-    rows, points = [], []
+    factors, index = _group_factors(sampled_from, spec, partition, start, plan)
+    n = len(weights)
+    edges = [*range(0, n, ROW_BLOCK), n]
+    block_cdf = np.cumsum(blocks, axis=0)  # [n_blocks, D]
+    picks_block, picks_u, picks_d = [], [], []
     for d in np.flatnonzero(counts):
-        w = np.maximum(weights @ plan.draw[d], 0.0) * factors[d]
-        cdf = np.cumsum(w)
-        picks = np.searchsorted(cdf, rng.random(int(counts[d])) * cdf[-1], side="right")
-        rows.append(np.minimum(picks, len(w) - 1))
-        points.append(np.full(int(counts[d]), d))
-    rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    d = np.concatenate(points) if points else np.zeros(0, dtype=np.int64)
+        u = rng.random(int(counts[d])) * block_cdf[-1, d]
+        b = np.minimum(np.searchsorted(block_cdf[:, d], u, side="right"), len(blocks) - 1)
+        below = np.where(b > 0, block_cdf[np.maximum(b - 1, 0), d], 0.0)
+        picks_block.append(b)
+        picks_u.append(u - below)
+        picks_d.append(np.full(len(u), d))
+    block_of = np.concatenate(picks_block) if picks_block else np.zeros(0, dtype=np.int64)
+    u_of = np.concatenate(picks_u) if picks_u else np.zeros(0)
+    d = np.concatenate(picks_d) if picks_d else np.zeros(0, dtype=np.int64)
+    rows = np.empty(len(block_of), dtype=np.int64)
+    for b in np.unique(block_of):
+        lo, hi = edges[b], edges[b + 1]
+        here = np.flatnonzero(block_of == b)
+        points, column = np.unique(d[here], return_inverse=True)
+        w, _ = _block_weights(weights, factors, index[points], plan.draw[points], lo, hi)
+        cdf = np.cumsum(w, axis=1)
+        for j in range(len(points)):
+            mine = here[column == j]
+            rows[mine] = lo + np.minimum(np.searchsorted(cdf[j], u_of[mine], side="right"), hi - lo - 1)
     chosen = weights[rows]
     out = {"x": observables[rows], "event": rows + start, "point": d}
     w0 = np.einsum("nb,nb->n", chosen, plan.c0[d])
-    if "r_xz" in want:
-        w1 = np.einsum("nb,nb->n", chosen, plan.c1[d])
-        with np.errstate(divide="ignore", invalid="ignore"):
+    w1 = np.einsum("nb,nb->n", chosen, plan.c1[d])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if "r_xz" in want:
             out["r_xz"] = (w0 / plan.sigma0[d]) / (w1 / plan.sigma1[d])
-    if "t_xz0" in want:
-        with np.errstate(divide="ignore", invalid="ignore"):
+        if "t_xz0" in want:
             out["t_xz0"] = (
                 np.einsum("nb,npb->np", chosen, plan.dc0[d]) / w0[:, None]
                 - plan.dsigma0[d] / plan.sigma0[d][:, None]
             )
-    if "t_xz1" in want:
-        w1 = np.einsum("nb,nb->n", chosen, plan.c1[d])
-        with np.errstate(divide="ignore", invalid="ignore"):
+        if "t_xz1" in want:
             out["t_xz1"] = (
                 np.einsum("nb,npb->np", chosen, plan.dc1[d]) / w1[:, None]
                 - plan.dsigma1[d] / plan.sigma1[d][:, None]
@@ -352,8 +401,11 @@ class SampleAugmenter:
             ],
             client=client,
         )
-        totals = np.stack(totals)  # [n_chunks, 4, D]
-        mass = totals[:, 0, :]
+        block_totals = [t["blocks"] for t in totals]
+        mass = np.stack([b.sum(axis=0) for b in block_totals])  # [n_chunks, D]
+        squares = np.sum([t["squares"] for t in totals], axis=0)
+        top = np.max([t["top"] for t in totals], axis=0)
+        negative = int(np.sum([t["negative"] for t in totals]))
         if np.any(mass.sum(axis=0) <= 0):
             bad = int(np.flatnonzero(mass.sum(axis=0) <= 0)[0])
             theta = plan.theta1[bad] if plan.y[bad] else plan.theta0[bad]
@@ -361,9 +413,8 @@ class SampleAugmenter:
                 f"no event with positive weight to draw from at draw point {bad} (theta {theta}, "
                 f"partition {partition!r}, closest benchmark {plan.groups[bad]})"
             )
-        n_effective = mass.sum(axis=0) ** 2 / totals[:, 1, :].sum(axis=0)
-        max_fraction = totals[:, 2, :].max(axis=0) / mass.sum(axis=0)
-        negative = int(totals[:, 3, :].sum())
+        n_effective = mass.sum(axis=0) ** 2 / squares
+        max_fraction = top / mass.sum(axis=0)
         if negative:
             logger.warning(
                 "%s: %d event weights are negative at the requested thetas; they are never drawn",
@@ -388,7 +439,7 @@ class SampleAugmenter:
         )  # [n_chunks, D]
         tasks = [
             dask.delayed(_chunk_draws)(
-                w, s, o, int(st), j, chunk_counts[j], plan, spec, partition, seed, want
+                w, s, o, int(st), j, chunk_counts[j], block_totals[j], plan, spec, partition, seed, want
             )
             for j, (w, s, o, st) in enumerate(zip(weights, sampled, observables, starts, strict=True))
             if chunk_counts[j].any()
