@@ -18,20 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import peak_rss_mb
+
 from columnminer import AnalysisSetup
 from columnminer.analysis import Analysis
 from columnminer.fourlepton import add_four_lepton_observables
 from columnminer.io.store import EventStore
 from columnminer.samples import Sample, analyse_samples
 from columnminer.simulators.golden import simulate_golden
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of the calling process (VmHWM), MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1e3
-    return float("nan")
 
 
 def run(setup, signal, workdir, label, step_size, client=None) -> tuple[float, int]:

@@ -16,24 +16,12 @@ Run: ``python benchmarks/morphing.py [--thetas 10000] [--repeats 7]``
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import tracemalloc
 
 import numpy as np
+from _common import median_time
 
 from columnminer.morphing import Morpher, component_values, find_components, optimize_basis
-
-
-def timed(fn, repeats: int) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def per_theta_loop(morpher: Morpher, thetas: np.ndarray) -> np.ndarray:
@@ -70,12 +58,18 @@ def main() -> None:
             phi = component_values(thetas, comps)
             matrix = morpher.matrix
 
-            t_weights = timed(lambda m=morpher, th=thetas: m.weights(th), args.repeats)
-            t_grads = timed(lambda m=morpher, th=thetas: m.weight_gradients(th), args.repeats)
-            t_matmul = timed(lambda p=phi, mm=matrix: p @ mm, args.repeats)
+            t_weights = median_time(lambda m=morpher, th=thetas: m.weights(th), args.repeats)
+            t_grads = median_time(lambda m=morpher, th=thetas: m.weight_gradients(th), args.repeats)
+            t_matmul = median_time(lambda p=phi, mm=matrix: p @ mm, args.repeats)
             n_loop = min(args.thetas, 1000)
-            t_loop = timed(lambda m=morpher, th=thetas[:n_loop]: per_theta_loop(m, th), 1) * args.thetas / n_loop
-            np.testing.assert_allclose(per_theta_loop(morpher, thetas[:50]), morpher.weights(thetas[:50]), rtol=1e-9)
+            t_loop = (
+                median_time(lambda m=morpher, th=thetas[:n_loop]: per_theta_loop(m, th), 1)
+                * args.thetas
+                / n_loop
+            )
+            np.testing.assert_allclose(
+                per_theta_loop(morpher, thetas[:50]), morpher.weights(thetas[:50]), rtol=1e-9
+            )
 
             tracemalloc.start()
             morpher.weights(thetas)

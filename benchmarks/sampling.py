@@ -29,6 +29,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from _common import peak_rss_mb
 
 from columnminer.demo import golden_channel_setup, quadratic_event_weights
 from columnminer.io.store import EventStore
@@ -48,13 +49,6 @@ def build_store(path: Path, n_events: int, chunk_size: int, seed: int = 0) -> Ev
         weights = quadratic_event_weights(couplings, setup.parameter_space.benchmark_array()).T / n_events
         store.append(rng.normal(size=(n, 3)), weights, 0)
     return store
-
-
-def peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1e3
-    return float("nan")
 
 
 def draw(store: EventStore, n_samples: int, n_thetas: int, client=None) -> float:

@@ -21,28 +21,18 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from _common import median_time
 
 from columnminer.compute import compute
 from columnminer.demo import golden_channel_setup
 from columnminer.io.store import EventStore
 from columnminer.weights import cross_sections, theta_coefficients
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up: caches, thread pool, page cache
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def build_store(path: Path, n_events: int, chunk_size: int) -> EventStore:
