@@ -37,6 +37,21 @@ def test_example_02_golden_channel_analysis(tmp_path):
     assert store.observable_names[:3] == ["m4l", "mZ1", "mZ2"]
 
 
+def test_example_03_delphes_analysis(tmp_path):
+    from conftest_data import data_file
+
+    delphes = data_file("delphes", "delphes-cms-10events.root")
+    script = EXAMPLES / "03_delphes_analysis.py"
+    completed = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), str(delphes)], capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "10 of 10 events kept" in completed.stdout
+    from columnminer.io.store import EventStore
+
+    assert EventStore.open(str(tmp_path / "delphes.zarr")).n_events == 10
+
+
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
 def test_every_example_has_a_docstring_and_run_line(script):
     text = (EXAMPLES / script).read_text()
