@@ -259,3 +259,12 @@ def test_repair_shrinks_arrays(tmp_path):
     assert store.incomplete is None
     group = zarr.open_group(str(url), mode="r")
     assert all(group[n].shape[0] == 2 * writer.CHUNK_ROWS for n in ("observables", "weights", "sampled_from"))
+
+
+def test_read_rows_gathers_in_any_order(tmp_path, setup):
+    store, data = make_store(tmp_path / "s.zarr", setup)
+    rows = np.array([99, 3, 3, 57, 0])
+    np.testing.assert_array_equal(store.read_rows("weights", rows), data["weights"][rows])
+    np.testing.assert_array_equal(store.read_rows("sampled_from", rows), data["sampled_from"][rows])
+    with pytest.raises(IndexError, match=r"rows must lie in 0\.\.99"):
+        store.read_rows("weights", [100])

@@ -440,6 +440,16 @@ class EventStore:
         stop = self.n_events if stop is None else min(int(stop), self.n_events)
         return self._array(name)[int(start) : stop]
 
+    def read_rows(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """The given (committed) rows of one array, in the order given; reads only the chunks they touch."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.n_events):
+            raise IndexError(f"{self.url}: rows must lie in 0..{self.n_events - 1}")
+        unique, inverse = np.unique(rows, return_inverse=True)
+        array = self._array(name)
+        selection = (unique,) + (slice(None),) * (array.ndim - 1)
+        return array.oindex[selection][inverse]
+
     def to_dask(self, name: str) -> Any:
         """One array (committed rows) as a dask array whose chunks are the zarr chunks."""
         import dask.array as da

@@ -492,9 +492,7 @@ class SampleAugmenter:
         pick = rng.integers(len(specs), size=(k, ones.size))
         events = np.tile(arrays["event"][ones], k)
         new_theta0 = values[pick.ravel()]
-        weights = self.store.read("weights")[np.sort(np.unique(events))]
-        lookup = np.searchsorted(np.sort(np.unique(events)), events)
-        chosen = weights[lookup]
+        chosen = self.store.read_rows("weights", events)
         c0 = theta_coefficients(self.setup, new_theta0)
         dc0 = theta_gradient_coefficients(self.setup, new_theta0)
         total, _ = weight_moments(self.store, options.get("partition", "train"), self.client)
