@@ -3,6 +3,8 @@
 __all__ = [
     "AnalysisError",
     "ColumnMinerError",
+    "EstimatorError",
+    "EstimatorFormatError",
     "IncompleteStoreError",
     "InputFormatError",
     "LHEFormatError",
@@ -98,3 +100,13 @@ class AnalysisError(ColumnMinerError, ValueError):
 
     The message names the definition, what went wrong and, where it helps, the fields that exist.
     """
+
+
+class EstimatorError(ColumnMinerError, ValueError):
+    """A neural estimator was used inconsistently: unknown method, missing training column, wrong shapes,
+    or evaluated before it was trained."""
+
+
+class EstimatorFormatError(EstimatorError):
+    """A saved estimator cannot be loaded: missing or corrupt files, a newer format version, or settings that
+    do not match the stored network weights. The message names the file and what is wrong."""

@@ -1,0 +1,273 @@
+r"""Likelihood-ratio estimators: singly parameterised (fixed reference theta1) and doubly parameterised.
+
+A network outputs :math:`\log\hat r(x|\theta_0,\theta_1)`; the classifier decision function is
+:math:`\hat s = 1/(1+\hat r)` and the estimated score is
+:math:`\hat t(x|\theta_0) = \nabla_{\theta_0}\log\hat r(x|\theta_0,\theta_1)` by autograd (exact for the
+exact ratio because :math:`\log r = \log p(x|\theta_0) - \log p(x|\theta_1)`). The methods CARL, ROLR,
+ALICE, RASCAL, ALICES, CASCAL train on the losses of :mod:`columnminer.ml.losses`. References: Cranmer,
+Pavez, Louppe, arXiv:1506.02169 (CARL); Brehmer, Cranmer, Louppe, Pavez, arXiv:1805.00013 and
+arXiv:1805.00020 (ROLR, RASCAL, CASCAL); Stoye et al., arXiv:1808.00973 (ALICE, ALICES).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import EstimatorError
+from . import losses
+from .base import Estimator
+from .data import TrainingData
+from .networks import DoubleRatioNetwork, RatioNetwork
+from .trainer import LossFunction
+
+__all__ = ["RATIO_METHODS", "DoubleParameterizedRatioEstimator", "ParameterizedRatioEstimator"]
+
+logger = logging.getLogger(__name__)
+
+#: The ratio methods, and those whose loss includes the score term.
+RATIO_METHODS = ("carl", "rolr", "alice", "rascal", "alices", "cascal")
+_SCORE_METHODS = frozenset({"rascal", "alices", "cascal"})
+_NEEDS = {
+    "carl": ("y",),
+    "rolr": ("y", "r_xz"),
+    "alice": ("r_xz",),
+    "rascal": ("y", "r_xz", "t_xz"),
+    "alices": ("y", "r_xz", "t_xz"),
+    "cascal": ("y", "t_xz"),
+}
+
+
+def _ratio_loss(
+    method: str,
+    log_r: torch.Tensor,
+    t_hat: torch.Tensor | None,
+    batch: Mapping[str, torch.Tensor],
+    alpha: float,
+) -> losses.LossResult:
+    if method == "carl":
+        return losses.carl_loss(log_r, batch["y"])
+    if method == "rolr":
+        return losses.rolr_loss(log_r, batch["y"], batch["r_xz"])
+    if method == "alice":
+        return losses.alice_loss(log_r, batch["r_xz"])
+    if method == "rascal":
+        return losses.rascal_loss(log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
+    if method == "alices":
+        return losses.alices_loss(log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
+    return losses.cascal_loss(log_r, t_hat, batch["y"], batch["t_xz"], alpha)
+
+
+class ParameterizedRatioEstimator(Estimator):
+    r"""Estimates :math:`\log r(x|\theta_0, \theta_1)` as a function of x and theta0 against the reference
+    hypothesis theta1 that the training sample was drawn with (fixed, not an input).
+
+    Training columns: ``x`` [n, n_obs], ``theta`` (theta0) [n, P], ``y`` [n], ``r_xz`` [n], ``t_xz`` (joint
+    score at theta0) [n, P], as the method needs (see :data:`RATIO_METHODS`).
+
+    Example:
+        >>> from columnminer.simulators.toy import GaussianToy
+        >>> toy, rng = GaussianToy(), np.random.default_rng(0)
+        >>> theta0 = rng.uniform(-2, 2, 400)
+        >>> y = np.repeat([0.0, 1.0], 200)
+        >>> x, z = toy.simulate(np.where(y == 0, theta0, 0.0), seed=1)
+        >>> estimator = ParameterizedRatioEstimator(n_hidden=(16,))
+        >>> _ = estimator.train("carl", x=x[:, None], y=y, theta=theta0[:, None], n_epochs=2)
+        >>> estimator.evaluate_log_likelihood_ratio(x[:5, None], np.array([[0.0], [1.0]])).shape
+        (2, 5)
+    """
+
+    methods: ClassVar[tuple[str, ...]] = RATIO_METHODS
+    optional_columns: ClassVar[tuple[str, ...]] = ("y", "r_xz", "t_xz")
+
+    def _required_columns(self, method: str) -> tuple[str, ...]:
+        return ("x", "theta", *_NEEDS[method])
+
+    def _validate(self, data: TrainingData, what: str) -> None:
+        """A ``theta1`` column (from a store sample) must hold one reference point."""
+        if "theta1" in data:
+            stats = data.statistics("theta1")
+            if np.any(stats.minimum != stats.maximum):
+                raise EstimatorError(
+                    f"the {what} data have several theta1 points; ParameterizedRatioEstimator needs one fixed "
+                    "reference hypothesis (use DoubleParameterizedRatioEstimator)"
+                )
+
+    def _build_model(self) -> nn.Module:
+        return RatioNetwork(
+            self.n_observables,
+            self.n_parameters,
+            self.n_hidden,
+            self.activation,
+            self.dropout_prob,
+            self.features,
+            self.scaling,
+        )
+
+    def _loss_fn(self, method: str, alpha: float, columns: Sequence[str]) -> LossFunction:
+        with_score = method in _SCORE_METHODS
+
+        def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:
+            theta = batch["theta"]
+            if with_score:
+                theta = theta.clone().requires_grad_(True)
+            log_r = model(batch["x"], theta)
+            t_hat = None
+            if with_score:
+                (t_hat,) = torch.autograd.grad(log_r.sum(), theta, create_graph=model.training)
+            return _ratio_loss(method, log_r, t_hat, batch, alpha)
+
+        return loss_fn
+
+    def _log_r_and_score(self, x: torch.Tensor, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        theta = theta.clone().requires_grad_(True)
+        log_r = self.model(x, theta)
+        (score,) = torch.autograd.grad(log_r.sum(), theta)
+        return log_r, score
+
+    def evaluate_log_likelihood_ratio(
+        self,
+        x: Any,
+        theta0: Any,
+        theta1: Any = None,
+        test_all_combinations: bool = True,
+        evaluate_score: bool = False,
+    ) -> Any:
+        """log r_hat(x|theta0, theta_ref): shape ``[n_theta, n_x]`` with ``test_all_combinations``, else
+        ``[n]`` (rows paired). ``theta1`` must be None (the reference is fixed by the training data). With
+        ``evaluate_score`` also returns the score at theta0, shape ``[..., P]``."""
+        if theta1 is not None:
+            raise EstimatorError(
+                "ParameterizedRatioEstimator estimates ratios against the fixed reference of its training "
+                "sample; pass theta1=None (or use DoubleParameterizedRatioEstimator)"
+            )
+        x, theta0 = self._x(x), self._theta(theta0, "theta0")
+        if evaluate_score:
+            log_r, score = self._evaluate(
+                self._log_r_and_score, x, [theta0], test_all_combinations, grad=True
+            )
+            return log_r, score
+        (log_r,) = self._evaluate(lambda xb, tb: (self.model(xb, tb),), x, [theta0], test_all_combinations)
+        return log_r
+
+    def evaluate_score(self, x: Any, theta: Any = None, test_all_combinations: bool = True) -> np.ndarray:
+        r"""t_hat(x|theta) = grad_theta log r_hat(x|theta, theta_ref): ``[n_theta, n_x, P]`` or ``[n, P]``."""
+        if theta is None:
+            raise EstimatorError("evaluate_score needs the parameter point(s) theta")
+        x, theta = self._x(x), self._theta(theta)
+        return self._evaluate(self._log_r_and_score, x, [theta], test_all_combinations, grad=True)[1]
+
+
+class DoubleParameterizedRatioEstimator(Estimator):
+    r"""Estimates :math:`\log r(x|\theta_0,\theta_1)` with both hypotheses as inputs, antisymmetric by
+    construction: :math:`\log\hat r = f(x,\theta_0,\theta_1) - f(x,\theta_1,\theta_0)`.
+
+    Training columns as for :class:`ParameterizedRatioEstimator` plus ``theta1`` [n, P]; with ``t_xz1`` (the
+    joint score at theta1) the score losses add :math:`\alpha\langle y\,|-\nabla_{\theta_1}\log\hat r -
+    t_{xz}(\theta_1)|^2\rangle` on the y = 1 events (component ``score1``).
+
+    Example:
+        >>> from columnminer.simulators.toy import GaussianToy
+        >>> toy, rng = GaussianToy(), np.random.default_rng(0)
+        >>> theta0, theta1 = rng.uniform(-2, 2, (2, 400, 1))
+        >>> y = np.repeat([0.0, 1.0], 200)
+        >>> x, z = toy.simulate(np.where(y == 0, theta0[:, 0], theta1[:, 0]), seed=1)
+        >>> estimator = DoubleParameterizedRatioEstimator(n_hidden=(16,))
+        >>> _ = estimator.train("carl", x=x[:, None], y=y, theta=theta0, theta1=theta1, n_epochs=2)
+        >>> estimator.evaluate_log_likelihood_ratio(x[:3, None], [[1.0]], [[1.0]]).tolist()
+        [[0.0, 0.0, 0.0]]
+    """
+
+    methods: ClassVar[tuple[str, ...]] = RATIO_METHODS
+    optional_columns: ClassVar[tuple[str, ...]] = ("y", "r_xz", "t_xz", "t_xz1")
+
+    def _required_columns(self, method: str) -> tuple[str, ...]:
+        return ("x", "theta", "theta1", *_NEEDS[method])
+
+    def _scaled_columns(self) -> dict[str, str]:
+        return {"inputs.x_scaler": "x", "inputs.theta_scaler": "theta"}
+
+    def _build_model(self) -> nn.Module:
+        return DoubleRatioNetwork(
+            self.n_observables,
+            self.n_parameters,
+            self.n_hidden,
+            self.activation,
+            self.dropout_prob,
+            self.features,
+            self.scaling,
+        )
+
+    def _loss_fn(self, method: str, alpha: float, columns: Sequence[str]) -> LossFunction:
+        with_score = method in _SCORE_METHODS
+        with_score1 = with_score and "t_xz1" in columns
+
+        def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:
+            theta0, theta1 = batch["theta"], batch["theta1"]
+            if with_score:
+                theta0 = theta0.clone().requires_grad_(True)
+                theta1 = theta1.clone().requires_grad_(with_score1)
+            log_r = model(batch["x"], theta0, theta1)
+            t0_hat = None
+            if with_score:
+                inputs = (theta0, theta1) if with_score1 else (theta0,)
+                grads = torch.autograd.grad(log_r.sum(), inputs, create_graph=model.training)
+                t0_hat = grads[0]
+            total, components = _ratio_loss(method, log_r, t0_hat, batch, alpha)
+            if with_score1:
+                components = dict(components)
+                components["score1"] = alpha * losses.score_mse(-grads[1], batch["t_xz1"], batch["y"])
+                total = sum(components.values())
+            return total, components
+
+        return loss_fn
+
+    def _log_r_and_scores(self, x: torch.Tensor, theta0: torch.Tensor, theta1: torch.Tensor):
+        theta0 = theta0.clone().requires_grad_(True)
+        theta1 = theta1.clone().requires_grad_(True)
+        log_r = self.model(x, theta0, theta1)
+        t0, t1 = torch.autograd.grad(log_r.sum(), (theta0, theta1))
+        return log_r, t0, -t1
+
+    def evaluate_log_likelihood_ratio(
+        self,
+        x: Any,
+        theta0: Any,
+        theta1: Any = None,
+        test_all_combinations: bool = True,
+        evaluate_score: bool = False,
+    ) -> Any:
+        """log r_hat(x|theta0, theta1): theta0 and theta1 pair up point by point (length 1 broadcasts);
+        shape ``[n_theta, n_x]`` with ``test_all_combinations``, else ``[n]``. With ``evaluate_score`` also the
+        scores at theta0 and at theta1 (``t(x|theta1) = -grad_theta1 log r``), each ``[..., P]``."""
+        if theta1 is None:
+            raise EstimatorError("DoubleParameterizedRatioEstimator needs theta1")
+        x = self._x(x)
+        thetas = [self._theta(theta0, "theta0"), self._theta(theta1, "theta1")]
+        if evaluate_score:
+            log_r, t0, t1 = self._evaluate(
+                self._log_r_and_scores, x, thetas, test_all_combinations, grad=True
+            )
+            return log_r, t0, t1
+        (log_r,) = self._evaluate(
+            lambda xb, t0, t1: (self.model(xb, t0, t1),), x, thetas, test_all_combinations
+        )
+        return log_r
+
+    def evaluate_score(
+        self, x: Any, theta: Any = None, test_all_combinations: bool = True, theta1: Any = None
+    ) -> np.ndarray:
+        r"""t_hat(x|theta) = grad_theta0 log r_hat(x|theta0, theta1) at theta0 = theta (theta1 defaults to theta,
+        the exact score does not depend on it): ``[n_theta, n_x, P]`` or ``[n, P]``."""
+        if theta is None:
+            raise EstimatorError("evaluate_score needs the parameter point(s) theta")
+        x, theta = self._x(x), self._theta(theta)
+        reference = theta if theta1 is None else self._theta(theta1, "theta1")
+        return self._evaluate(
+            self._log_r_and_scores, x, [theta, reference], test_all_combinations, grad=True
+        )[1]

@@ -1,0 +1,345 @@
+r"""One training loop for every estimator: mini-batch gradient descent on ``loss_fn(model, batch)``.
+
+The learning rate decays exponentially per epoch from ``initial_lr`` (first epoch) to ``final_lr`` (last
+epoch), :math:`\eta_e = \eta_0 (\eta_1/\eta_0)^{e/(E-1)}`. With validation data the validation loss is
+computed after every epoch; early stopping keeps the model state of the epoch with the smallest validation
+loss (and stops after ``early_stopping_patience`` epochs without improvement, when set). Training is
+reproducible for a given ``seed``: it seeds torch inside a forked RNG state and the batch order per epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..errors import EstimatorError
+from .data import TrainingData
+
+__all__ = ["LossFunction", "TrainingHistory", "TrainingOptions", "resolve_device", "train"]
+
+logger = logging.getLogger(__name__)
+
+
+class LossFunction(Protocol):
+    """``loss_fn(model, batch) -> (total loss, {component: term})``: the loss of one batch of named tensors."""
+
+    def __call__(
+        self, model: nn.Module, batch: Mapping[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, Mapping[str, torch.Tensor]]: ...
+
+
+OPTIMIZERS = ("adam", "amsgrad", "sgd")
+
+
+@dataclass
+class TrainingOptions:
+    """Settings of :func:`train` (the defaults follow MadMiner's).
+
+    ``validation_split`` is the fraction of the data held out for validation when no explicit validation
+    data are given (0 for none); ``loss_weights`` multiplies named loss components (the total becomes
+    ``sum(loss_weights.get(c, 1) * term_c)``); ``clip_gradient`` is a maximal gradient norm; ``device`` is
+    "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N"; ``progress`` shows a tqdm bar (None:
+    only on a terminal).
+
+    Example:
+        >>> TrainingOptions(n_epochs=5).learning_rate(4)
+        0.0001
+    """
+
+    optimizer: str = "amsgrad"
+    initial_lr: float = 1e-3
+    final_lr: float = 1e-4
+    n_epochs: int = 50
+    batch_size: int = 128
+    validation_split: float = 0.25
+    early_stopping: bool = True
+    early_stopping_patience: int | None = None
+    clip_gradient: float | None = None
+    loss_weights: dict[str, float] | None = None
+    weight_decay: float = 0.0
+    nesterov_momentum: float | None = None
+    device: str = "auto"
+    seed: int | None = 0
+    shuffle: bool = True
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise EstimatorError(f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}")
+        if self.n_epochs < 1 or self.batch_size < 1:
+            raise EstimatorError("n_epochs and batch_size must be positive")
+        if not (self.initial_lr > 0 and self.final_lr > 0):
+            raise EstimatorError("learning rates must be positive")
+        if not 0.0 <= self.validation_split < 1.0:
+            raise EstimatorError(f"validation_split must be in [0, 1), got {self.validation_split}")
+        if self.clip_gradient is not None and self.clip_gradient <= 0:
+            raise EstimatorError("clip_gradient must be positive (or None)")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            raise EstimatorError("early_stopping_patience must be positive (or None)")
+
+    def learning_rate(self, epoch: int) -> float:
+        """Learning rate of epoch ``epoch`` (0-based)."""
+        if self.n_epochs == 1:
+            return float(self.initial_lr)
+        return float(self.initial_lr * (self.final_lr / self.initial_lr) ** (epoch / (self.n_epochs - 1)))
+
+    def replace(self, **changes: Any) -> TrainingOptions:
+        """A copy with some fields changed (unknown names are an :class:`EstimatorError`)."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise EstimatorError(f"unknown training option(s) {unknown}; the options are {sorted(names)}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options as a JSON-friendly dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class TrainingHistory:
+    """Per-epoch losses of one training run (``validation_loss`` empty without validation data).
+
+    ``best_epoch`` is the epoch whose state the model holds at the end (0-based), ``stopped_early`` whether
+    the patience ran out before ``n_epochs``.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    validation_loss: list[float] = field(default_factory=list)
+    train_components: dict[str, list[float]] = field(default_factory=dict)
+    validation_components: dict[str, list[float]] = field(default_factory=dict)
+    learning_rates: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    stopped_early: bool = False
+    n_train: int = 0
+    n_validation: int = 0
+    seconds: float = 0.0
+
+    @property
+    def n_epochs(self) -> int:
+        """Number of epochs run."""
+        return len(self.train_loss)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The history as a JSON-friendly dict."""
+        return dataclasses.asdict(self)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; anything else as ``torch.device``.
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise EstimatorError("device 'cuda' requested but CUDA is not available")
+    return device
+
+
+def _make_optimizer(model: nn.Module, options: TrainingOptions) -> torch.optim.Optimizer:
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    if options.optimizer == "sgd":
+        momentum = options.nesterov_momentum or 0.0
+        return torch.optim.SGD(
+            parameters,
+            lr=options.initial_lr,
+            momentum=momentum,
+            nesterov=momentum > 0,
+            weight_decay=options.weight_decay,
+        )
+    return torch.optim.Adam(
+        parameters,
+        lr=options.initial_lr,
+        amsgrad=options.optimizer == "amsgrad",
+        weight_decay=options.weight_decay,
+    )
+
+
+def _weighted(
+    components: Mapping[str, torch.Tensor], total: torch.Tensor, weights: Mapping[str, float] | None
+):
+    if not weights:
+        return total
+    unknown = set(weights) - set(components)
+    if unknown:
+        raise EstimatorError(
+            f"loss_weights name unknown components {sorted(unknown)}; the loss has {sorted(components)}"
+        )
+    return sum(float(weights.get(name, 1.0)) * term for name, term in components.items())
+
+
+def _run_epoch(
+    model: nn.Module,
+    loss_fn: LossFunction,
+    data: TrainingData,
+    options: TrainingOptions,
+    device: torch.device,
+    seed: int | None,
+    optimizer: torch.optim.Optimizer | None,
+) -> tuple[float, dict[str, float]]:
+    """One pass over ``data``; a gradient step per batch when ``optimizer`` is given. Returns mean losses."""
+    training = optimizer is not None
+    model.train(training)
+    total_sum, parts_sum, count = 0.0, {}, 0
+    for batch in data.batches(
+        options.batch_size, shuffle=training and options.shuffle, seed=seed, device=device
+    ):
+        n = len(next(iter(batch.values())))
+        loss, components = loss_fn(model, batch)
+        loss = _weighted(components, loss, options.loss_weights)
+        if not torch.isfinite(loss):
+            raise EstimatorError(
+                f"the {'training' if training else 'validation'} loss is not finite ({loss.item()}); "
+                "check the training data for NaN / inf, or lower the learning rate"
+            )
+        if training:
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if options.clip_gradient is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), options.clip_gradient)
+            optimizer.step()
+        total_sum += loss.item() * n
+        for name, term in components.items():
+            parts_sum[name] = parts_sum.get(name, 0.0) + float(term.detach()) * n
+        count += n
+    if count == 0:
+        raise EstimatorError("no training rows to run over")
+    return total_sum / count, {name: value / count for name, value in parts_sum.items()}
+
+
+def train(
+    model: nn.Module,
+    loss_fn: LossFunction,
+    data: TrainingData,
+    options: TrainingOptions | None = None,
+    validation_data: TrainingData | None = None,
+) -> TrainingHistory:
+    r"""Train ``model`` in place by minimising ``loss_fn`` over ``data``; returns the :class:`TrainingHistory`.
+
+    Without ``validation_data`` a random ``options.validation_split`` of ``data`` is held out (none when 0).
+    The model ends on ``options.device`` in eval mode, holding the best validation state when early stopping
+    is on (the last state otherwise).
+
+    Example:
+        >>> import numpy as np
+        >>> from columnminer.ml.data import TrainingData
+        >>> x = np.linspace(-1, 1, 64)[:, None]
+        >>> data = TrainingData({"x": x, "y": 3 * x[:, 0]})
+        >>> _ = torch.manual_seed(0)
+        >>> model = torch.nn.Linear(1, 1)
+        >>> def mse(model, batch):
+        ...     loss = ((model(batch["x"]).squeeze(1) - batch["y"]) ** 2).mean()
+        ...     return loss, {"mse": loss}
+        >>> options = TrainingOptions(n_epochs=20, batch_size=16, initial_lr=0.1, final_lr=0.01, optimizer="adam")
+        >>> history = train(model, mse, data, options)
+        >>> history.n_epochs, history.validation_loss[-1] < history.validation_loss[0]
+        (20, True)
+    """
+    options = options or TrainingOptions()
+    device = resolve_device(options.device)
+    started = time.perf_counter()
+    if validation_data is None and options.validation_split > 0:
+        data, validation_data = data.split(options.validation_split, seed=options.seed)
+    if validation_data is not None and len(validation_data) == 0:
+        validation_data = None
+    history = TrainingHistory(
+        n_train=len(data), n_validation=0 if validation_data is None else len(validation_data)
+    )
+    logger.info(
+        "training %s on %d rows (%d validation) for %d epochs on %s",
+        type(model).__name__,
+        history.n_train,
+        history.n_validation,
+        options.n_epochs,
+        device,
+    )
+    model.to(device)
+    optimizer = _make_optimizer(model, options)
+    best_loss, best_state = math.inf, None
+    base_seed = 0 if options.seed is None else int(options.seed)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        if options.seed is not None:
+            torch.manual_seed(options.seed)
+        bar = tqdm(
+            range(options.n_epochs),
+            disable=None if options.progress is None else not options.progress,
+            unit="epoch",
+        )
+        for epoch in bar:
+            lr = options.learning_rate(epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            history.learning_rates.append(lr)
+            seed = None if options.seed is None else base_seed * 1_000_003 + epoch
+            loss, parts = _run_epoch(model, loss_fn, data, options, device, seed, optimizer)
+            history.train_loss.append(loss)
+            for name, value in parts.items():
+                history.train_components.setdefault(name, []).append(value)
+            postfix = {"loss": f"{loss:.4g}"}
+            message = (
+                f"epoch {epoch + 1}/{options.n_epochs}: lr {lr:.2e}, train loss {loss:.5g} {_fmt(parts)}"
+            )
+            if validation_data is not None:
+                val_loss, val_parts = _run_epoch(model, loss_fn, validation_data, options, device, None, None)
+                history.validation_loss.append(val_loss)
+                for name, value in val_parts.items():
+                    history.validation_components.setdefault(name, []).append(value)
+                postfix["val"] = f"{val_loss:.4g}"
+                message += f", validation loss {val_loss:.5g} {_fmt(val_parts)}"
+                if val_loss < best_loss:
+                    best_loss, history.best_epoch = val_loss, epoch
+                    if options.early_stopping:
+                        best_state = copy.deepcopy(model.state_dict())
+            else:
+                history.best_epoch = epoch
+            bar.set_postfix(postfix)
+            logger.debug(message)
+            patience = options.early_stopping_patience
+            if (
+                options.early_stopping
+                and validation_data is not None
+                and patience is not None
+                and epoch - history.best_epoch >= patience
+            ):
+                history.stopped_early = True
+                logger.info(
+                    "early stopping after epoch %d (best epoch %d)", epoch + 1, history.best_epoch + 1
+                )
+                break
+        bar.close()
+    if options.early_stopping and best_state is not None:
+        model.load_state_dict(best_state)
+        if history.best_epoch != len(history.train_loss) - 1:
+            logger.info(
+                "restored the model of epoch %d (validation loss %.5g)", history.best_epoch + 1, best_loss
+            )
+    elif validation_data is not None:
+        history.best_epoch = len(history.train_loss) - 1
+    model.eval()
+    history.seconds = time.perf_counter() - started
+    logger.info(
+        "training finished after %d epochs in %.1f s: train loss %.5g%s",
+        history.n_epochs,
+        history.seconds,
+        history.train_loss[-1],
+        "" if not history.validation_loss else f", best validation loss {min(history.validation_loss):.5g}",
+    )
+    return history
+
+
+def _fmt(parts: Mapping[str, float]) -> str:
+    return "(" + ", ".join(f"{name} {value:.4g}" for name, value in parts.items()) + ")"
