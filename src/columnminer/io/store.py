@@ -510,6 +510,15 @@ class EventStore:
             array[...] = values
         group.attrs.update({**dict(attrs), "complete": True})
 
+    def sample_arrays(self, name: str) -> dict[str, zarr.Array]:
+        """An augmented sample as lazy zarr arrays (read in slices, for data larger than memory)."""
+        if name not in self.sample_names:
+            raise StoreError(f"{self.url}: no sample {name!r}; samples are {self.sample_names}")
+        group = self._group["samples"][name]
+        if not group.attrs.get("complete", False):
+            raise IncompleteStoreError(f"{self.url}: sample {name!r} was not completely written")
+        return dict(group.arrays())
+
     def read_sample(self, name: str) -> dict[str, np.ndarray]:
         """An augmented sample as numpy arrays (``attrs`` under the key ``"attrs"`` of the sample group)."""
         if name not in self.sample_names:

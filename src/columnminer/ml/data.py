@@ -146,7 +146,6 @@ class TrainingData:
         """The augmented sample ``samples/<name>`` of an :class:`~columnminer.io.store.EventStore` (or the
         path / URL of one), its zarr arrays read block by block. ``columns`` maps store array names to column
         names (default :data:`STORE_COLUMNS`; arrays not in the map are skipped)."""
-        import zarr
 
         from ..io.store import EventStore
 
@@ -155,9 +154,8 @@ class TrainingData:
         attrs = store.sample_attrs(name)  # raises StoreError for an unknown sample
         if not attrs.get("complete", False):
             raise EstimatorError(f"{store.url}: sample {name!r} was not completely written")
-        group = zarr.open_group(store.url, mode="r")["samples"][name]
         mapping = dict(STORE_COLUMNS if columns is None else columns)
-        arrays = {key: array for key, array in group.arrays()}
+        arrays = store.sample_arrays(name)
         selected = {mapping[key]: arrays[key] for key in arrays if key in mapping}
         if not selected:
             raise EstimatorError(
