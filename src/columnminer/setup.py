@@ -272,7 +272,7 @@ class AnalysisSetup:
 
         if not isinstance(group, zarr.Group):
             group = zarr.open_group(group, mode="a")
-        group.attrs.update({ZARR_ATTR: self.to_dict(), "columnminer": __version__})
+        group.update_attributes({ZARR_ATTR: self.to_dict(), "columnminer": __version__})  # one write
 
     @classmethod
     def from_zarr(

@@ -190,7 +190,7 @@ class EventStore:
             chunks = (int(chunk_size),) if n_columns is None else (int(chunk_size), max(n_columns, 1))
             fill = -2 if name == "sampled_from" else np.nan
             group.create_array(name, shape=shape, chunks=chunks, dtype=ARRAYS[name], fill_value=fill)
-        group.attrs.update(
+        group.update_attributes(
             {
                 "columnminer": __version__,
                 "store_schema": STORE_SCHEMA,
@@ -314,7 +314,9 @@ class EventStore:
         return any(item.get("source") == source for item in self._attrs.get("samples", []))
 
     def _update_attrs(self, **values: Any) -> None:
-        self._group.attrs.update(values)
+        # One metadata write for all keys: zarr's attrs.update() writes zarr.json once per key, so a kill
+        # between two keys could commit n_events without its provenance.
+        self._group.update_attributes(values)
         self._attrs.update(values)
 
     # -- writing --------------------------------------------------------------------------------------
@@ -502,13 +504,13 @@ class EventStore:
                 raise StoreError(f"{self.url}: sample {name!r} exists (pass overwrite=True to replace it)")
             del samples[name]
         group = samples.create_group(name)
-        group.attrs.update({"complete": False})
+        group.update_attributes({"complete": False})
         for key, values in arrays.items():
             values = np.asarray(values)
             chunks = (min(max(len(values), 1), self.chunk_size), *values.shape[1:])
             array = group.create_array(key, shape=values.shape, chunks=chunks, dtype=values.dtype)
             array[...] = values
-        group.attrs.update({**dict(attrs), "complete": True})
+        group.update_attributes({**dict(attrs), "complete": True})
 
     def sample_arrays(self, name: str) -> dict[str, zarr.Array]:
         """An augmented sample as lazy zarr arrays (read in slices, for data larger than memory)."""
