@@ -8,7 +8,9 @@ files or a store sample, and save / load without unpickling arbitrary objects.
 
 from .base import FORMAT_VERSION, Estimator, load_estimator
 from .data import STORE_COLUMNS, ColumnStatistics, TrainingData
+from .ensemble import Ensemble, EnsembleFisherInformation, EnsemblePrediction
 from .likelihood import LikelihoodEstimator
+from .morphing_aware import MorphingAwareRatioEstimator
 from .ratio import RATIO_METHODS, DoubleParameterizedRatioEstimator, ParameterizedRatioEstimator
 from .scaling import SCALING_MODES, Scaler
 from .score import NUISANCE_MODES, ScoreEstimator
@@ -22,8 +24,12 @@ __all__ = [
     "STORE_COLUMNS",
     "ColumnStatistics",
     "DoubleParameterizedRatioEstimator",
+    "Ensemble",
+    "EnsembleFisherInformation",
+    "EnsemblePrediction",
     "Estimator",
     "LikelihoodEstimator",
+    "MorphingAwareRatioEstimator",
     "ParameterizedRatioEstimator",
     "Scaler",
     "ScoreEstimator",
