@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "RATIO_LOSS_INPUTS",
+    "SCORE_TERM_METHODS",
     "LossResult",
     "alice_loss",
     "alices_loss",
@@ -41,6 +43,7 @@ __all__ = [
     "cascal_loss",
     "nde_loss",
     "rascal_loss",
+    "ratio_loss",
     "rolr_loss",
     "sally_loss",
     "scandal_loss",
@@ -206,3 +209,47 @@ def scandal_loss(
         3.0
     """
     return _total({"nll": -log_p_hat.mean(), "score": alpha * score_mse(t_hat, t_xz)})
+
+
+#: The training columns each ratio method needs besides x and theta.
+RATIO_LOSS_INPUTS: dict[str, tuple[str, ...]] = {
+    "carl": ("y",),
+    "rolr": ("y", "r_xz"),
+    "alice": ("r_xz",),
+    "rascal": ("y", "r_xz", "t_xz"),
+    "alices": ("y", "r_xz", "t_xz"),
+    "cascal": ("y", "t_xz"),
+}
+#: The ratio methods whose loss has the score term (they need t_hat, the score of log r_hat by autograd).
+SCORE_TERM_METHODS = frozenset({"rascal", "alices", "cascal"})
+
+
+def ratio_loss(
+    method: str,
+    log_r: torch.Tensor,
+    t_hat: torch.Tensor | None,
+    batch: dict[str, torch.Tensor],
+    alpha: float,
+) -> LossResult:
+    """The loss of a ratio method (carl, rolr, alice, rascal, alices, cascal) on one batch.
+
+    ``t_hat`` is the score of log r_hat w.r.t. theta0 (only for :data:`SCORE_TERM_METHODS`).
+
+    Example:
+        >>> total, parts = ratio_loss("carl", torch.zeros(2), None, {"y": torch.tensor([0.0, 1.0])}, 1.0)
+        >>> round(float(total), 4)
+        0.6931
+    """
+    if method == "carl":
+        return carl_loss(log_r, batch["y"])
+    if method == "rolr":
+        return rolr_loss(log_r, batch["y"], batch["r_xz"])
+    if method == "alice":
+        return alice_loss(log_r, batch["r_xz"])
+    if method == "rascal":
+        return rascal_loss(log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
+    if method == "alices":
+        return alices_loss(log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
+    if method == "cascal":
+        return cascal_loss(log_r, t_hat, batch["y"], batch["t_xz"], alpha)
+    raise ValueError(f"unknown ratio method {method!r}; methods are {sorted(RATIO_LOSS_INPUTS)}")

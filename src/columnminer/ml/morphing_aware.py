@@ -77,15 +77,6 @@ logger = logging.getLogger(__name__)
 
 #: Scale of the log-cross-section parameters (Adam's steps are ~ the learning rate in the raw parameter).
 XSEC_STEP = 10.0
-_SCORE_METHODS = frozenset({"rascal", "alices", "cascal"})
-_NEEDS = {
-    "carl": ("y",),
-    "rolr": ("y", "r_xz"),
-    "alice": ("r_xz",),
-    "rascal": ("y", "r_xz", "t_xz"),
-    "alices": ("y", "r_xz", "t_xz"),
-    "cascal": ("y", "t_xz"),
-}
 
 
 class MorphingAwareRatioNetwork(nn.Module):
@@ -215,26 +206,6 @@ class MorphingAwareRatioNetwork(nn.Module):
         return self.log_density(g, theta0) - self.log_density(g, theta1)
 
 
-def _ratio_loss(
-    method: str,
-    log_r: torch.Tensor,
-    t_hat: torch.Tensor | None,
-    batch: Mapping[str, torch.Tensor],
-    alpha: float,
-) -> losses.LossResult:
-    if method == "carl":
-        return losses.carl_loss(log_r, batch["y"])
-    if method == "rolr":
-        return losses.rolr_loss(log_r, batch["y"], batch["r_xz"])
-    if method == "alice":
-        return losses.alice_loss(log_r, batch["r_xz"])
-    if method == "rascal":
-        return losses.rascal_loss(log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
-    if method == "alices":
-        return losses.alices_loss(log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
-    return losses.cascal_loss(log_r, t_hat, batch["y"], batch["t_xz"], alpha)
-
-
 class MorphingAwareRatioEstimator(Estimator):
     r"""Likelihood-ratio estimator whose theta dependence is the morphing (module docstring for the maths).
 
@@ -301,7 +272,7 @@ class MorphingAwareRatioEstimator(Estimator):
         }
 
     def _required_columns(self, method: str) -> tuple[str, ...]:
-        return ("x", "theta", *_NEEDS[method])
+        return ("x", "theta", *losses.RATIO_LOSS_INPUTS[method])
 
     def _scaled_columns(self) -> dict[str, str]:
         return {"x_scaler": "x"}
@@ -325,7 +296,7 @@ class MorphingAwareRatioEstimator(Estimator):
         )
 
     def _loss_fn(self, method: str, alpha: float, columns: Sequence[str]) -> LossFunction:
-        with_score = method in _SCORE_METHODS
+        with_score = method in losses.SCORE_TERM_METHODS
         has_theta1 = "theta1" in columns
         if not has_theta1 and self.reference is None:
             raise EstimatorError(
@@ -341,7 +312,7 @@ class MorphingAwareRatioEstimator(Estimator):
             t_hat = None
             if with_score:
                 (t_hat,) = torch.autograd.grad(log_r.sum(), theta, create_graph=model.training)
-            return _ratio_loss(method, log_r, t_hat, batch, alpha)
+            return losses.ratio_loss(method, log_r, t_hat, batch, alpha)
 
         return loss_fn
 

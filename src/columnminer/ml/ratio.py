@@ -32,35 +32,6 @@ logger = logging.getLogger(__name__)
 
 #: The ratio methods, and those whose loss includes the score term.
 RATIO_METHODS = ("carl", "rolr", "alice", "rascal", "alices", "cascal")
-_SCORE_METHODS = frozenset({"rascal", "alices", "cascal"})
-_NEEDS = {
-    "carl": ("y",),
-    "rolr": ("y", "r_xz"),
-    "alice": ("r_xz",),
-    "rascal": ("y", "r_xz", "t_xz"),
-    "alices": ("y", "r_xz", "t_xz"),
-    "cascal": ("y", "t_xz"),
-}
-
-
-def _ratio_loss(
-    method: str,
-    log_r: torch.Tensor,
-    t_hat: torch.Tensor | None,
-    batch: Mapping[str, torch.Tensor],
-    alpha: float,
-) -> losses.LossResult:
-    if method == "carl":
-        return losses.carl_loss(log_r, batch["y"])
-    if method == "rolr":
-        return losses.rolr_loss(log_r, batch["y"], batch["r_xz"])
-    if method == "alice":
-        return losses.alice_loss(log_r, batch["r_xz"])
-    if method == "rascal":
-        return losses.rascal_loss(log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
-    if method == "alices":
-        return losses.alices_loss(log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
-    return losses.cascal_loss(log_r, t_hat, batch["y"], batch["t_xz"], alpha)
 
 
 class ParameterizedRatioEstimator(Estimator):
@@ -86,7 +57,7 @@ class ParameterizedRatioEstimator(Estimator):
     optional_columns: ClassVar[tuple[str, ...]] = ("y", "r_xz", "t_xz")
 
     def _required_columns(self, method: str) -> tuple[str, ...]:
-        return ("x", "theta", *_NEEDS[method])
+        return ("x", "theta", *losses.RATIO_LOSS_INPUTS[method])
 
     def _validate(self, data: TrainingData, what: str) -> None:
         """A ``theta1`` column (from a store sample) must hold one reference point."""
@@ -110,7 +81,7 @@ class ParameterizedRatioEstimator(Estimator):
         )
 
     def _loss_fn(self, method: str, alpha: float, columns: Sequence[str]) -> LossFunction:
-        with_score = method in _SCORE_METHODS
+        with_score = method in losses.SCORE_TERM_METHODS
 
         def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:
             theta = batch["theta"]
@@ -120,7 +91,7 @@ class ParameterizedRatioEstimator(Estimator):
             t_hat = None
             if with_score:
                 (t_hat,) = torch.autograd.grad(log_r.sum(), theta, create_graph=model.training)
-            return _ratio_loss(method, log_r, t_hat, batch, alpha)
+            return losses.ratio_loss(method, log_r, t_hat, batch, alpha)
 
         return loss_fn
 
@@ -187,7 +158,7 @@ class DoubleParameterizedRatioEstimator(Estimator):
     optional_columns: ClassVar[tuple[str, ...]] = ("y", "r_xz", "t_xz", "t_xz1")
 
     def _required_columns(self, method: str) -> tuple[str, ...]:
-        return ("x", "theta", "theta1", *_NEEDS[method])
+        return ("x", "theta", "theta1", *losses.RATIO_LOSS_INPUTS[method])
 
     def _scaled_columns(self) -> dict[str, str]:
         return {"inputs.x_scaler": "x", "inputs.theta_scaler": "theta"}
@@ -204,7 +175,7 @@ class DoubleParameterizedRatioEstimator(Estimator):
         )
 
     def _loss_fn(self, method: str, alpha: float, columns: Sequence[str]) -> LossFunction:
-        with_score = method in _SCORE_METHODS
+        with_score = method in losses.SCORE_TERM_METHODS
         with_score1 = with_score and "t_xz1" in columns
 
         def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:
@@ -218,7 +189,7 @@ class DoubleParameterizedRatioEstimator(Estimator):
                 inputs = (theta0, theta1) if with_score1 else (theta0,)
                 grads = torch.autograd.grad(log_r.sum(), inputs, create_graph=model.training)
                 t0_hat = grads[0]
-            total, components = _ratio_loss(method, log_r, t0_hat, batch, alpha)
+            total, components = losses.ratio_loss(method, log_r, t0_hat, batch, alpha)
             if with_score1:
                 components = dict(components)
                 components["score1"] = alpha * losses.score_mse(-grads[1], batch["t_xz1"], batch["y"])
