@@ -28,7 +28,12 @@ from .scaling import Scaler
 from .trainer import LossFunction, TrainingHistory, TrainingOptions
 from .trainer import train as run_training
 
-__all__ = ["FORMAT_VERSION", "Estimator", "load_estimator"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Estimator",
+    "load_estimator",
+    "read_format_header",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +64,29 @@ def _load_array(value: Any, what: str) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
     return np.asarray(value)
+
+
+def read_format_header(file: Path, format_name: str, max_version: int, kind: str) -> dict[str, Any]:
+    """Read a saved JSON index and check its format marker and version (``kind``: "estimator", "ensemble").
+
+    Raises :class:`~columnminer.errors.EstimatorFormatError` for unreadable JSON, another format, a missing
+    integer ``format_version`` or one newer than ``max_version``.
+    """
+    try:
+        meta = json.loads(Path(file).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise EstimatorFormatError(f"{file}: unreadable JSON ({err})") from err
+    if not isinstance(meta, dict) or meta.get("format") != format_name:
+        raise EstimatorFormatError(f"{file}: not a saved columnminer {kind}")
+    version = meta.get("format_version")
+    if not isinstance(version, int):
+        raise EstimatorFormatError(f"{file}: no integer 'format_version'")
+    if version > max_version:
+        raise EstimatorFormatError(
+            f"{file}: written with {kind} format version {version} (columnminer "
+            f"{meta.get('columnminer')}); this columnminer {__version__} reads up to version {max_version}"
+        )
+    return meta
 
 
 class Estimator:
@@ -474,20 +502,7 @@ class Estimator:
         for key, file in files.items():
             if not file.is_file():
                 raise EstimatorFormatError(f"{file}: missing ({key} file of the saved estimator {path})")
-        try:
-            meta = json.loads(files["settings"].read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise EstimatorFormatError(f"{files['settings']}: unreadable JSON ({err})") from err
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise EstimatorFormatError(f"{files['settings']}: not a saved columnminer estimator")
-        version = meta.get("format_version")
-        if not isinstance(version, int):
-            raise EstimatorFormatError(f"{files['settings']}: no integer 'format_version'")
-        if version > FORMAT_VERSION:
-            raise EstimatorFormatError(
-                f"{files['settings']}: written with estimator format version {version} (columnminer "
-                f"{meta.get('columnminer')}); this columnminer {__version__} reads up to version {FORMAT_VERSION}"
-            )
+        meta = read_format_header(files["settings"], FORMAT, FORMAT_VERSION, "estimator")
         name = meta.get("estimator")
         klass = _REGISTRY.get(name)
         if klass is None:

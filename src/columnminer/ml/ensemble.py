@@ -42,7 +42,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import EstimatorError, EstimatorFormatError
-from .base import Estimator, load_estimator
+from .base import Estimator, load_estimator, read_format_header
 from .trainer import TrainingHistory, TrainingOptions
 
 __all__ = ["ENSEMBLE_FORMAT_VERSION", "Ensemble", "EnsembleFisherInformation", "EnsemblePrediction"]
@@ -383,21 +383,7 @@ class Ensemble:
         index_file = root / _INDEX
         if not index_file.is_file():
             raise EstimatorFormatError(f"{index_file}: missing (not a saved columnminer ensemble)")
-        try:
-            meta = json.loads(index_file.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise EstimatorFormatError(f"{index_file}: unreadable JSON ({err})") from err
-        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            raise EstimatorFormatError(f"{index_file}: not a saved columnminer ensemble")
-        version = meta.get("format_version")
-        if not isinstance(version, int):
-            raise EstimatorFormatError(f"{index_file}: no integer 'format_version'")
-        if version > ENSEMBLE_FORMAT_VERSION:
-            raise EstimatorFormatError(
-                f"{index_file}: written with ensemble format version {version} (columnminer "
-                f"{meta.get('columnminer')}); this columnminer {__version__} reads up to version "
-                f"{ENSEMBLE_FORMAT_VERSION}"
-            )
+        meta = read_format_header(index_file, _FORMAT, ENSEMBLE_FORMAT_VERSION, "ensemble")
         members = meta.get("members")
         if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
             raise EstimatorFormatError(f"{index_file}: 'members' must be a non-empty list of directory names")
