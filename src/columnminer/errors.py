@@ -6,6 +6,7 @@ __all__ = [
     "EstimatorError",
     "EstimatorFormatError",
     "IncompleteStoreError",
+    "InferenceError",
     "InputFormatError",
     "LHEFormatError",
     "MissingTransformError",
@@ -110,3 +111,8 @@ class EstimatorError(ColumnMinerError, ValueError):
 class EstimatorFormatError(EstimatorError):
     """A saved estimator cannot be loaded: missing or corrupt files, a newer format version, or settings that
     do not match the stored network weights. The message names the file and what is wrong."""
+
+
+class InferenceError(ColumnMinerError, ValueError):
+    """A Fisher information, likelihood or limit was asked for inconsistently: wrong shapes, an unknown mode,
+    a binning that leaves empty bins, a singular information matrix. The message names the argument."""
