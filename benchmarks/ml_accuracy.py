@@ -6,8 +6,9 @@ theta = 1 against a grid of 20 thetas in [-4, 4]; the metric is the mean squared
 toy quantity (log r, score at 0, log p). Prints method, alpha, metric, value, target, pass / fail.
 
 Settings: MadMiner's training defaults (amsgrad, 50 epochs, batch 128, learning rate 1e-3 -> 1e-4, 25%
-validation with early stopping), ratio networks with two hidden tanh layers of 100 units. RASCAL uses
-alpha = 100: its ROLR term is a squared error of ratios up to e^10 (after clipping), which swamps the score
+validation with early stopping), ratio networks with two hidden tanh layers of 100 units. alpha is in
+standardised units (the default ``alpha_units``: the score term per unit of std(theta0)). RASCAL uses
+alpha = 20: its ROLR term is a squared error of ratios up to e^10 (after clipping), which swamps the score
 term at alpha = 1 on this toy.
 
 Usage: python benchmarks/ml_accuracy.py [--n-train 10000] [--epochs 50] [--methods carl,alices,...]
@@ -38,7 +39,7 @@ TARGETS = {
     "carl": ("ratio", "MSE log r", 0.1, 1.0),
     "rolr": ("ratio", "MSE log r", None, 1.0),
     "alice": ("ratio", "MSE log r", None, 1.0),
-    "rascal": ("ratio", "MSE log r", 0.02, 100.0),
+    "rascal": ("ratio", "MSE log r", 0.02, 20.0),
     "alices": ("ratio", "MSE log r", 0.02, 1.0),
     "cascal": ("ratio", "MSE log r", None, 1.0),
     "double-carl": ("double", "MSE log r", None, 1.0),

@@ -10,9 +10,10 @@ For each method (default ALICES, CARL, SALLY) this trains
   default 8 data-loader worker processes and once with 0 (batches made in the main process: its fastest
   setting on a small machine). MadMiner keeps its other defaults (AMSGrad, learning rate 1e-3 -> 1e-4,
   25 % validation split with early stopping); columnminer uses the same defaults (its ``TrainingOptions``).
-- For ALICES / RASCAL also columnminer with alpha = var(theta0) ("a*var"): MadMiner computes the score
-  term in standardised parameter units, t_scaled = std(theta) t, so its objective at alpha = 1 equals
-  columnminer's (score term in physical units) at alpha = var(theta0), about 5.3 for U(-4, 4).
+- For ALICES / RASCAL / CASCAL also columnminer with ``alpha_units="physical"`` ("physical a"): by default
+  (``"standardized"``, MadMiner's convention) the score term is in units of the spread of the training
+  thetas, t_scaled = std(theta) t, so alpha = 1 means the same objective in both engines; the physical row
+  shows what the score term per unit of theta gives (an effective alpha 1 / var(theta0) ~ 0.19 here).
 
 Each configuration trains ``--repeats`` times with seeds seed, seed + 1, ... on the same data; the table
 gives the median s/epoch and the mean and standard deviation of the MSE.
@@ -115,7 +116,12 @@ def mse(method: str, prediction: np.ndarray, truth: np.lib.npyio.NpzFile) -> flo
 
 
 def run_columnminer(
-    method: str, paths: dict[str, Path], args: argparse.Namespace, device: str, seed: int, alpha: float = 1.0
+    method: str,
+    paths: dict[str, Path],
+    args: argparse.Namespace,
+    device: str,
+    seed: int,
+    alpha_units: str = "standardized",
 ) -> dict:
     """Train columnminer's estimator on ``device``; timing and accuracy."""
     with np.load(paths["local" if method == "sally" else "ratio"]) as npz:
@@ -140,7 +146,7 @@ def run_columnminer(
     if method == "sally":
         history = estimator.train(method, **columns, **options)
     else:
-        history = estimator.train(method, **columns, alpha=alpha, **options)
+        history = estimator.train(method, **columns, alpha_units=alpha_units, **options)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
@@ -293,18 +299,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cm-training-") as tmp:
         workdir = Path(tmp)
         paths = make_data(workdir, args.n_train, args.seed)
-        with np.load(paths["ratio"]) as npz:
-            theta_variance = float(np.var(npz["theta0"]))
         warm_up(args, devices)
         for method in methods:
-            variants = [("columnminer", 1.0)]
+            variants = [("columnminer", "standardized")]
             if method in SCORE_TERM_METHODS:
-                variants.append(("columnminer a*var", theta_variance))
+                variants.append(("columnminer physical a", "physical"))
             for repeat in range(args.repeats):
                 seed = args.seed + repeat
                 for device in devices:
-                    for engine, alpha in variants:
-                        row = run_columnminer(method, paths, args, device, seed, alpha)
+                    for engine, units in variants:
+                        row = run_columnminer(method, paths, args, device, seed, units)
                         runs.setdefault((method, engine, device), []).append(row)
                 for workers in mm_workers if use_madminer else []:
                     row = run_madminer(method, paths, args, workdir, seed, workers)
@@ -319,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{torch.__version__} ({torch.get_num_threads()} threads), {os.cpu_count()} CPUs"
     )
     print(
-        f"# 'a*var': columnminer with alpha = var(theta0) = {theta_variance:.3f}, the objective MadMiner "
-        "minimises (its score term is in standardised-theta units)"
+        "# alpha = 1 everywhere; 'physical a': columnminer with the score term per unit of theta instead of "
+        "per unit of std(theta0) (MadMiner's and columnminer's default)"
     )
     print("# speed vs MM: MadMiner's s/epoch with its default 8 data-loader workers / this row's")
     metric = {"sally": "MSE t(x|0)"}

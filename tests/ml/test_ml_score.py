@@ -131,3 +131,21 @@ def test_sally_trains_out_of_core_from_memory_mapped_files(tmp_path):
     assert history.n_train == 2250
     x = TOY.simulate(0.0, n=1000, seed=9)[0]
     assert np.mean((estimator.evaluate_score(x)[:, 0] - TOY.score(x, 0.0)) ** 2) < 0.02
+
+
+def test_limit_samplesize_and_shuffled_labels():
+    sample = local_sample(4000, seed=9)
+    estimator = ScoreEstimator(n_hidden=(32,))
+    history = estimator.train(
+        "sally", **sample, n_epochs=3, limit_samplesize=1000, validation_split=0.2, progress=False
+    )
+    assert (history.n_train, history.n_validation) == (800, 200)
+    # closure test: with labels permuted against x the best constant is the mean score, ~0 everywhere
+    shuffled = ScoreEstimator(n_hidden=(32,))
+    shuffled.train("sally", **sample, n_epochs=15, shuffle_labels=True, progress=False)
+    x = np.linspace(-5, 5, 11)[:, None]
+    t_null = shuffled.evaluate_score(x)[:, 0]
+    exact = TOY.score(x[:, 0], 0.0)
+    assert np.max(np.abs(t_null)) < 0.25 * np.max(np.abs(exact))
+    with pytest.raises(EstimatorError, match="limit_samplesize"):
+        TrainingOptions(limit_samplesize=0)

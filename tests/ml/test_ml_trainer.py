@@ -172,3 +172,20 @@ def test_loss_functions_follow_the_conventions():
         torch.tensor([-1.0, -2.0]), torch.ones(2, 1), torch.zeros(2, 1), alpha=0.5
     )
     assert parts == {"nll": pytest.approx(1.5), "score": pytest.approx(0.5)}
+
+
+def test_alpha_units_standardise_the_score_term():
+    from columnminer.ml.base import Estimator
+
+    theta = np.column_stack([np.linspace(-4, 4, 101), np.linspace(0, 0.1, 101)])
+    data = TrainingData({"x": np.zeros((101, 1)), "theta": theta})
+    scaled = Estimator._loss_alpha(data, 2.0, "standardized")
+    np.testing.assert_allclose(scaled.numpy(), 2.0 * theta.var(axis=0), rtol=1e-5)
+    assert Estimator._loss_alpha(data, 2.0, "physical") == 2.0
+    constant = TrainingData({"x": np.zeros((3, 1)), "theta": np.zeros((3, 1))})
+    assert Estimator._loss_alpha(constant, 2.0, "standardized").tolist() == [2.0]
+    with pytest.raises(EstimatorError, match="alpha_units"):
+        Estimator._loss_alpha(data, 1.0, "natural")
+    # per-parameter weights enter the score error component by component
+    term = losses.score_mse(torch.ones(3, 2), torch.zeros(3, 2), torch.ones(3), scaled)
+    assert term.item() == pytest.approx(float(scaled.sum()) / 2)

@@ -29,6 +29,7 @@ from .trainer import LossFunction, TrainingHistory, TrainingOptions
 from .trainer import train as run_training
 
 __all__ = [
+    "ALPHA_UNITS",
     "FORMAT_VERSION",
     "Estimator",
     "load_estimator",
@@ -40,6 +41,9 @@ logger = logging.getLogger(__name__)
 FORMAT = "columnminer.estimator"
 #: Version of the saved-estimator format written by this columnminer.
 FORMAT_VERSION = 1
+#: Units of the score terms' alpha: "standardized" (per unit of the training spread of theta, as MadMiner)
+#: or "physical" (per unit of theta).
+ALPHA_UNITS = ("standardized", "physical")
 _REGISTRY: dict[str, type[Estimator]] = {}
 
 #: Keyword names of :meth:`Estimator.train` that are training columns.
@@ -157,7 +161,9 @@ class Estimator:
     def _required_columns(self, method: str) -> tuple[str, ...]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _loss_fn(self, method: str, alpha: float, columns: Sequence[str]) -> LossFunction:  # pragma: no cover
+    def _loss_fn(  # pragma: no cover
+        self, method: str, alpha: float | torch.Tensor, columns: Sequence[str]
+    ) -> LossFunction:
         raise NotImplementedError
 
     def _parameter_column(self) -> str:
@@ -239,6 +245,7 @@ class Estimator:
         validation: Any = None,
         options: TrainingOptions | None = None,
         alpha: float = 1.0,
+        alpha_units: str = "standardized",
         **option_changes: Any,
     ) -> TrainingHistory:
         """Train a fresh network with ``method``; returns the training history.
@@ -249,7 +256,11 @@ class Estimator:
         sample name together with ``store=`` (an :class:`~columnminer.io.store.EventStore` or its path;
         the arrays ``theta0`` / ``t_xz0`` map to ``theta`` / ``t_xz``, see
         :data:`~columnminer.ml.data.STORE_COLUMNS`). ``validation`` takes the same forms (else
-        ``validation_split`` of the data is held out). ``alpha`` weights the score terms of the mixed losses;
+        ``validation_split`` of the data is held out). ``alpha`` weights the score terms of the mixed losses
+        (rascal, alices, cascal, scandal). With ``alpha_units="standardized"`` (the default, MadMiner's
+        convention) the score term is measured in units of the spread of the training thetas,
+        alpha * sum_i Var(theta_i) (t_hat_i - t_i)^2, so alpha is dimensionless and
+        parameters of different ranges weigh alike; ``"physical"`` uses the score per unit of theta as it is.
         ``options`` and any extra keywords (``n_epochs=...``, ``batch_size=...``) set the
         :class:`~columnminer.ml.trainer.TrainingOptions`.
         """
@@ -278,6 +289,12 @@ class Estimator:
         data = self._check_columns(
             self._data(sample if sample is not None else given, store, "training"), method, "training"
         )
+        if options.limit_samplesize is not None and options.limit_samplesize < len(data):
+            data = data.subset(np.arange(options.limit_samplesize))
+        if options.shuffle_labels:
+            labels = [name for name in data.names if name not in ("x", "theta", "theta1")]
+            logger.warning("shuffle_labels: training on permuted labels %s (a closure test)", labels)
+            data = data.shuffled(labels, seed=options.seed)
         dimensions = (data.n_features("x"), data.n_features(self._parameter_column()))
         val_data = None
         if validation is not None:
@@ -287,6 +304,7 @@ class Estimator:
             data, val_data = data.split(options.validation_split, seed=options.seed)
         self.n_observables, self.n_parameters = dimensions
         self.method = method
+        loss_alpha = self._loss_alpha(data, float(alpha), alpha_units)
         with torch.random.fork_rng(devices=[]):
             if options.seed is not None:
                 torch.manual_seed(options.seed)
@@ -306,12 +324,23 @@ class Estimator:
         logger.info("%s: training method %s on %d rows", type(self).__name__, method, len(data))
         self.history = run_training(
             model,
-            self._loss_fn(method, float(alpha), data.names),
+            self._loss_fn(method, loss_alpha, data.names),
             data,
             options.replace(validation_split=0.0),
             val_data,
         )
         return self.history
+
+    @staticmethod
+    def _loss_alpha(data: TrainingData, alpha: float, units: str) -> float | torch.Tensor:
+        """alpha as the losses take it: a number, or alpha * Var(theta_i) per parameter (standardised units;
+        a parameter that does not vary in the data keeps alpha)."""
+        if units not in ALPHA_UNITS:
+            raise EstimatorError(f"unknown alpha_units {units!r}; choose one of {list(ALPHA_UNITS)}")
+        if units == "physical" or "theta" not in data:
+            return alpha
+        variance = np.asarray(data.statistics("theta").std, dtype=np.float64) ** 2
+        return torch.as_tensor(alpha * np.where(variance > 0, variance, 1.0), dtype=torch.float32)
 
     # -- evaluation helpers --------------------------------------------------------------------------------
     def _require_model(self) -> nn.Module:

@@ -210,6 +210,25 @@ class TrainingData:
         base = indices if self._indices is None else self._indices[indices]
         return self._view(self._columns, np.unique(base))
 
+    def shuffled(self, names: Sequence[str], seed: int | None = 0) -> TrainingData:
+        """A view in which the columns ``names`` are permuted together over this view's rows, the others
+        unchanged: labels no longer belong to their inputs (MadMiner's ``shuffle_labels`` closure test: an
+        estimator trained so should learn r = 1 and t = 0). The permuted columns are read into memory.
+
+        Example:
+            >>> data = TrainingData({"x": np.arange(6.0), "y": np.arange(6.0)}).shuffled(["y"], seed=1)
+            >>> sorted(data.to_numpy("y").tolist()) == data.to_numpy("x").tolist()
+            True
+        """
+        rows = np.arange(self._n_base) if self._indices is None else self._indices
+        permutation = np.random.default_rng(seed).permutation(len(rows))
+        columns = dict(self._columns)
+        for name in names:
+            values = np.array(self._column(name)[:])
+            values[rows] = values[rows[permutation]]
+            columns[name] = values
+        return self._view(columns, self._indices)
+
     def split(self, validation_fraction: float, seed: int | None = 0) -> tuple[TrainingData, TrainingData]:
         """(train, validation) views: a random ``validation_fraction`` of the rows (at least one row each
         when the fraction is positive), the rest for training; deterministic for a given seed."""

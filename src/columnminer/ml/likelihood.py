@@ -83,7 +83,7 @@ class LikelihoodEstimator(Estimator):
             self.scaling,
         )
 
-    def _loss_fn(self, method: str, alpha: float, columns: Sequence[str]) -> LossFunction:
+    def _loss_fn(self, method: str, alpha: losses.Alpha, columns: Sequence[str]) -> LossFunction:
         with_score = method == "scandal"
 
         def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 __all__ = [
     "RATIO_LOSS_INPUTS",
     "SCORE_TERM_METHODS",
+    "Alpha",
     "LossResult",
     "alice_loss",
     "alices_loss",
@@ -63,13 +64,23 @@ def _cross_entropy(log_r_hat: torch.Tensor, target_s: torch.Tensor) -> torch.Ten
     return (target_s * F.softplus(log_r_hat) + (1.0 - target_s) * F.softplus(-log_r_hat)).mean()
 
 
-def score_mse(t_hat: torch.Tensor, t_xz: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    r"""Mean squared score error :math:`\langle m\,(\hat t - t_{xz})^2\rangle` over events and parameters;
-    rows with mask m = 0 contribute zero (even where t_xz is not finite there).
+#: A loss weight: a number, or a tensor [P] of per-parameter weights of the score term.
+Alpha = float | torch.Tensor
+
+
+def score_mse(
+    t_hat: torch.Tensor, t_xz: torch.Tensor, mask: torch.Tensor | None = None, alpha: Alpha = 1.0
+) -> torch.Tensor:
+    r"""Weighted mean squared score error :math:`\langle m \sum_i \alpha_i (\hat t_i - t_{xz,i})^2\rangle / P`
+    over events; rows with mask m = 0 contribute zero (even where t_xz is not finite there). ``alpha`` is a
+    number or a tensor [P] (per-parameter weights, e.g. :math:`\alpha\,\mathrm{Var}(\theta_i)` for the score
+    in standardised parameter units).
 
     Example:
         >>> score_mse(torch.ones(4, 2), torch.zeros(4, 2), torch.tensor([1.0, 1.0, 0.0, 0.0])).item()
         0.5
+        >>> score_mse(torch.ones(1, 2), torch.zeros(1, 2), alpha=torch.tensor([1.0, 3.0])).item()
+        2.0
     """
     if t_hat.ndim == 1:
         t_hat = t_hat[:, None]
@@ -79,7 +90,9 @@ def score_mse(t_hat: torch.Tensor, t_xz: torch.Tensor, mask: torch.Tensor | None
     if mask is not None:
         keep = (mask.reshape(-1, 1) > 0).expand_as(difference)
         difference = torch.where(keep, difference, torch.zeros_like(difference))
-    return (difference**2).mean()
+    if isinstance(alpha, torch.Tensor):
+        return (difference**2 * alpha.to(difference)).mean()
+    return float(alpha) * (difference**2).mean()
 
 
 def carl_loss(log_r_hat: torch.Tensor, y: torch.Tensor) -> LossResult:
@@ -121,11 +134,11 @@ def rolr_loss(
 
 
 def _with_score(
-    result: LossResult, t_hat: torch.Tensor, t_xz: torch.Tensor, y: torch.Tensor, alpha: float
+    result: LossResult, t_hat: torch.Tensor, t_xz: torch.Tensor, y: torch.Tensor, alpha: Alpha
 ) -> LossResult:
     _, components = result
     components = dict(components)
-    components["score"] = alpha * score_mse(t_hat, t_xz, 1.0 - y.reshape(-1))
+    components["score"] = score_mse(t_hat, t_xz, 1.0 - y.reshape(-1), alpha)
     return _total(components)
 
 
@@ -135,7 +148,7 @@ def rascal_loss(
     y: torch.Tensor,
     r_xz: torch.Tensor,
     t_xz: torch.Tensor,
-    alpha: float = 1.0,
+    alpha: Alpha = 1.0,
     log_r_clip: float = 10.0,
 ) -> LossResult:
     r"""RASCAL: ROLR + alpha times the score error at theta0 on y = 0 events.
@@ -155,7 +168,7 @@ def alices_loss(
     y: torch.Tensor,
     r_xz: torch.Tensor,
     t_xz: torch.Tensor,
-    alpha: float = 1.0,
+    alpha: Alpha = 1.0,
 ) -> LossResult:
     r"""ALICES: ALICE + alpha times the score error at theta0 on y = 0 events.
 
@@ -168,7 +181,7 @@ def alices_loss(
 
 
 def cascal_loss(
-    log_r_hat: torch.Tensor, t_hat: torch.Tensor, y: torch.Tensor, t_xz: torch.Tensor, alpha: float = 1.0
+    log_r_hat: torch.Tensor, t_hat: torch.Tensor, y: torch.Tensor, t_xz: torch.Tensor, alpha: Alpha = 1.0
 ) -> LossResult:
     r"""CASCAL: CARL + alpha times the score error at theta0 on y = 0 events.
 
@@ -200,7 +213,7 @@ def nde_loss(log_p_hat: torch.Tensor) -> LossResult:
 
 
 def scandal_loss(
-    log_p_hat: torch.Tensor, t_hat: torch.Tensor, t_xz: torch.Tensor, alpha: float = 1.0
+    log_p_hat: torch.Tensor, t_hat: torch.Tensor, t_xz: torch.Tensor, alpha: Alpha = 1.0
 ) -> LossResult:
     r"""SCANDAL: NDE + alpha times the mean squared error of the flow's score against the joint score.
 
@@ -208,7 +221,7 @@ def scandal_loss(
         >>> scandal_loss(torch.tensor([-1.0]), torch.ones(1, 1), torch.zeros(1, 1), alpha=2.0)[0].item()
         3.0
     """
-    return _total({"nll": -log_p_hat.mean(), "score": alpha * score_mse(t_hat, t_xz)})
+    return _total({"nll": -log_p_hat.mean(), "score": score_mse(t_hat, t_xz, alpha=alpha)})
 
 
 #: The training columns each ratio method needs besides x and theta.
@@ -229,7 +242,7 @@ def ratio_loss(
     log_r: torch.Tensor,
     t_hat: torch.Tensor | None,
     batch: dict[str, torch.Tensor],
-    alpha: float,
+    alpha: Alpha,
 ) -> LossResult:
     """The loss of a ratio method (carl, rolr, alice, rascal, alices, cascal) on one batch.
 

@@ -295,7 +295,7 @@ class MorphingAwareRatioEstimator(Estimator):
             self.positivity_floor,
         )
 
-    def _loss_fn(self, method: str, alpha: float, columns: Sequence[str]) -> LossFunction:
+    def _loss_fn(self, method: str, alpha: losses.Alpha, columns: Sequence[str]) -> LossFunction:
         with_score = method in losses.SCORE_TERM_METHODS
         has_theta1 = "theta1" in columns
         if not has_theta1 and self.reference is None:

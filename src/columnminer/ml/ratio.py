@@ -80,7 +80,7 @@ class ParameterizedRatioEstimator(Estimator):
             self.scaling,
         )
 
-    def _loss_fn(self, method: str, alpha: float, columns: Sequence[str]) -> LossFunction:
+    def _loss_fn(self, method: str, alpha: losses.Alpha, columns: Sequence[str]) -> LossFunction:
         with_score = method in losses.SCORE_TERM_METHODS
 
         def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:
@@ -174,7 +174,7 @@ class DoubleParameterizedRatioEstimator(Estimator):
             self.scaling,
         )
 
-    def _loss_fn(self, method: str, alpha: float, columns: Sequence[str]) -> LossFunction:
+    def _loss_fn(self, method: str, alpha: losses.Alpha, columns: Sequence[str]) -> LossFunction:
         with_score = method in losses.SCORE_TERM_METHODS
         with_score1 = with_score and "t_xz1" in columns
 
@@ -192,7 +192,7 @@ class DoubleParameterizedRatioEstimator(Estimator):
             total, components = losses.ratio_loss(method, log_r, t0_hat, batch, alpha)
             if with_score1:
                 components = dict(components)
-                components["score1"] = alpha * losses.score_mse(-grads[1], batch["t_xz1"], batch["y"])
+                components["score1"] = losses.score_mse(-grads[1], batch["t_xz1"], batch["y"], alpha)
                 total = sum(components.values())
             return total, components
 

@@ -84,7 +84,7 @@ class ScoreEstimator(Estimator):
             self.scaling,
         )
 
-    def _loss_fn(self, method: str, alpha: float, columns: Sequence[str]) -> LossFunction:
+    def _loss_fn(self, method: str, alpha: losses.Alpha, columns: Sequence[str]) -> LossFunction:
         def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:
             return losses.sally_loss(model(batch["x"]), batch["t_xz"])
 

@@ -49,7 +49,10 @@ class TrainingOptions:
     data are given (0 for none); ``loss_weights`` multiplies named loss components (the total becomes
     ``sum(loss_weights.get(c, 1) * term_c)``); ``clip_gradient`` is a maximal gradient norm; ``device`` is
     "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N"; ``progress`` shows a tqdm bar (None:
-    only on a terminal).
+    only on a terminal). ``limit_samplesize`` trains on the first N rows only (learning curves);
+    ``shuffle_labels`` permutes the labels (y, r_xz, t_xz, ...) against the inputs (x, theta) as a closure test
+    (an estimator trained so should predict log r ~ 0 and t ~ 0); both act on the training data given to an
+    estimator's ``train``.
 
     Example:
         >>> TrainingOptions(n_epochs=5).learning_rate(4)
@@ -72,6 +75,8 @@ class TrainingOptions:
     seed: int | None = 0
     shuffle: bool = True
     progress: bool | None = None
+    limit_samplesize: int | None = None
+    shuffle_labels: bool = False
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -84,6 +89,8 @@ class TrainingOptions:
             raise EstimatorError(f"validation_split must be in [0, 1), got {self.validation_split}")
         if self.clip_gradient is not None and self.clip_gradient <= 0:
             raise EstimatorError("clip_gradient must be positive (or None)")
+        if self.limit_samplesize is not None and self.limit_samplesize < 1:
+            raise EstimatorError("limit_samplesize must be positive (or None)")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise EstimatorError("early_stopping_patience must be positive (or None)")
 
