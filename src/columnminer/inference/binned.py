@@ -39,6 +39,7 @@ __all__ = [
     "BinnedWeights",
     "ChunkColumns",
     "Feature",
+    "bin_index",
     "binned_weights",
     "feature_values",
     "reduce_chunks",
@@ -190,8 +191,15 @@ def reduce_chunks(
     return list(compute(*tasks, client=active_client(client)))
 
 
-def _bin_index(values: np.ndarray, edges: Sequence[np.ndarray], flow: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Flat bin index per event and a mask of events that land in a bin (NaN never does)."""
+def bin_index(values: np.ndarray, edges: Sequence[np.ndarray], flow: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Flat (C-order) bin index per event for values [n, d] and edges per dimension, and a mask of the events
+    that land in a bin (NaN never does; with ``flow`` values outside the edges go to the edge bins).
+
+    Example:
+        >>> index, inside = bin_index(np.array([[0.5], [1.5], [9.0]]), (np.array([0.0, 1.0, 2.0]),), flow=False)
+        >>> index.tolist(), inside.tolist()
+        ([0, 1, 1], [True, True, False])
+    """
     shape = tuple(len(e) - 1 for e in edges)
     keep = np.all(np.isfinite(values), axis=1)
     flat = np.zeros(len(values), dtype=np.int64)
@@ -213,7 +221,7 @@ def _chunk_binned(columns: ChunkColumns, features, edges, flow: bool) -> tuple[n
         raise InferenceError(f"the features give {values.shape[1]} dimensions but bins has {len(edges)}")
     n_bins = int(np.prod([len(e) - 1 for e in edges]))
     n_benchmarks = columns.weights.shape[1]
-    flat, keep = _bin_index(values, edges, flow)
+    flat, keep = bin_index(values, edges, flow)
     flat, w = flat[keep], columns.weights[keep]
     sums = np.stack([np.bincount(flat, w[:, b], minlength=n_bins) for b in range(n_benchmarks)], axis=1)
     outer = (w[:, :, None] * w[:, None, :]).reshape(len(w), -1)

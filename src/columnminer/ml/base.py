@@ -447,7 +447,9 @@ class Estimator:
         """The estimated score t_hat(x|theta)."""
         raise NotImplementedError
 
-    def _fisher_scores(self, x: Any, theta: Any) -> np.ndarray:
+    def fisher_scores(self, x: Any, theta: Any) -> np.ndarray:
+        """The per-event scores that enter the Fisher information, [n_x, P]: t_hat(x|theta) at one point
+        (SALLY: at its reference point, nuisance components kept)."""
         if theta is None:
             raise EstimatorError(
                 f"{type(self).__name__}: the Fisher information needs the parameter point theta"
@@ -471,7 +473,7 @@ class Estimator:
 
         ``sum_events=False`` returns the per-event terms, shape ``[n_x, P, P]``.
         """
-        scores = self._fisher_scores(x, theta)
+        scores = self.fisher_scores(x, theta)
         n = len(scores)
         w = (
             np.full(n, 1.0 / n)

@@ -322,7 +322,7 @@ class Ensemble:
         # the scores at which each member's information is evaluated (the reference point for SALLY,
         # theta for the others), exactly as Estimator.calculate_fisher_information takes them
         scores = np.stack(
-            [np.asarray(e._fisher_scores(x, theta), dtype=np.float64) for e in self]
+            [np.asarray(e.fisher_scores(x, theta), dtype=np.float64) for e in self]
         )  # [M, n, P]
         n = scores.shape[1]
         if weights is None:

@@ -167,5 +167,5 @@ class ScoreEstimator(Estimator):
         matrix = self.nuisance_project_matrix if nuisance_mode == "project" else self.nuisance_profile_matrix
         return t_hat @ matrix.T
 
-    def _fisher_scores(self, x: Any, theta: Any) -> np.ndarray:
+    def fisher_scores(self, x: Any, theta: Any) -> np.ndarray:
         return self.evaluate_score(x, nuisance_mode="keep")
