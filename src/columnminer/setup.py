@@ -1,4 +1,4 @@
-"""AnalysisSetup: parameters, benchmarks, morphing (and later systematics), saved as JSON or zarr attributes."""
+"""AnalysisSetup: parameters, benchmarks, morphing and systematics, saved as JSON or zarr attributes."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ._version import __version__
 from .errors import ColumnMinerError, MorphingError, SetupFormatError, SetupVersionError
 from .morphing import Morpher, find_components, optimize_basis
 from .parameters import Benchmark, CardTransform, Parameter, ParameterSpace
+from .systematics import NuisanceModel, Systematic, nuisance_model
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "AnalysisSetup"]
 
@@ -50,7 +51,7 @@ class AnalysisSetup:
         self.parameter_space = parameter_space if parameter_space is not None else ParameterSpace()
         self.morpher: Morpher | None = None
         self.morphing_benchmarks: list[str] = []
-        self.systematics: list[dict[str, Any]] = []
+        self.systematics: list[Systematic] = []
         self.metadata: dict[str, Any] = {}
 
     # -- the parameter space --------------------------------------------------------------------------
@@ -186,6 +187,73 @@ class AnalysisSetup:
         out[..., self._basis_columns()] = basis_gradients
         return out
 
+    # -- systematics ------------------------------------------------------------------------------------
+    def add_systematics(
+        self,
+        effect: str,
+        systematic_name: str | None = None,
+        norm_variation: float = 1.1,
+        scale: str = "mu",
+        scale_variations: Sequence[float] = (0.5, 1.0, 2.0),
+        pdf_variation: str | None = None,
+        **pdf_options: Any,
+    ) -> Systematic:
+        """Add a systematic uncertainty (MadMiner's ``add_systematics``): ``effect`` "norm" (a normalisation
+        factor ``norm_variation`` at +1 sigma), "scale" (``scale`` "mu" / "mur" / "muf" varied by the
+        ``scale_variations`` factors) or "pdf" (the error members of ``pdf_variation``; give ``pdf_members``,
+        ``pdf_kind`` and optionally ``n_components``, or use :func:`columnminer.io.lhe.pdf_systematic` to
+        read them from an LHE header). Names default to the effect ("norm", "scale", "pdf", then _1, _2...).
+
+        Example:
+            >>> setup = AnalysisSetup()
+            >>> _ = setup.add_parameter("hvv", 2, name="a2", parameter_range=(-1, 1))
+            >>> _ = setup.add_systematics("norm", "lumi", norm_variation=1.05)
+            >>> _ = setup.add_systematics("scale", scale_variations=(0.5, 1.0, 2.0))
+            >>> setup.nuisance_parameter_names, setup.nuisance_benchmark_names
+            (['lumi', 'scale'], ['lumi', 'scale_up', 'scale_down'])
+        """
+        taken = {s.name for s in self.systematics}
+        name = systematic_name
+        if name is None:
+            name, i = effect, 1
+            while name in taken:
+                name, i = f"{effect}_{i}", i + 1
+        if name in taken:
+            raise MorphingError(f"a systematic named {name!r} exists already")
+        systematic = Systematic(
+            name,
+            effect,
+            norm_variation=float(norm_variation),
+            scale=scale,
+            scale_variations=tuple(float(f) for f in scale_variations),
+            pdf_variation=pdf_variation,
+            **pdf_options,
+        )
+        nuisance_model([*self.systematics, systematic])  # raises on clashing names
+        self.systematics.append(systematic)
+        return systematic
+
+    def replace_systematic(self, systematic: Systematic) -> None:
+        """Replace the systematic of the same name (e.g. after fitting PDF replica components)."""
+        names = [s.name for s in self.systematics]
+        if systematic.name not in names:
+            raise MorphingError(f"no systematic named {systematic.name!r}; systematics are {names}")
+        self.systematics[names.index(systematic.name)] = systematic
+
+    def nuisance_model(self) -> NuisanceModel:
+        """The :class:`~columnminer.systematics.NuisanceModel` of all systematics (block-diagonal)."""
+        return nuisance_model(self.systematics)
+
+    @property
+    def nuisance_parameter_names(self) -> list[str]:
+        """Nuisance parameters of all systematics, in order."""
+        return list(self.nuisance_model().nuisance_names)
+
+    @property
+    def nuisance_benchmark_names(self) -> list[str]:
+        """The ``nuisance_weights`` columns the systematics need, in order."""
+        return list(self.nuisance_model().column_names)
+
     # -- serialisation --------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The versioned, JSON-ready description of this setup."""
@@ -199,7 +267,7 @@ class AnalysisSetup:
                 if self.morpher is None
                 else {**self.morpher.to_dict(), "basis_benchmarks": list(self.morphing_benchmarks)}
             ),
-            "systematics": list(self.systematics),
+            "systematics": [s.to_dict() for s in self.systematics],
             "metadata": dict(self.metadata),
         }
 
@@ -229,7 +297,10 @@ class AnalysisSetup:
             raise
         except (ColumnMinerError, KeyError, TypeError, ValueError) as err:
             raise SetupFormatError(f"{source}: inconsistent setup: {err}") from err
-        setup.systematics = list(data.get("systematics", []))
+        try:
+            setup.systematics = [Systematic.from_dict(item) for item in data.get("systematics", [])]
+        except (ColumnMinerError, TypeError) as err:
+            raise SetupFormatError(f"{source}: field 'systematics': {err}") from err
         setup.metadata = dict(data.get("metadata", {}))
         return setup
 
