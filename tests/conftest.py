@@ -1,5 +1,11 @@
 """Shared fixtures: small parameter spaces and setups built in code."""
 
+import os
+
+# One BLAS thread: the tests' matrices are small, and on a 2-core machine OpenBLAS threads fighting over the
+# cores (scipy's Delaunay triangulation, small matmuls) cost more than they gain. Set before numpy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import numpy as np
 import pytest
 
