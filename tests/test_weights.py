@@ -118,14 +118,19 @@ def test_cross_section_gradients(world):
         np.testing.assert_allclose(gradients[:, i], numeric, rtol=1e-6)
 
 
-def test_partitions_add_up(world):
+def test_partitions_estimate_the_totals(world):
+    """Each partition's events, weighted by 1 / fraction, estimate the full cross section; the
+    fraction-weighted partition estimates add up to it exactly, and the errors scale as 1 / fraction."""
     store = world["store"]
     total, _ = cross_sections(store, THETAS)
-    parts = [cross_sections(store, THETAS, partition=p)[0] for p in ("train", "validation", "test")]
-    np.testing.assert_allclose(sum(parts), total, rtol=1e-12)
+    fractions = store.partition_spec["fractions"]
+    parts = {p: cross_sections(store, THETAS, partition=p) for p in ("train", "validation", "test")}
+    np.testing.assert_allclose(sum(fractions[p] * parts[p][0] for p in parts), total, rtol=1e-12)
     mask = store.partition_mask("validation")
+    w = world["weights"][mask] @ theta_coefficients(world["setup"], THETAS).T
+    np.testing.assert_allclose(parts["validation"][0], w.sum(0) / fractions["validation"], rtol=1e-12)
     np.testing.assert_allclose(
-        parts[1], (world["weights"][mask] @ theta_coefficients(world["setup"], THETAS).T).sum(0), rtol=1e-12
+        parts["validation"][1], np.sqrt((w**2).sum(0)) / fractions["validation"], rtol=1e-12
     )
 
 

@@ -301,7 +301,10 @@ def weight_moments(
     store: EventStore, partition: str | None = None, client: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""One pass over the store: :math:`\sum_z w_b(z)` [n_benchmarks] and :math:`G_{bc} = \sum_z w_b(z) w_c(z)`
-    [n_benchmarks, n_benchmarks], over all events or one partition.
+    [n_benchmarks, n_benchmarks], over all events or one partition. The events of a partition count with
+    weight 1 / fraction (sums / f, Gram / f^2), so that they estimate the full-sample totals with the right
+    statistical uncertainty, as :func:`columnminer.inference.binned.reduce_chunks` does; ratios of cross
+    sections are unaffected.
 
     Each chunk is reduced to B + B^2 numbers where it is read, then the rows are tree-summed: memory is a
     few chunks whatever the number of events, and only the reduced result reaches the client.
@@ -319,7 +322,11 @@ def weight_moments(
     )
     (result,) = compute(moments.sum(axis=0), client=client)
     result = np.asarray(result)
-    return result[:n_benchmarks], result[n_benchmarks:].reshape(n_benchmarks, n_benchmarks)
+    total, gram = result[:n_benchmarks], result[n_benchmarks:].reshape(n_benchmarks, n_benchmarks)
+    if partition is not None:  # the events of one partition, reweighted by 1 / fraction, estimate the totals
+        fraction = float(store.partition_spec["fractions"][partition])
+        total, gram = total / fraction, gram / fraction**2
+    return total, gram
 
 
 def cross_sections(

@@ -1,8 +1,84 @@
-"""Inference: Fisher information, information geometry, likelihoods and asymptotic limits.
+"""Inference: Fisher information, information geometry, likelihoods, asymptotic limits and toy coverage.
 
-Modules: :mod:`~columnminer.inference.binned` (exact per-bin morphing of histogram yields over the store),
-:mod:`~columnminer.inference.fisher`, :mod:`~columnminer.inference.geometry`,
-:mod:`~columnminer.inference.likelihood` and :mod:`~columnminer.inference.limits`.
+Modules: :mod:`~columnminer.inference.binned` (chunkwise reductions over the store, exact per-bin morphing of
+histogram yields), :mod:`~columnminer.inference.fisher` (truth, rate, histogram and detector-level Fisher
+information, profiling), :mod:`~columnminer.inference.geometry` (the information as a metric: geodesics and
+distance contours), :mod:`~columnminer.inference.likelihood` (histogram and neural likelihoods, fixing,
+projecting, profiling), :mod:`~columnminer.inference.limits` (expected / observed limits in the modes rate,
+histo, sally, adaptive-sally, sallino, ml) and :mod:`~columnminer.inference.toys` (coverage by
+pseudo-experiments).
 """
 
-__all__: list[str] = []
+from .binned import BinnedWeights, ChunkColumns, binned_weights, reduce_chunks, weighted_quantile_edges
+from .fisher import (
+    FisherInformation,
+    InformationHistogram,
+    detector_information,
+    histogram_information,
+    histogram_of_information,
+    nuisance_constraint_information,
+    profile_information,
+    project_information,
+    rate_information,
+    sigma_and_dsigma,
+    truth_information,
+)
+from .geometry import (
+    DistanceContours,
+    InformationMetric,
+    distance_contours,
+    geodesic,
+    geodesics,
+    information_from_formula,
+    information_from_grid,
+)
+from .likelihood import (
+    LikelihoodScan,
+    NegativeLogLikelihood,
+    fix_params,
+    histogram_nll,
+    neural_nll,
+    profile_log_likelihood,
+    project_log_likelihood,
+)
+from .limits import MODES, LimitResult, expected_limits, observed_limits
+from .toys import CoverageResult, coverage
+
+__all__ = [
+    "MODES",
+    "BinnedWeights",
+    "ChunkColumns",
+    "CoverageResult",
+    "DistanceContours",
+    "FisherInformation",
+    "InformationHistogram",
+    "InformationMetric",
+    "LikelihoodScan",
+    "LimitResult",
+    "NegativeLogLikelihood",
+    "binned_weights",
+    "coverage",
+    "detector_information",
+    "distance_contours",
+    "expected_limits",
+    "fix_params",
+    "geodesic",
+    "geodesics",
+    "histogram_information",
+    "histogram_nll",
+    "histogram_of_information",
+    "information_from_formula",
+    "information_from_grid",
+    "neural_nll",
+    "nuisance_constraint_information",
+    "observed_limits",
+    "profile_information",
+    "profile_log_likelihood",
+    "project_information",
+    "project_log_likelihood",
+    "rate_information",
+    "reduce_chunks",
+    "sigma_and_dsigma",
+    "truth_information",
+    "weighted_quantile_edges",
+]

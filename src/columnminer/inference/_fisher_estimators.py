@@ -232,9 +232,7 @@ def chunk_scores(
     for start in range(0, columns.n_events, batch_size):
         x = columns.x[start : start + batch_size]
         wb = w[start : start + batch_size]
-        scores = np.stack(
-            [np.asarray(m.fisher_scores(x, theta[None, :]), dtype=np.float64) for m in members]
-        )
+        scores = np.stack([np.asarray(m.fisher_scores(x, theta[None, :]), dtype=np.float64) for m in members])
         if scores.shape[1:] != (len(x), p):
             raise InferenceError(
                 f"the estimator returns scores of shape {scores.shape[1:]}; the setup has {p} parameters"

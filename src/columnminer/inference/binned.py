@@ -42,6 +42,7 @@ __all__ = [
     "bin_index",
     "binned_weights",
     "feature_values",
+    "quantile_edges",
     "reduce_chunks",
     "weighted_quantile_edges",
 ]
@@ -362,6 +363,34 @@ def _chunk_values(columns: ChunkColumns, feature: Feature, coefficients: np.ndar
     return values, columns.weights @ coefficients
 
 
+def quantile_edges(values: np.ndarray, weights: np.ndarray, n_bins: int) -> np.ndarray:
+    """Edges of ``n_bins`` bins of equal total weight from in-memory values and weights (outer edges: the
+    extreme values; non-finite values and non-positive weights ignored; tied edges merge, logged).
+
+    Example:
+        >>> quantile_edges(np.arange(10.0), np.ones(10), 2).tolist()
+        [0.0, 4.5, 9.0]
+    """
+    if int(n_bins) < 1:
+        raise InferenceError(f"n_bins must be positive, got {n_bins}")
+    values, weights = np.asarray(values, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+    keep = np.isfinite(values) & (weights > 0)
+    values, weights = values[keep], weights[keep]
+    if len(values) == 0:
+        raise InferenceError("adaptive binning: no event with a finite value and a positive weight")
+    order = np.argsort(values, kind="stable")
+    values, weights = values[order], weights[order]
+    cumulative = np.cumsum(weights)
+    middle = (cumulative - 0.5 * weights) / cumulative[-1]
+    inner = np.interp(np.arange(1, n_bins) / n_bins, middle, values)
+    edges = np.unique(np.concatenate([[values[0]], inner, [values[-1]]]))
+    if len(edges) < 2:
+        return np.array([values[0] - 0.5, values[0] + 0.5])
+    if len(edges) - 1 < n_bins:
+        logger.info("adaptive binning: tied values, %d bins instead of %d", len(edges) - 1, n_bins)
+    return edges
+
+
 def weighted_quantile_edges(
     store: EventStore,
     feature: Feature,
@@ -399,16 +428,4 @@ def weighted_quantile_edges(
     )
     values = np.concatenate([p[0] for p in parts])
     weights = np.concatenate([p[1] for p in parts])
-    keep = np.isfinite(values) & (weights > 0)
-    values, weights = values[keep], weights[keep]
-    if len(values) < n_bins:
-        raise InferenceError(f"{len(values)} events with positive weight cannot fill {n_bins} bins")
-    order = np.argsort(values, kind="stable")
-    values, cumulative = values[order], np.cumsum(weights[order])
-    mid = (cumulative - 0.5 * weights[order]) / cumulative[-1]
-    inner = np.interp(np.arange(1, n_bins) / n_bins, mid, values)
-    edges = np.concatenate([[values[0]], inner, [values[-1]]])
-    if not np.all(np.diff(edges) > 0):
-        edges = np.unique(edges)
-        logger.warning("adaptive binning: tied values, %d bins instead of %d", len(edges) - 1, n_bins)
-    return edges
+    return quantile_edges(values, weights, int(n_bins))
