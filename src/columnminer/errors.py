@@ -10,6 +10,7 @@ __all__ = [
     "InputFormatError",
     "LHEFormatError",
     "MissingTransformError",
+    "MissingVariationError",
     "MissingWeightError",
     "MorphingError",
     "ParameterSpaceError",
@@ -78,6 +79,11 @@ class LHEFormatError(InputFormatError):
 
 class MissingWeightError(LHEFormatError):
     """A weight needed by the analysis (a benchmark) is absent from a file or from one of its events."""
+
+
+class MissingVariationError(MissingWeightError):
+    """A scale or PDF variation that a systematic needs has no weight in a file (or the file has no LHE
+    weights at all). The message names the file, the systematic, the variation and what the file has."""
 
 
 class SimulationError(ColumnMinerError, ValueError):

@@ -7,6 +7,14 @@ process, each background file its own) are then mixed: a sample with :math:`n_s`
 :math:`n_p` events is weighted by :math:`n_s / n_p`, so that the weights of the whole process sum to its
 cross section and every event estimates it equally. Background samples carry their nominal event
 weight in every benchmark column.
+
+Systematics. When the setup has systematics, every event also gets one ``nuisance_weights`` column per
+nuisance benchmark (:attr:`~columnminer.setup.AnalysisSetup.nuisance_benchmark_names`). A sample that
+lists a systematic (``Sample.systematics``) gets its varied weight there: norm, the nominal weight times
+``norm_variation``; scale and PDF, the LHE weight of the variation
+(:func:`columnminer.io.lhe_systematics.variation_weight_ids`), normalised and k-factored like the
+benchmark weights. A sample without it gets the nominal weight (no variation). The nominal weight is the
+event's weight at the benchmark it was sampled from, or its background weight.
 """
 
 from __future__ import annotations
@@ -23,9 +31,16 @@ from tqdm.auto import tqdm
 
 from .analysis import Analysis
 from .compute import active_client, compute
-from .errors import AnalysisError, InputFormatError, ParameterSpaceError
+from .errors import (
+    AnalysisError,
+    InputFormatError,
+    MissingVariationError,
+    ParameterSpaceError,
+    StoreMismatchError,
+)
 from .events import event_model_from_lhe
 from .io.store import EventStore
+from .systematics import Systematic
 
 __all__ = ["AnalysisSummary", "Sample", "analyse_samples"]
 
@@ -48,6 +63,9 @@ class Sample:
         lhe_path: for Delphes samples, the LHE file the events came from (same order): its header sets the
             normalisation and its weights give the benchmark weights. Without it, a Delphes sample must be
             background and uses the Delphes event weight (``event_norm`` "average" unless told otherwise).
+        systematics: names of the setup's systematics that apply to this sample (MadMiner's
+            ``add_sample(systematics=...)``); the others leave its nuisance columns at the nominal weight.
+            A systematic whose ``samples`` names this sample's path, file name or process applies too.
     """
 
     path: str
@@ -59,6 +77,11 @@ class Sample:
     process: str | None = None
     transform: Callable[[ak.Array], ak.Array] | None = field(default=None, compare=False)
     lhe_path: str | None = None
+    systematics: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        names = (self.systematics,) if isinstance(self.systematics, str) else self.systematics
+        object.__setattr__(self, "systematics", tuple(str(name) for name in names))
 
     @property
     def is_delphes(self) -> bool:
@@ -67,13 +90,27 @@ class Sample:
 
     def source(self, chunk: int) -> dict[str, Any]:
         """The provenance key of one chunk of this sample in the store (reruns skip committed keys)."""
-        return {
+        key = {
             "sample": self.path,
             "sampled_from": self.sampled_from_benchmark,
             "background": self.is_background,
             "k_factor": self.k_factor,
             "chunk": int(chunk),
         }
+        if self.systematics:
+            key["systematics"] = [str(name) for name in self.systematics]
+        return key
+
+    def has_systematic(self, systematic: Systematic) -> bool:
+        """Whether ``systematic`` applies to this sample (listed here, or naming this sample itself).
+
+        Example:
+            >>> sample = Sample("signal.lhe.gz", "sm", systematics="lumi")
+            >>> sample.has_systematic(Systematic("lumi", "norm")), sample.has_systematic(Systematic("mu", "scale"))
+            (True, False)
+        """
+        names = {str(self.path), Path(self.path).name, self.process_name}
+        return systematic.name in self.systematics or bool(names & set(systematic.samples))
 
     @property
     def process_name(self) -> str:
@@ -108,6 +145,24 @@ class _Task:
     factor: float
     sampled_from: int
     benchmarks: tuple[str, ...]
+    #: per nuisance column: (column, "nominal" | "norm" | "weight", None | norm factor | LHE weight id)
+    nuisance: tuple[tuple[str, str, Any], ...] = ()
+
+
+def _nuisance_weights(task: _Task, weight_events: ak.Array, central: np.ndarray, path: str) -> np.ndarray:
+    """Unnormalised nuisance columns [n, K] of one chunk: nominal copies, norm factors and LHE weights."""
+    from .io.lhe import benchmark_weights
+
+    out = np.repeat(central[:, None], len(task.nuisance), axis=1)
+    norm = [(k, factor) for k, (_, kind, factor) in enumerate(task.nuisance) if kind == "norm"]
+    if norm:
+        out[:, [k for k, _ in norm]] *= np.array([factor for _, factor in norm])
+    read = [(k, column, wid) for k, (column, kind, wid) in enumerate(task.nuisance) if kind == "weight"]
+    if read:
+        columns = [column for _, column, _ in read]
+        mapping = {column: wid for _, column, wid in read}
+        out[:, [k for k, _, _ in read]] = benchmark_weights(weight_events, columns, mapping, path=path)
+    return out
 
 
 def _finish(
@@ -120,15 +175,22 @@ def _finish(
         model = task.sample.transform(model)
     result = analysis.evaluate(model)
     if task.sample.is_background:
-        weights = np.repeat(np.asarray(nominal, dtype=np.float64)[:, None], len(task.benchmarks), axis=1)
+        central = np.asarray(nominal, dtype=np.float64)
+        weights = np.repeat(central[:, None], len(task.benchmarks), axis=1)
     else:
         weights = benchmark_weights(
             weight_events, list(task.benchmarks), task.sample.weight_mapping, path=path
         )
-    weights = weights[result.keep] * (task.factor * result.efficiencies)[:, None]
+        central = weights[:, task.sampled_from]
+    scale = (task.factor * result.efficiencies)[:, None]
+    nuisance = None
+    if task.nuisance:
+        nuisance = _nuisance_weights(task, weight_events, central, path)[result.keep] * scale
+    weights = weights[result.keep] * scale
     return {
         "observables": result.observables,
         "weights": weights,
+        "nuisance_weights": nuisance,
         "sampled_from": np.full(len(weights), task.sampled_from, dtype=np.int16),
         "counts": result.counts,
         "n_read": len(model),
@@ -168,13 +230,53 @@ def _delphes_entries(path: str) -> int:
         return int(handle["Delphes"].num_entries)
 
 
-def _plan(samples: Sequence[Sample], store: EventStore) -> list[tuple[Sample, float, int]]:
-    """Per sample: normalisation factor and sampled_from index; validates everything up front."""
+def _nuisance_plan(
+    sample: Sample, systematics: Sequence[Systematic], header: Any
+) -> tuple[tuple[str, str, Any], ...]:
+    """How each nuisance column of ``sample`` is filled; a variation its file lacks raises here."""
+    from .io.lhe_systematics import variation_weight_ids
+
+    plan: list[tuple[str, str, Any]] = []
+    for systematic in systematics:
+        applies = sample.has_systematic(systematic)
+        ids: dict[str, str | None] = {}
+        if applies and systematic.effect != "norm":
+            if header is None:
+                raise MissingVariationError(
+                    f"{sample.path}: systematic {systematic.name!r} ({systematic.effect}) needs LHE variation "
+                    "weights, but this Delphes sample has no lhe_path",
+                    path=sample.path,
+                    field=systematic.name,
+                )
+            ids = variation_weight_ids(header, systematic)
+        for column in systematic.column_names:
+            if not applies:
+                plan.append((column, "nominal", None))
+            elif systematic.effect == "norm":
+                plan.append((column, "norm", float(systematic.norm_variation)))
+            else:
+                plan.append((column, "weight", ids[column]))
+    return tuple(plan)
+
+
+def _plan(
+    samples: Sequence[Sample], store: EventStore
+) -> list[tuple[Sample, float, int, tuple[tuple[str, str, Any], ...]]]:
+    """Per sample: normalisation factor, sampled_from index and nuisance columns; validates up front."""
     from .io.lhe import count_lhe_events, read_lhe_header, weight_scale_factor
 
     space = store.setup.parameter_space
+    systematics = store.setup.systematics if store.nuisance_benchmark_names else []
+    known = [s.name for s in store.setup.systematics]
     n_events = {}
+    headers: list[Any] = []
+    nuisance = []
     for sample in samples:
+        unknown = [name for name in sample.systematics if name not in known]
+        if unknown:
+            raise ParameterSpaceError(
+                f"{sample.path}: unknown systematic(s) {unknown}; the setup's systematics are {known}"
+            )
         if not Path(sample.path).exists():
             raise InputFormatError(f"{sample.path}: no such file", path=sample.path)
         if not sample.is_background:
@@ -195,6 +297,9 @@ def _plan(samples: Sequence[Sample], store: EventStore) -> list[tuple[Sample, fl
                 )
         else:
             n_events[sample.path] = count_lhe_events(sample.path)
+        lhe = sample.lhe_path if sample.is_delphes else sample.path
+        headers.append(None if lhe is None else read_lhe_header(lhe))
+        nuisance.append(_nuisance_plan(sample, systematics, headers[-1]))
     per_process: dict[str, int] = {}
     for sample in samples:
         per_process[sample.process_name] = per_process.get(sample.process_name, 0) + n_events[sample.path]
@@ -207,7 +312,7 @@ def _plan(samples: Sequence[Sample], store: EventStore) -> list[tuple[Sample, fl
             )
     store._update_attrs(sampling_fractions=fractions)
     plan = []
-    for sample in samples:
+    for sample, header, columns in zip(samples, headers, nuisance, strict=True):
         n = n_events[sample.path]
         if n == 0:
             raise InputFormatError(f"{sample.path}: the file holds no events", path=sample.path)
@@ -217,11 +322,10 @@ def _plan(samples: Sequence[Sample], store: EventStore) -> list[tuple[Sample, fl
             if factor is None:
                 raise InputFormatError(f"{sample.path}: event_norm must be 'average' or 'sum', got {norm!r}")
         else:
-            header = read_lhe_header(sample.lhe_path if sample.is_delphes else sample.path)
             factor = weight_scale_factor(header, n_events=n, event_norm=sample.event_norm)
         factor *= sample.k_factor * n / per_process[sample.process_name]
         sampled_from = -1 if sample.is_background else space.benchmark_index(sample.sampled_from_benchmark)
-        plan.append((sample, factor, sampled_from))
+        plan.append((sample, factor, sampled_from, columns))
         logger.info(
             "%s: %d events, weight factor %.6g, sampled_from %d", sample.path, n, factor, sampled_from
         )
@@ -256,12 +360,17 @@ def analyse_samples(
         raise AnalysisError(
             f"the store's observables {store.observable_names} differ from the analysis's {analysis.observable_names}"
         )
+    if store.nuisance_benchmark_names != store.setup.nuisance_benchmark_names:
+        raise StoreMismatchError(
+            f"{store.url}: the store's nuisance columns {store.nuisance_benchmark_names} are not those of the "
+            f"setup's systematics {store.setup.nuisance_benchmark_names}; analyse_samples cannot fill them"
+        )
     benchmarks = tuple(store.benchmark_names)
     plan = _plan(samples, store)
     summary = AnalysisSummary()
     client = active_client(client)
     batch = 2 * (len(client.scheduler_info()["workers"]) if client is not None else 2)
-    for sample, factor, sampled_from in plan:
+    for sample, factor, sampled_from, columns in plan:
         if sample.is_delphes:
             n = _delphes_entries(sample.path)
             lhe_parts = (
@@ -281,7 +390,7 @@ def analyse_samples(
             if store.has_source(sample.source(i)):
                 summary.skipped_chunks += 1
                 continue
-            task = _Task(sample, i, factor, sampled_from, benchmarks)
+            task = _Task(sample, i, factor, sampled_from, benchmarks, columns)
             if sample.is_delphes:
                 todo.append(
                     (i, dask.delayed(_analyse_delphes_chunk)(part[0], part[1], part[2], task, analysis))
@@ -297,6 +406,7 @@ def analyse_samples(
                         result["observables"],
                         result["weights"],
                         result["sampled_from"],
+                        nuisance_weights=result["nuisance_weights"],
                         source=sample.source(i),
                     )
                     summary.n_read[sample.path] += result["n_read"]

@@ -20,6 +20,7 @@ from ._lhe_weights import (
     systematic_weights,
     weight_scale_factor,
 )
+from .lhe_systematics import PDFSet, pdf_sets, pdf_systematic, scale_weights, variation_weight_ids
 
 __all__ = [
     "EVENT_FIELDS",
@@ -29,6 +30,7 @@ __all__ = [
     "LHEProcess",
     "LHEWeightGroup",
     "LHEWeightInfo",
+    "PDFSet",
     "SystematicWeights",
     "benchmark_weight_ids",
     "benchmark_weights",
@@ -37,9 +39,13 @@ __all__ = [
     "iterate_lhe",
     "lhe_to_dask",
     "normalize_weights",
+    "pdf_sets",
+    "pdf_systematic",
     "read_lhe",
     "read_lhe_header",
+    "scale_weights",
     "systematic_weights",
+    "variation_weight_ids",
     "weight_scale_factor",
 ]
 

@@ -89,6 +89,19 @@ def partition_mask(spec: Mapping[str, Any], partition: str, start: int, stop: in
     return (uniform >= edges[k]) & (uniform < upper)
 
 
+def _nuisance_columns(url: str, setup: AnalysisSetup, columns: Sequence[str] | None) -> list[str]:
+    """The store's nuisance columns: the setup's by default; with systematics, exactly the setup's."""
+    expected = setup.nuisance_benchmark_names
+    if columns is None:
+        return expected
+    columns = [str(name) for name in columns]
+    if expected and columns != expected:
+        raise StoreMismatchError(
+            f"{url}: the nuisance benchmarks {columns} differ from those of the setup's systematics {expected}"
+        )
+    return columns
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
@@ -151,7 +164,7 @@ class EventStore:
         setup: AnalysisSetup,
         observables: Sequence[str],
         chunk_size: int = 100_000,
-        nuisance_benchmarks: Sequence[str] = (),
+        nuisance_benchmarks: Sequence[str] | None = None,
         partition_fractions: Sequence[float] = (0.8, 0.1, 0.1),
         partition_seed: int = 0,
         overwrite: bool = False,
@@ -159,9 +172,13 @@ class EventStore:
         """Create an empty store for ``setup`` with the given observable columns.
 
         ``partition_fractions`` are the train / validation / test fractions (they must sum to 1).
+        ``nuisance_benchmarks`` (the ``nuisance_weights`` columns) default to the setup's
+        :attr:`~columnminer.setup.AnalysisSetup.nuisance_benchmark_names`; when the setup has systematics
+        they must be exactly those (a setup without systematics allows free-form columns).
         An existing store at ``url`` is an error unless ``overwrite``.
         """
         url = str(url)
+        nuisance_benchmarks = _nuisance_columns(url, setup, nuisance_benchmarks)
         observables = [str(name) for name in observables]
         if len(set(observables)) != len(observables):
             raise StoreMismatchError(f"{url}: duplicate observable names in {observables}")
@@ -242,6 +259,7 @@ class EventStore:
         }
         if self.nuisance_benchmark_names:
             expected["nuisance_weights"] = len(self.nuisance_benchmark_names)
+        _nuisance_columns(self.url, self.setup, self.nuisance_benchmark_names)
         n_events = self.n_events
         for name, n_columns in expected.items():
             try:
