@@ -42,6 +42,7 @@ from .likelihood import (
     project_log_likelihood,
 )
 from .limits import MODES, LimitResult, expected_limits, observed_limits
+from .nuisance_fisher import binned_nuisance_modifiers, truth_information_with_nuisances
 from .toys import CoverageResult, coverage
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "LikelihoodScan",
     "LimitResult",
     "NegativeLogLikelihood",
+    "binned_nuisance_modifiers",
     "binned_weights",
     "coverage",
     "detector_information",
@@ -80,5 +82,6 @@ __all__ = [
     "reduce_chunks",
     "sigma_and_dsigma",
     "truth_information",
+    "truth_information_with_nuisances",
     "weighted_quantile_edges",
 ]

@@ -11,9 +11,13 @@ _LHE_NAMES = (
     "iterate_lhe",
     "lhe_to_dask",
     "normalize_weights",
+    "pdf_sets",
+    "pdf_systematic",
     "read_lhe",
     "read_lhe_header",
+    "scale_weights",
     "systematic_weights",
+    "variation_weight_ids",
     "weight_scale_factor",
 )
 
