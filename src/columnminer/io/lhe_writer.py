@@ -6,7 +6,9 @@ on, MadMiner's LHE reader in particular:
 
 - a ``<header>`` holding an ``<MGRunCard>`` (CDATA) with lines ``  <value> = nevents ! ...`` and
   ``  average = event_norm ! ...``, an optional ``<slha>`` parameter card and an ``<initrwgt>`` weight
-  group whose ``<weight id='...'>`` ids name the reweighting points, plus ``<MGGenerationInfo>``;
+  group whose ``<weight id='...'>`` ids name the reweighting points (optionally further groups with a
+  ``combine`` rule and per-weight attributes, as MadGraph's systematics module writes scale variations:
+  :class:`WeightGroup`), plus ``<MGGenerationInfo>``;
 - an ``<init>`` block (beams, IDWTUP, one line per process with cross section and error in pb);
 - events ``<event>`` with the HEPEUP line ``NUP IDPRUP XWGTUP SCALUP AQEDUP AQCDUP``, one line per
   particle ``IDUP ISTUP MOTHUP(2) ICOLUP(2) PUP(5) VTIMUP SPINUP`` and ``<rwgt><wgt id='name'> w </wgt>...</rwgt>``.
@@ -31,7 +33,7 @@ import numpy as np
 
 from .._version import __version__
 
-__all__ = ["LHEEvents", "LHEInit", "madgraph_run_card", "write_lhe"]
+__all__ = ["LHEEvents", "LHEInit", "WeightGroup", "madgraph_run_card", "write_lhe"]
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +180,64 @@ class LHEInit:
         return "\n".join(lines) + "\n"
 
 
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attribute_text(attributes: Mapping[str, str], where: str) -> str:
+    parts = []
+    for key, value in attributes.items():
+        key, value = str(key), str(value)
+        if not key.isidentifier() or key.lower() == "id":
+            raise ValueError(f"{where}: attribute name {key!r} cannot be written to an LHE header")
+        if any(c in value for c in "'<>&\""):
+            raise ValueError(f"{where}: attribute {key}={value!r} cannot be written to an LHE header")
+        parts.append(f' {key}="{value}"')
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class WeightGroup:
+    """A ``<weightgroup>`` of the ``<initrwgt>`` block, MadGraph-systematics style.
+
+    Written as ``<weightgroup name="..." combine="...">`` with one
+    ``<weight id="..." KEY="value" ...> text </weight>`` per member, e.g. a scale variation
+    ``<weight id="3" MUR="0.5" MUF="2.0"> MUR=0.5 MUF=2.0 </weight>`` in the group
+    "Central scale variation" with ``combine="envelope"``.
+
+    Attributes:
+        name: the group name.
+        weight_ids: its members, each also listed in ``write_lhe``'s ``weight_names``.
+        combine: the ``combine`` attribute (``envelope``, ``replicas``, ``hessian``...) or None.
+        attributes: weight id -> extra attributes of its ``<weight>`` element (e.g. ``MUR``, ``MUF``, ``PDF``).
+        descriptions: weight id -> the element's text (default: ``write_lhe``'s ``weight_descriptions``).
+
+    Example:
+        >>> g = WeightGroup("Central scale variation", ["up"], "envelope", {"up": {"MUR": "2.0"}}, {"up": "MUR=2.0"})
+        >>> print(g.text())
+        <weightgroup name="Central scale variation" combine="envelope">
+        <weight id="up" MUR="2.0"> MUR=2.0 </weight>
+        </weightgroup>
+    """
+
+    name: str
+    weight_ids: Sequence[str]
+    combine: str | None = None
+    attributes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self, descriptions: Mapping[str, str] | None = None) -> str:
+        """The ``<weightgroup>...</weightgroup>`` lines; ``descriptions`` fills texts this group lacks."""
+        head = {"name": self.name} | ({"combine": self.combine} if self.combine else {})
+        lines = [f"<weightgroup{_attribute_text(head, 'weight group')}>"]
+        for wid in self.weight_ids:
+            attrs = _attribute_text(self.attributes.get(wid, {}), f"weight {wid!r}")
+            desc = self.descriptions.get(wid, (descriptions or {}).get(wid, ""))
+            lines.append(f'<weight id="{wid}"{attrs}> {_escape(desc)} </weight>')
+        lines.append("</weightgroup>")
+        return "\n".join(lines)
+
+
 def madgraph_run_card(
     n_events: int,
     event_norm: str = "average",
@@ -222,6 +282,7 @@ def _header(
     n_events: int,
     integrated_weight: float,
     comment: str | None,
+    weight_groups: Sequence[WeightGroup] = (),
 ) -> str:
     out = ['<LesHouchesEvents version="3.0">', "<header>"]
     if comment:
@@ -229,16 +290,17 @@ def _header(
     out += ["<MGRunCard>", "<![CDATA[", run_card.rstrip("\n"), "]]>", "</MGRunCard>"]
     if param_card:
         out += ["<slha>", param_card.rstrip("\n"), "</slha>"]
+    grouped = {wid for group in weight_groups for wid in group.weight_ids}
+    ungrouped = [name for name in weight_names if name not in grouped]
     if weight_names:
-        out += [
-            "<initrwgt>",
-            f"<weightgroup name='{weight_group}' weight_name_strategy='includeIdInWeightName'>",
-        ]
-        for name in weight_names:
-            desc = weight_descriptions.get(name, "")
-            desc = desc.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            out.append(f"<weight id='{name}'>{desc}</weight>")
-        out += ["</weightgroup>", "</initrwgt>"]
+        out.append("<initrwgt>")
+        if ungrouped:
+            out.append(f"<weightgroup name='{weight_group}' weight_name_strategy='includeIdInWeightName'>")
+            for name in ungrouped:
+                out.append(f"<weight id='{name}'>{_escape(weight_descriptions.get(name, ''))}</weight>")
+            out.append("</weightgroup>")
+        out += [group.text(weight_descriptions) for group in weight_groups]
+        out.append("</initrwgt>")
     out += [
         "<MGGenerationInfo>",
         f"#  Number of Events        :       {n_events}",
@@ -272,6 +334,7 @@ def write_lhe(
     param_card: str | None = None,
     comment: str | None = None,
     weight_group: str = "mg_reweighting",
+    weight_groups: Sequence[WeightGroup] | None = None,
     chunk_size: int = 20_000,
     weight_digits: int = 7,
     compresslevel: int = 6,
@@ -290,6 +353,10 @@ def write_lhe(
         event_norm: ``average`` (XWGTUP ~ cross section, MadGraph's default) or ``sum``.
         run_card: full run-card text; default :func:`madgraph_run_card`.
         param_card, comment: optional ``<slha>`` text and header comment.
+        weight_group: the name of the group of the weights that no :class:`WeightGroup` lists.
+        weight_groups: optional further groups (e.g. MadGraph-systematics scale variations with ``MUR`` /
+            ``MUF`` attributes and ``combine="envelope"``), written after that group; every member must be
+            in ``weight_names`` and in at most one group. Without them the output is unchanged.
         chunk_size: events formatted per ``%`` operation. weight_digits: digits after the point of weights.
 
     Returns the path written. Example:
@@ -319,6 +386,10 @@ def write_lhe(
     for name in weight_names:
         if not name or any(c in name for c in "'<>&\"") or name.strip() != name:
             raise ValueError(f"weight id {name!r} cannot be written to an LHE attribute")
+    groups = list(weight_groups or ())
+    members = [wid for group in groups for wid in group.weight_ids]
+    if len(set(members)) != len(members) or not set(members) <= set(weight_names):
+        raise ValueError("weight_groups: every member must be one of weight_names, in one group only")
     if run_card is None:
         run_card = madgraph_run_card(n_events, event_norm, beam_energies=init.beam_energies)
     total_xsec = float(sum(p[0] for p in init.processes))
@@ -331,6 +402,7 @@ def write_lhe(
         n_events,
         total_xsec,
         comment,
+        groups,
     )
     tmp = path.with_name(path.name + ".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SimulationError
-from ..io.lhe_writer import LHEEvents, LHEInit, madgraph_run_card, write_lhe
+from ..io.lhe_writer import LHEEvents, LHEInit, WeightGroup, madgraph_run_card, write_lhe
 from ..setup import AnalysisSetup
 from ._amplitudes import ElectroweakParameters
+from ._scales import scale_weight_attributes, scale_weight_id
 
 __all__ = [
     "BACKGROUND_LEPTONS",
@@ -20,6 +21,7 @@ __all__ = [
     "SIGNAL_RECORD",
     "param_card",
     "reweight_descriptions",
+    "scale_weight_group",
     "unweight",
     "write_events",
 ]
@@ -134,9 +136,13 @@ def write_events(
     descriptions: dict[str, str],
     comment: str,
     process_id: int,
+    weight_groups: list[WeightGroup] | None = None,
 ) -> Path:
     """Write one sample as LHE with ``event_norm = average``: every XWGTUP equals ``sigma`` (pb), the
-    ``<rwgt>`` weights are ``weights`` (pb), the init block carries sigma and its Monte Carlo error."""
+    ``<rwgt>`` weights are ``weights`` (pb), the init block carries sigma and its Monte Carlo error.
+
+    ``weight_groups`` (optional) declare some of the weights in their own ``<weightgroup>`` (e.g. the scale
+    variations, :func:`scale_weight_group`); the others stay in the ``mg_reweighting`` group."""
     pdgid, status, mothers, colours = record
     n = momenta.shape[0]
     events = LHEEvents(
@@ -160,4 +166,25 @@ def write_events(
         run_card=madgraph_run_card(n, "average", seed=seed or 0),
         param_card=param_card,
         comment=comment,
+        weight_groups=weight_groups,
+    )
+
+
+def scale_weight_group(points: list[tuple[float, float]]) -> WeightGroup:
+    """The MadGraph-systematics group "Central scale variation" (``combine="envelope"``) of the scale points
+    (k_R, k_F), with ``MUR`` / ``MUF`` attributes and ids from :func:`~._scales.scale_weight_id`.
+
+    Example:
+        >>> g = scale_weight_group([(1.0, 1.0), (2.0, 0.5)])
+        >>> g.weight_ids, g.attributes["mur2_muf0p5"]
+        (['mur1_muf1', 'mur2_muf0p5'], {'MUR': '2.0', 'MUF': '0.5'})
+    """
+    ids = [scale_weight_id(k_r, k_f) for k_r, k_f in points]
+    attributes, texts = zip(*(scale_weight_attributes(k_r, k_f) for k_r, k_f in points), strict=True)
+    return WeightGroup(
+        "Central scale variation",
+        ids,
+        "envelope",
+        dict(zip(ids, attributes, strict=True)),
+        dict(zip(ids, texts, strict=True)),
     )
