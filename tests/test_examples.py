@@ -43,7 +43,10 @@ def test_example_03_delphes_analysis(tmp_path):
     delphes = data_file("delphes", "delphes-cms-10events.root")
     script = EXAMPLES / "03_delphes_analysis.py"
     completed = subprocess.run(
-        [sys.executable, str(script), str(tmp_path), str(delphes)], capture_output=True, text=True, timeout=300
+        [sys.executable, str(script), str(tmp_path), str(delphes)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr
     assert "10 of 10 events kept" in completed.stdout
