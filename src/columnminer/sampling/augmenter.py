@@ -30,7 +30,8 @@ from ..compute import active_client, compute
 from ..errors import MorphingError
 from ..io.store import EventStore, partition_mask
 from ..weights import closest_benchmark, theta_coefficients, theta_gradient_coefficients, weight_moments
-from .parameters import ThetaSampler
+from ._nuisance_terms import chunk_coefficients, nuisance_model_for, sigma_terms
+from .parameters import NuisanceSampler, ThetaSampler, nominal_nuisances
 
 __all__ = ["AugmentedSample", "SampleAugmenter"]
 
@@ -71,6 +72,25 @@ class _Plan:
     theta0: np.ndarray  # [D, P]
     theta1: np.ndarray  # [D, P]
     y: np.ndarray  # [D]
+    # nuisance parameters (a_matrix is None when the sample ignores them)
+    nu0: np.ndarray | None = None  # [D, N]
+    nu1: np.ndarray | None = None  # [D, N]
+    dnu_sigma0: np.ndarray | None = None  # [D, N]
+    dnu_sigma1: np.ndarray | None = None  # [D, N]
+    a_matrix: np.ndarray | None = None  # [N, K]
+    b_matrix: np.ndarray | None = None  # [N, K]
+    nuisance_score: bool = False
+
+    @property
+    def nu_draw(self) -> np.ndarray:
+        """[D, N] the nuisance point each draw point samples at."""
+        return np.where(self.y[:, None] == 1.0, self.nu1, self.nu0)
+
+    def coefficients(self, weights, sampled_from, nuisance) -> tuple[np.ndarray, np.ndarray] | None:
+        """a(z), b(z) of a chunk, or None without nuisances."""
+        if self.a_matrix is None:
+            return None
+        return chunk_coefficients(weights, sampled_from, nuisance, self.a_matrix, self.b_matrix)
 
 
 #: Events per row block inside a chunk: bounds the [block, n_draw_points] work arrays (about 26 MB at 200).
@@ -102,12 +122,17 @@ def _group_factors(
     return np.stack(rows), index
 
 
-def _block_weights(weights, factors, index, draw, lo: int, hi: int, count_negative: bool = False):
+def _block_weights(
+    weights, factors, index, draw, lo: int, hi: int, count_negative: bool = False, ab=None, nu=None
+):
     """Clipped, masked weights of rows lo:hi at the given draw points, draw-point major: [len(draw), hi - lo]
-    (rows contiguous, so sums and cumulative sums run along memory), and the number of negative weights."""
+    (rows contiguous, so sums and cumulative sums run along memory), and the number of negative weights.
+    With nuisance coefficients ``ab`` = (a, b) of the chunk, the weights are taken at the points ``nu``."""
     block = draw @ weights[lo:hi].T
     negative = (block < 0).sum(axis=1) if count_negative else None
     np.maximum(block, 0.0, out=block)
+    if ab is not None:
+        block *= np.exp(nu @ ab[0][lo:hi].T + (nu**2) @ ab[1][lo:hi].T)
     for group in np.unique(index):
         rows = index == group
         if rows.all():
@@ -117,16 +142,20 @@ def _block_weights(weights, factors, index, draw, lo: int, hi: int, count_negati
     return block, negative
 
 
-def _chunk_totals(weights, sampled_from, start, plan: _Plan, spec, partition) -> dict[str, np.ndarray]:
+def _chunk_totals(
+    weights, sampled_from, nuisance, start, plan: _Plan, spec, partition
+) -> dict[str, np.ndarray]:
     """Pass 1 on one chunk: per row block and draw point the clipped weight sum [n_blocks, D]; per draw point
     the sum of squares, the largest weight and the number of negative weights."""
     factors, index = _group_factors(sampled_from, spec, partition, start, plan)
+    ab = plan.coefficients(weights, sampled_from, nuisance)
+    nu = plan.nu_draw if ab is not None else None
     n, n_points = len(weights), len(plan.counts)
     edges = [*range(0, n, ROW_BLOCK), n]
     blocks = np.zeros((max(len(edges) - 1, 0), n_points))
     squares, top, negative = np.zeros(n_points), np.zeros(n_points), np.zeros(n_points)
     for b, (lo, hi) in enumerate(itertools.pairwise(edges)):
-        w, neg = _block_weights(weights, factors, index, plan.draw, lo, hi, count_negative=True)
+        w, neg = _block_weights(weights, factors, index, plan.draw, lo, hi, True, ab, nu)
         blocks[b] = w.sum(axis=1)
         squares += np.einsum("ij,ij->i", w, w)
         top = np.maximum(top, w.max(axis=1))
@@ -135,12 +164,26 @@ def _chunk_totals(weights, sampled_from, start, plan: _Plan, spec, partition) ->
 
 
 def _chunk_draws(
-    weights, sampled_from, observables, start, chunk, counts, blocks, plan: _Plan, spec, partition, seed, want
+    weights,
+    sampled_from,
+    nuisance,
+    observables,
+    start,
+    chunk,
+    counts,
+    blocks,
+    plan: _Plan,
+    spec,
+    partition,
+    seed,
+    want,
 ):
     """Pass 2 on one chunk: draw ``counts[d]`` events per draw point (inverse CDF: first the row block from
     the block totals of pass 1, then the event inside the block) and compute their joint quantities."""
     rng = np.random.default_rng([int(seed), 104729, int(chunk)])
     factors, index = _group_factors(sampled_from, spec, partition, start, plan)
+    ab = plan.coefficients(weights, sampled_from, nuisance)
+    nu_draw = plan.nu_draw if ab is not None else None
     n = len(weights)
     edges = [*range(0, n, ROW_BLOCK), n]
     block_cdf = np.cumsum(blocks, axis=0)  # [n_blocks, D]
@@ -160,7 +203,16 @@ def _chunk_draws(
         lo, hi = edges[b], edges[b + 1]
         here = np.flatnonzero(block_of == b)
         points, column = np.unique(d[here], return_inverse=True)
-        w, _ = _block_weights(weights, factors, index[points], plan.draw[points], lo, hi)
+        w, _ = _block_weights(
+            weights,
+            factors,
+            index[points],
+            plan.draw[points],
+            lo,
+            hi,
+            ab=ab,
+            nu=None if ab is None else nu_draw[points],
+        )
         cdf = np.cumsum(w, axis=1)
         for j in range(len(points)):
             mine = here[column == j]
@@ -169,30 +221,48 @@ def _chunk_draws(
     out = {"x": observables[rows], "event": rows + start, "point": d}
     w0 = np.einsum("nb,nb->n", chosen, plan.c0[d])
     w1 = np.einsum("nb,nb->n", chosen, plan.c1[d])
+    if ab is not None:  # w(z|theta, nu) = w(z|theta) exp(a.nu + b.nu^2)
+        a, b = ab[0][rows], ab[1][rows]
+        f0 = np.exp(np.sum(a * plan.nu0[d] + b * plan.nu0[d] ** 2, axis=1))
+        f1 = np.exp(np.sum(a * plan.nu1[d] + b * plan.nu1[d] ** 2, axis=1))
+    else:
+        f0 = f1 = 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
         if "r_xz" in want:
-            out["r_xz"] = (w0 / plan.sigma0[d]) / (w1 / plan.sigma1[d])
-        if "t_xz0" in want:
-            out["t_xz0"] = (
-                np.einsum("nb,npb->np", chosen, plan.dc0[d]) / w0[:, None]
-                - plan.dsigma0[d] / plan.sigma0[d][:, None]
-            )
-        if "t_xz1" in want:
-            out["t_xz1"] = (
-                np.einsum("nb,npb->np", chosen, plan.dc1[d]) / w1[:, None]
-                - plan.dsigma1[d] / plan.sigma1[d][:, None]
-            )
+            out["r_xz"] = (w0 * f0 / plan.sigma0[d]) / (w1 * f1 / plan.sigma1[d])
+        for key, c_grad, w, sigma, dsigma, nu, dnu_sigma in (
+            ("t_xz0", plan.dc0, w0, plan.sigma0, plan.dsigma0, plan.nu0, plan.dnu_sigma0),
+            ("t_xz1", plan.dc1, w1, plan.sigma1, plan.dsigma1, plan.nu1, plan.dnu_sigma1),
+        ):
+            if key not in want:
+                continue
+            score = np.einsum("nb,npb->np", chosen, c_grad[d]) / w[:, None] - dsigma[d] / sigma[d][:, None]
+            if plan.nuisance_score:
+                nuisance_score = a + 2.0 * b * nu[d] - dnu_sigma[d] / sigma[d][:, None]
+                score = np.concatenate([score, nuisance_score], axis=1)
+            out[key] = score
     return out
 
 
 class SampleAugmenter:
-    """Draws augmented training samples from an :class:`~columnminer.io.store.EventStore`.
+    r"""Draws augmented training samples from an :class:`~columnminer.io.store.EventStore`.
 
     Every method takes ``n_samples``, ``partition`` ("train", "validation", "test" or None for all events),
     ``sample_only_from_closest_benchmark`` (default True, as in MadMiner: draw at theta only from events
     generated at the benchmark closest to theta, plus background), ``seed``, and ``name``: the sample is
     written to ``samples/<name>`` of the store (``write=False`` to skip) and returned as an
     :class:`AugmentedSample`. Work runs on dask's threaded scheduler or the given / active distributed client.
+
+    Nuisance parameters (a setup with systematics, a store with ``nuisance_weights``): ``nu0`` / ``nu1``
+    (:func:`~columnminer.sampling.nominal_nuisances`, :func:`~columnminer.sampling.iid_nuisances`,
+    :func:`~columnminer.sampling.fixed_nuisances`) give the nuisance points the events are drawn at and the
+    joint quantities are evaluated at, paired with the parameter points like theta0 with theta1;
+    ``nuisance_score`` (True, False or "auto": when the store has nuisance columns) appends the nuisance
+    components :math:`t_\nu = a(z) + 2b(z)\nu - \nabla_\nu\sigma/\sigma` to ``t_xz0`` / ``t_xz1``
+    (physics parameters first, then the setup's nuisance parameters), as SALLY with profiled nuisances
+    needs. With nuisances, :math:`w(z|\theta,\nu) = w(z|\theta)\exp(a(z)\cdot\nu + b(z)\cdot\nu^2)` and
+    :math:`\sigma(\theta,\nu)` replace :math:`w(z|\theta)`, :math:`\sigma(\theta)` everywhere, and the sample
+    has ``nu0`` (and ``nu1``) arrays [n, N].
 
     Example:
         >>> import tempfile
@@ -256,33 +326,44 @@ class SampleAugmenter:
         )
         if additional_thetas <= 0:
             return sample
+        if "nu0" in sample.arrays:
+            raise MorphingError(
+                "additional_thetas is not available for samples with nuisance parameters; "
+                "pass nuisance_score=False and no nu0 / nu1, or draw more theta0 points instead"
+            )
         return self._add_thetas(sample, theta0, int(additional_thetas), options)
 
     # -- machinery ------------------------------------------------------------------------------------
-    def _plan(self, theta0, theta1, n_samples, closest, partition, rng) -> tuple[_Plan, dict]:
+    def _plan(self, theta0, theta1, n_samples, closest, partition, rng, nuisances=None) -> tuple[_Plan, dict]:
+        """The draw points. ``nuisances`` = (nu0 sampler, nu1 sampler, nuisance_score) or None."""
         setup = self.setup
         specs0, values0 = theta0.points(setup, rng)
-        if theta1 is None:
-            specs = [(s, s, v, v, 0.0) for s, v in zip(specs0, values0, strict=True)]
+        specs1, values1 = theta1.points(setup, rng) if theta1 is not None else (specs0, values0)
+        n_pairs = max(len(specs0), len(specs1))
+        model = None
+        if nuisances is not None:
+            model = nuisance_model_for(self.store)
+            nus0 = nuisances[0].points(model.n_nuisances, n_pairs, rng)
+            nus1 = nuisances[1].points(model.n_nuisances, n_pairs, rng) if theta1 is not None else nus0
+            n_pairs = max(n_pairs, len(nus0), len(nus1))
         else:
-            specs1, values1 = theta1.points(setup, rng)
-            n_pairs = max(len(specs0), len(specs1))
-            if len(specs0) not in (1, n_pairs) or len(specs1) not in (1, n_pairs):
-                raise MorphingError(
-                    f"theta0 ({len(specs0)} points) and theta1 ({len(specs1)} points) do not pair up"
-                )
-            pairs = [
-                (
-                    specs0[i % len(specs0)],
-                    specs1[i % len(specs1)],
-                    values0[i % len(specs0)],
-                    values1[i % len(specs1)],
-                )
-                for i in range(n_pairs)
-            ]
-            specs = [(a, b, va, vb, 0.0) for a, b, va, vb in pairs] + [
-                (a, b, va, vb, 1.0) for a, b, va, vb in pairs
-            ]
+            nus0 = nus1 = np.zeros((1, 0))
+        sizes = {"theta0": len(specs0), "theta1": len(specs1), "nu0": len(nus0), "nu1": len(nus1)}
+        if any(size not in (1, n_pairs) for size in sizes.values()):
+            raise MorphingError(f"the parameter and nuisance points do not pair up: {sizes} points")
+        pairs = [
+            (
+                specs0[i % len(specs0)],
+                specs1[i % len(specs1)],
+                values0[i % len(specs0)],
+                values1[i % len(specs1)],
+                nus0[i % len(nus0)],
+                nus1[i % len(nus1)],
+            )
+            for i in range(n_pairs)
+        ]
+        labels = (0.0,) if theta1 is None else (0.0, 1.0)
+        specs = [(*pair[:4], label, *pair[4:]) for label in labels for pair in pairs]
         n_points = len(specs)
         counts = np.full(n_points, n_samples // n_points)
         counts[: n_samples % n_points] += 1
@@ -305,6 +386,30 @@ class SampleAugmenter:
             dtype=np.int64,
         )
         fractions = self._sampling_fractions(groups)
+        nuisance_terms: dict[str, Any] = {}
+        sigma0, sigma1, dsigma0, dsigma1 = c0 @ total, c1 @ total, dc0 @ total, dc1 @ total
+        if model is not None:
+            nu0 = np.array([s[5] for s in specs])
+            nu1 = np.array([s[6] for s in specs])
+            sigma, dsigma, dnu = sigma_terms(
+                self.store,
+                np.concatenate([c0, c1]),
+                np.concatenate([dc0, dc1]),
+                np.concatenate([nu0, nu1]),
+                partition,
+                self.client,
+            )
+            sigma0, sigma1 = sigma[:n_points], sigma[n_points:]
+            dsigma0, dsigma1 = dsigma[:n_points], dsigma[n_points:]
+            nuisance_terms = {
+                "nu0": nu0,
+                "nu1": nu1,
+                "dnu_sigma0": dnu[:n_points],
+                "dnu_sigma1": dnu[n_points:],
+                "a_matrix": model.a,
+                "b_matrix": model.b,
+                "nuisance_score": bool(nuisances[2]),
+            }
         plan = _Plan(
             draw=draw,
             counts=counts,
@@ -314,13 +419,14 @@ class SampleAugmenter:
             c1=c1,
             dc0=dc0,
             dc1=dc1,
-            sigma0=c0 @ total,
-            sigma1=c1 @ total,
-            dsigma0=dc0 @ total,
-            dsigma1=dc1 @ total,
+            sigma0=sigma0,
+            sigma1=sigma1,
+            dsigma0=dsigma0,
+            dsigma1=dsigma1,
             theta0=np.array([s[2] for s in specs]),
             theta1=np.array([s[3] for s in specs]),
             y=y,
+            **nuisance_terms,
         )
         return plan, {"need_gradients": bool(need_gradients)}
 
@@ -355,17 +461,40 @@ class SampleAugmenter:
         (values,) = compute(da.unique(self.store.to_dask("sampled_from")), client=self.client)
         return np.asarray([v for v in np.asarray(values).tolist() if v >= 0], dtype=np.int64)
 
-    def _chunks(self) -> tuple[list, list, list, np.ndarray]:
+    def _chunks(self, with_nuisances: bool = False) -> tuple[list, list, list, list, np.ndarray]:
         weights = self.store.to_dask("weights")
         sampled = self.store.to_dask("sampled_from")
         observables = self.store.to_dask("observables")
         starts = np.concatenate([[0], np.cumsum(weights.chunks[0])[:-1]]).astype(np.int64)
+        nuisance = (
+            list(self.store.to_dask("nuisance_weights").to_delayed().ravel())
+            if with_nuisances
+            else [None] * len(starts)
+        )
         return (
             list(weights.to_delayed().ravel()),
             list(sampled.to_delayed().ravel()),
+            nuisance,
             list(observables.to_delayed().ravel()),
             starts,
         )
+
+    def _nuisance_options(self, nu0, nu1, nuisance_score) -> tuple | None:
+        """(nu0 sampler, nu1 sampler, nuisance score?) when the sample involves nuisances, else None."""
+        has_columns = bool(self.store.nuisance_benchmark_names) and bool(self.setup.systematics)
+        if nuisance_score == "auto":
+            nuisance_score = has_columns
+        elif not isinstance(nuisance_score, bool):
+            raise MorphingError(f"nuisance_score must be True, False or 'auto', got {nuisance_score!r}")
+        for label, sampler in (("nu0", nu0), ("nu1", nu1)):
+            if sampler is not None and not isinstance(sampler, NuisanceSampler):
+                raise MorphingError(
+                    f"{label} must be a NuisanceSampler (nominal_nuisances(), iid_nuisances(), "
+                    f"fixed_nuisances()), got {type(sampler).__name__}"
+                )
+        if nu0 is None and nu1 is None and not nuisance_score:
+            return None
+        return (nu0 or nominal_nuisances(), nu1 or nominal_nuisances(), nuisance_score)
 
     def _sample(
         self,
@@ -380,24 +509,28 @@ class SampleAugmenter:
         name: str | None = None,
         write: bool = True,
         overwrite: bool = False,
+        nu0: NuisanceSampler | None = None,
+        nu1: NuisanceSampler | None = None,
+        nuisance_score: bool | str = "auto",
     ) -> AugmentedSample:
         import dask
 
         if self.store.n_events == 0:
             raise MorphingError(f"{self.store.url}: the store holds no events to sample from")
         rng = np.random.default_rng([int(seed), 1])
+        nuisances = self._nuisance_options(nu0, nu1 if theta1 is not None else None, nuisance_score)
         plan, info = self._plan(
-            theta0, theta1, int(n_samples), sample_only_from_closest_benchmark, partition, rng
+            theta0, theta1, int(n_samples), sample_only_from_closest_benchmark, partition, rng, nuisances
         )
         if want & {"t_xz0", "t_xz1"} and not info["need_gradients"]:
             raise MorphingError("joint scores need morphing or finite-difference benchmarks in the setup")
         spec = self.store.partition_spec
         client = active_client(self.client)
-        weights, sampled, observables, starts = self._chunks()
+        weights, sampled, nuisance, observables, starts = self._chunks(nuisances is not None)
         totals = compute(
             *[
-                dask.delayed(_chunk_totals)(w, s, int(st), plan, spec, partition)
-                for w, s, st in zip(weights, sampled, starts, strict=True)
+                dask.delayed(_chunk_totals)(w, s, nw, int(st), plan, spec, partition)
+                for w, s, nw, st in zip(weights, sampled, nuisance, starts, strict=True)
             ],
             client=client,
         )
@@ -439,9 +572,11 @@ class SampleAugmenter:
         )  # [n_chunks, D]
         tasks = [
             dask.delayed(_chunk_draws)(
-                w, s, o, int(st), j, chunk_counts[j], block_totals[j], plan, spec, partition, seed, want
+                w, s, nw, o, int(st), j, chunk_counts[j], block_totals[j], plan, spec, partition, seed, want
             )
-            for j, (w, s, o, st) in enumerate(zip(weights, sampled, observables, starts, strict=True))
+            for j, (w, s, nw, o, st) in enumerate(
+                zip(weights, sampled, nuisance, observables, starts, strict=True)
+            )
             if chunk_counts[j].any()
         ]
         pieces = compute(*tasks, client=client)
@@ -451,6 +586,10 @@ class SampleAugmenter:
         arrays = {"x": merged["x"][order], "theta0": plan.theta0[point]}
         if theta1 is not None:
             arrays.update(theta1=plan.theta1[point], y=plan.y[point])
+        if nuisances is not None:
+            arrays["nu0"] = plan.nu0[point]
+            if theta1 is not None:
+                arrays["nu1"] = plan.nu1[point]
         for key in ("r_xz", "t_xz0", "t_xz1"):
             if key in want:
                 arrays[key] = merged[key][order]
@@ -469,6 +608,13 @@ class SampleAugmenter:
             "max_weight_fraction": max_fraction.tolist(),
             "negative_weights": negative,
         }
+        if nuisances is not None:
+            attrs.update(
+                nuisance_parameters=self.setup.nuisance_parameter_names,
+                nu0=nuisances[0].to_dict(),
+                nu1=None if theta1 is None else nuisances[1].to_dict(),
+                nuisance_score=bool(nuisances[2]),
+            )
         logger.info(
             "%s: %d samples from %d draw points, median effective events %.0f",
             kind,

@@ -12,11 +12,15 @@ from ..errors import MorphingError, ParameterSpaceError
 from ..setup import AnalysisSetup
 
 __all__ = [
+    "NuisanceSampler",
     "ThetaSampler",
     "benchmark",
     "benchmarks",
+    "fixed_nuisances",
+    "iid_nuisances",
     "morphing_point",
     "morphing_points",
+    "nominal_nuisances",
     "random_morphing_points",
 ]
 
@@ -120,3 +124,91 @@ def random_morphing_points(n_thetas: int, priors: Sequence[tuple[str, float, flo
     return ThetaSampler(
         "random", n_thetas=int(n_thetas), priors=tuple((str(k), float(a), float(b)) for k, a, b in priors)
     )
+
+
+@dataclass(frozen=True)
+class NuisanceSampler:
+    """A recipe for nuisance points: ``points(n_nuisances, n_default, rng)`` returns [n_points, n_nuisances].
+
+    ``kind`` is "nominal" (nu = 0), "fixed" (given values) or "iid" (every nuisance parameter drawn
+    independently from a Gaussian (param0 = mean, param1 = std) or flat (param0 = low, param1 = high) prior,
+    ``n_points`` points, default one per parameter point of the sample). Build with
+    :func:`nominal_nuisances`, :func:`fixed_nuisances`, :func:`iid_nuisances`.
+    """
+
+    kind: str
+    values: tuple[tuple[float, ...], ...] = ()
+    shape: str = "gaussian"
+    param0: float = 0.0
+    param1: float = 1.0
+    n_points: int | None = None
+
+    def points(self, n_nuisances: int, n_default: int, rng: np.random.Generator) -> np.ndarray:
+        """The nuisance points, [n_points, n_nuisances] (``n_default`` points for iid without n_points)."""
+        if self.kind == "nominal":
+            return np.zeros((1, n_nuisances))
+        if self.kind == "fixed":
+            values = np.asarray(self.values, dtype=np.float64)
+            if values.ndim != 2 or values.shape[1] != n_nuisances:
+                raise ParameterSpaceError(
+                    f"fixed_nuisances: need points with {n_nuisances} values, got shape {values.shape}"
+                )
+            return values
+        if self.kind == "iid":
+            n = int(self.n_points if self.n_points is not None else n_default)
+            if self.shape == "gaussian":
+                return rng.normal(self.param0, self.param1, size=(n, n_nuisances))
+            if self.shape == "flat":
+                return rng.uniform(self.param0, self.param1, size=(n, n_nuisances))
+            raise ParameterSpaceError(
+                f"iid_nuisances: unknown shape {self.shape!r}; use 'gaussian' or 'flat'"
+            )
+        raise ParameterSpaceError(f"unknown nuisance sampler kind {self.kind!r}")  # pragma: no cover
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (stored with the sample)."""
+        return {
+            "kind": self.kind,
+            "values": [list(v) for v in self.values],
+            "shape": self.shape,
+            "param0": self.param0,
+            "param1": self.param1,
+            "n_points": self.n_points,
+        }
+
+
+def nominal_nuisances() -> NuisanceSampler:
+    """All nuisance parameters at their nominal value, nu = 0.
+
+    Example:
+        >>> nominal_nuisances().points(2, 5, np.random.default_rng(0)).tolist()
+        [[0.0, 0.0]]
+    """
+    return NuisanceSampler("nominal")
+
+
+def fixed_nuisances(values: Sequence[Sequence[float]] | Sequence[float]) -> NuisanceSampler:
+    """Given nuisance points, shape [n_points, n_nuisances] (or one point).
+
+    Example:
+        >>> fixed_nuisances([1.0, -0.5]).points(2, 1, np.random.default_rng(0)).tolist()
+        [[1.0, -0.5]]
+    """
+    rows = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    return NuisanceSampler("fixed", values=tuple(tuple(float(v) for v in row) for row in rows))
+
+
+def iid_nuisances(
+    shape: str = "gaussian", param0: float = 0.0, param1: float = 1.0, n_points: int | None = None
+) -> NuisanceSampler:
+    """Nuisance points with every parameter drawn independently: ``shape="gaussian"`` (param0 = mean,
+    param1 = std, by default the N(0, 1) of the constraint) or ``"flat"`` (param0 = low, param1 = high).
+    ``n_points`` defaults to one point per parameter point of the sample. Drawn with the augmenter's seed.
+
+    Example:
+        >>> iid_nuisances(n_points=4).points(3, 1, np.random.default_rng(0)).shape
+        (4, 3)
+    """
+    if shape not in ("gaussian", "flat"):
+        raise ParameterSpaceError(f"iid_nuisances: unknown shape {shape!r}; use 'gaussian' or 'flat'")
+    return NuisanceSampler("iid", shape=shape, param0=float(param0), param1=float(param1), n_points=n_points)
