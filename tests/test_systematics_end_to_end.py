@@ -76,3 +76,42 @@ def test_profiled_rate_limits_widen_by_the_known_factor(golden_with_systematics)
     scan_both = profile_log_likelihood(with_both, [0, 1], thetas=thetas, theta_start=np.zeros(4))
     assert np.all(scan_both.q <= scan.q + 1e-6)
     assert scan_both.q[usable].sum() < 0.9 * scan.q[usable].sum()
+
+
+def _width(x, q, level=1.0):
+    """Width of {q < level} on a 1-d scan, the crossings linearly interpolated."""
+    best = int(np.argmin(q))
+    left = np.interp(level, q[: best + 1][::-1], x[: best + 1][::-1])
+    right = np.interp(level, q[best:], x[best:])
+    return right - left
+
+
+def test_profiled_expected_limits_are_wider_by_the_known_factor(golden_with_systematics):
+    """expected_limits with profile_nuisances: from the LHE file's weights to a profiled limit whose 1-sigma
+    interval is wider by sqrt(1 + N k^2) (rate, normalisation nuisance), and wider still with the scale
+    nuisance profiled too; the shape analysis with both nuisances is never narrower than without."""
+    from columnminer.inference import expected_limits
+
+    store = golden_with_systematics
+    n_expected = float(binned_weights(store, "m4l", [0.0, 1.0]).cross_sections([0.0, 0.0])[0].sum())
+    k = np.log(NORM)
+    luminosity = 1.0 / (k**2 * n_expected)  # N k^2 = 1
+    a2 = np.linspace(-0.12, 0.12, 49)
+    thetas = np.column_stack([a2, np.zeros_like(a2)])
+    common = {"partition": None, "return_histograms": False, "dof": 1}
+    fixed = expected_limits(store, "rate", [0.0, 0.0], thetas, luminosity, **common)
+    lumi = expected_limits(
+        store, "rate", [0.0, 0.0], thetas, luminosity, profile_nuisances=["lumi"], **common
+    )
+    both = expected_limits(store, "rate", [0.0, 0.0], thetas, luminosity, profile_nuisances=True, **common)
+    ratio = _width(a2, lumi.q) / _width(a2, fixed.q)
+    assert ratio == pytest.approx(np.sqrt(2.0), rel=0.05)
+    assert _width(a2, both.q) > 1.02 * _width(a2, lumi.q)
+    assert both.nuisance_names == ("lumi", "mu")
+    histo = dict(common, features="m4l", bins=8)
+    shape_fixed = expected_limits(store, "histo", [0.0, 0.0], thetas, 10 * luminosity, **histo)
+    shape_profiled = expected_limits(
+        store, "histo", [0.0, 0.0], thetas, 10 * luminosity, profile_nuisances=True, **histo
+    )
+    assert np.all(shape_profiled.q <= shape_fixed.q + 1e-8)
+    assert _width(a2, shape_profiled.q) > _width(a2, shape_fixed.q)

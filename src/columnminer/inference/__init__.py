@@ -5,8 +5,10 @@ histogram yields), :mod:`~columnminer.inference.fisher` (truth, rate, histogram 
 information, profiling), :mod:`~columnminer.inference.geometry` (the information as a metric: geodesics and
 distance contours), :mod:`~columnminer.inference.likelihood` (histogram and neural likelihoods, fixing,
 projecting, profiling), :mod:`~columnminer.inference.limits` (expected / observed limits in the modes rate,
-histo, sally, adaptive-sally, sallino, ml) and :mod:`~columnminer.inference.toys` (coverage by
-pseudo-experiments).
+histo, sally, adaptive-sally, sallino, ml; nuisances profiled), :mod:`~columnminer.inference.toys` (coverage
+by pseudo-experiments), :mod:`~columnminer.inference.nuisance_fisher` and
+:mod:`~columnminer.inference.systematic_bins` (systematics: information with nuisances, per-bin variations,
+bands, profiled binned likelihoods).
 """
 
 from .binned import BinnedWeights, ChunkColumns, binned_weights, reduce_chunks, weighted_quantile_edges
@@ -43,10 +45,12 @@ from .likelihood import (
 )
 from .limits import MODES, LimitResult, expected_limits, observed_limits
 from .nuisance_fisher import binned_nuisance_modifiers, truth_information_with_nuisances
+from .systematic_bins import BinnedVariations, binned_variations, profile_binned_likelihood
 from .toys import CoverageResult, coverage
 
 __all__ = [
     "MODES",
+    "BinnedVariations",
     "BinnedWeights",
     "ChunkColumns",
     "CoverageResult",
@@ -58,6 +62,7 @@ __all__ = [
     "LimitResult",
     "NegativeLogLikelihood",
     "binned_nuisance_modifiers",
+    "binned_variations",
     "binned_weights",
     "coverage",
     "detector_information",
@@ -74,6 +79,7 @@ __all__ = [
     "neural_nll",
     "nuisance_constraint_information",
     "observed_limits",
+    "profile_binned_likelihood",
     "profile_information",
     "profile_log_likelihood",
     "project_information",

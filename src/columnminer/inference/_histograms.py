@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import EstimatorError, InferenceError
 from .binned import ChunkColumns, bin_index, binned_weights, feature_values, quantile_edges, reduce_chunks
 from .likelihood import YIELD_FLOOR, histogram_log_likelihood, resolve_thetas
+from .systematic_bins import binned_variations, profile_binned_likelihood
 
 __all__ = [
     "LimitData",
@@ -60,7 +61,10 @@ class LimitOptions:
     return_histograms: bool = True
     dof: int | None = None
     client: Any = None
+    profile_nuisances: bool | str | Sequence[str] = False
     read: dict = field(default_factory=dict)
+    fitted_nuisances: np.ndarray | None = None
+    profiled_names: tuple[str, ...] = ()
 
 
 @dataclass
@@ -258,7 +262,10 @@ def fixed_binning_terms(
             raise InferenceError(f"counts: {counts.size} values for the {binned.shape} bins")
     else:
         counts = weighted_histogram(observed_summary(store, fn, data.x), data.weights, edges)
-    kinematic, rate = histogram_log_likelihood(expected, counts)
+    if options.profile_nuisances:
+        kinematic, rate = profiled_terms(store, fn, edges, c, luminosity, counts, options)
+    else:
+        kinematic, rate = histogram_log_likelihood(expected, counts)
     if not options.return_histograms:
         return kinematic, rate, float(counts.sum()), None, None
     gram = binned.gram.reshape(n_bins, *binned.gram.shape[-2:])
@@ -332,3 +339,40 @@ def per_point_binning_terms(
     if not options.return_histograms:
         return kinematic, rate, n_total, None, None
     return kinematic, rate, n_total, tuple(histograms), tuple(data_histograms)
+
+
+def profiled_terms(
+    store: Any, fn: Callable | None, edges: Sequence[np.ndarray], c, luminosity, counts, options: LimitOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kinematic and rate parts [T] with the nuisances profiled per tested point (see
+    :mod:`~columnminer.inference.systematic_bins`); the fitted nuisances go to ``options.fitted_nuisances``.
+    The rate part carries the constraint term; without ``include_rate`` the multinomial is profiled. Only
+    the nuisances named in ``options.profile_nuisances`` (all for True) float; the others stay at 0."""
+    feature = fn if fn is not None else (lambda columns: np.zeros(columns.n_events))
+    variations = binned_variations(store, feature, edges, flow=True, **options.read)
+    nominal, alpha, beta = variations.interpolation_at(c)
+    names = variations.nuisance_names
+    if options.profile_nuisances is not True:
+        wanted = (
+            [options.profile_nuisances]
+            if isinstance(options.profile_nuisances, str)
+            else list(options.profile_nuisances)
+        )
+        unknown = [n for n in wanted if n not in names]
+        if unknown:
+            raise InferenceError(
+                f"profile_nuisances: unknown nuisance(s) {unknown}; the setup has {list(names)}"
+            )
+        keep = [names.index(n) for n in wanted]
+        alpha, beta, names = alpha[:, keep], beta[:, keep], tuple(wanted)
+    options.profiled_names = names
+    counts = np.asarray(counts, dtype=np.float64).ravel()
+    value, nu, varied = profile_binned_likelihood(
+        luminosity * nominal, counts, alpha, beta, include_rate=options.include_rate
+    )
+    options.fitted_nuisances = nu
+    logger.info("profiled %d nuisance(s) %s at %d points", nu.shape[1], names, len(nu))
+    if not options.include_rate:
+        return value, np.zeros(len(value))
+    kinematic, rate = histogram_log_likelihood(varied, counts)
+    return kinematic, rate - 0.5 * np.sum(nu**2, axis=1)

@@ -57,6 +57,7 @@ from ._histograms import (
     fixed_binning_terms,
     gather_events,
     per_point_binning_terms,
+    profiled_terms,
 )
 from .binned import ChunkColumns, Feature, reduce_chunks
 from .likelihood import (
@@ -97,6 +98,8 @@ class LimitResult:
             the binning differs between points), else None.
         asimov: with ``return_asimov``, the Asimov data: ``x`` [n, n_observables] and ``weights`` [n]
             (``n`` for the rate mode).
+        nuisance_names, fitted_nuisances: with ``profile_nuisances``, the nuisance parameters and their
+            fitted values :math:`\hat\nu(\theta_t)` [T, N] at every tested point.
     """
 
     mode: str
@@ -115,6 +118,8 @@ class LimitResult:
     histograms: tuple[Any, ...] | None = None
     data_histograms: tuple[Any, ...] | None = None
     asimov: dict[str, Any] | None = None
+    nuisance_names: tuple[str, ...] = ()
+    fitted_nuisances: np.ndarray | None = None
 
     @property
     def best_fit(self) -> np.ndarray:
@@ -191,6 +196,11 @@ def _rate_and_ml(store, mode, c, points, luminosity, options: LimitOptions, data
         ref = np.zeros(points.shape[1]) if options.theta_ref is None else options.theta_ref
         w = data.weights * (n_total / data.weights.sum())
         kinematic = event_log_likelihood(options.estimator, data.x, points, w, ref)
+    if mode == "rate" and options.profile_nuisances:
+        kinematic, rate = profiled_terms(
+            store, None, (np.array([-1.0, 1.0]),), c, luminosity, [n_total], options
+        )
+        return kinematic, rate, n_total, None, None
     expected = np.maximum(luminosity * c @ totals, YIELD_FLOOR)
     return kinematic, n_total * np.log(expected) - expected, n_total, None, None
 
@@ -226,6 +236,13 @@ def _run(
     mode = str(mode).lower()
     if mode not in MODES:
         raise InferenceError(f"mode: unknown mode {mode!r}; choose one of {list(MODES)}")
+    if options.profile_nuisances and (
+        mode in ("ml", "sallino", "adaptive-sally") or options.fix_adaptive_binning is False
+    ):
+        raise InferenceError(
+            f"profile_nuisances: mode {mode!r} with a binning per tested point or unbinned is not supported; "
+            "use rate, histo or sally with one binning"
+        )
     if mode == "ml" and options.estimator is None:
         raise InferenceError("estimator: the ml mode needs a likelihood or likelihood-ratio estimator")
     if not float(luminosity) > 0:
@@ -294,6 +311,8 @@ def _run(
         histograms=histograms,
         data_histograms=data_histograms,
         asimov=asimov,
+        nuisance_names=options.profiled_names,
+        fitted_nuisances=options.fitted_nuisances,
     )
 
 
@@ -323,6 +342,7 @@ def expected_limits(
     efficiencies: Sequence[Callable] = (),
     client: Any = None,
     seed: int | None = 0,
+    profile_nuisances: bool | str | Sequence[str] = False,
 ) -> LimitResult:
     r"""Expected p-values on the points ``thetas`` for Asimov data at ``theta_true`` (see the module
     docstring for the modes, binning and data conventions).
@@ -337,7 +357,12 @@ def expected_limits(
     binning (the score, for sallino / adaptive-sally). ``theta_ref``: the reference point of sallino /
     adaptive-sally (default the origin) and of the doubly parameterised ratio estimators. ``n_asimov``:
     use a random subset of that many Asimov events (ml). ``include_rate=False`` drops the Poisson term of
-    the total count. Reference: Cowan, Cranmer, Gross, Vitells, arXiv:1007.1727; MadMiner, arXiv:1907.10621.
+    the total count. ``profile_nuisances=True`` (rate, histo and sally with one binning; a setup with
+    systematics and a store with nuisance weights) profiles the nuisance parameters (True: all; or their
+    names, the others fixed at their nominal values) at every tested point:
+    per-bin exponential-quadratic variations and unit Gaussian constraints
+    (:mod:`~columnminer.inference.systematic_bins`); the fitted values are in ``fitted_nuisances``.
+    Reference: Cowan, Cranmer, Gross, Vitells, arXiv:1007.1727; MadMiner, arXiv:1907.10621.
 
     Example:
         >>> from columnminer.demo import golden_channel_setup
@@ -368,6 +393,7 @@ def expected_limits(
         return_histograms=return_histograms,
         dof=dof,
         client=client,
+        profile_nuisances=profile_nuisances,
     )
     extras = {
         "return_asimov": return_asimov,
@@ -403,6 +429,7 @@ def observed_limits(
     cuts: Sequence[Callable] = (),
     efficiencies: Sequence[Callable] = (),
     client: Any = None,
+    profile_nuisances: bool | str | Sequence[str] = False,
 ) -> LimitResult:
     r"""p-values on the points ``thetas`` for observed data: events ``x_observed`` [n, n_observables] (in the
     store's observable order) with optional per-event ``weights``, or for the rate and fixed-binning
@@ -458,6 +485,7 @@ def observed_limits(
         return_histograms=return_histograms,
         dof=dof,
         client=client,
+        profile_nuisances=profile_nuisances,
     )
     extras = {"return_asimov": False, "n_asimov": None, "seed": None, "closest": False}
     return _run(store, mode, thetas, luminosity, options, data, None, extras)
