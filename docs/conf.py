@@ -1,0 +1,24 @@
+"""Sphinx configuration of columnminer's documentation (API reference from the docstrings)."""
+
+import columnminer
+
+project = "columnminer"
+author = "columnminer developers"
+release = columnminer.__version__
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "myst_parser",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+autosummary_generate = True
+autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_typehints = "description"
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+exclude_patterns = ["_build", "images"]
+html_theme = "alabaster"
+suppress_warnings = ["myst.header"]
