@@ -122,3 +122,71 @@ class EstimatorFormatError(EstimatorError):
 class InferenceError(ColumnMinerError, ValueError):
     """A Fisher information, likelihood or limit was asked for inconsistently: wrong shapes, an unknown mode,
     a binning that leaves empty bins, a singular information matrix. The message names the argument."""
+
+
+# plotting
+class PlottingError(ColumnMinerError, ValueError):
+    """A plot was asked for with inputs it cannot draw: mismatched shapes or binnings, a matrix or grid of the
+    wrong dimension, an empty list of things to draw. The message names the argument."""
+
+
+__all__.append("PlottingError")
+
+
+# command line
+class ConfigError(ColumnMinerError, ValueError):
+    """A command-line option or configuration file is unusable: a malformed value, a dotted path to a callable
+    that does not resolve, an unknown key. The message names the option or file, the field and the value."""
+
+
+__all__.append("ConfigError")
+
+
+# MadGraph steering
+
+
+class MadGraphError(ColumnMinerError, RuntimeError):
+    """A MadGraph call failed, or finished without producing what it should have.
+
+    The message names the command, the exit code and the log file (with its last lines); they are also kept
+    as the attributes ``command``, ``returncode`` and ``log_path`` (``None`` when unknown).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        command: list[str] | None = None,
+        returncode: int | None = None,
+        log_path: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.command = command
+        self.returncode = returncode
+        self.log_path = log_path
+
+
+class MadGraphNotFoundError(ColumnMinerError, FileNotFoundError):
+    """A MadGraph installation, process directory, run or input card is missing; ``path`` names it."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class MadGraphCardError(ColumnMinerError, ValueError):
+    """A MadGraph card cannot be written: a template lacks an LHA entry, a name or value cannot be written to
+    a card, or the options contradict each other. The message names the card file and the entry."""
+
+
+__all__.extend(["MadGraphCardError", "MadGraphError", "MadGraphNotFoundError"])
+
+
+# processors
+class ProcessorError(ColumnMinerError, RuntimeError):
+    """A coffea processor run went wrong: a chunk failed (the message names the dataset, file and entry range),
+    a chunk was lost or accumulated twice, a file set is malformed, or a store holds chunks of another
+    chunking. The message names the chunk, file or store concerned."""
+
+
+__all__.append("ProcessorError")
