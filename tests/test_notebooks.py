@@ -5,6 +5,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest_data import data_file
 from nbclient import NotebookClient
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -15,7 +16,7 @@ SMALL = {"COLUMNMINER_EXAMPLE_EVENTS": "4000", "COLUMNMINER_EXAMPLE_EPOCHS": "10
 
 def test_there_are_notebooks():
     names = {path.name for path in NOTEBOOKS}
-    assert {"05_gaussian_toy.ipynb", "06_golden_channel.ipynb"} <= names
+    assert {"05_gaussian_toy.ipynb", "06_golden_channel.ipynb", "07_madgraph_workflow.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -23,6 +24,9 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     for key, value in SMALL.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    if "madgraph" in path.stem:  # the tutorial cards of the shared data
+        monkeypatch.setenv("COLUMNMINER_MADGRAPH_CARDS", str(data_file("madgraph-cards")))
+        monkeypatch.delenv("MG_DIRECTORY", raising=False)
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
