@@ -46,7 +46,7 @@ def test_no_eval_or_exec_in_library():
 
 def test_no_print_in_library():
     for path in (ROOT / "src").rglob("*.py"):
-        if path.name == "cli.py":
+        if path.name == "cli.py" or path.parent.name == "_cli":  # the command line prints
             continue
         tree = ast.parse(path.read_text())
         calls = [

@@ -1,0 +1,243 @@
+"""The ``analyse`` command: LHE / Delphes samples through an analysis into a zarr event store."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .common import progress_enabled
+from .config import (
+    PRESETS,
+    SampleSpec,
+    build_analysis,
+    parse_background_spec,
+    parse_observable_spec,
+    parse_signal_spec,
+    read_config,
+    samples_from_config,
+)
+
+__all__ = ["register", "run_analyse"]
+
+
+def _load_setup(path: str, where: str) -> Any:
+    from ..setup import AnalysisSetup
+
+    if "://" not in path and not Path(path).exists():
+        raise ConfigError(f"{where}: no such setup file {path}")
+    if path.rstrip("/").endswith(".zarr"):
+        return AnalysisSetup.from_zarr(path)
+    return AnalysisSetup.load(path)
+
+
+def _find_setup(args: argparse.Namespace, config: dict, base: Path | None, samples: list) -> tuple[Any, str]:
+    """The setup: --setup, the configuration's, the existing store's (with --append) or a setup.json beside
+    the first sample."""
+    if args.setup is not None:
+        return _load_setup(args.setup, "--setup"), args.setup
+    if "setup" in config:
+        path = str(config["setup"])
+        path = str(base / path) if base is not None and not Path(path).is_absolute() else path
+        return _load_setup(path, f"{args.config}: setup"), path
+    if args.append and Path(args.store).exists():
+        return None, args.store
+    for spec, spec_base in samples:
+        candidate = Path(spec.to_sample(spec_base).path).parent / "setup.json"
+        if candidate.is_file():
+            return _load_setup(str(candidate), "setup"), str(candidate)
+    raise ConfigError(
+        "no analysis setup: pass --setup FILE (a setup.json as written by `columnminer simulate` or "
+        "AnalysisSetup.save), name one in the configuration file, or put setup.json beside the samples"
+    )
+
+
+def _check_samples(samples: list[Any], specs: list[SampleSpec], setup: Any) -> None:
+    """Before the store is touched: every file exists and every signal benchmark is in the setup."""
+    names = setup.parameter_space.benchmark_names
+    for sample, spec in zip(samples, specs, strict=True):
+        for path in (sample.path, sample.lhe_path):
+            if path is not None and "://" not in path and not Path(path).is_file():
+                raise ConfigError(f"{spec.where}: no such file {path}")
+        if not sample.is_background and sample.sampled_from_benchmark not in names:
+            raise ConfigError(
+                f"{spec.where}: unknown benchmark {sample.sampled_from_benchmark!r}; the setup's benchmarks "
+                f"are {names}"
+            )
+
+
+def _setting(args_value: Any, config: dict, key: str, default: Any, source: str) -> Any:
+    """A store / analysis setting: the command line's, else the configuration's (type-checked), else default."""
+    if args_value is not None:
+        return args_value
+    value = config.get(key, default)
+    if key == "partition_fractions":
+        if not (isinstance(value, list | tuple) and all(isinstance(v, int | float) for v in value)):
+            raise ConfigError(f"{source}: {key} must be three numbers (train, validation, test)")
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{source}: {key} must be an integer, got {value!r}")
+    return value
+
+
+def _store(args: argparse.Namespace, config: dict, setup: Any, observables: list[str]) -> tuple[Any, bool]:
+    from ..io.store import EventStore
+
+    exists = "://" not in args.store and Path(args.store).exists()
+    if exists and args.append:
+        return EventStore.open(args.store, "a", setup=setup), False
+    if exists and not args.overwrite:
+        raise ConfigError(
+            f"{args.store}: a store already exists; pass --append to add samples to it (finished chunks are "
+            "skipped) or --overwrite to replace it"
+        )
+    source = str(args.config)
+    store = EventStore.create(
+        args.store,
+        setup,
+        observables,
+        chunk_size=_setting(args.chunk_size, config, "chunk_size", 100_000, source),
+        partition_fractions=_setting(
+            args.partition_fractions, config, "partition_fractions", [0.8, 0.1, 0.1], source
+        ),
+        partition_seed=_setting(args.partition_seed, config, "partition_seed", 0, source),
+        overwrite=bool(args.overwrite),
+    )
+    return store, True
+
+
+def run_analyse(args: argparse.Namespace) -> int:
+    """``columnminer analyse STORE ...``: analyse the samples into the store and print the pass counts."""
+    from ..samples import analyse_samples
+
+    config: dict = {}
+    base = None
+    name = ""
+    if args.config is not None:
+        config = read_config(args.config)
+        name = str(args.config)
+        base = Path(args.config).parent
+    pairs = [(spec, base) for spec in samples_from_config(config, name)]
+    pairs += [(spec, None) for spec in args.samples]
+    if not pairs:
+        raise ConfigError(
+            "no samples: pass --sample FILE:BENCHMARK and / or --background FILE, or list [[samples]] in "
+            "the configuration file"
+        )
+    samples = [spec.to_sample(spec_base) for spec, spec_base in pairs]
+    specs = [spec for spec, _ in pairs]
+    setup, setup_source = _find_setup(args, config, base, pairs)
+    analysis, origin = build_analysis(
+        config, name, base, args.analysis, args.preset, args.observables, args.cuts
+    )
+    if setup is None:  # --append to an existing store: its own setup
+        from ..io.store import EventStore
+
+        setup = EventStore.open(args.store).setup
+    _check_samples(samples, specs, setup)
+    step_size = _setting(args.step_size, config, "step_size", 100_000, name)
+    store, created = _store(args, config, setup, analysis.observable_names)
+    before = store.n_events
+    print(
+        f"analysis ({origin}): {len(analysis.observables)} observables "
+        f"({', '.join(analysis.observable_names)}), {len(analysis.cuts)} cuts, "
+        f"{len(analysis.efficiencies)} efficiencies; setup from {setup_source}"
+    )
+    summary = analyse_samples(
+        samples,
+        analysis,
+        store,
+        step_size=step_size,
+        progress=progress_enabled(args.progress),
+    )
+    print(summary.table())
+    print(
+        f"{store.url}: {store.n_events} events ({store.n_events - before} added"
+        f"{', store created' if created else ''}, {summary.skipped_chunks} chunks already there), "
+        f"{len(store.observable_names)} observables, {len(store.benchmark_names)} benchmarks"
+    )
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``analyse`` to the subcommands."""
+    parser = commands.add_parser(
+        "analyse",
+        help="read LHE / Delphes samples through an analysis into an event store",
+        description="Read LHE (plain or gzip) or Delphes ROOT samples chunk by chunk, evaluate the analysis "
+        "(observables, cuts, efficiencies) and write the surviving events with their weights at every "
+        "benchmark into a zarr event store. The analysis comes from --analysis (a module with a function "
+        "analysis() or an Analysis named analysis), from a TOML / JSON --config naming callables by "
+        "'module:function' paths, from --observable options, or, by default, the four-lepton observables.",
+        epilog="Exit codes: 0 success, 1 a columnminer error (message names the file or option), 2 usage. "
+        "Example: columnminer analyse golden.zarr --sample golden/signal.lhe.gz:sm "
+        "--background golden/background.lhe.gz",
+    )
+    parser.add_argument("store", help="the zarr event store to create (or to add to, with --append)")
+    parser.add_argument("--config", help="TOML or JSON analysis configuration (see the docs of _cli.config)")
+    parser.add_argument(
+        "--analysis", metavar="MODULE", help="analysis module: a dotted name or a .py file (optionally :attr)"
+    )
+    parser.add_argument(
+        "--preset",
+        choices=PRESETS,
+        help="built-in observables (default: fourlepton when nothing else defines observables)",
+    )
+    parser.add_argument(
+        "--observable",
+        dest="observables",
+        action="append",
+        default=[],
+        type=parse_observable_spec,
+        metavar="NAME=module:function",
+        help="an observable: a callable events -> one number per event (repeatable)",
+    )
+    parser.add_argument(
+        "--cut",
+        dest="cuts",
+        action="append",
+        default=[],
+        metavar="module:function",
+        help="a cut: a callable events -> one bool per event, True keeps (repeatable)",
+    )
+    parser.add_argument(
+        "--setup", help="setup JSON (or zarr); default: the config's, or setup.json beside the samples"
+    )
+    parser.add_argument(
+        "--sample",
+        dest="samples",
+        action="append",
+        default=[],
+        type=parse_signal_spec,
+        metavar="FILE:BENCHMARK[,key=value]",
+        help="a signal sample generated at BENCHMARK; options k_factor=, lhe= (Delphes: its LHE file), "
+        "process=, event_norm=, systematics=a+b (repeatable)",
+    )
+    parser.add_argument(
+        "--background",
+        dest="samples",
+        action="append",
+        type=parse_background_spec,
+        metavar="FILE[,key=value]",
+        help="a background sample, the same weight at every benchmark (repeatable)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--append", action="store_true", help="add to an existing store (reruns skip chunks)")
+    mode.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    parser.add_argument("--chunk-size", type=int, help="rows per store chunk (default: 100000)")
+    parser.add_argument("--step-size", type=int, help="events per analysis task (default: 100000)")
+    parser.add_argument(
+        "--partition-fractions",
+        type=float,
+        nargs=3,
+        metavar=("TRAIN", "VALIDATION", "TEST"),
+        help="train / validation / test fractions of a new store (default: 0.8 0.1 0.1)",
+    )
+    parser.add_argument("--partition-seed", type=int, help="seed of the partition hash (default: 0)")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars (default: on a tty)",
+    )
+    parser.set_defaults(func=run_analyse)

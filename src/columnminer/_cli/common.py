@@ -1,0 +1,248 @@
+"""Helpers shared by the command modules: parameter points and grids, tables, JSON files, stores, estimators."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = [
+    "DEFAULT_LUMINOSITY",
+    "PARTITIONS",
+    "fmt",
+    "fmt_error",
+    "load_any_estimator",
+    "open_store",
+    "parameter_grid",
+    "parse_theta",
+    "partition_value",
+    "progress_enabled",
+    "table",
+    "theta_label",
+    "theta_point",
+    "to_jsonable",
+    "write_json",
+]
+
+#: The default integrated luminosity of ``fisher`` and ``limits``: 300 fb^-1, in pb^-1.
+DEFAULT_LUMINOSITY = 300_000.0
+#: Choices of the ``--partition`` options ("all" means every event).
+PARTITIONS = ("all", "train", "validation", "test")
+
+
+def partition_value(choice: str | None) -> str | None:
+    """The library's partition argument for a ``--partition`` choice ("all" -> None).
+
+    Example:
+        >>> partition_value("all"), partition_value("test")
+        (None, 'test')
+    """
+    return None if choice in (None, "all") else str(choice)
+
+
+def progress_enabled(flag: bool | None) -> bool:
+    """Show progress bars: as asked, else only when stderr is a terminal."""
+    return bool(flag) if flag is not None else sys.stderr.isatty()
+
+
+def open_store(path: str, mode: str = "r") -> Any:
+    """Open an :class:`~columnminer.io.store.EventStore` (a missing store raises a StoreError naming it)."""
+    from ..io.store import EventStore
+
+    return EventStore.open(str(path), mode)
+
+
+def fmt(value: float, digits: int = 6) -> str:
+    """A number with ``digits`` significant digits (``-`` for None).
+
+    Example:
+        >>> fmt(1004.76085), fmt(-0.0), fmt(None)
+        ('1004.76', '0', '-')
+    """
+    if value is None:
+        return "-"
+    value = float(value)
+    return f"{0.0 if value == 0 else value:.{digits}g}"
+
+
+def fmt_error(value: float, error: float | None) -> str:
+    """``value ± error`` (the error with two significant digits; the value alone without one).
+
+    Example:
+        >>> fmt_error(1004.76085, 12.345), fmt_error(2.0, None)
+        ('1004.76 ± 12', '2')
+    """
+    if error is None or not math.isfinite(float(error)):
+        return fmt(value)
+    return f"{fmt(value)} ± {fmt(error, 2)}"
+
+
+def _is_number(text: str) -> bool:
+    if text in ("-", "inf", "-inf", "nan"):
+        return True
+    head = text.split(" ± ")[0]
+    try:
+        float(head)
+    except ValueError:
+        return False
+    return True
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]], indent: int = 2) -> str:
+    """Rows as aligned text columns under ``header``; numeric columns are right-aligned.
+
+    Example:
+        >>> print(table(["name", "value"], [["a", 1.5], ["bb", 10]]))
+          name  value
+          a       1.5
+          bb       10
+    """
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    n = len(cells[0])
+    widths = [max(len(row[i]) for row in cells) for i in range(n)]
+    numeric = [bool(rows) and all(_is_number(row[i]) for row in cells[1:]) for i in range(n)]
+    lines = []
+    for row in cells:
+        parts = [row[i].rjust(widths[i]) if numeric[i] else row[i].ljust(widths[i]) for i in range(n)]
+        lines.append(" " * indent + "  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def parse_theta(setup: Any, text: str, option: str) -> str | np.ndarray:
+    """A benchmark name of ``setup``, or a parameter point given as comma-separated numbers.
+
+    Raises :class:`~columnminer.errors.ConfigError` naming ``option`` for anything else.
+
+    Example:
+        >>> from columnminer.simulators.golden import golden_setup
+        >>> parse_theta(golden_setup(), "sm", "--theta"), parse_theta(golden_setup(), "0.5,-1", "--theta")
+        ('sm', array([ 0.5, -1. ]))
+    """
+    space = setup.parameter_space
+    text = str(text).strip()
+    if text in space.benchmark_names:
+        return text
+    names = space.parameter_names
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ConfigError(
+            f"{option} {text!r}: neither a benchmark of the setup {space.benchmark_names} nor "
+            f"{len(names)} comma-separated numbers for the parameters {names}"
+        ) from None
+    if len(values) != len(names):
+        raise ConfigError(
+            f"{option} {text!r}: {len(values)} number(s) for the {len(names)} parameters {names}"
+        )
+    if not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"{option} {text!r}: the parameter values must be finite")
+    return np.array(values, dtype=np.float64)
+
+
+def theta_point(setup: Any, theta: str | np.ndarray) -> np.ndarray:
+    """The parameter values [P] of a benchmark name or point."""
+    if isinstance(theta, str):
+        return setup.parameter_space.benchmark_array([theta])[0]
+    return np.asarray(theta, dtype=np.float64)
+
+
+def theta_label(setup: Any, theta: str | np.ndarray) -> str:
+    """``sm (a2 = 0, a3 = 0)`` or ``(a2 = 0.5, a3 = 0)``.
+
+    Example:
+        >>> from columnminer.simulators.golden import golden_setup
+        >>> theta_label(golden_setup(), "sm")
+        'sm (a2 = 0, a3 = 0)'
+    """
+    values = theta_point(setup, theta)
+    inner = ", ".join(f"{n} = {fmt(v)}" for n, v in zip(setup.parameter_names, values, strict=True))
+    return f"{theta} ({inner})" if isinstance(theta, str) else f"({inner})"
+
+
+def _axis(spec: str, name: str, option: str) -> np.ndarray:
+    parts = spec.split(":")
+    try:
+        if len(parts) == 1:
+            return np.array([float(parts[0])])
+        if len(parts) == 3:
+            low, high, n = float(parts[0]), float(parts[1]), int(parts[2])
+            if n < 1 or not (math.isfinite(low) and math.isfinite(high)):
+                raise ValueError
+            return np.linspace(low, high, n)
+    except ValueError:
+        pass
+    raise ConfigError(
+        f"{option} {spec!r} ({name}): expected LOW:HIGH:N (N >= 1 evenly spaced points) or one VALUE"
+    )
+
+
+def parameter_grid(setup: Any, specs: Sequence[str], points: int, option: str = "--grid") -> np.ndarray:
+    """A regular grid [T, P] of parameter points: every parameter over its range with ``points`` values,
+    changed by ``specs``: ``LOW:HIGH:N`` for all parameters, ``NAME=LOW:HIGH:N`` or ``NAME=VALUE`` for one.
+
+    Example:
+        >>> from columnminer.simulators.golden import golden_setup
+        >>> parameter_grid(golden_setup(), ["a3=0"], 3).tolist()
+        [[-1.0, 0.0], [0.0, 0.0], [1.0, 0.0]]
+    """
+    space = setup.parameter_space
+    names = space.parameter_names
+    if int(points) < 1:
+        raise ConfigError(f"--points must be positive, got {points}")
+    axes = {name: np.linspace(*space.parameters[name].parameter_range, int(points)) for name in names}
+    for spec in specs:
+        name, sep, rest = str(spec).partition("=")
+        if sep:
+            if name not in names:
+                raise ConfigError(
+                    f"{option} {spec!r}: unknown parameter {name!r}; the parameters are {names}"
+                )
+            axes[name] = _axis(rest, name, option)
+        else:
+            for each in names:
+                axes[each] = _axis(spec, each, option)
+    mesh = np.meshgrid(*(axes[name] for name in names), indexing="ij")
+    return np.stack(mesh, axis=-1).reshape(-1, len(names))
+
+
+def load_any_estimator(path: str) -> Any:
+    """A saved estimator (``<path>_settings.json`` ...) or ensemble (a directory with ``ensemble.json``);
+    ``path`` may also name the settings file itself."""
+    from ..ml import Ensemble, load_estimator
+
+    base = Path(path)
+    if (base / "ensemble.json").is_file():
+        return Ensemble.load(base)
+    if base.name.endswith("_settings.json"):
+        base = base.with_name(base.name[: -len("_settings.json")])
+    return load_estimator(base)
+
+
+def to_jsonable(value: Any) -> Any:
+    """numpy arrays and scalars (recursively) as lists and Python numbers; non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return to_jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: str, data: Any) -> Path:
+    """Write ``data`` (numpy allowed) as indented JSON, creating the directory; returns the path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(to_jsonable(data), indent=2) + "\n")
+    return target
