@@ -121,3 +121,13 @@ def test_bad_definitions_are_named(store):
     empty.append(np.zeros((3, 1)), np.ones((3, 6)), 0)
     with pytest.raises(InferenceError, match="partition 'test' holds no events"):
         binned_weights(empty, "a", [0.0, 1.0], partition="test")
+
+
+def test_chunks_emptied_by_cuts_contribute_nothing(store):
+    """A chunk with no events left after the cuts (here the first 128 rows) must not break the reduction."""
+    s, observables, weights = store
+    cut = lambda columns: columns.rows >= 128  # noqa: E731
+    binned = binned_weights(s, "b", [0.0, 5.0, 10.0], cuts=[cut])
+    keep = np.arange(N) >= 128
+    expected = np.histogram(observables[keep, 1], [0.0, 5.0, 10.0], weights=weights[keep, 0])[0]
+    np.testing.assert_allclose(binned.sums[:, 0], expected, rtol=1e-12)

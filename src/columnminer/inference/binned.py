@@ -225,7 +225,7 @@ def _chunk_binned(columns: ChunkColumns, features, edges, flow: bool) -> tuple[n
     flat, keep = bin_index(values, edges, flow)
     flat, w = flat[keep], columns.weights[keep]
     sums = np.stack([np.bincount(flat, w[:, b], minlength=n_bins) for b in range(n_benchmarks)], axis=1)
-    outer = (w[:, :, None] * w[:, None, :]).reshape(len(w), -1)
+    outer = (w[:, :, None] * w[:, None, :]).reshape(len(w), n_benchmarks**2)  # also for 0 events
     gram = np.stack([np.bincount(flat, outer[:, k], minlength=n_bins) for k in range(outer.shape[1])], axis=1)
     counts = np.bincount(flat, minlength=n_bins)
     return sums, gram, counts, np.int64((~keep).sum())

@@ -113,15 +113,18 @@ def parameter_grid(
 def resolve_thetas(setup: AnalysisSetup, thetas: Any) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients over the benchmark columns [T, B] and parameter points [T, P] of ``thetas``.
 
-    ``thetas``: a benchmark name (or a scalar benchmark index), a list of names, or parameter points
-    ([P] or [T, P]; numeric lists are always points). With morphing any point works; without it every point
-    must coincide with a benchmark (then that benchmark's weight column is used).
+    ``thetas``: a benchmark name (or a scalar benchmark index), a list of names, parameter points
+    ([P] or [T, P]; numeric lists are always points), or a list mixing names and points. With morphing any
+    point works; without it every point must coincide with a benchmark (then that benchmark's weight column
+    is used).
 
     Example:
         >>> from columnminer.demo import golden_channel_setup
         >>> c, points = resolve_thetas(golden_channel_setup(), ["sm"])
         >>> c.shape, points.tolist()
         ((1, 6), [[0.0, 0.0]])
+        >>> resolve_thetas(golden_channel_setup(), ["sm", [0.5, 0.0]])[1].tolist()
+        [[0.0, 0.0], [0.5, 0.0]]
     """
     space = setup.parameter_space
     benchmark_points = space.benchmark_array()
@@ -131,6 +134,9 @@ def resolve_thetas(setup: AnalysisSetup, thetas: Any) -> tuple[np.ndarray, np.nd
         items = [thetas]
     elif not isinstance(thetas, np.ndarray) and len(thetas) and all(isinstance(t, str) for t in thetas):
         items = list(thetas)
+    elif not isinstance(thetas, np.ndarray) and len(thetas) and any(isinstance(t, str) for t in thetas):
+        parts = [resolve_thetas(setup, t if isinstance(t, str) else [t]) for t in thetas]  # names and points
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     if items is not None:
         try:
             columns = [space.benchmark_index(t) if isinstance(t, str) else int(t) for t in items]
