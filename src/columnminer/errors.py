@@ -3,17 +3,23 @@
 __all__ = [
     "AnalysisError",
     "ColumnMinerError",
+    "ConfigError",
     "EstimatorError",
     "EstimatorFormatError",
     "IncompleteStoreError",
     "InferenceError",
     "InputFormatError",
     "LHEFormatError",
+    "MadGraphCardError",
+    "MadGraphError",
+    "MadGraphNotFoundError",
     "MissingTransformError",
     "MissingVariationError",
     "MissingWeightError",
     "MorphingError",
     "ParameterSpaceError",
+    "PlottingError",
+    "ProcessorError",
     "SetupFormatError",
     "SetupVersionError",
     "SimulationError",
@@ -130,16 +136,10 @@ class PlottingError(ColumnMinerError, ValueError):
     wrong dimension, an empty list of things to draw. The message names the argument."""
 
 
-__all__.append("PlottingError")
-
-
 # command line
 class ConfigError(ColumnMinerError, ValueError):
     """A command-line option or configuration file is unusable: a malformed value, a dotted path to a callable
     that does not resolve, an unknown key. The message names the option or file, the field and the value."""
-
-
-__all__.append("ConfigError")
 
 
 # MadGraph steering
@@ -179,14 +179,8 @@ class MadGraphCardError(ColumnMinerError, ValueError):
     a card, or the options contradict each other. The message names the card file and the entry."""
 
 
-__all__.extend(["MadGraphCardError", "MadGraphError", "MadGraphNotFoundError"])
-
-
 # processors
 class ProcessorError(ColumnMinerError, RuntimeError):
     """A coffea processor run went wrong: a chunk failed (the message names the dataset, file and entry range),
     a chunk was lost or accumulated twice, a file set is malformed, or a store holds chunks of another
     chunking. The message names the chunk, file or store concerned."""
-
-
-__all__.append("ProcessorError")
