@@ -35,8 +35,9 @@ from ..nuisances import nuisance_log_variations_at
 from ..systematics import NuisanceModel
 from ..weights import theta_coefficients
 from . import _fisher_estimators as _fe
-from .binned import ChunkColumns, Feature, _as_edges, bin_index, feature_values, reduce_chunks
+from .binned import ChunkColumns, Feature, reduce_chunks
 from .fisher import FisherInformation
+from .systematic_bins import binned_variations
 
 __all__ = ["binned_nuisance_modifiers", "truth_information_with_nuisances"]
 
@@ -123,26 +124,6 @@ def truth_information_with_nuisances(
     return FisherInformation(info, covariance, names, luminosity, "truth_with_nuisances", point)
 
 
-def _chunk_modifiers(
-    columns: ChunkColumns,
-    store: EventStore,
-    model: NuisanceModel,
-    c: np.ndarray,
-    features: list,
-    edges: tuple,
-    flow: bool,
-) -> np.ndarray:
-    """Per bin: the nominal cross section and the N up-variations, [1 + N, n_bins]."""
-    n_bins = int(np.prod([len(e) - 1 for e in edges]))
-    index, inside = bin_index(feature_values(columns, features), edges, flow)
-    w = columns.weights @ c
-    a, b = model.coefficients(nuisance_log_variations_at(store, columns.rows))
-    up = w[:, None] * np.exp(a + b)  # nu_j = +1, the others 0
-    values = np.concatenate([w[:, None], up], axis=1)[inside]
-    index = index[inside]
-    return np.stack([np.bincount(index, values[:, j], minlength=n_bins) for j in range(values.shape[1])])
-
-
 def binned_nuisance_modifiers(
     store: EventStore,
     features: Feature | Sequence[Feature],
@@ -177,31 +158,23 @@ def binned_nuisance_modifiers(
         >>> binned_nuisance_modifiers(store, "x", [0.0, 1.0, 2.0], "sm").round(4).tolist()
         [[0.1, 0.0]]
     """
-    model = _model(store)
-    features = [features] if isinstance(features, str) or callable(features) else list(features)
-    edges = _as_edges(bins)
+    _model(store)
     c = theta_coefficients(store.setup, theta)
     if len(c) != 1:
         raise InferenceError(f"theta must be one parameter point, got {len(c)}")
-    parts = reduce_chunks(
+    variations = binned_variations(
         store,
-        _chunk_modifiers,
-        store,
-        model,
-        c[0],
         features,
-        edges,
-        flow,
+        bins,
         partition=partition,
         cuts=cuts,
         efficiencies=efficiencies,
+        flow=flow,
         client=client,
     )
-    sums = np.sum(parts, axis=0)
-    nominal, up = sums[0], sums[1:]
+    nominal, up, _ = (a[0] for a in variations.cross_sections_at(c))
     with np.errstate(divide="ignore", invalid="ignore"):
         deltas = np.where(nominal > 0, up / np.where(nominal > 0, nominal, 1.0) - 1.0, 0.0)
     if np.any(deltas <= -1.0):
         raise InferenceError("binned_nuisance_modifiers: an up-variation empties a bin (delta <= -1)")
-    shape = tuple(len(e) - 1 for e in edges)
-    return deltas.reshape(model.n_nuisances, *shape)
+    return deltas.reshape(len(variations.nuisance_names), *variations.shape)
