@@ -1,0 +1,149 @@
+"""Settings of a demo run: event counts, training and grid sizes, the detector model and the event selection.
+
+:meth:`DemoConfig.make` picks the sizes: the default run (about five minutes on two CPU cores) or ``quick``
+(about one minute), with the number of generated SM signal events as the one knob that scales the rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from ..analysis import Analysis
+from ..detector import DetectorConfig, ObjectSmearing, Resolution, smear_events
+from ..fourlepton import add_four_lepton_observables, four_lepton_observables
+
+__all__ = ["DETECTOR", "DemoConfig", "Smearing", "make_analysis"]
+
+#: The detector of the demo: electrons with a 2 % energy resolution, muons with 1.5 % in pt, small angular
+#: smearing, the usual acceptance (pt > 7 / 5 GeV, |eta| < 2.5 / 2.4) and reconstruction efficiencies.
+DETECTOR = DetectorConfig(
+    e=ObjectSmearing(
+        energy=Resolution(relative=0.02),
+        pt=None,
+        eta=Resolution(absolute=0.002),
+        phi=Resolution(absolute=0.002),
+        pt_min=7.0,
+        abs_eta_max=2.5,
+        efficiency=0.95,
+    ),
+    mu=ObjectSmearing(
+        energy=None,
+        pt=Resolution(relative=0.015),
+        eta=Resolution(absolute=0.001),
+        phi=Resolution(absolute=0.001),
+        pt_min=5.0,
+        abs_eta_max=2.4,
+        efficiency=0.97,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """The sizes and physics settings of one demo run (all of them end up in the summary).
+
+    Example:
+        >>> DemoConfig.make(quick=True).n_events, DemoConfig.make().n_events
+        (20000, 80000)
+    """
+
+    n_events: int
+    n_bsm: int
+    n_background: int
+    n_bsm_benchmarks: int = 2
+    luminosity_pb: float = 3.0e6
+    n_train: int = 150_000
+    n_theta0: int = 1000
+    theta0_prior: tuple[tuple[str, float, float], ...] = (("gaussian", 0.0, 0.2), ("gaussian", 0.0, 0.6))
+    epochs: int = 40
+    batch_size: int = 512
+    learning_rates: tuple[float, float] = (2e-3, 2e-4)
+    hidden: tuple[int, ...] = (100, 100)
+    alpha: float = 1.0
+    grid_ranges: tuple[tuple[float, float], ...] = ((-0.1, 0.1), (-0.7, 0.7))
+    grid_resolution: tuple[int, ...] = (41, 41)
+    histogram_features: tuple[str, ...] = ("mZ2", "Phi")
+    histogram_bins: int = 8
+    sally_bins: int = 8
+    step_size: int = 20_000
+    quick: bool = False
+
+    @classmethod
+    def make(cls, n_events: int | None = None, quick: bool = False) -> DemoConfig:
+        """The default sizes (``quick``: a smaller, faster run); ``n_events`` SM signal events (generated,
+        before the selection) scale the other samples and the training size."""
+        default = 20_000 if quick else 80_000
+        n = default if n_events is None else int(n_events)
+        if n < 1000:
+            raise ValueError(f"n_events must be at least 1000, got {n}")
+        n_train = int(np.clip(2 * n, 5000, 40_000 if quick else 150_000))
+        return cls(
+            n_events=n,
+            n_bsm=max(n // 4, 250),
+            n_background=max(n // 4, 250),
+            n_train=n_train,
+            n_theta0=300 if quick else 1000,
+            epochs=20 if quick else 40,
+            grid_resolution=(31, 31) if quick else (41, 41),
+            quick=bool(quick),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+class Smearing:
+    """The detector as a ``Sample.transform``: :func:`~columnminer.detector.smear_events` with :data:`DETECTOR`,
+    seeded per chunk from ``seed`` and the chunk's content, so that a rerun smears every chunk the same way
+    whatever the order in which dask runs them."""
+
+    def __init__(self, seed: int, config: DetectorConfig = DETECTOR) -> None:
+        self.seed = int(seed)
+        self.config = config
+
+    def __call__(self, events: ak.Array) -> ak.Array:
+        key = np.asarray(ak.to_numpy(ak.flatten(events.particles.px[:4])), dtype=np.float64)
+        rng = np.random.default_rng([self.seed, len(events), zlib.crc32(key.tobytes())])
+        return smear_events(events, self.config, rng=rng)
+
+
+def _cached_observables() -> Callable[[ak.Array], dict[str, np.ndarray]]:
+    cache: list[Any] = [None, None]
+
+    def observables(events: ak.Array) -> dict[str, np.ndarray]:
+        if cache[0] is not events:
+            cache[:] = [events, four_lepton_observables(events)]
+        return cache[1]
+
+    return observables
+
+
+def make_analysis() -> Analysis:
+    """The ten four-lepton observables (events without an e+ e- mu+ mu- final state after the detector are
+    dropped) and the usual H -> 4l selection: 40 < mZ1 < 120 GeV, 12 < mZ2 < 120 GeV, 115 < m4l < 135 GeV.
+
+    Example:
+        >>> make_analysis().observable_names[:3]
+        ['m4l', 'mZ1', 'mZ2']
+    """
+    analysis = Analysis()
+    add_four_lepton_observables(analysis)
+    observables = _cached_observables()
+    windows = (("mZ1", 40.0, 120.0), ("mZ2", 12.0, 120.0), ("m4l", 115.0, 135.0))
+    for name, low, high in windows:
+
+        def cut(events: ak.Array, name: str = name, low: float = low, high: float = high) -> np.ndarray:
+            value = np.asarray(observables(events)[name], dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                return (value > low) & (value < high)
+
+        analysis.add_cut(cut, name=f"{low:g} < {name} < {high:g} GeV")
+    return analysis

@@ -1,0 +1,376 @@
+"""The result of :func:`columnminer.demo.run_demo`: everything measured, the checks, and the summary as a
+fixed-width text table (terminal), markdown and JSON."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..setup import AnalysisSetup
+from .config import DemoConfig
+
+__all__ = ["CL_68", "CL_95", "DemoResult", "render_table"]
+
+CL_68 = 0.6827
+CL_95 = 0.9545
+#: Report labels of the Fisher informations and limit methods (keys as in the result's dicts).
+LABELS = {
+    "truth": "exact likelihood (truth)",
+    "rate": "rate only",
+    "histogram": "2-d histogram",
+    "sally": "SALLY",
+    "alices": "ALICES",
+}
+
+
+def render_table(
+    headers: list[str], rows: list[list[str]], markdown: bool = False, align: str | None = None
+) -> str:
+    """Rows of strings as a markdown table, or as fixed-width text; ``align`` has one letter per column,
+    ``l`` or ``r`` (default: the first column left, the others right).
+
+    Example:
+        >>> print(render_table(["a", "b"], [["x", "1"], ["yy", "22"]]))
+        a    b
+        --  --
+        x    1
+        yy  22
+    """
+    align = align or "l" + "r" * (len(headers) - 1)
+    if markdown:
+        rule = "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|"
+        return "\n".join(
+            ["| " + " | ".join(headers) + " |", rule, *("| " + " | ".join(r) + " |" for r in rows)]
+        )
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            f"{c:<{w}}" if a == "l" else f"{c:>{w}}" for c, w, a in zip(cells, widths, align, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *[line(r) for r in rows]])
+
+
+def _g(value: float, digits: int = 4) -> str:
+    return "inf" if not math.isfinite(value) else f"{value:.{digits}g}"
+
+
+@dataclass
+class DemoResult:
+    """What :func:`~columnminer.demo.run_demo` measured.
+
+    Attributes:
+        out: the output directory.
+        config: the sizes and settings of the run.
+        setup: the golden-channel analysis setup (theta = (a2, a3), morphing).
+        seed: the random seed.
+        samples: per generated sample (signal at each benchmark, then the background): ``name``, ``theta``,
+            ``path`` (LHE), ``n_generated``, ``n_selected``, ``cross_section_pb`` (as generated).
+        cross_sections: after the selection (pb): ``signal_sm_pb`` and ``background_pb``.
+        n_events: events in the store.
+        fisher: key -> :class:`~columnminer.inference.fisher.FisherInformation` at the SM.
+        limits: key -> :class:`~columnminer.inference.limits.LimitResult` (expected, Asimov at the SM).
+        histories: "sally" / "alices" -> :class:`~columnminer.ml.trainer.TrainingHistory`.
+        timings: step -> wall seconds.
+        checks: name -> (passed, detail).
+        files: the files written (setup, store, plots, summaries).
+        notes: remarks, e.g. a plot drawn by the demo's own fallback.
+    """
+
+    out: Path
+    config: DemoConfig
+    setup: AnalysisSetup
+    seed: int
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    cross_sections: dict[str, float] = field(default_factory=dict)
+    n_events: int = 0
+    fisher: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, Any] = field(default_factory=dict)
+    histories: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    checks: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    # -- derived numbers ---------------------------------------------------------------------------------
+    @property
+    def ok(self) -> bool:
+        """True when every check passed."""
+        return bool(self.checks) and all(passed for passed, _ in self.checks.values())
+
+    def area(self, method: str, cl: float = CL_68) -> float:
+        """Area of the expected confidence region of ``method`` at ``cl`` (grid points inside x cell area)."""
+        return float(self.limits[method].region_volume(cl))
+
+    def area_ratio(self, method: str, reference: str, cl: float = CL_68) -> float:
+        """Area of ``method``'s region divided by that of ``reference`` (inf when the reference is empty)."""
+        denominator = self.area(reference, cl)
+        return self.area(method, cl) / denominator if denominator > 0 else math.inf
+
+    def reaches_edge(self, method: str, cl: float = CL_68) -> bool:
+        """Whether the region touches the border of the grid (its area is then a lower bound)."""
+        result = self.limits[method]
+        inside = result.thetas[result.q < result.threshold(cl)]
+        low, high = result.thetas.min(axis=0), result.thetas.max(axis=0)
+        return bool(len(inside) and (np.any(inside.min(axis=0) <= low) or np.any(inside.max(axis=0) >= high)))
+
+    def overlap(self, method: str, reference: str = "truth", cl: float = CL_68) -> float:
+        """Overlap of two regions on the common grid: |A and B| / |A or B| (1 for identical regions; the area
+        ratio alone would not see a region of the right size in the wrong place)."""
+        a, b = self.limits[method], self.limits[reference]
+        if a.thetas.shape != b.thetas.shape or not np.allclose(a.thetas, b.thetas):
+            return math.nan
+        inside_a, inside_b = a.q < a.threshold(cl), b.q < b.threshold(cl)
+        union = np.sum(inside_a | inside_b)
+        return float(np.sum(inside_a & inside_b) / union) if union else math.nan
+
+    @property
+    def headline_holds(self) -> bool:
+        """The paper's headline: SALLY's and ALICES's 68 % regions are smaller than the histogram's."""
+        return all(self.area(m) < self.area("histogram") for m in ("sally", "alices"))
+
+    def fisher_area(self, key: str) -> float:
+        r"""Area of the 1-sigma Fisher ellipse :math:`\Delta\theta^T I \Delta\theta \le 1`:
+        :math:`\pi/\sqrt{\det I}` (inf for a singular information, such as the rate's, whose determinant is
+        only rounding noise: below 1e-6 of the product of the diagonal)."""
+        info = np.asarray(self.fisher[key].information)
+        det = self.fisher[key].determinant
+        singular = det <= 1e-6 * abs(float(np.prod(np.diag(info))))
+        return math.inf if singular else math.pi / math.sqrt(det)
+
+    # -- tables --------------------------------------------------------------------------------------------
+    def _label(self, key: str) -> str:
+        if key == "histogram":
+            return f"{LABELS[key]} ({', '.join(self.config.histogram_features)})"
+        return LABELS[key]
+
+    def _tables(self) -> list[tuple[str, list[str], list[list[str]], list[str], str | None]]:
+        """(title, headers, rows, notes, column alignment) of every table of the summary."""
+        lum = self.config.luminosity_pb
+        events_rows = []
+        for s in self.samples:
+            theta = "-" if s["theta"] is None else "({:+.3f}, {:+.3f})".format(*s["theta"])
+            events_rows.append(
+                [
+                    "background (q q~ -> ZZ)" if s["theta"] is None else f"signal at {s['name']}",
+                    theta,
+                    str(s["n_generated"]),
+                    str(s.get("n_selected", "-")),
+                    f"{1000 * s['cross_section_pb']:.4g}",
+                ]
+            )
+        sig, bkg = self.cross_sections.get("signal_sm_pb", 0.0), self.cross_sections.get("background_pb", 0.0)
+        events_notes = [
+            f"after the selection: signal sigma(SM) = {1000 * sig:.4g} fb, background {1000 * bkg:.4g} fb; "
+            f"expected at L = {lum / 1000:g} fb^-1: {lum * sig:.0f} signal + {lum * bkg:.0f} background events",
+            f"store: {self.n_events} events (train / validation / test partitions, the test one for the "
+            "Fisher information and the Asimov data)",
+        ]
+        truth_det = self.fisher["truth"].determinant if "truth" in self.fisher else math.nan
+        fisher_rows = []
+        for key in ("truth", "rate", "histogram", "sally", "alices"):
+            if key not in self.fisher:
+                continue
+            info = np.asarray(self.fisher[key].information)
+            det = self.fisher[key].determinant
+            fisher_rows.append(
+                [
+                    self._label(key),
+                    _g(info[0, 0]),
+                    _g(info[0, 1]),
+                    _g(info[1, 1]),
+                    _g(det),
+                    _g(self.fisher_area(key)),
+                    f"{det / truth_det:.3f}" if truth_det > 0 else "-",
+                ]
+            )
+        limit_rows = []
+        for key in ("rate", "histogram", "sally", "alices", "truth"):
+            if key not in self.limits:
+                continue
+            edge = "*" if self.reaches_edge(key) else ""
+            limit_rows.append(
+                [
+                    self._label(key),
+                    f"{self.area(key):.4g}{edge}",
+                    f"{self.area(key, CL_95):.4g}{'*' if self.reaches_edge(key, CL_95) else ''}",
+                    f"{self.area_ratio(key, 'histogram'):.3f}",
+                    f"{self.area_ratio(key, 'truth'):.3f}",
+                    f"{self.overlap(key):.2f}",
+                    "({:+.3f}, {:+.3f})".format(*self.limits[key].best_fit),
+                ]
+            )
+        ranges = ", ".join(
+            f"{name} in [{lo:g}, {hi:g}]"
+            for name, (lo, hi) in zip(
+                self.setup.parameter_space.parameter_names, self.config.grid_ranges, strict=True
+            )
+        )
+        grid = " x ".join(str(n) for n in self.config.grid_resolution)
+        limit_notes = [
+            f"grid {grid} on {ranges}; Asimov data at the SM; q = -2 Delta log L, p from chi^2 with 2 dof",
+            "* the region reaches the edge of the grid: its area is a lower bound",
+            "overlap: grid points in both 68% regions / in either (method and exact likelihood)",
+        ]
+        timing_rows = [[name, f"{seconds:.1f}"] for name, seconds in self.timings.items()]
+        timing_rows.append(["total", f"{sum(self.timings.values()):.1f}"])
+        check_rows = [
+            [name, "OK" if passed else "FAILED", detail] for name, (passed, detail) in self.checks.items()
+        ]
+        return [
+            (
+                "Events",
+                ["sample", "generated at (a2, a3)", "generated", "selected", "sigma [fb]"],
+                events_rows,
+                events_notes,
+                "lrrrr",
+            ),
+            (
+                f"Fisher information at the SM, L = {lum / 1000:g} fb^-1",
+                ["method", "I_a2a2", "I_a2a3", "I_a3a3", "det I", "1-sigma area", "det / truth"],
+                fisher_rows,
+                ["1-sigma area: pi / sqrt(det I), the area of the ellipse Delta theta^T I Delta theta <= 1"],
+                None,
+            ),
+            (
+                f"Expected limits at the SM, L = {lum / 1000:g} fb^-1",
+                ["method", "area 68%", "area 95%", "/ histogram", "/ exact", "overlap", "best fit (a2, a3)"],
+                limit_rows,
+                limit_notes,
+                None,
+            ),
+            ("Timings", ["step", "seconds"], timing_rows, [], None),
+            ("Checks", ["check", "result", "detail"], check_rows, [], "lll"),
+        ]
+
+    def headline(self) -> list[str]:
+        """The headline sentences: ML regions against the histogram's, ALICES against the exact likelihood."""
+        if not all(k in self.limits for k in ("histogram", "sally", "alices", "truth")):
+            return []
+        sally, alices = self.area_ratio("sally", "histogram"), self.area_ratio("alices", "histogram")
+        verdict = "yes" if self.headline_holds else "NO"
+        warnings = [
+            f"warning: the {LABELS[key]} region is smaller than the exact likelihood's (ratio "
+            f"{self.area_ratio(key, 'truth'):.2f}): the estimator is overconfident at this size "
+            "(more events or epochs help)"
+            for key in ("sally", "alices")
+            if self.area_ratio(key, "truth") < 0.95
+        ]
+        warnings += [
+            f"warning: the {LABELS[key]} best fit {tuple(round(float(v), 3) for v in self.limits[key].best_fit)} "
+            "is not the SM: the estimator is biased at this size"
+            for key in ("sally", "alices")
+            if np.linalg.norm(self.limits[key].best_fit) > 1e-9
+        ]
+        lines = [
+            f"ML regions smaller than the histogram's (68% CL area / histogram): SALLY {sally:.2f}, "
+            f"ALICES {alices:.2f} -> {verdict}",
+            f"ALICES against the exact likelihood (68% CL area / exact): {self.area_ratio('alices', 'truth'):.2f}, "
+            f"overlap {self.overlap('alices'):.2f} (SALLY {self.area_ratio('sally', 'truth'):.2f}, histogram "
+            f"{self.area_ratio('histogram', 'truth'):.2f})",
+        ]
+        return lines + warnings
+
+    def _title(self) -> str:
+        mode = "quick" if self.config.quick else "default"
+        return (
+            f"columnminer {__version__} demo: H -> ZZ* -> 2e2mu, theta = (a2, a3), detector level "
+            f"({mode} run, seed {self.seed})"
+        )
+
+    def summary_text(self) -> str:
+        """The summary as fixed-width text for the terminal (ends with ``demo passed`` or ``demo FAILED``)."""
+        lines = [self._title(), ""]
+        for title, headers, rows, notes, align in self._tables():
+            lines += [title, *("  " + row for row in render_table(headers, rows, align=align).splitlines())]
+            lines += ["  " + note for note in notes] + [""]
+        lines += ["Headline", *("  " + h for h in self.headline()), ""]
+        lines += [*("note: " + n for n in self.notes)]
+        lines += ["Files", *("  " + str(f) for f in self.files), ""]
+        lines.append("demo " + ("passed" if self.ok else "FAILED"))
+        return "\n".join(lines)
+
+    def summary_markdown(self) -> str:
+        """The summary as markdown (written to ``summary.md``)."""
+        lines = [f"# {self._title()}", ""]
+        headline = self.headline()
+        if headline:
+            lines += ["## Headline", "", *("- " + h for h in headline), ""]
+        for title, headers, rows, notes, align in self._tables():
+            lines += [f"## {title}", "", render_table(headers, rows, markdown=True, align=align), ""]
+            lines += [*("- " + n.replace("*", r"\*") for n in notes)] + ([""] if notes else [])
+        if self.notes:
+            lines += ["## Notes", "", *("- " + n for n in self.notes), ""]
+        lines += ["## Files", "", *(f"- `{f}`" for f in self.files), ""]
+        lines.append(f"**demo {'passed' if self.ok else 'FAILED'}**")
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything numeric as a JSON-ready dict (written to ``summary.json``)."""
+        fisher = {
+            key: {
+                "information": np.asarray(info.information).tolist(),
+                "determinant": info.determinant,
+                "one_sigma_area": self.fisher_area(key),
+            }
+            for key, info in self.fisher.items()
+        }
+        limits = {
+            key: {
+                "area_68": self.area(key),
+                "area_95": self.area(key, CL_95),
+                "area_68_over_histogram": self.area_ratio(key, "histogram"),
+                "area_68_over_exact": self.area_ratio(key, "truth"),
+                "overlap_68_with_exact": self.overlap(key),
+                "reaches_grid_edge_68": self.reaches_edge(key),
+                "best_fit": result.best_fit.tolist(),
+                "n_asimov": result.n_observed,
+            }
+            for key, result in self.limits.items()
+        }
+        histories = {
+            key: {
+                "train_loss": h.train_loss,
+                "validation_loss": h.validation_loss,
+                "best_epoch": h.best_epoch,
+            }
+            for key, h in self.histories.items()
+        }
+        data = {
+            "columnminer": __version__,
+            "ok": self.ok,
+            "headline_holds": self.headline_holds if len(self.limits) == 5 else None,
+            "headline": self.headline(),
+            "seed": self.seed,
+            "config": self.config.to_dict(),
+            "samples": [{k: v for k, v in s.items() if k != "path"} for s in self.samples],
+            "cross_sections_after_selection_pb": self.cross_sections,
+            "n_events_store": self.n_events,
+            "fisher_information": fisher,
+            "limits": limits,
+            "training": histories,
+            "timings_s": self.timings,
+            "checks": {k: {"passed": p, "detail": d} for k, (p, d) in self.checks.items()},
+            "files": [str(f) for f in self.files],
+            "notes": self.notes,
+        }
+        return _jsonable(data)
+
+
+def _jsonable(value: Any) -> Any:
+    """Replace non-finite floats by None (strict JSON) and numpy scalars by Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
