@@ -191,19 +191,34 @@ def test_generated_close_to(world):
 
 
 def test_distributed_client_gives_the_same_answer(world):
-    """On a 2-worker LocalCluster: equal to the threaded result, and the graph carries no event data."""
+    """On a 2-worker LocalCluster: equal to the threaded result, and the graph carries no event data.
+
+    Robust under CPU load: the cluster gets generous start-up / connect timeouts, and the check that the
+    work ran on the cluster reads the scheduler's task stream (an index-based record of finished tasks).
+    It used to count ``dask_scheduler.task_groups``, which the scheduler deletes once the client has
+    released the results: a race between the client's release message and the ``run_on_scheduler`` call
+    that a loaded machine loses now and then (0 task groups, assertion fails).
+    """
     distributed = pytest.importorskip("distributed")
+    import dask
+
     store = world["store"]
     threaded = cross_sections(store, THETAS)
     graph = dict(store.to_dask("weights").__dask_graph__())
     assert len(cloudpickle.dumps(graph)) < 0.1 * world["weights"].nbytes
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
-        with distributed.Client(cluster) as client:
+    timeouts = {"distributed.comm.timeouts.connect": "120s", "distributed.comm.timeouts.tcp": "120s"}
+    with (
+        dask.config.set(timeouts),
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster, timeout="120s") as client,
+    ):
+        client.wait_for_workers(2, timeout=180)
+        with distributed.get_task_stream(client) as stream:
             passed = cross_sections(store, THETAS, client=client)
             active = weight_moments(store)  # the active client is picked up
-            assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.task_groups)) > 0
+    assert len(stream.data) > 0  # the chunks were reduced by the cluster's workers
     for a, b in zip(threaded, passed, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     np.testing.assert_allclose(active[0], world["weights"].sum(0), rtol=1e-12)

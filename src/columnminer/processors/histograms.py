@@ -1,0 +1,201 @@
+r"""HistogramProcessor: hist histograms of observables at many thetas, morphed from per-bin benchmark-weight moments.
+
+Per chunk and bin k the processor fills :math:`W_{kb} = \sum_{z\in k} w_b(z)` and
+:math:`G_{kbc} = \sum_{z\in k} w_b(z) w_c(z)` (one hist fill per moment, so binning, flow bins and NaN follow
+hist exactly); at the end every theta is one linear map, :math:`\sigma_k(\theta) = c(\theta)\cdot W_k` and
+:math:`\mathrm{Var}_k(\theta) = c(\theta)^T G_k\, c(\theta) = \sum_{z\in k} w(z|\theta)^2` (the
+:class:`~hist.storage.Weight` variance). The cost per chunk does not grow with the number of thetas.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import hist
+import numpy as np
+
+from ..errors import ProcessorError
+from ._thetas import theta_table
+from .accumulators import ChunkKey
+from .base import ChunkProcessor
+from .fileset import AnalysedChunk, FilesetPlan
+
+__all__ = ["HistogramOutput", "HistogramProcessor", "morph_moments"]
+
+logger = logging.getLogger(__name__)
+
+
+def _theta_axis(n: int) -> hist.axis.Integer:
+    return hist.axis.Integer(
+        0, n, name="theta", label="parameter point (index into thetas)", underflow=False, overflow=False
+    )
+
+
+def morph_moments(
+    sums: np.ndarray, gram: np.ndarray, coefficients: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Per-bin values :math:`c_t \cdot W_k` and variances :math:`c_t^T G_k c_t` at every theta.
+
+    ``sums`` [..., B], ``gram`` [..., B, B], ``coefficients`` [T, B] -> values and variances [T, ...]
+    (variances clipped at 0 against rounding).
+
+    Example:
+        >>> values, variances = morph_moments(np.array([[1.0, 2.0]]), np.array([[[1.0, 0.0], [0.0, 4.0]]]),
+        ...                                   np.array([[1.0, 1.0], [1.0, 0.0]]))
+        >>> values.tolist(), variances.tolist()
+        ([[3.0], [1.0]], [[5.0], [1.0]])
+    """
+    values = np.einsum("tb,...b->t...", coefficients, sums)
+    variances = np.einsum("tb,...bc,tc->t...", coefficients, gram, coefficients)
+    return values, np.maximum(variances, 0.0)
+
+
+@dataclass
+class HistogramOutput:
+    """Histograms at every theta: ``histograms[name]`` is a ``hist.Hist`` with a first ``theta`` axis
+    (``hist.axis.Integer`` indexing ``thetas``) and the observable axes, Weight storage (sum of weights in pb
+    and of squared weights); ``counts[name]`` the unweighted Monte Carlo entries per bin.
+    ``moments[name]`` = (W [..., B], G [..., B, B]) over all bins including flow, for :meth:`at`.
+    """
+
+    thetas: np.ndarray
+    histograms: dict[str, hist.Hist]
+    counts: dict[str, hist.Hist]
+    moments: dict[str, tuple[np.ndarray, np.ndarray]]
+    axes: dict[str, tuple[Any, ...]]
+    setup: Any = field(repr=False)
+    n_events: int = 0
+    chunks: list[ChunkKey] | None = None
+
+    def __getitem__(self, name: str) -> hist.Hist:
+        return self.histograms[name]
+
+    def at(self, thetas: Any) -> dict[str, hist.Hist]:
+        """The same histograms morphed to other parameter points (no pass over the events)."""
+        _, _, coefficients = theta_table(self.setup, thetas)
+        return {name: _build(self.axes[name], *self.moments[name], coefficients) for name in self.moments}
+
+
+def _build(axes: tuple[Any, ...], sums: np.ndarray, gram: np.ndarray, coefficients: np.ndarray) -> hist.Hist:
+    values, variances = morph_moments(sums, gram, coefficients)
+    h = hist.Hist(_theta_axis(len(coefficients)), *axes, storage=hist.storage.Weight())
+    view = h.view(flow=True)
+    view["value"] = values
+    view["variance"] = variances
+    return h
+
+
+class HistogramProcessor(ChunkProcessor):
+    """Histograms of observables at many parameter points in one pass (see the module docstring).
+
+    ``histograms`` maps a name to one hist axis or a tuple of axes; each axis's ``name`` is the observable it
+    bins (an observable of the plan's analysis). Any hist axis works (Regular, Variable, Integer, categories)
+    but growing axes (the bins must be the same in every chunk). ``thetas``: a [T, P] array, or benchmark
+    names and points.
+
+    Example:
+        >>> import tempfile
+        >>> from columnminer.analysis import Analysis
+        >>> from columnminer.fourlepton import add_four_lepton_observables
+        >>> from columnminer.simulators.golden import golden_setup, simulate_golden
+        >>> from columnminer.processors import FilesetPlan, run_fileset
+        >>> info = simulate_golden(None, 500, tempfile.mkdtemp(), n_background=0, seed=1)
+        >>> analysis = Analysis()
+        >>> add_four_lepton_observables(analysis)
+        >>> fileset = {"sm": {"files": [info["files"]["signal"]], "metadata": {"sampled_from_benchmark": "sm"}}}
+        >>> plan = FilesetPlan.build(fileset, analysis, golden_setup())
+        >>> thetas = np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5]])
+        >>> out = run_fileset(fileset, HistogramProcessor(plan, thetas, {"m4l": hist.axis.Regular(10, 120, 130,
+        ...                   name="m4l")}), chunksize=200)
+        >>> out["m4l"].axes.name, out["m4l"].shape
+        (('theta', 'm4l'), (3, 10))
+    """
+
+    def __init__(
+        self,
+        plan: FilesetPlan,
+        thetas: Any,
+        histograms: Mapping[str, Any],
+        ordered: bool = True,
+    ) -> None:
+        super().__init__(plan, ordered)
+        self.thetas_items, self.thetas, self.coefficients = theta_table(plan.setup, thetas)
+        self.axes: dict[str, tuple[Any, ...]] = {}
+        self.columns: dict[str, list[int]] = {}
+        names = plan.observable_names
+        if not histograms:
+            raise ProcessorError("HistogramProcessor needs at least one histogram")
+        for name, spec in histograms.items():
+            axes = (spec,) if isinstance(spec, hist.axis.AxesMixin) else tuple(spec)
+            for axis in axes:
+                if not isinstance(axis, hist.axis.AxesMixin):
+                    raise ProcessorError(f"histogram {name!r}: {axis!r} is not a hist axis")
+                if axis.name not in names:
+                    raise ProcessorError(
+                        f"histogram {name!r}: axis {axis.name!r} is not an observable of the analysis {names}"
+                    )
+                if axis.traits.growth:
+                    raise ProcessorError(f"histogram {name!r}: axis {axis.name!r} grows; give fixed bins")
+            self.axes[str(name)] = axes
+            self.columns[str(name)] = [names.index(axis.name) for axis in axes]
+        b = plan.setup.parameter_space.n_benchmarks
+        self._upper = np.triu_indices(b)
+
+    def _moments(
+        self, axes: tuple[Any, ...], values: list[np.ndarray], weights: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Per-bin (flow included) weight sums [..., B], upper-triangle Gram entries [..., B(B+1)/2], entries."""
+        h = hist.Hist(*axes, storage=hist.storage.Double())
+        shape = h.view(flow=True).shape
+        b = weights.shape[1]
+        iu, ju = self._upper
+        sums = np.empty((*shape, b))
+        gram = np.empty((*shape, len(iu)))
+        for k in range(b):
+            h.reset()
+            h.fill(*values, weight=weights[:, k])
+            sums[..., k] = h.view(flow=True)
+        for k, (i, j) in enumerate(zip(iu, ju, strict=True)):
+            h.reset()
+            h.fill(*values, weight=weights[:, i] * weights[:, j])
+            gram[..., k] = h.view(flow=True)
+        h.reset()
+        h.fill(*values)
+        return {"sums": sums, "gram": gram, "entries": np.array(h.view(flow=True))}
+
+    def reduce(self, chunk: AnalysedChunk) -> dict[str, Any]:
+        """Per histogram the bin moments of the chunk's survivors."""
+        out: dict[str, Any] = {"n_events": np.int64(chunk.n_events)}
+        for name, axes in self.axes.items():
+            values = [chunk.observables[:, c] for c in self.columns[name]]
+            out[name] = self._moments(axes, values, chunk.weights)
+        return out
+
+    def finalize(self, total: dict[str, Any], chunks: list[ChunkKey] | None) -> HistogramOutput:
+        """Morph the summed moments to the thetas."""
+        b = self.plan.setup.parameter_space.n_benchmarks
+        iu, ju = self._upper
+        histograms, counts, moments = {}, {}, {}
+        for name, axes in self.axes.items():
+            sums, upper = total[name]["sums"], total[name]["gram"]
+            gram = np.empty((*sums.shape[:-1], b, b))
+            gram[..., iu, ju] = upper
+            gram[..., ju, iu] = upper
+            moments[name] = (sums, gram)
+            histograms[name] = _build(axes, sums, gram, self.coefficients)
+            entries = hist.Hist(*axes, storage=hist.storage.Double())
+            entries.view(flow=True)[...] = total[name]["entries"]
+            counts[name] = entries
+        return HistogramOutput(
+            thetas=self.thetas,
+            histograms=histograms,
+            counts=counts,
+            moments=moments,
+            axes=dict(self.axes),
+            setup=self.plan.setup,
+            n_events=int(total["n_events"]),
+            chunks=chunks,
+        )
