@@ -291,7 +291,7 @@ class DemoResult:
             lines += [title, *("  " + row for row in render_table(headers, rows, align=align).splitlines())]
             lines += ["  " + note for note in notes] + [""]
         lines += ["Headline", *("  " + h for h in self.headline()), ""]
-        lines += [*("note: " + n for n in self.notes)]
+        lines += [*("note: " + n for n in self.notes)] + ([""] if self.notes else [])
         lines += ["Files", *("  " + str(f) for f in self.files), ""]
         lines.append("demo " + ("passed" if self.ok else "FAILED"))
         return "\n".join(lines)

@@ -47,6 +47,7 @@ from .limits import MODES, LimitResult, expected_limits, observed_limits
 from .nuisance_fisher import binned_nuisance_modifiers, truth_information_with_nuisances
 from .systematic_bins import BinnedVariations, binned_variations, profile_binned_likelihood
 from .toys import CoverageResult, coverage
+from .truth_limits import truth_expected_limits
 
 __all__ = [
     "MODES",
@@ -87,6 +88,7 @@ __all__ = [
     "rate_information",
     "reduce_chunks",
     "sigma_and_dsigma",
+    "truth_expected_limits",
     "truth_information",
     "truth_information_with_nuisances",
     "weighted_quantile_edges",
