@@ -69,7 +69,8 @@ def client():
         cluster = distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         )
-        client = distributed.Client(cluster, timeout="90s")
+        # not the default client: later tests (in-memory stores) must keep computing in this process
+        client = distributed.Client(cluster, timeout="90s", set_as_default=False)
         client.wait_for_workers(2, timeout=120)
         yield client
         client.close()
