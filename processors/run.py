@@ -191,6 +191,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             processors[f"hist:{name}"] = HistogramProcessor(plan, thetas, {name: axis})
         if args.fisher:
             processors["fisher"] = FisherProcessor(plan, [_point(t) for t in args.fisher], args.luminosity)
+        if run is not None and (args.histogram or args.fisher) and len(items) < len(run.items):
+            print(
+                f"warning: {len(run.items) - len(items)} chunks are in the store already; the histograms and the "
+                "Fisher information cover the chunks run now only (run again without --store for all)",
+                file=sys.stderr,
+            )
         results = run_work_items(items, CombinedProcessor(processors), executor) if items else {}
         summary = run.commit() if run is not None else None
     seconds = time.perf_counter() - start

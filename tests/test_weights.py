@@ -210,7 +210,11 @@ def test_distributed_client_gives_the_same_answer(world):
     with (
         dask.config.set(timeouts),
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"},  # its HTTP server: any free port, not 8787
         ) as cluster,
         distributed.Client(cluster, timeout="120s") as client,
     ):

@@ -67,7 +67,11 @@ def client():
     distributed = pytest.importorskip("distributed")
     with dask.config.set(TIMEOUTS):
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"},  # its HTTP server: any free port, not 8787
         )
         # not the default client: later tests (in-memory stores) must keep computing in this process
         client = distributed.Client(cluster, timeout="90s", set_as_default=False)
