@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from conftest_data import data_file
+from file_copies import distinct_copy
 
 from columnminer import AnalysisSetup
 from columnminer.analysis import Analysis
@@ -80,10 +81,10 @@ def test_process_mixing_and_background(tmp_path, setup):
     path = str(data_file(*WBJ))
     analysis = jet_analysis()
     store = make_store(tmp_path, setup, analysis)
-    samples = [
+    samples = [  # one file as three samples: three copies (a store never takes the same events twice)
         Sample(path, sampled_from_benchmark="1001"),
-        Sample(path, sampled_from_benchmark="1005", k_factor=1.0),
-        Sample(path, is_background=True, k_factor=2.0),
+        Sample(distinct_copy(path, tmp_path, 1), sampled_from_benchmark="1005", k_factor=1.0),
+        Sample(distinct_copy(path, tmp_path, 2), is_background=True, k_factor=2.0),
     ]
     analyse_samples(samples, analysis, store, progress=False)
     sampled = store.read("sampled_from")

@@ -5,6 +5,7 @@ import awkward as ak
 import numpy as np
 import pytest
 from conftest_data import data_file
+from file_copies import distinct_copy
 
 from columnminer import AnalysisSetup
 from columnminer.analysis import Analysis
@@ -66,7 +67,7 @@ def test_nuisance_columns_are_the_lhe_variations_normalised_like_the_nominal(tmp
             k_factor=1.3,
             systematics=["lumi", "mu", "mur", "pdf"],
         ),
-        Sample(path, is_background=True, k_factor=2.0),  # no systematic: nominal copies
+        Sample(distinct_copy(path, tmp_path, 1), is_background=True, k_factor=2.0),  # no systematic: nominal
     ]
     analyse_samples(samples, analysis, store, step_size=300, progress=False)
 

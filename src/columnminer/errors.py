@@ -2,8 +2,10 @@
 
 __all__ = [
     "AnalysisError",
+    "BenchmarkMismatchError",
     "ColumnMinerError",
     "ConfigError",
+    "DuplicateSourceError",
     "EstimatorError",
     "EstimatorFormatError",
     "IncompleteStoreError",
@@ -23,7 +25,9 @@ __all__ = [
     "SetupFormatError",
     "SetupVersionError",
     "SimulationError",
+    "StoreCorruptError",
     "StoreError",
+    "StoreLockedError",
     "StoreMismatchError",
 ]
 
@@ -104,8 +108,35 @@ class StoreMismatchError(StoreError, ValueError):
     """Stores or chunks do not fit together: another setup, other benchmarks, other observables, wrong dtype."""
 
 
+class BenchmarkMismatchError(StoreMismatchError):
+    """An input file was made at other parameter values than the setup's: a weight declared for a benchmark
+    (its reweighting ``set`` lines) or the generation point (the header's param card) differs from the
+    setup's value. Nothing was written. The message names the file, the benchmark, the parameter, its LHA
+    entry and both values; ``path`` and ``mismatches`` (one dict per difference) keep them as attributes."""
+
+    def __init__(self, message: str, *, path: str | None = None, mismatches: tuple[dict, ...] = ()) -> None:
+        super().__init__(message)
+        self.path = path
+        self.mismatches = tuple(mismatches)
+
+
 class IncompleteStoreError(StoreError):
     """A store holds an interrupted write; the message says which chunks are complete and what is missing."""
+
+
+class StoreCorruptError(StoreError):
+    """Committed data of a store are damaged: a chunk file is missing or fails its checksum, or the metadata
+    (``zarr.json``) is unreadable or holds an impossible value. The message names the array, chunk or file."""
+
+
+class StoreLockedError(StoreError):
+    """Another writer holds the store's lock (one writer at a time); the message names the store and the
+    holder (process id, host, since when)."""
+
+
+class DuplicateSourceError(StoreMismatchError):
+    """Events of an input file would enter a store twice, or enter it again with other settings; nothing was
+    written. The message names the store, the file and the event ranges."""
 
 
 class AnalysisError(ColumnMinerError, ValueError):

@@ -33,16 +33,27 @@ from .analysis import Analysis
 from .compute import active_client, compute
 from .errors import (
     AnalysisError,
+    DuplicateSourceError,
     InputFormatError,
     MissingVariationError,
     ParameterSpaceError,
+    StoreError,
     StoreMismatchError,
 )
 from .events import event_model_from_lhe
+from .io.provenance import file_identity, file_key, missing_ranges, split_ranges
 from .io.store import EventStore
+from .setup import AnalysisSetup
 from .systematics import Systematic
 
-__all__ = ["AnalysisSummary", "Sample", "analyse_samples"]
+__all__ = [
+    "AnalysisSummary",
+    "PlannedSample",
+    "Sample",
+    "analyse_samples",
+    "committed_ranges",
+    "plan_samples",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -88,14 +99,12 @@ class Sample:
         """Delphes ROOT output (read with :func:`columnminer.io.delphes.read_delphes`) rather than LHE."""
         return str(self.path).endswith(".root")
 
-    def source(self, chunk: int) -> dict[str, Any]:
-        """The provenance key of one chunk of this sample in the store (reruns skip committed keys)."""
-        key = {
-            "sample": self.path,
+    def settings(self) -> dict[str, Any]:
+        """How this sample's events enter a store (compared with what the store already holds of its file)."""
+        key: dict[str, Any] = {
             "sampled_from": self.sampled_from_benchmark,
             "background": self.is_background,
             "k_factor": self.k_factor,
-            "chunk": int(chunk),
         }
         if self.systematics:
             key["systematics"] = [str(name) for name in self.systematics]
@@ -136,6 +145,69 @@ class AnalysisSummary:
             for name, (total, passed) in counts.items():
                 lines.append(f"    {name:40s} {passed:>10d} / {total:<10d}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PlannedSample:
+    """A sample checked against a store's setup: its normalisation, file identity and event count.
+
+    ``factor`` multiplies the file's weights (normalisation x k-factor x process fraction);
+    ``identity`` is the file's content identity (:func:`columnminer.io.provenance.file_identity`) and
+    ``check`` the provenance note of the benchmark check of its header.
+    """
+
+    sample: Sample
+    factor: float
+    sampled_from: int
+    nuisance: tuple[tuple[str, str, Any], ...]
+    identity: dict[str, Any]
+    n_events: int
+    check: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self) -> dict[str, Any]:
+        """The sample's settings plus its weight factor: all the store's chunks of one file must agree."""
+        return {**self.sample.settings(), "factor": float(self.factor)}
+
+    def source(self, start: int, stop: int, **extra: Any) -> dict[str, Any]:
+        """The store provenance record of events ``start:stop`` of this sample's file."""
+        record = {
+            "sample": str(self.sample.path),
+            "file": dict(self.identity),
+            "events": [int(start), int(stop)],
+            **self.settings(),
+            **extra,
+        }
+        if self.check:
+            record["benchmark_check"] = self.check
+        return record
+
+
+def committed_ranges(store: EventStore, planned: PlannedSample) -> list[tuple[int, int]]:
+    """Event ranges of ``planned``'s file that ``store`` already holds; raises
+    :class:`~columnminer.errors.DuplicateSourceError` (nothing written) if the store holds events of that
+    file with other settings (another benchmark, k-factor, normalisation) or from an older columnminer that
+    recorded no event ranges."""
+    path = planned.sample.path
+    for item in store.sources:
+        source = item.get("source")
+        if isinstance(source, Mapping) and source.get("sample") == str(path) and "file" not in source:
+            raise DuplicateSourceError(
+                f"{store.url}: holds chunks of {path} recorded without event ranges (an older columnminer); "
+                "which of its events are there cannot be told: analyse into a new store"
+            )
+    ranges = []
+    settings = planned.settings()
+    for start, stop, source in store.committed_ranges(file_key(planned.identity)):
+        held = {key: source.get(key) for key in settings}
+        if held != settings:
+            changed = {key: (held[key], settings[key]) for key in settings if held[key] != settings[key]}
+            raise DuplicateSourceError(
+                f"{store.url}: holds events {start}..{stop} of {path} (same content as "
+                f"{source['file'].get('path')}) with other settings {changed} (store value, this run): adding "
+                "its other events would mix two normalisations; nothing was written"
+            )
+        ranges.append((start, stop))
+    return ranges
 
 
 @dataclass(frozen=True)
@@ -259,18 +331,26 @@ def _nuisance_plan(
     return tuple(plan)
 
 
-def _plan(
-    samples: Sequence[Sample], store: EventStore
-) -> list[tuple[Sample, float, int, tuple[tuple[str, str, Any], ...]]]:
-    """Per sample: normalisation factor, sampled_from index and nuisance columns; validates up front."""
-    from .io.lhe import count_lhe_events, read_lhe_header, weight_scale_factor
+def plan_samples(
+    samples: Sequence[Sample], setup: AnalysisSetup, with_nuisance: bool = True
+) -> tuple[list[PlannedSample], dict[str, float]]:
+    """Check every sample against ``setup`` and plan how its events enter a store, before anything is read.
 
-    space = store.setup.parameter_space
-    systematics = store.setup.systematics if store.nuisance_benchmark_names else []
-    known = [s.name for s in store.setup.systematics]
+    Per sample: the file exists and has events, the benchmarks its header declares agree with ``setup``
+    (:func:`columnminer.io.lhe_benchmarks.check_sample_benchmarks`), the weight factor (normalisation,
+    k-factor, fraction of its process), the nuisance columns and the file's content identity. Also returns
+    the fraction of the signal events generated at each benchmark (``{"<index>": fraction}``).
+    """
+    from .io.lhe import count_lhe_events, read_lhe_header, weight_scale_factor
+    from .io.lhe_benchmarks import check_sample_benchmarks
+
+    space = setup.parameter_space
+    systematics = setup.systematics if with_nuisance else []
+    known = [s.name for s in setup.systematics]
     n_events = {}
     headers: list[Any] = []
     nuisance = []
+    checks = []
     for sample in samples:
         unknown = [name for name in sample.systematics if name not in known]
         if unknown:
@@ -299,6 +379,19 @@ def _plan(
             n_events[sample.path] = count_lhe_events(sample.path)
         lhe = sample.lhe_path if sample.is_delphes else sample.path
         headers.append(None if lhe is None else read_lhe_header(lhe))
+        if headers[-1] is None:
+            checks.append({"benchmark_check": "unverified", "reason": "no LHE header (Delphes background)"})
+        else:
+            checks.append(
+                check_sample_benchmarks(
+                    lhe,
+                    headers[-1],
+                    setup,
+                    sampled_from_benchmark=sample.sampled_from_benchmark,
+                    is_background=sample.is_background,
+                    weight_mapping=sample.weight_mapping,
+                )
+            )
         nuisance.append(_nuisance_plan(sample, systematics, headers[-1]))
     per_process: dict[str, int] = {}
     for sample in samples:
@@ -310,9 +403,8 @@ def _plan(
             fractions[key] = (
                 fractions.get(key, 0.0) + n_events[sample.path] / per_process[sample.process_name]
             )
-    store._update_attrs(sampling_fractions=fractions)
     plan = []
-    for sample, header, columns in zip(samples, headers, nuisance, strict=True):
+    for sample, header, columns, check in zip(samples, headers, nuisance, checks, strict=True):
         n = n_events[sample.path]
         if n == 0:
             raise InputFormatError(f"{sample.path}: the file holds no events", path=sample.path)
@@ -325,11 +417,42 @@ def _plan(
             factor = weight_scale_factor(header, n_events=n, event_norm=sample.event_norm)
         factor *= sample.k_factor * n / per_process[sample.process_name]
         sampled_from = -1 if sample.is_background else space.benchmark_index(sample.sampled_from_benchmark)
-        plan.append((sample, factor, sampled_from, columns))
+        identity = file_identity(sample.path)
+        plan.append(PlannedSample(sample, factor, sampled_from, columns, identity, n, check))
         logger.info(
             "%s: %d events, weight factor %.6g, sampled_from %d", sample.path, n, factor, sampled_from
         )
-    return plan
+    keys = [file_key(p.identity) for p in plan]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            raise DuplicateSourceError(
+                f"{plan[i].sample.path}: the same file as {plan[keys.index(key)].sample.path} is given twice"
+            )
+    return plan, fractions
+
+
+def _delayed_parts(planned: PlannedSample, ranges: list[tuple[int, int]], analysis: Analysis, benchmarks):
+    """One dask.delayed analysis per event range of a planned sample."""
+    import dask
+
+    from .io._lhe_read import scan_event_offsets
+    from .io.lhe_ranges import lhe_byte_range, read_lhe_range
+
+    sample = planned.sample
+    task = _Task(sample, 0, planned.factor, planned.sampled_from, benchmarks, planned.nuisance)
+    lhe = sample.lhe_path if sample.is_delphes else sample.path
+    offsets = scan_event_offsets(lhe) if lhe is not None else None
+    out = []
+    for start, stop in ranges:
+        events = None
+        if lhe is not None:
+            span = lhe_byte_range(offsets, start, stop)
+            events = dask.delayed(read_lhe_range)(lhe, start, stop, byte_range=span)
+        if sample.is_delphes:
+            out.append(dask.delayed(_analyse_delphes_chunk)(start, stop, events, task, analysis))
+        else:
+            out.append(dask.delayed(_analyse_chunk)(events, task, analysis))
+    return out
 
 
 def analyse_samples(
@@ -344,7 +467,15 @@ def analyse_samples(
 
     Events failing a required observable or a cut are dropped; efficiencies multiply the weights. Work runs
     on dask's threaded scheduler or on a ``distributed.Client`` (given or active); the client appends the
-    results in file order with ``source=sample.source(i)``, so a rerun skips finished chunks.
+    results in file order, each chunk recorded with its file's content identity and exact event range.
+
+    Reruns and identity: the events of a file that the store already holds are never read again; only the
+    missing event ranges are analysed (cut into ``step_size`` pieces), whatever the step size of earlier
+    runs. A file that the store holds with other settings (benchmark, k-factor, normalisation) is refused
+    before anything is written (:class:`~columnminer.errors.DuplicateSourceError`). The benchmarks that each
+    LHE header declares are checked against the store's setup first
+    (:func:`~columnminer.io.lhe_benchmarks.check_sample_benchmarks`). The run holds the store's writer lock.
+
     The store's observable columns must be the analysis's observables. Give all samples of a process in one
     call: their normalisation is relative to each other, and the fraction of the signal events generated at
     each benchmark is recorded (``sampling_fractions``) so that samplers restricted to one benchmark's events
@@ -352,10 +483,10 @@ def analyse_samples(
     logs a warning with the pass counts of every definition; if no event survives at all an
     :class:`~columnminer.errors.AnalysisError` carries that table (the store stays valid).
     """
-    import dask
-
-    from .io.lhe import lhe_to_dask
-
+    if int(step_size) < 1:
+        raise AnalysisError(f"step_size must be a positive number of events, got {step_size}")
+    if not store.writable:
+        raise StoreError(f"{store.url}: opened read-only; open it with mode='a' to analyse samples into it")
     if store.observable_names != analysis.observable_names:
         raise AnalysisError(
             f"the store's observables {store.observable_names} differ from the analysis's {analysis.observable_names}"
@@ -366,58 +497,19 @@ def analyse_samples(
             f"setup's systematics {store.setup.nuisance_benchmark_names}; analyse_samples cannot fill them"
         )
     benchmarks = tuple(store.benchmark_names)
-    plan = _plan(samples, store)
+    plan, fractions = plan_samples(samples, store.setup, with_nuisance=bool(store.nuisance_benchmark_names))
     summary = AnalysisSummary()
     client = active_client(client)
     batch = 2 * (len(client.scheduler_info()["workers"]) if client is not None else 2)
-    for sample, factor, sampled_from, columns in plan:
-        if sample.is_delphes:
-            n = _delphes_entries(sample.path)
-            lhe_parts = (
-                lhe_to_dask([sample.lhe_path], step_size=step_size).to_delayed() if sample.lhe_path else None
-            )
-            parts = [
-                (start, min(start + step_size, n), None if lhe_parts is None else lhe_parts[k])
-                for k, start in enumerate(range(0, n, step_size))
-            ]
-        else:
-            parts = lhe_to_dask([sample.path], step_size=step_size).to_delayed()
-        summary.n_read.setdefault(sample.path, 0)
-        summary.n_kept.setdefault(sample.path, 0)
-        summary.counts.setdefault(sample.path, {})
+    with store.writing():
         todo = []
-        for i, part in enumerate(parts):
-            if store.has_source(sample.source(i)):
-                summary.skipped_chunks += 1
-                continue
-            task = _Task(sample, i, factor, sampled_from, benchmarks, columns)
-            if sample.is_delphes:
-                todo.append(
-                    (i, dask.delayed(_analyse_delphes_chunk)(part[0], part[1], part[2], task, analysis))
-                )
-            else:
-                todo.append((i, dask.delayed(_analyse_chunk)(part, task, analysis)))
-        with tqdm(total=len(todo), disable=not progress, desc=Path(sample.path).name, unit="chunk") as bar:
-            for first in range(0, len(todo), batch):
-                group = todo[first : first + batch]
-                results = compute(*[task for _, task in group], client=client)
-                for (i, _), result in zip(group, results, strict=True):
-                    store.append(
-                        result["observables"],
-                        result["weights"],
-                        result["sampled_from"],
-                        nuisance_weights=result["nuisance_weights"],
-                        source=sample.source(i),
-                    )
-                    summary.n_read[sample.path] += result["n_read"]
-                    summary.n_kept[sample.path] += len(result["weights"])
-                    merged = summary.counts[sample.path]
-                    for name, (total, passed) in result["counts"].items():
-                        t0, p0 = merged.get(name, (0, 0))
-                        merged[name] = (t0 + total, p0 + passed)
-                    bar.update(1)
-        if summary.n_read[sample.path] and summary.n_kept[sample.path] == 0:
-            logger.warning("no event of %s survives the analysis:\n%s", sample.path, summary.table())
+        for planned in plan:  # every check before the first write
+            done = committed_ranges(store, planned)
+            summary.skipped_chunks += len(done)
+            todo.append(split_ranges(missing_ranges(planned.n_events, done), step_size))
+        store.update_metadata(sampling_fractions=fractions)
+        for planned, ranges in zip(plan, todo, strict=True):
+            _run_sample(planned, ranges, analysis, store, benchmarks, client, batch, progress, summary)
     logger.info("analysis summary:\n%s", summary.table())
     if (
         summary.n_read
@@ -427,3 +519,36 @@ def analyse_samples(
     ):
         raise AnalysisError("no event survives the analysis in any sample:\n" + summary.table())
     return summary
+
+
+def _run_sample(planned, ranges, analysis, store, benchmarks, client, batch, progress, summary) -> None:
+    """Analyse the given event ranges of one planned sample and append them to the store in order."""
+    path = planned.sample.path
+    summary.n_read.setdefault(path, 0)
+    summary.n_kept.setdefault(path, 0)
+    summary.counts.setdefault(path, {})
+    parts = _delayed_parts(planned, ranges, analysis, benchmarks)
+    with tqdm(total=len(parts), disable=not progress, desc=Path(path).name, unit="chunk") as bar:
+        for first in range(0, len(parts), batch):
+            results = compute(*parts[first : first + batch], client=client)
+            for (start, stop), result in zip(ranges[first : first + batch], results, strict=True):
+                if result["n_read"] != stop - start:
+                    raise InputFormatError(
+                        f"{path}: read {result['n_read']} events for events {start}..{stop}", path=path
+                    )
+                store.append(
+                    result["observables"],
+                    result["weights"],
+                    result["sampled_from"],
+                    nuisance_weights=result["nuisance_weights"],
+                    source=planned.source(start, stop),
+                )
+                summary.n_read[path] += result["n_read"]
+                summary.n_kept[path] += len(result["weights"])
+                merged = summary.counts[path]
+                for name, (total, passed) in result["counts"].items():
+                    t0, p0 = merged.get(name, (0, 0))
+                    merged[name] = (t0 + total, p0 + passed)
+                bar.update(1)
+    if summary.n_read[path] and summary.n_kept[path] == 0:
+        logger.warning("no event of %s survives the analysis:\n%s", path, summary.table())

@@ -79,5 +79,5 @@ def test_another_chunking_of_the_same_files_is_refused(golden, tmp_path):
     store = new_store(golden, tmp_path / "s.zarr")
     fileset = {"background": golden["fileset"]["background"]}
     analyse_fileset(fileset, golden_analysis(), store, chunksize=1000)
-    with pytest.raises(ProcessorError, match=r"holds entries 0..600 of .*another chunking"):
+    with pytest.raises(ProcessorError, match=r"holds events 0..600 of .*another chunking"):
         analyse_fileset(fileset, golden_analysis(), store, chunksize=300)

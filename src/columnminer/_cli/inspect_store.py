@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,9 @@ def _sources(store: Any) -> list[dict[str, Any]]:
             kind = "background" if source.get("background") else "signal"
             benchmark = source.get("sampled_from") or "-"
             k_factor = source.get("k_factor", 1.0)
+            check = (source.get("benchmark_check") or {}).get("benchmark_check", "-")
         else:
-            key, kind, benchmark, k_factor = str(source), "other", "-", None
+            key, kind, benchmark, k_factor, check = str(source), "other", "-", None, "-"
         group = groups.setdefault(
             key,
             {
@@ -36,6 +38,7 @@ def _sources(store: Any) -> list[dict[str, Any]]:
                 "type": kind,
                 "benchmark": benchmark,
                 "k_factor": k_factor,
+                "benchmarks": check,
                 "chunks": 0,
                 "events": 0,
             },
@@ -109,7 +112,7 @@ def store_summary(store: Any) -> dict[str, Any]:
     morphing = setup.morphing_benchmarks if setup.morpher is not None else []
     return {
         "store": store.url,
-        "columnminer": store._attrs.get("columnminer"),
+        "columnminer": store.metadata.get("columnminer"),
         "n_events": n_events,
         "chunk_size": store.chunk_size,
         "incomplete": None if store.incomplete is None else store.incomplete["message"],
@@ -198,9 +201,17 @@ def _report(info: dict[str, Any]) -> str:
     if info["sources"]:
         lines.append(
             table(
-                ["source", "type", "benchmark", "k-factor", "chunks", "events"],
+                ["source", "type", "benchmark", "k-factor", "benchmarks", "chunks", "events"],
                 [
-                    [s["source"], s["type"], s["benchmark"], fmt(s["k_factor"]), s["chunks"], s["events"]]
+                    [
+                        s["source"],
+                        s["type"],
+                        s["benchmark"],
+                        fmt(s["k_factor"]),
+                        s["benchmarks"],
+                        s["chunks"],
+                        s["events"],
+                    ]
                     for s in info["sources"]
                 ],
             )
@@ -232,8 +243,19 @@ def _report(info: dict[str, Any]) -> str:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    """``columnminer inspect STORE``: print the summary (and write it as JSON with --json)."""
+    """``columnminer inspect STORE``: print the summary (and write it as JSON with --json); with --verify,
+    first check every chunk and exit 1 listing the damage."""
     store = open_store(args.store)
+    if args.verify:
+        problems = store.verify()
+        if problems:
+            print(f"{store.url}: the store is damaged ({len(problems)} problem(s)):", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        print(
+            f"{store.url}: verified every chunk of {store.n_events} events and {len(store.sample_names)} samples"
+        )
     info = store_summary(store)
     print(_report(info))
     if args.json:
@@ -249,8 +271,14 @@ def register(commands: Any) -> None:
         description="Summarise an event store: setup (parameters, benchmarks), input samples, event counts, "
         "observables, cross sections per benchmark (pb) with statistical errors, nuisance columns and the "
         "augmented samples it holds.",
-        epilog="Exit codes: 0 success, 1 a columnminer error (e.g. no store there), 2 usage.",
+        epilog="Exit codes: 0 success, 1 a columnminer error (e.g. no store there, or damage found by "
+        "--verify), 2 usage.",
     )
     parser.add_argument("store", help="the zarr event store")
     parser.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="read and check every chunk (present, checksum, finite weights) first; exit 1 on damage",
+    )
     parser.set_defaults(func=run_inspect)

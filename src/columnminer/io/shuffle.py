@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..errors import StoreMismatchError
+from ..errors import DuplicateSourceError, StoreError, StoreMismatchError
+from .provenance import source_file_key, source_range
 from .store import ARRAYS, EventStore, setup_difference
+from .store_lock import local_path
 
 __all__ = ["combine_and_shuffle"]
 
@@ -58,7 +62,10 @@ def combine_and_shuffle(
     same output. Provenance of every input is kept; ``sampled_from`` travels with its events.
 
     Stores with different setups (benchmarks, parameters, morphing), observables or nuisance benchmarks
-    are refused with a message that names the difference.
+    are refused with a message that names the difference; so are inputs that hold the same events twice (one
+    store given twice, or events of one input file in two stores: :class:`~columnminer.errors.
+    DuplicateSourceError`). A local output is written under a temporary name and renamed into place when
+    complete, so a killed run never leaves a partial store at ``out``.
 
     Example:
         >>> import tempfile, numpy as np
@@ -76,6 +83,7 @@ def combine_and_shuffle(
     if not stores:
         raise StoreMismatchError("combine_and_shuffle: no input stores")
     _check_compatible(stores)
+    _check_disjoint(stores)
     first = stores[0]
     names = ["observables", "weights", "sampled_from"] + (
         ["nuisance_weights"] if first.nuisance_benchmark_names else []
@@ -92,16 +100,20 @@ def combine_and_shuffle(
     rng = np.random.default_rng(seed)
     logger.info("shuffling %d events from %d stores through %d bucket(s)", n_total, len(stores), n_buckets)
 
-    attrs = first._attrs
+    attrs = first.metadata
+    final = local_path(str(out))
+    if final is not None and Path(final).exists() and not overwrite:
+        raise StoreError(f"{out}: a store already exists there (pass overwrite=True to replace it)")
+    target = str(out) if final is None else f"{final}.partial-{uuid.uuid4().hex[:12]}"
     output = EventStore.create(
-        out,
+        target,
         first.setup,
         first.observable_names,
         chunk_size=chunk_size,
         nuisance_benchmarks=first.nuisance_benchmark_names,
         partition_fractions=list(attrs["partitions"]["fractions"].values()),
         partition_seed=attrs["partitions"]["seed"],
-        overwrite=overwrite,
+        overwrite=overwrite and final is None,
     )
     # Bucket sizes first (multinomial), then each block's share of every bucket drawn from what is left
     # (multivariate hypergeometric): the same joint law as iid uniform labels, in O(n_buckets) memory.
@@ -157,8 +169,38 @@ def combine_and_shuffle(
                 bar.update(hi - lo)
                 del data
         del regions
+    except BaseException:
+        if final is not None:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     inputs = [{"store": s.url, "n_events": s.n_events, "samples": s.sources} for s in stores]
-    output._update_attrs(combined_from=inputs)
-    return output
+    output.update_metadata(combined_from=inputs)
+    if final is None:
+        return output
+    if Path(final).exists():  # overwrite: the old store goes only once the new one is complete
+        shutil.rmtree(final)
+    os.replace(target, final)
+    return EventStore.open(str(out), mode="a")
+
+
+def _check_disjoint(stores: Sequence[EventStore]) -> None:
+    """Refuse inputs holding the same events twice: one store twice, or one input file's events in two."""
+    urls = [s.url for s in stores]
+    for i, url in enumerate(urls):
+        if url in urls[:i]:
+            raise DuplicateSourceError(f"combine_and_shuffle: the store {url} is given twice")
+    seen: dict[str, list[tuple[int, int, str]]] = {}
+    for store in stores:
+        for item in store.sources:
+            key, span = source_file_key(item.get("source")), source_range(item.get("source"))
+            if key is None or span is None:
+                continue
+            for start, stop, url in seen.get(key, []):
+                if url != store.url and start < span[1] and span[0] < stop:
+                    raise DuplicateSourceError(
+                        f"combine_and_shuffle: {store.url} and {url} both hold events {max(start, span[0])}.."
+                        f"{min(stop, span[1])} of {item['source']['file'].get('path')}"
+                    )
+            seen.setdefault(key, []).append((span[0], span[1], store.url))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import json
 import logging
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -12,8 +14,19 @@ import numpy as np
 import zarr
 
 from .._version import __version__
-from ..errors import IncompleteStoreError, SetupFormatError, StoreError, StoreMismatchError
+from ..errors import (
+    DuplicateSourceError,
+    IncompleteStoreError,
+    SetupFormatError,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+    StoreMismatchError,
+)
 from ..setup import AnalysisSetup
+from .provenance import overlapping, source_file_key, source_range
+from .store_integrity import check_attributes, read_checked, require_chunks, verify_array
+from .store_lock import StoreLock, current_writer, describe_holder, local_path
 
 __all__ = ["ARRAYS", "PARTITIONS", "EventStore", "partition_mask", "setup_difference"]
 
@@ -21,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 STORE_SCHEMA = "columnminer.store"
 STORE_SCHEMA_VERSION = 1
+#: Default seconds a writer waits for another writer of the same store to finish.
+LOCK_TIMEOUT = 120.0
+_METADATA_ERRORS = (json.JSONDecodeError, UnicodeDecodeError, ValueError, TypeError, KeyError)
 #: The per-event arrays of a store: name -> dtype.
 ARRAYS = {
     "observables": np.dtype("float64"),
@@ -106,6 +122,49 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
+#: Attributes that only the store itself writes.
+_RESERVED = (
+    "columnminer",
+    "store_schema",
+    "store_schema_version",
+    "setup",
+    "observables",
+    "nuisance_benchmarks",
+    "chunk_size",
+    "n_events",
+    "generation",
+    "writer",
+    "pending",
+    "samples",
+    "partitions",
+)
+
+
+def _codec() -> Any:
+    """zstd with a content checksum: a damaged chunk fails to decode instead of giving wrong numbers."""
+    from zarr.codecs import ZstdCodec
+
+    return ZstdCodec(level=0, checksum=True)
+
+
+def _open_group(url: str, mode: str) -> zarr.Group:
+    """Open a store's root group; missing or unreadable metadata become columnminer errors naming the file."""
+    try:
+        return zarr.open_group(url, mode=mode)
+    except (
+        FileNotFoundError,
+        zarr.errors.GroupNotFoundError,
+        zarr.errors.NodeTypeValidationError,
+    ) as err:
+        raise StoreError(f"{url}: no event store found ({type(err).__name__}: {err})") from err
+    except _METADATA_ERRORS as err:
+        raise StoreCorruptError(
+            f"{url}/zarr.json: unreadable store metadata ({type(err).__name__}: {err})"
+        ) from err
+    except OSError as err:
+        raise StoreError(f"{url}: cannot open the store: {err}") from err
+
+
 class EventStore:
     """Events of one analysis in a zarr v3 group (local directory or any fsspec URL).
 
@@ -121,6 +180,20 @@ class EventStore:
     written. Rows past ``n_events`` are never read; a store whose writer died reports the interrupted
     append in :attr:`incomplete` and is completed by :meth:`repair` or simply by appending again.
 
+    One writer at a time: every write takes the store's :class:`~columnminer.io.store_lock.StoreLock`
+    (waiting up to ``lock_timeout`` seconds for another writer, then
+    :class:`~columnminer.errors.StoreLockedError` naming it) and re-reads the metadata from disk first, so
+    rows acknowledged to concurrent writers are never overwritten. :meth:`writing` holds the lock over many
+    appends (a whole analysis run).
+
+    Identity: an append whose ``source`` names an input file by content (``{"file": file_identity(path),
+    "events": [start, stop], ...}``, :mod:`columnminer.io.provenance`) is refused with
+    :class:`~columnminer.errors.DuplicateSourceError` if any of its events is already in the store.
+
+    Integrity: arrays are zstd-compressed with a content checksum; reading committed rows whose chunk is
+    missing or fails its checksum raises :class:`~columnminer.errors.StoreCorruptError` naming the chunk
+    (never fill values as data); :meth:`verify` checks every chunk.
+
     Partitions: every event index is assigned to train / validation / test by a fixed hash of (seed,
     index), so the split is deterministic, independent of chunking, and stable when events are appended.
 
@@ -135,10 +208,13 @@ class EventStore:
         (6, (6, 6))
     """
 
-    def __init__(self, group: zarr.Group, url: str, writable: bool) -> None:
+    def __init__(
+        self, group: zarr.Group, url: str, writable: bool, lock_timeout: float = LOCK_TIMEOUT
+    ) -> None:
         self._group = group
         self.url = url
         self._writable = writable
+        self._lock = StoreLock(url, timeout=lock_timeout, holder=self._disk_writer)
         attrs = group.attrs.asdict()
         if attrs.get("store_schema") != STORE_SCHEMA:
             raise StoreError(f"{url}: not a columnminer event store (no '{STORE_SCHEMA}' schema attribute)")
@@ -153,6 +229,7 @@ class EventStore:
             raise StoreError(f"{url}: the store has no 'setup' attribute") from None
         except SetupFormatError as err:
             raise StoreError(str(err)) from err
+        check_attributes(url, attrs)
         self._attrs = attrs
         self._check_arrays()
 
@@ -168,6 +245,7 @@ class EventStore:
         partition_fractions: Sequence[float] = (0.8, 0.1, 0.1),
         partition_seed: int = 0,
         overwrite: bool = False,
+        lock_timeout: float = LOCK_TIMEOUT,
     ) -> EventStore:
         """Create an empty store for ``setup`` with the given observable columns.
 
@@ -206,7 +284,9 @@ class EventStore:
             shape = (0,) if n_columns is None else (0, n_columns)
             chunks = (int(chunk_size),) if n_columns is None else (int(chunk_size), max(n_columns, 1))
             fill = -2 if name == "sampled_from" else np.nan
-            group.create_array(name, shape=shape, chunks=chunks, dtype=ARRAYS[name], fill_value=fill)
+            group.create_array(
+                name, shape=shape, chunks=chunks, dtype=ARRAYS[name], fill_value=fill, compressors=[_codec()]
+            )
         group.update_attributes(
             {
                 "columnminer": __version__,
@@ -217,6 +297,8 @@ class EventStore:
                 "nuisance_benchmarks": [str(n) for n in nuisance_benchmarks],
                 "chunk_size": int(chunk_size),
                 "n_events": 0,
+                "generation": 0,
+                "writer": None,
                 "pending": None,
                 "samples": [],
                 "partitions": {
@@ -225,23 +307,25 @@ class EventStore:
                 },
             }
         )
-        return cls(group, url, writable=True)
+        return cls(group, url, writable=True, lock_timeout=lock_timeout)
 
     @classmethod
-    def open(cls, url: str, mode: str = "r", setup: AnalysisSetup | None = None) -> EventStore:
-        """Open an existing store (``mode`` "r" or "a"); with ``setup``, insist that it was written for it."""
+    def open(
+        cls,
+        url: str,
+        mode: str = "r",
+        setup: AnalysisSetup | None = None,
+        lock_timeout: float = LOCK_TIMEOUT,
+    ) -> EventStore:
+        """Open an existing store (``mode`` "r" or "a"); with ``setup``, insist that it was written for it.
+
+        A store with unreadable metadata raises :class:`~columnminer.errors.StoreCorruptError` naming the file.
+        """
         url = str(url)
         if mode not in ("r", "a"):
             raise ValueError(f"mode must be 'r' or 'a', got {mode!r}")
-        try:
-            group = zarr.open_group(url, mode="r+" if mode == "a" else "r")
-        except (
-            FileNotFoundError,
-            zarr.errors.GroupNotFoundError,
-            zarr.errors.NodeTypeValidationError,
-        ) as err:
-            raise StoreError(f"{url}: no event store found ({type(err).__name__}: {err})") from err
-        store = cls(group, url, writable=mode == "a")
+        group = _open_group(url, "r+" if mode == "a" else "r")
+        store = cls(group, url, writable=mode == "a", lock_timeout=lock_timeout)
         if setup is not None:
             difference = setup_difference(store.setup.to_dict(), setup.to_dict())
             if difference is not None:
@@ -266,6 +350,10 @@ class EventStore:
                 array = self._group[name]
             except KeyError:
                 raise StoreError(f"{self.url}: array '{name}' is missing") from None
+            except _METADATA_ERRORS as err:
+                raise StoreCorruptError(
+                    f"{self.url}/{name}/zarr.json: unreadable array metadata ({type(err).__name__}: {err})"
+                ) from err
             if array.dtype != ARRAYS[name]:
                 raise StoreMismatchError(
                     f"{self.url}: array '{name}' has dtype {array.dtype}, expected {ARRAYS[name]}"
@@ -331,16 +419,136 @@ class EventStore:
         """Whether an append with this ``source`` was committed (lets reruns skip finished work)."""
         return any(item.get("source") == source for item in self._attrs.get("samples", []))
 
+    def committed_ranges(self, file_key: str) -> list[tuple[int, int, dict[str, Any]]]:
+        """``(start, stop, source)`` of every committed append holding events of the file with this content
+        key (:func:`columnminer.io.provenance.file_key`), in commit order."""
+        out = []
+        for item in self._attrs.get("samples", []):
+            source = item.get("source")
+            if source_file_key(source) == file_key:
+                start, stop = source_range(source)
+                out.append((start, stop, source))
+        return out
+
+    @property
+    def writable(self) -> bool:
+        """Whether the store was opened for writing (``mode="a"`` or created)."""
+        return self._writable
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A copy of the store's attributes (setup, provenance, partitions, user metadata...)."""
+        return json.loads(json.dumps(self._attrs))
+
+    @property
+    def generation(self) -> int:
+        """Commit counter: incremented by every committed write (appends, metadata updates, samples)."""
+        return int(self._attrs.get("generation", 0))
+
+    def _disk_writer(self) -> dict[str, Any] | None:
+        return _open_group(self.url, "r").attrs.asdict().get("writer")
+
+    def _refresh(self) -> None:
+        """Re-read the metadata from disk (another writer may have committed since this object read it)."""
+        group = _open_group(self.url, "r+" if self._writable else "r")
+        attrs = group.attrs.asdict()
+        check_attributes(self.url, attrs)
+        self._group = group
+        self._attrs = attrs
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[EventStore]:
+        """Hold the store's writer lock for a block of writes (reentrant), with fresh metadata.
+
+        Other writers wait (up to ``lock_timeout``) or get :class:`~columnminer.errors.StoreLockedError`. A
+        lock left by a writer that died is taken over with a warning naming it.
+
+        Example:
+            >>> import tempfile, numpy as np
+            >>> from columnminer.demo import golden_channel_setup
+            >>> store = EventStore.create(tempfile.mkdtemp() + "/s.zarr", golden_channel_setup(), ["m4l"])
+            >>> with store.writing():
+            ...     _ = store.append(np.ones((2, 1)), np.ones((2, 6)), 0)
+            ...     _ = store.append(np.ones((3, 1)), np.ones((3, 6)), 0)
+            >>> store.n_events
+            5
+        """
+        self._require_writable()
+        outermost = self._lock.depth == 0
+        self._lock.acquire()
+        try:
+            if outermost:
+                self._refresh()
+                stale = self._attrs.get("writer")
+                if stale:
+                    logger.warning(
+                        "%s: took over the writer lock left by %s, which died without releasing it",
+                        self.url,
+                        describe_holder(stale),
+                    )
+                self._update_attrs(writer=current_writer())
+            yield self
+        finally:
+            try:
+                if outermost:
+                    self._update_attrs(writer=None)
+            finally:
+                self._lock.release()
+
+    def update_metadata(self, **values: Any) -> None:
+        """Set attributes of the store (JSON values), under the writer lock, in one metadata write.
+
+        The store's own keys (setup, observables, provenance, counters...) cannot be set this way.
+        """
+        reserved = set(_RESERVED) & set(values)
+        if reserved:
+            raise StoreError(f"{self.url}: attributes {sorted(reserved)} are managed by the store itself")
+        with self.writing():
+            self._commit(**values)
+
     def _update_attrs(self, **values: Any) -> None:
         # One metadata write for all keys: zarr's attrs.update() writes zarr.json once per key, so a kill
         # between two keys could commit n_events without its provenance.
-        self._group.update_attributes(values)
+        try:
+            self._group.update_attributes(values)
+        except OSError as err:
+            raise StoreError(f"{self.url}: writing the store's metadata failed: {err}") from err
         self._attrs.update(values)
+
+    def _commit(self, **values: Any) -> None:
+        """One metadata write that also advances the commit counter; checks that no other writer committed
+        meanwhile (the only guard for stores the file lock cannot cover, such as object stores)."""
+        if local_path(self.url) is None:
+            on_disk = int(_open_group(self.url, "r").attrs.asdict().get("generation", 0))
+            if on_disk != self.generation:
+                raise StoreLockedError(
+                    f"{self.url}: another writer committed to the store during this write (commit {on_disk}, "
+                    f"expected {self.generation}); nothing of this write was committed"
+                )
+        self._update_attrs(generation=self.generation + 1, **values)
 
     # -- writing --------------------------------------------------------------------------------------
     def _require_writable(self) -> None:
         if not self._writable:
             raise StoreError(f"{self.url}: opened read-only; open with mode='a' to write")
+
+    def _check_new_source(self, source: Any) -> None:
+        if source is None:
+            return
+        if self.has_source(source):
+            raise DuplicateSourceError(f"{self.url}: source {source!r} was already appended")
+        key = source_file_key(source)
+        span = source_range(source)
+        if key is None or span is None:
+            return
+        committed = self.committed_ranges(key)
+        clash = overlapping([(a, b) for a, b, _ in committed], *span)
+        if clash:
+            path = source["file"].get("path")
+            raise DuplicateSourceError(
+                f"{self.url}: events {span[0]}..{span[1]} of {path} overlap events {clash} of the same file "
+                "already in the store; nothing was written"
+            )
 
     def append(
         self,
@@ -350,34 +558,42 @@ class EventStore:
         nuisance_weights: np.ndarray | None = None,
         source: Any = None,
     ) -> tuple[int, int]:
-        """Append events; returns their row range (start, stop).
+        """Append events under the writer lock; returns their row range (start, stop).
 
         ``observables`` [n, n_observables], ``weights`` [n, n_benchmarks] (pb), ``sampled_from`` [n] or one
         benchmark index for all, ``nuisance_weights`` [n, n_nuisance_benchmarks] when the store has them.
-        ``source`` (any JSON value, e.g. ``{"file": ..., "chunk": 3}``) is kept as provenance (``None``:
-        none is recorded); appending a source that is already committed is an error. Non-finite weights
-        are rejected, naming the column and the first bad event. An interrupted earlier append is
-        repaired first.
+        ``source`` (any JSON value) is kept as provenance (``None``: none is recorded); appending a source
+        that is already committed, or one naming events of an input file that the store already holds
+        (see the class docstring), raises :class:`~columnminer.errors.DuplicateSourceError`. Non-finite
+        weights are rejected, naming the column and the first bad event. An interrupted earlier append is
+        repaired first. A failing write (disk full...) raises :class:`~columnminer.errors.StoreError`
+        naming the store; the committed events are untouched.
         """
         self._require_writable()
         data = self._validated(observables, weights, sampled_from, nuisance_weights)
         n = data["weights"].shape[0]
-        if source is not None and self.has_source(source):
-            raise StoreMismatchError(f"{self.url}: source {source!r} was already appended")
-        if self.incomplete is not None:
-            self.repair()
-        start = self.n_events
-        stop = start + n
-        self._update_attrs(pending={"start": start, "stop": stop, "source": source, "time": _now()})
-        for name, values in data.items():
-            array = self._group[name]
-            array.resize((stop, *array.shape[1:]))
-            array[start:stop] = values
-        if source is None:
-            self._update_attrs(n_events=stop, pending=None)
-        else:
-            entry = {"source": source, "start": start, "stop": stop, "time": _now()}
-            self._update_attrs(n_events=stop, pending=None, samples=[*self._attrs.get("samples", []), entry])
+        with self.writing():
+            self._check_new_source(source)
+            if self.incomplete is not None:
+                self.repair()
+            start = self.n_events
+            stop = start + n
+            self._update_attrs(pending={"start": start, "stop": stop, "source": source, "time": _now()})
+            try:
+                for name, values in data.items():
+                    array = self._group[name]
+                    array.resize((stop, *array.shape[1:]))
+                    array.with_config({"write_empty_chunks": True})[start:stop] = values
+            except OSError as err:
+                raise StoreError(
+                    f"{self.url}: writing rows {start}..{stop} of '{name}' failed ({err}); the store still holds "
+                    f"its {start} committed events"
+                ) from err
+            commit: dict[str, Any] = {"n_events": stop, "pending": None}
+            if source is not None:
+                entry = {"source": source, "start": start, "stop": stop, "time": _now()}
+                commit["samples"] = [*self._attrs.get("samples", []), entry]
+            self._commit(**commit)
         logger.debug("%s: appended rows %d..%d from %r", self.url, start, stop, source)
         return start, stop
 
@@ -437,15 +653,16 @@ class EventStore:
     def repair(self) -> None:
         """Forget an interrupted append: shrink the arrays back to the committed ``n_events``."""
         self._require_writable()
-        n_events = self.n_events
-        for name in ARRAYS:
-            if name in self._group:
-                array = self._group[name]
-                if array.shape[0] != n_events:
-                    array.resize((n_events, *array.shape[1:]))
-        if self._attrs.get("pending"):
-            logger.info("%s: discarded the interrupted append %s", self.url, self._attrs["pending"])
-        self._update_attrs(pending=None)
+        with self.writing():
+            n_events = self.n_events
+            for name in ARRAYS:
+                if name in self._group:
+                    array = self._group[name]
+                    if array.shape[0] != n_events:
+                        array.resize((n_events, *array.shape[1:]))
+            if self._attrs.get("pending"):
+                logger.info("%s: discarded the interrupted append %s", self.url, self._attrs["pending"])
+            self._update_attrs(pending=None)
 
     # -- reading --------------------------------------------------------------------------------------
     def _array(self, name: str) -> zarr.Array:
@@ -458,7 +675,8 @@ class EventStore:
     def read(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Rows ``start:stop`` (committed rows only) of one array as numpy."""
         stop = self.n_events if stop is None else min(int(stop), self.n_events)
-        return self._array(name)[int(start) : stop]
+        start = int(start)
+        return read_checked(self.url, name, self._array(name), slice(start, stop), start, stop)
 
     def read_rows(self, name: str, rows: np.ndarray) -> np.ndarray:
         """The given (committed) rows of one array, in the order given; reads only the chunks they touch."""
@@ -467,14 +685,25 @@ class EventStore:
             raise IndexError(f"{self.url}: rows must lie in 0..{self.n_events - 1}")
         unique, inverse = np.unique(rows, return_inverse=True)
         array = self._array(name)
+        size = int(array.chunks[0])
+        for chunk in np.unique(unique // size):
+            require_chunks(self.url, name, array, int(chunk) * size, int(chunk) * size + 1)
         selection = (unique,) + (slice(None),) * (array.ndim - 1)
-        return array.oindex[selection][inverse]
+        try:
+            values = array.oindex[selection]
+        except Exception:  # find and name the damaged chunk
+            for chunk in np.unique(unique // size):
+                lo = int(chunk) * size
+                read_checked(self.url, name, array, slice(lo, lo + 1), lo, lo + 1)
+            raise
+        return values[inverse]
 
     def to_dask(self, name: str) -> Any:
         """One array (committed rows) as a dask array whose chunks are the zarr chunks."""
         import dask.array as da
 
         array = self._array(name)
+        require_chunks(self.url, name, array, 0, self.n_events)
         return da.from_zarr(array)[: self.n_events]
 
     def iter_chunks(
@@ -490,7 +719,35 @@ class EventStore:
         step = self.chunk_size if step is None else int(step)
         for first in range(int(start), stop, step):
             last = min(first + step, stop)
-            yield first, {name: self._array(name)[first:last] for name in names}
+            yield first, {name: self.read(name, first, last) for name in names}
+
+    def verify(self) -> list[str]:
+        """Check every committed chunk of every array (present, checksum, finite weights, valid benchmark
+        indices) and every augmented sample; returns the problems found (empty: the store is intact).
+
+        Example:
+            >>> import tempfile, numpy as np
+            >>> from columnminer.demo import golden_channel_setup
+            >>> store = EventStore.create(tempfile.mkdtemp() + "/s.zarr", golden_channel_setup(), ["m4l"])
+            >>> _ = store.append(np.ones((2, 1)), np.ones((2, 6)), 0)
+            >>> store.verify()
+            []
+        """
+        problems = []
+        n_benchmarks = len(self.benchmark_names)
+        for name in ARRAYS:
+            if name in self._group:
+                problems += verify_array(self.url, name, self._group[name], self.n_events, n_benchmarks)
+        if self.incomplete is not None:
+            problems.append(self.incomplete["message"])
+        for sample in self.sample_names:
+            group = self._group["samples"][sample]
+            if not group.attrs.get("complete", False):
+                problems.append(f"sample {sample!r} was not completely written")
+                continue
+            for key, array in group.arrays():
+                problems += verify_array(self.url, f"samples/{sample}/{key}", array, int(array.shape[0]))
+        return problems
 
     def partition_mask(self, partition: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Boolean mask over rows ``start:stop``: which events belong to ``partition``."""
@@ -516,19 +773,29 @@ class EventStore:
         self._require_writable()
         if "/" in name or not name:
             raise StoreError(f"{self.url}: sample name {name!r} must be non-empty and without '/'")
-        samples = self._group.require_group("samples")
-        if name in samples:
-            if not overwrite:
-                raise StoreError(f"{self.url}: sample {name!r} exists (pass overwrite=True to replace it)")
-            del samples[name]
-        group = samples.create_group(name)
-        group.update_attributes({"complete": False})
-        for key, values in arrays.items():
-            values = np.asarray(values)
-            chunks = (min(max(len(values), 1), self.chunk_size), *values.shape[1:])
-            array = group.create_array(key, shape=values.shape, chunks=chunks, dtype=values.dtype)
-            array[...] = values
-        group.update_attributes({**dict(attrs), "complete": True})
+        with self.writing():
+            samples = self._group.require_group("samples")
+            if name in samples:
+                if not overwrite:
+                    raise StoreError(
+                        f"{self.url}: sample {name!r} exists (pass overwrite=True to replace it)"
+                    )
+                del samples[name]
+            group = samples.create_group(name)
+            group.update_attributes({"complete": False})
+            try:
+                for key, values in arrays.items():
+                    values = np.asarray(values)
+                    chunks = (min(max(len(values), 1), self.chunk_size), *values.shape[1:])
+                    array = group.create_array(
+                        key, shape=values.shape, chunks=chunks, dtype=values.dtype, compressors=[_codec()]
+                    )
+                    array.with_config({"write_empty_chunks": True})[...] = values
+            except OSError as err:
+                raise StoreError(f"{self.url}: writing sample {name!r} failed: {err}") from err
+            made_from = {"n_events": self.n_events, "generation": self.generation}
+            group.update_attributes({**dict(attrs), "store_state": made_from, "complete": True})
+            self._commit()
 
     def sample_arrays(self, name: str) -> dict[str, zarr.Array]:
         """An augmented sample as lazy zarr arrays (read in slices, for data larger than memory)."""
@@ -546,7 +813,10 @@ class EventStore:
         group = self._group["samples"][name]
         if not group.attrs.get("complete", False):
             raise IncompleteStoreError(f"{self.url}: sample {name!r} was not completely written")
-        return {key: array[...] for key, array in group.arrays()}
+        return {
+            key: read_checked(self.url, f"samples/{name}/{key}", array, Ellipsis, 0, int(array.shape[0]))
+            for key, array in group.arrays()
+        }
 
     def sample_attrs(self, name: str) -> dict[str, Any]:
         """How an augmented sample was made (kind, thetas, seed, effective numbers of events...)."""

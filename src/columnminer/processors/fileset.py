@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +13,10 @@ import awkward as ak
 import numpy as np
 
 from ..analysis import Analysis
-from ..errors import AnalysisError, ProcessorError, StoreMismatchError
+from ..errors import AnalysisError, LHEFormatError, ProcessorError, StoreMismatchError
+from ..io.lhe_ranges import lhe_byte_range, read_lhe_range
 from ..io.store import EventStore
-from ..samples import Sample, _analyse_chunk, _analyse_delphes_chunk, _plan, _Task
+from ..samples import PlannedSample, Sample, _analyse_chunk, _analyse_delphes_chunk, _Task, plan_samples
 from ..setup import AnalysisSetup
 from .accumulators import ChunkKey
 
@@ -175,24 +175,12 @@ def chunk_metadata(events: Any) -> dict[str, Any]:
 def read_lhe_events(path: str, byte_range: tuple[int, int], entry_start: int, entry_stop: int) -> ak.Array:
     """Events ``entry_start:entry_stop`` of an LHE file, given their decompressed byte range (offsets from the
     first event tag, as :func:`columnminer.io.lhe.lhe_to_dask` uses); checks that exactly those were read."""
-    from ..io._lhe_read import iter_chunks
-
-    n = int(entry_stop) - int(entry_start)
-    parts = [
-        chunk
-        for _, chunk in iter_chunks(
-            path, max(n, 1), byte_range=(int(byte_range[0]), int(byte_range[1])), first_event=int(entry_start)
-        )
-    ]
-    events = parts[0] if len(parts) == 1 else ak.concatenate(parts)
-    if len(events) != n:
-        raise ProcessorError(f"{path}: read {len(events)} events for entries {entry_start}..{entry_stop}")
-    return events
-
-
-def lhe_byte_range(offsets: np.ndarray, start: int, stop: int) -> tuple[int, int]:
-    """Byte range of events start:stop from the offsets of every event tag."""
-    return int(offsets[start]) if len(offsets) else 0, int(offsets[stop]) if stop < len(offsets) else 1 << 62
+    try:
+        return read_lhe_range(path, entry_start, entry_stop, byte_range=byte_range)
+    except LHEFormatError as err:
+        if err.field is None and err.line is None and "events for entries" in str(err):
+            raise ProcessorError(str(err)) from err
+        raise
 
 
 @dataclass
@@ -227,6 +215,7 @@ class FilePlan:
     file_index: int
     task: _Task
     treename: str | None
+    planned: PlannedSample | None = None
 
 
 @dataclass
@@ -303,25 +292,17 @@ class FilesetPlan:
             for f, path in enumerate(spec.files):
                 keys.append((dataset, path, d, f))
                 samples.append(_sample(dataset, spec, path))
-        scratch = None
-        if store is None:  # _plan records sampling fractions in a store: give it a throwaway one in memory
-            scratch = EventStore.create(
-                f"memory://columnminer-processors/{uuid.uuid4().hex}.zarr", setup, analysis.observable_names
-            )
-        try:
-            planned = _plan(samples, store if store is not None else scratch)
-        finally:
-            if scratch is not None:
-                import fsspec
-
-                fs, root = fsspec.core.url_to_fs(scratch.url)
-                fs.rm(root, recursive=True)
+        with_nuisance = bool(store.nuisance_benchmark_names) if store is not None else True
+        planned, fractions = plan_samples(samples, setup, with_nuisance=with_nuisance)
+        if store is not None:
+            store.update_metadata(sampling_fractions=fractions)
         benchmarks = tuple(setup.benchmark_names)
         files = {}
         offsets = {}
-        for (dataset, path, d, f), (sample, factor, sampled_from, columns) in zip(keys, planned, strict=True):
-            task = _Task(sample, 0, factor, sampled_from, benchmarks, columns)
-            files[(dataset, path)] = FilePlan(d, f, task, datasets[dataset].files[path])
+        for (dataset, path, d, f), item in zip(keys, planned, strict=True):
+            sample = item.sample
+            task = _Task(sample, 0, item.factor, item.sampled_from, benchmarks, item.nuisance)
+            files[(dataset, path)] = FilePlan(d, f, task, datasets[dataset].files[path], item)
             if sample.is_delphes and sample.lhe_path and sample.lhe_path not in offsets:
                 from ..io._lhe_read import scan_event_offsets
 
@@ -342,13 +323,15 @@ class FilesetPlan:
         self, dataset: str, filename: str, chunk: int, entry_start: int, entry_stop: int
     ) -> dict[str, Any]:
         """The store provenance key of one chunk."""
-        sample = self.file_plan(dataset, filename).task.sample
-        return {
-            **sample.source(chunk),
-            "dataset": dataset,
-            "entry_start": int(entry_start),
-            "entry_stop": int(entry_stop),
-        }
+        planned = self.file_plan(dataset, filename).planned
+        return planned.source(
+            entry_start,
+            entry_stop,
+            chunk=int(chunk),
+            dataset=dataset,
+            entry_start=int(entry_start),
+            entry_stop=int(entry_stop),
+        )
 
     def analyse(self, events: Any) -> AnalysedChunk:
         """Analyse one chunk (raw LHE events from :func:`~columnminer.processors.runner.run_work_items`, or

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..analysis import Analysis
 from ..errors import AnalysisError, ProcessorError, StoreError
+from ..io.provenance import overlapping, source_file_key, source_range
 from ..io.store import EventStore
 from ..samples import AnalysisSummary
 from .accumulators import ChunkKey
@@ -34,8 +35,8 @@ __all__ = ["StoreRun", "StoreSink", "analyse_fileset", "check_chunking"]
 
 logger = logging.getLogger(__name__)
 
-_RANGE_KEYS = ("chunk", "entry_start", "entry_stop")
-_SAMPLE_KEYS = ("sample", "sampled_from", "background", "k_factor", "systematics")
+#: Settings that all chunks of one file in a store share.
+_SETTINGS = ("sampled_from", "background", "k_factor", "systematics", "factor")
 
 
 def _fs(url: str) -> tuple[Any, str]:
@@ -165,47 +166,58 @@ class StoreSink:
 
 
 def check_chunking(store: EventStore, sources: Sequence[Mapping[str, Any]]) -> None:
-    """Refuse a store that holds entries of the planned files cut into other chunks (another ``chunksize``,
-    or :func:`~columnminer.samples.analyse_samples`): appending would count those events twice.
+    """Refuse, before anything is written, a store that holds events of the planned files cut into other
+    chunks (another ``chunksize``, or :func:`~columnminer.samples.analyse_samples`), or with other settings
+    (benchmark, k-factor, normalisation): appending would count events twice or mix normalisations. Files
+    are recognised by content (:mod:`columnminer.io.provenance`), not by path.
 
     Example:
+        >>> import tempfile, pathlib, numpy as np
         >>> from columnminer.demo import golden_channel_setup
-        >>> import numpy as np
+        >>> from columnminer.io.provenance import file_identity
+        >>> lhe = pathlib.Path(tempfile.mkdtemp()) / "a.lhe"
+        >>> _ = lhe.write_text("<LesHouchesEvents>")
         >>> store = EventStore.create("memory://doc-chunking.zarr", golden_channel_setup(), ["x"], overwrite=True)
-        >>> src = {"sample": "a.lhe", "dataset": "d", "chunk": 0, "entry_start": 0, "entry_stop": 5}
+        >>> src = {"sample": str(lhe), "file": file_identity(lhe), "events": [0, 5], "dataset": "d"}
         >>> _ = store.append(np.zeros((1, 1)), np.ones((1, 6)), 0, source=src)
         >>> check_chunking(store, [src])  # the same chunking: fine
-        >>> check_chunking(store, [{**src, "entry_stop": 3}])
+        >>> check_chunking(store, [{**src, "events": [0, 3]}])
         Traceback (most recent call last):
         ...
-        columnminer.errors.ProcessorError: ...holds entries 0..5 of a.lhe (dataset 'd') ...
+        columnminer.errors.ProcessorError: ...holds events 0..5 of ...a.lhe from a run with another chunking...
     """
-    planned: dict[str, set[tuple[int, int]]] = {}
-    samples: dict[str, str] = {}
+    planned: dict[str, dict[tuple[int, int], Mapping[str, Any]]] = {}
+    paths = {}
     for source in sources:
-        ident = {k: v for k, v in source.items() if k not in _RANGE_KEYS}
-        planned.setdefault(_canonical(ident), set()).add((source["entry_start"], source["entry_stop"]))
-        samples[_canonical({k: source.get(k) for k in _SAMPLE_KEYS})] = source["sample"]
+        key = source_file_key(source)
+        if key is None:
+            continue
+        planned.setdefault(key, {})[source_range(source)] = source
+        paths[str(source.get("sample"))] = source
     for item in store.sources:
-        source = item.get("source")
-        if not isinstance(source, Mapping) or "sample" not in source:
-            continue
-        if "entry_start" not in source:
-            sample_key = _canonical({k: source.get(k) for k in _SAMPLE_KEYS})
-            if sample_key in samples:
-                raise ProcessorError(
-                    f"{store.url} holds chunks of {samples[sample_key]} written by analyse_samples (other "
-                    "chunking); write the processor run into a new store"
-                )
-            continue
-        ident = _canonical({k: v for k, v in source.items() if k not in _RANGE_KEYS})
-        ranges = planned.get(ident)
-        if ranges is not None and (source["entry_start"], source["entry_stop"]) not in ranges:
+        held = item.get("source")
+        if isinstance(held, Mapping) and "file" not in held and str(held.get("sample")) in paths:
             raise ProcessorError(
-                f"{store.url} holds entries {source['entry_start']}..{source['entry_stop']} of {source['sample']} "
-                f"(dataset {source.get('dataset')!r}) from a run with another chunking; rerun with the same "
-                "chunksize or write into a new store"
+                f"{store.url} holds chunks of {held['sample']} recorded without event ranges (an older "
+                "columnminer); write the processor run into a new store"
             )
+    for key, spans in planned.items():
+        for start, stop, held in store.committed_ranges(key):
+            if (start, stop) not in spans:
+                if overlapping(spans, start, stop):
+                    raise ProcessorError(
+                        f"{store.url} holds events {start}..{stop} of {held.get('sample')} from a run with another "
+                        "chunking (or from analyse_samples); rerun with the same chunksize or write into a new store"
+                    )
+                continue
+            mine = spans[(start, stop)]
+            changed = sorted(k for k in _SETTINGS if held.get(k) != mine.get(k))
+            if changed:
+                raise ProcessorError(
+                    f"{store.url} holds events {start}..{stop} of {held.get('sample')} with other settings "
+                    f"({', '.join(f'{k}: {held.get(k)!r} there, {mine.get(k)!r} now' for k in changed)}); "
+                    "write into a new store"
+                )
 
 
 class StoreRun:
@@ -260,7 +272,9 @@ class StoreRun:
     def commit(self) -> AnalysisSummary:
         """Append every staged chunk in file-set order (:meth:`StoreSink.commit`); the summary counts the
         chunks committed now, ``skipped_chunks`` those this run did not process."""
-        receipts = self.sink.commit(self.store, self.sources)
+        with self.store.writing():  # one writer at a time; recheck what other writers committed meanwhile
+            check_chunking(self.store, self.sources)
+            receipts = self.sink.commit(self.store, self.sources)
         done = [(_key(self.plan, it), r) for it, r in zip(self.items, receipts, strict=True) if r is not None]
         summary = summary_of(self.plan, done)
         summary.skipped_chunks = len(self.items) - len(self.pending)
