@@ -5,15 +5,18 @@ Commands (``columnminer COMMAND --help`` for each): ``demo``, ``setup``, ``simul
 :mod:`columnminer._cli`, one module per command group.
 
 Exit codes: 0 success; 1 a columnminer error (bad input file, unknown benchmark or observable, a failed
-check), reported as one line ``columnminer: error: ...`` naming the file, option or field; 2 a usage error
-(argparse: unknown option, malformed value). ``setup`` and ``simulate`` keep their earlier convention of
-exit code 2 for bad input.
+check) or a failed file operation (disk full, permission denied), reported as one line
+``columnminer: error: ...`` naming the file, option or field; 2 a usage error (argparse: unknown option,
+malformed or nonsensical value such as ``--hidden 0``). ``setup`` and ``simulate`` keep their earlier
+convention of exit code 2 for bad input. A command that fails removes the outputs it created (a new store,
+model directory or output directory); what existed before is left alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -46,15 +49,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _report(err: BaseException, verbose: int) -> None:
-    """``columnminer: error: <first line>``; further lines (tables) only with -v."""
-    lines = str(err).strip().splitlines() or [type(err).__name__]
-    print(f"columnminer: error: {lines[0]}", file=sys.stderr)
-    if len(lines) > 1:
-        if verbose:
-            print("\n".join(lines[1:]), file=sys.stderr)
-        else:
-            print("  (run with -v for the details)", file=sys.stderr)
+#: The options (first one set wins) naming the path an OSError without a file name is reported against.
+_PATH_OPTIONS = ("store", "out", "path")
+
+
+def _os_error_message(err: OSError, args: argparse.Namespace) -> str:
+    """``PATH: what went wrong (ErrorType)`` for an OSError; PATH is the file the error names, else the
+    command's store / output."""
+    path = err.filename
+    if path is None:
+        path = next((getattr(args, o) for o in _PATH_OPTIONS if getattr(args, o, None) is not None), None)
+    elif err.filename2 is not None:
+        path = f"{err.filename} -> {err.filename2}"
+    reason = err.strerror or (str(err.args[0]) if err.args else "") or "failed"
+    message = f"{reason} ({type(err).__name__})"
+    return f"{os.fspath(path)}: {message}" if path is not None else message
+
+
+def _report(message: str, verbose: int) -> None:
+    """One line ``columnminer: error: <first line>``; further lines (tables) only with -v."""
+    lines = message.strip().splitlines() or ["failed"]
+    if len(lines) == 1:
+        print(f"columnminer: error: {lines[0]}", file=sys.stderr)
+    elif verbose:
+        print(f"columnminer: error: {lines[0]}", file=sys.stderr)
+        print("\n".join(lines[1:]), file=sys.stderr)
+    else:
+        print(f"columnminer: error: {lines[0]} (run with -v for the details)", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,8 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
-    except (ColumnMinerError, OSError) as err:
-        _report(err, args.verbose)
+    except ColumnMinerError as err:
+        _report(str(err) or type(err).__name__, args.verbose)
+        return int(getattr(args, "error_exit_code", 1))
+    except OSError as err:  # unexpected: disk full, permission denied, a file removed underneath
+        _report(_os_error_message(err, args), args.verbose)
         return int(getattr(args, "error_exit_code", 1))
     except KeyboardInterrupt:
         print("columnminer: interrupted", file=sys.stderr)

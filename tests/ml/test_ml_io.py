@@ -1,6 +1,7 @@
 """Saving and loading estimators: every method round-trips; bad, newer or mismatched files give clear errors."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from columnminer.errors import EstimatorError, EstimatorFormatError
 from columnminer.ml import (
     FORMAT_VERSION,
     DoubleParameterizedRatioEstimator,
+    Ensemble,
     Estimator,
     LikelihoodEstimator,
     ParameterizedRatioEstimator,
@@ -159,3 +161,55 @@ def test_untrained_estimators_cannot_be_saved_or_evaluated(tmp_path):
 def test_loaded_estimators_run_on_the_cpu(saved):
     loaded = Estimator.load(saved)
     assert loaded.device.type == "cpu" and not loaded.model.training
+
+
+@pytest.mark.parametrize("suffix", ["_scaling.npz", "_state_dict.pt", "_settings.json"])
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.0])
+def test_a_truncated_file_is_a_format_error_naming_it(saved, suffix, keep):
+    file = saved.with_name(saved.name + suffix)
+    data = file.read_bytes()
+    file.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(EstimatorFormatError, match="truncated or corrupt") as info:
+        Estimator.load(saved)
+    message = str(info.value)
+    assert message.startswith(f"{file}: ") and len(message.splitlines()) == 1
+
+
+def test_a_corrupt_scaling_archive_and_settings_that_are_not_text(saved):
+    scaling = saved.with_name(saved.name + "_scaling.npz")
+    data = bytearray(scaling.read_bytes())
+    data[len(data) // 3 : len(data) // 3 + 8] = b"\xff" * 8  # inside the stored arrays: a CRC error
+    scaling.write_bytes(bytes(data))
+    with pytest.raises(EstimatorFormatError, match=re.escape(f"{scaling}: cannot read the scaling arrays")):
+        Estimator.load(saved)
+    settings = saved.with_name(saved.name + "_settings.json")
+    settings.write_bytes(b"\xff\xfe{")
+    with pytest.raises(EstimatorFormatError, match=r"unreadable JSON.*UnicodeDecodeError"):
+        Estimator.load(saved)
+
+
+def test_a_truncated_ensemble_member_names_the_member_file(tmp_path):
+    ensemble = Ensemble.create(ParameterizedRatioEstimator, 2, n_hidden=(4,))
+    ensemble.train_all("carl", sample=ratio_sample(200), options=TINY)
+    index = ensemble.save(tmp_path / "ensemble")
+    members = sorted(p for p in (tmp_path / "ensemble").rglob("*_state_dict.pt"))
+    members[1].write_bytes(members[1].read_bytes()[:50])
+    with pytest.raises(EstimatorFormatError, match="cannot read the state dict") as info:
+        Ensemble.load(tmp_path / "ensemble")
+    assert str(info.value).startswith(f"{members[1]}: ")
+    index.write_text(index.read_text()[:20])
+    with pytest.raises(EstimatorFormatError, match=re.escape(f"{index}: unreadable JSON")):
+        Ensemble.load(tmp_path / "ensemble")
+
+
+def test_a_failed_save_keeps_the_earlier_estimator(saved, monkeypatch):
+    before = {p.name: p.read_bytes() for p in saved.parent.iterdir()}
+    estimator = Estimator.load(saved)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        estimator.save(saved)
+    assert {p.name: p.read_bytes() for p in saved.parent.iterdir()} == before  # no temporary files either

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .common import progress_enabled
+from .common import fraction, non_negative_int, positive_int, progress_enabled, remove_on_failure
 from .config import (
     PRESETS,
     SampleSpec,
@@ -67,16 +68,48 @@ def _check_samples(samples: list[Any], specs: list[SampleSpec], setup: Any) -> N
             )
 
 
+#: The smallest allowed value of the integer settings (others: 1).
+_MINIMUM = {"partition_seed": 0}
+
+
+class _PartitionFractions(argparse.Action):
+    """``--partition-fractions TRAIN VALIDATION TEST``: three fractions that sum to 1 (else a usage error)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if not math.isclose(sum(values), 1.0):
+            parser.error(
+                f"argument {option_string}: the fractions must sum to 1, got {' + '.join(map(str, values))}"
+            )
+        setattr(namespace, self.dest, list(values))
+
+
 def _setting(args_value: Any, config: dict, key: str, default: Any, source: str) -> Any:
     """A store / analysis setting: the command line's, else the configuration's (type-checked), else default."""
     if args_value is not None:
         return args_value
     value = config.get(key, default)
     if key == "partition_fractions":
-        if not (isinstance(value, list | tuple) and all(isinstance(v, int | float) for v in value)):
-            raise ConfigError(f"{source}: {key} must be three numbers (train, validation, test)")
+        if not (
+            isinstance(value, list | tuple)
+            and len(value) == 3
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            and all(0.0 <= v <= 1.0 for v in value)
+            and math.isclose(sum(value), 1.0)
+        ):
+            raise ConfigError(
+                f"{source}: {key} must be three fractions (train, validation, test) summing to 1, "
+                f"got {value!r}"
+            )
     elif isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{source}: {key} must be an integer, got {value!r}")
+    elif value < _MINIMUM.get(key, 1):
+        raise ConfigError(f"{source}: {key} must be at least {_MINIMUM.get(key, 1)}, got {value!r}")
     return value
 
 
@@ -107,9 +140,10 @@ def _store(args: argparse.Namespace, config: dict, setup: Any, observables: list
 
 
 def run_analyse(args: argparse.Namespace) -> int:
-    """``columnminer analyse STORE ...``: analyse the samples into the store and print the pass counts."""
-    from ..samples import analyse_samples
+    """``columnminer analyse STORE ...``: analyse the samples into the store and print the pass counts.
 
+    Everything is checked before the store is touched; a store this call creates is removed if it fails.
+    """
     config: dict = {}
     base = None
     name = ""
@@ -136,6 +170,25 @@ def run_analyse(args: argparse.Namespace) -> int:
         setup = EventStore.open(args.store).setup
     _check_samples(samples, specs, setup)
     step_size = _setting(args.step_size, config, "step_size", 100_000, name)
+    # a store created here is removed again if anything below fails (one appended to is left alone);
+    # an interrupted run keeps it: --append resumes it, skipping the finished chunks
+    with remove_on_failure(args.store, keep_on_interrupt=True):
+        return _fill_store(args, config, setup, analysis, origin, setup_source, samples, step_size)
+
+
+def _fill_store(
+    args: argparse.Namespace,
+    config: dict,
+    setup: Any,
+    analysis: Any,
+    origin: str,
+    setup_source: str,
+    samples: list[Any],
+    step_size: int,
+) -> int:
+    """Create or open the store, analyse the samples into it and print the summary."""
+    from ..samples import analyse_samples
+
     store, created = _store(args, config, setup, analysis.observable_names)
     before = store.n_events
     print(
@@ -224,16 +277,19 @@ def register(commands: Any) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--append", action="store_true", help="add to an existing store (reruns skip chunks)")
     mode.add_argument("--overwrite", action="store_true", help="replace an existing store")
-    parser.add_argument("--chunk-size", type=int, help="rows per store chunk (default: 100000)")
-    parser.add_argument("--step-size", type=int, help="events per analysis task (default: 100000)")
+    parser.add_argument("--chunk-size", type=positive_int, help="rows per store chunk (default: 100000)")
+    parser.add_argument("--step-size", type=positive_int, help="events per analysis task (default: 100000)")
     parser.add_argument(
         "--partition-fractions",
-        type=float,
+        type=fraction,
         nargs=3,
+        action=_PartitionFractions,
         metavar=("TRAIN", "VALIDATION", "TEST"),
-        help="train / validation / test fractions of a new store (default: 0.8 0.1 0.1)",
+        help="train / validation / test fractions of a new store, summing to 1 (default: 0.8 0.1 0.1)",
     )
-    parser.add_argument("--partition-seed", type=int, help="seed of the partition hash (default: 0)")
+    parser.add_argument(
+        "--partition-seed", type=non_negative_int, help="seed of the partition hash (default: 0)"
+    )
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

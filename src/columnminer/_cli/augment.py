@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
-from .common import PARTITIONS, fmt, open_store, parameter_grid, partition_value, table
+from .common import (
+    PARTITIONS,
+    annotate_os_error,
+    fmt,
+    non_negative_int,
+    open_store,
+    parameter_grid,
+    partition_value,
+    positive_int,
+    remove_on_failure,
+    table,
+)
 
 __all__ = ["METHODS", "parse_sampler", "register", "run_augment"]
 
@@ -84,8 +96,12 @@ def parse_sampler(setup: Any, text: str, option: str) -> Any:
     if text.startswith("grid:"):
         try:
             n = int(text[len("grid:") :])
+            if n < 1:
+                raise ValueError
         except ValueError:
-            raise ConfigError(f"{option} {text!r}: grid:N needs a number of points per parameter") from None
+            raise ConfigError(
+                f"{option} {text!r}: grid:N needs a positive number of points per parameter"
+            ) from None
         return morphing_points(parameter_grid(setup, [], n, option))
     names = text.split(",")
     if all(name in space.benchmark_names for name in names):
@@ -145,12 +161,24 @@ def run_augment(args: argparse.Namespace) -> int:
     if not args.no_store:
         print(f"stored as {store.url} samples/{sample.name}")
     if args.npy:
-        folder = Path(args.npy)
-        folder.mkdir(parents=True, exist_ok=True)
-        for key, values in sample.arrays.items():
-            np.save(folder / f"{sample.name}_{key}.npy", values)
-        print(f"wrote {len(sample.arrays)} arrays to {folder}/{sample.name}_<array>.npy")
+        _write_npy(Path(args.npy), sample)
+        print(f"wrote {len(sample.arrays)} arrays to {args.npy}/{sample.name}_<array>.npy")
     return 0
+
+
+def _write_npy(folder: Path, sample: Any) -> None:
+    """Every array of ``sample`` as ``folder/<name>_<array>.npy`` (each written beside its place, then
+    renamed, so an existing file is replaced whole or not at all). If one fails, the files and folders
+    created here are removed again and the OSError names the file."""
+    files = [folder / f"{sample.name}_{key}.npy" for key in sample.arrays]
+    with remove_on_failure(folder, *files):
+        folder.mkdir(parents=True, exist_ok=True)
+        for file, values in zip(files, sample.arrays.values(), strict=True):
+            temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+            with annotate_os_error(file), remove_on_failure(temporary):
+                with open(temporary, "wb") as handle:
+                    np.save(handle, values)
+                os.replace(temporary, file)
 
 
 def register(commands: Any) -> None:
@@ -177,19 +205,24 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--theta1", help="reference hypothesis of ratio samples (default: the first benchmark)"
     )
-    parser.add_argument("--samples", type=int, default=10_000, help="rows to draw (default: %(default)s)")
+    parser.add_argument(
+        "--samples", type=positive_int, default=10_000, help="rows to draw (default: %(default)s)"
+    )
     parser.add_argument("--name", help="sample name in the store (default: the method)")
     parser.add_argument(
         "--partition", choices=PARTITIONS, help="events to draw from (default: train; test for 'test')"
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument(
         "--all-events",
         action="store_true",
         help="draw from every event, not only those generated at the benchmark closest to theta",
     )
     parser.add_argument(
-        "--additional-thetas", type=int, default=0, help="more-ratios: extra theta0 rows per y = 1 event"
+        "--additional-thetas",
+        type=non_negative_int,
+        default=0,
+        help="more-ratios: extra theta0 rows per y = 1 event",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a stored sample of the same name")
     parser.add_argument("--npy", metavar="DIR", help="also write every array as DIR/<name>_<array>.npy")

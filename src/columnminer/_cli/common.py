@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import math
+import os
+import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +20,26 @@ from ..errors import ConfigError
 __all__ = [
     "DEFAULT_LUMINOSITY",
     "PARTITIONS",
+    "annotate_os_error",
+    "finite_float",
     "fmt",
     "fmt_error",
+    "fraction",
     "load_any_estimator",
+    "new_path_root",
+    "non_negative_float",
+    "non_negative_int",
+    "open_fraction",
     "open_store",
     "parameter_grid",
     "parse_theta",
     "partition_value",
+    "positive_float",
+    "positive_int",
     "progress_enabled",
+    "remove_on_failure",
+    "remove_path",
+    "split_fraction",
     "table",
     "theta_label",
     "theta_point",
@@ -35,6 +51,180 @@ __all__ = [
 DEFAULT_LUMINOSITY = 300_000.0
 #: Choices of the ``--partition`` options ("all" means every event).
 PARTITIONS = ("all", "train", "validation", "test")
+
+
+# -- argparse types: a nonsensical value is a usage error (exit code 2) naming the option -------------------
+def _integer(text: str, check: Callable[[int], bool], what: str) -> int:
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not check(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def _real(text: str, check: Callable[[float], bool], what: str) -> float:
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not math.isfinite(value) or not check(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (sizes, counts, epochs, bins).
+
+    Example:
+        >>> positive_int("3")
+        3
+        >>> positive_int("0")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: must be a positive integer, got '0'
+    """
+    return _integer(text, lambda v: v >= 1, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer >= 0 (seeds, optional extra counts).
+
+    Example:
+        >>> non_negative_int("0")
+        0
+    """
+    return _integer(text, lambda v: v >= 0, "a non-negative integer")
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number (no nan or inf).
+
+    Example:
+        >>> finite_float("-0.5")
+        -0.5
+    """
+    return _real(text, lambda v: True, "a finite number")
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (luminosities, learning rates, cross sections, factors).
+
+    Example:
+        >>> positive_float("3e5")
+        300000.0
+    """
+    return _real(text, lambda v: v > 0, "a positive number")
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse type: a finite number >= 0 (loss weights).
+
+    Example:
+        >>> non_negative_float("0")
+        0.0
+    """
+    return _real(text, lambda v: v >= 0, "a non-negative number")
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1] (partition fractions).
+
+    Example:
+        >>> fraction("0.8")
+        0.8
+    """
+    return _real(text, lambda v: 0.0 <= v <= 1.0, "a fraction between 0 and 1")
+
+
+def split_fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1) (a held-out fraction: something must be left to train on).
+
+    Example:
+        >>> split_fraction("0")
+        0.0
+    """
+    return _real(text, lambda v: 0.0 <= v < 1.0, "a fraction in [0, 1)")
+
+
+def open_fraction(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1 (confidence levels).
+
+    Example:
+        >>> open_fraction("0.95")
+        0.95
+    """
+    return _real(text, lambda v: 0.0 < v < 1.0, "a number strictly between 0 and 1")
+
+
+# -- outputs: a failed command leaves nothing new behind -----------------------------------------------------
+def _is_url(path: str | os.PathLike) -> bool:
+    return "://" in str(path)
+
+
+def new_path_root(path: str | os.PathLike) -> Path | None:
+    """The outermost directory or file that creating ``path`` would add: ``path`` itself or its highest
+    missing ancestor. None if ``path`` exists already or is a URL (nothing of it may be removed then).
+
+    Example:
+        >>> import tempfile
+        >>> base = Path(tempfile.mkdtemp())
+        >>> new_path_root(base / "a" / "b") == base / "a", new_path_root(base)
+        (True, None)
+    """
+    if _is_url(path):
+        return None
+    candidate = Path(path).absolute()
+    if candidate.exists() or candidate.is_symlink():
+        return None
+    while candidate.parent != candidate and not candidate.parent.exists():
+        candidate = candidate.parent
+    return candidate
+
+
+def remove_path(path: str | os.PathLike) -> None:
+    """Remove a file or directory tree, quietly (a cleanup must never hide the error that caused it)."""
+    target = Path(path)
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            target.unlink()
+
+
+@contextlib.contextmanager
+def remove_on_failure(*paths: str | os.PathLike | None, keep_on_interrupt: bool = False) -> Iterator[None]:
+    """Remove, when the body raises, whatever of ``paths`` it created: for each path that does not exist on
+    entry, its outermost new directory (see :func:`new_path_root`). Paths that existed before (a store
+    appended to, a directory written into) are never removed; None entries are skipped.
+
+    With ``keep_on_interrupt`` a KeyboardInterrupt keeps the outputs (a resumable store).
+    """
+    roots = [root for root in (new_path_root(p) for p in paths if p is not None) if root is not None]
+    try:
+        yield
+    except KeyboardInterrupt:
+        if not keep_on_interrupt:
+            for root in roots:
+                remove_path(root)
+        raise
+    except BaseException:
+        for root in roots:
+            remove_path(root)
+        raise
+
+
+@contextlib.contextmanager
+def annotate_os_error(path: str | os.PathLike) -> Iterator[None]:
+    """An OSError raised in the body without a file name (a failed write: disk full) gets ``path`` as its
+    ``filename``, so that the command line's one-line message names it."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None:
+            err.filename = str(path)
+        raise
 
 
 def partition_value(choice: str | None) -> str | None:
@@ -241,8 +431,20 @@ def to_jsonable(value: Any) -> Any:
 
 
 def write_json(path: str, data: Any) -> Path:
-    """Write ``data`` (numpy allowed) as indented JSON, creating the directory; returns the path."""
+    """Write ``data`` (numpy allowed) as indented JSON, creating the directory; returns the path.
+
+    The file appears complete or not at all (written beside it, then renamed); when writing fails, the
+    directories it created are removed again and the OSError names ``path``.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(to_jsonable(data), indent=2) + "\n")
+    text = json.dumps(to_jsonable(data), indent=2) + "\n"
+    with annotate_os_error(target), remove_on_failure(target.parent):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_text(text)
+            os.replace(temporary, target)
+        except BaseException:
+            remove_path(temporary)
+            raise
     return target

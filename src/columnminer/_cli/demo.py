@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .common import non_negative_int, positive_int, remove_on_failure
+
 __all__ = ["register", "run_demo_command", "run_setup_command"]
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
-    """``columnminer demo``: 0 when every check passes, 1 otherwise."""
+    """``columnminer demo``: 0 when every check passes, 1 otherwise. An output directory created here is
+    removed again if the run raises (a run whose checks fail keeps it: the summary says what failed)."""
     from ..demo import run_demo
 
-    result = run_demo(args.out, n_events=args.events, quick=args.quick, seed=args.seed, progress=True)
+    with remove_on_failure(args.out):
+        result = run_demo(args.out, n_events=args.events, quick=args.quick, seed=args.seed, progress=True)
     print(result.summary_text())
     return 0 if result.ok else 1
 
@@ -40,12 +44,12 @@ def register(commands: Any) -> None:
     demo.add_argument("--out", default="demo-output", help="output directory (default: %(default)s)")
     demo.add_argument(
         "--events",
-        type=int,
+        type=positive_int,
         default=None,
         help="SM signal events to generate (default: 80000, 20000 with --quick)",
     )
     demo.add_argument("--quick", action="store_true", help="a smaller, faster run (about a minute)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    demo.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
     demo.set_defaults(func=run_demo_command)
 
     setup = commands.add_parser(

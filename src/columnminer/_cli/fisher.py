@@ -18,6 +18,8 @@ from .common import (
     open_store,
     parse_theta,
     partition_value,
+    positive_float,
+    positive_int,
     table,
     theta_label,
     theta_point,
@@ -174,7 +176,10 @@ def register(commands: Any) -> None:
     parser.add_argument("store", help="the zarr event store")
     parser.add_argument("--theta", default="sm", help="benchmark name or point A,B (default: %(default)s)")
     parser.add_argument(
-        "--luminosity", type=float, default=DEFAULT_LUMINOSITY, help="in pb^-1 (default: %(default)g)"
+        "--luminosity",
+        type=positive_float,
+        default=DEFAULT_LUMINOSITY,
+        help="in pb^-1 (default: %(default)g)",
     )
     parser.add_argument(
         "--kind",
@@ -186,7 +191,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--observables", nargs="+", metavar="NAME", help="histogram observables (1 or 2)")
     parser.add_argument(
-        "--bins", type=int, nargs="+", metavar="N", help="adaptive bins (default: 25, or 8x8)"
+        "--bins", type=positive_int, nargs="+", metavar="N", help="adaptive bins (default: 25, or 8x8)"
     )
     parser.add_argument("--estimator", metavar="PATH", help="saved score estimator or ensemble (for sally)")
     parser.add_argument("--partition", choices=PARTITIONS, help="events used (default: all; test for sally)")

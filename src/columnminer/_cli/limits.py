@@ -14,10 +14,13 @@ from .common import (
     PARTITIONS,
     fmt,
     load_any_estimator,
+    open_fraction,
     open_store,
     parameter_grid,
     parse_theta,
     partition_value,
+    positive_float,
+    positive_int,
     table,
     theta_label,
     theta_point,
@@ -68,9 +71,6 @@ def run_limits(args: argparse.Namespace) -> int:
     setup = store.setup
     theta_true = parse_theta(setup, args.theta_true, "--theta-true")
     grid = parameter_grid(setup, args.grid, args.points)
-    bad = [cl for cl in args.cl if not 0.0 < cl < 1.0]
-    if bad:
-        raise ConfigError(f"--cl: confidence levels must lie between 0 and 1, got {bad}")
     options: dict[str, Any] = {
         "partition": partition_value(args.partition),
         "include_rate": not args.no_rate,
@@ -165,25 +165,38 @@ def register(commands: Any) -> None:
     parser.add_argument("mode", choices=_MODES, help="how the likelihood is built")
     parser.add_argument("--theta-true", default="sm", help="Asimov point: benchmark or A,B (default: sm)")
     parser.add_argument("--grid", action="append", default=[], metavar="SPEC", help="grid specification")
-    parser.add_argument("--points", type=int, default=21, help="grid points per parameter (default: 21)")
     parser.add_argument(
-        "--luminosity", type=float, default=DEFAULT_LUMINOSITY, help="in pb^-1 (default: %(default)g)"
+        "--points", type=positive_int, default=21, help="grid points per parameter (default: 21)"
+    )
+    parser.add_argument(
+        "--luminosity",
+        type=positive_float,
+        default=DEFAULT_LUMINOSITY,
+        help="in pb^-1 (default: %(default)g)",
     )
     parser.add_argument("--observables", nargs="+", metavar="NAME", help="histo: observables to bin")
     parser.add_argument(
-        "--bins", type=int, nargs="+", metavar="N", help="adaptive bins (one, or per dimension)"
+        "--bins", type=positive_int, nargs="+", metavar="N", help="adaptive bins (one, or per dimension)"
     )
     parser.add_argument(
         "--estimator", metavar="PATH", help="saved estimator or ensemble (sally, sallino, ml)"
     )
     parser.add_argument("--theta-ref", help="reference point of sallino / adaptive-sally / ratio estimators")
-    parser.add_argument("--n-asimov", type=int, help="ml: use a random subset of this many Asimov events")
     parser.add_argument(
-        "--cl", type=float, nargs="+", default=[0.6827, 0.95], help="confidence levels (default: 0.6827 0.95)"
+        "--n-asimov", type=positive_int, help="ml: use a random subset of this many Asimov events"
+    )
+    parser.add_argument(
+        "--cl",
+        type=open_fraction,
+        nargs="+",
+        default=[0.6827, 0.95],
+        help="confidence levels, between 0 and 1 (default: 0.6827 0.95)",
     )
     parser.add_argument("--partition", choices=PARTITIONS, default="test", help="events used (default: test)")
     parser.add_argument(
-        "--dof", type=int, help="degrees of freedom of the p-values (default: the number of parameters)"
+        "--dof",
+        type=positive_int,
+        help="degrees of freedom of the p-values (default: the number of parameters)",
     )
     parser.add_argument("--no-rate", action="store_true", help="drop the Poisson term of the total count")
     parser.add_argument("--json", metavar="FILE", help="also write the scan (q, p-values, regions) as JSON")

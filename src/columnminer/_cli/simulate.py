@@ -5,11 +5,26 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .common import (
+    finite_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    remove_on_failure,
+)
+
 __all__ = ["register", "run_simulate"]
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    """``columnminer simulate golden|toy``: write the files and print what was made."""
+    """``columnminer simulate golden|toy``: write the files and print what was made (an output directory
+    created here is removed again if the simulation fails)."""
+    with remove_on_failure(args.out):
+        return _simulate(args)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    """Run the simulator and print the summary."""
     if args.process == "golden":
         from ..simulators.golden import simulate_golden
 
@@ -62,23 +77,28 @@ def register(commands: Any) -> None:
         description="H -> ZZ* -> 2e2mu signal (weights at every benchmark) and q qbar -> ZZ background as "
         "MadGraph-style LHE files, plus setup.json and summary.json.",
     )
-    golden.add_argument("--events", type=int, default=10_000, help="signal events (default: %(default)s)")
+    golden.add_argument(
+        "--events", type=positive_int, default=10_000, help="signal events (default: %(default)s)"
+    )
     golden.add_argument("--out", required=True, help="output directory")
-    golden.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    golden.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
     golden.add_argument("--benchmark", default="sm", help="sampling benchmark (default: %(default)s)")
     golden.add_argument(
-        "--background", type=int, default=None, help="background events (default: as many as signal)"
+        "--background",
+        type=non_negative_int,
+        default=None,
+        help="background events (default: as many as signal)",
     )
     golden.add_argument(
         "--background-xsec",
-        type=float,
+        type=positive_float,
         default=1.0e-3,
         metavar="PB",
         help="background cross section in pb (default: %(default)s)",
     )
     golden.add_argument(
         "--scale-variations",
-        type=float,
+        type=positive_float,
         nargs="+",
         default=None,
         metavar="K",
@@ -91,11 +111,15 @@ def register(commands: Any) -> None:
         help="the Gaussian toy: x, z and exact ratios and scores (npz)",
         description="The Gaussian toy: events at theta0 and theta1 with every exact quantity, in toy.npz.",
     )
-    toy.add_argument("--events", type=int, default=10_000, help="events per theta (default: %(default)s)")
-    toy.add_argument("--out", required=True, help="output directory")
-    toy.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    toy.add_argument("--theta0", type=float, default=0.0, help="numerator hypothesis (default: %(default)s)")
     toy.add_argument(
-        "--theta1", type=float, default=1.0, help="denominator hypothesis (default: %(default)s)"
+        "--events", type=positive_int, default=10_000, help="events per theta (default: %(default)s)"
+    )
+    toy.add_argument("--out", required=True, help="output directory")
+    toy.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
+    toy.add_argument(
+        "--theta0", type=finite_float, default=0.0, help="numerator hypothesis (default: %(default)s)"
+    )
+    toy.add_argument(
+        "--theta1", type=finite_float, default=1.0, help="denominator hypothesis (default: %(default)s)"
     )
     toy.set_defaults(func=run_simulate, error_exit_code=2)

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .common import fmt, open_store, progress_enabled, table
+from .common import (
+    annotate_os_error,
+    fmt,
+    non_negative_float,
+    non_negative_int,
+    open_store,
+    positive_float,
+    positive_int,
+    progress_enabled,
+    remove_on_failure,
+    split_fraction,
+    table,
+)
 
 __all__ = ["METHODS", "register", "run_train"]
 
@@ -61,8 +74,6 @@ def _history_table(history: Any) -> str:
 
 def run_train(args: argparse.Namespace) -> int:
     """``columnminer train STORE METHOD``: train, print the loss history and save the estimator."""
-    from ..ml import Ensemble
-
     family = METHODS[args.method]
     if args.double:
         if family != "ratio":
@@ -98,6 +109,27 @@ def run_train(args: argparse.Namespace) -> int:
     }
     klass = _estimator_class(family)
     out = args.out or f"models/{args.method}"
+    # a model directory (or model files) created here is removed again if training or saving fails
+    with remove_on_failure(*_outputs(out, bool(args.ensemble))):
+        return _train_and_save(args, klass, settings, training, out)
+
+
+def _outputs(out: str, ensemble: bool) -> list[Path]:
+    """What saving to ``out`` writes: an ensemble's directory, or an estimator's three files and folder."""
+    if ensemble:
+        return [Path(out)]
+    base = Path(out)
+    suffixes = ("_settings.json", "_state_dict.pt", "_scaling.npz")
+    return [base.parent, *(base.with_name(base.name + suffix) for suffix in suffixes)]
+
+
+def _train_and_save(
+    args: argparse.Namespace, klass: type, settings: dict[str, Any], training: dict[str, Any], out: str
+) -> int:
+    """Train the estimator (or ensemble), print the history and save it to ``out``."""
+    from ..ml import Ensemble
+
+    store, sample = training["store"], training["sample"]
     if args.ensemble:
         ensemble = Ensemble.create(klass, args.ensemble, **settings)
         histories = ensemble.train_all(args.method, **training)
@@ -116,7 +148,9 @@ def run_train(args: argparse.Namespace) -> int:
             f"{store.url}: {histories[0].n_train} training / {histories[0].n_validation} validation rows"
         )
         print(table(["member", "epochs", "best epoch", "train loss", "validation loss"], rows))
-        print(f"saved {ensemble.save(out)}")
+        with annotate_os_error(out):
+            index = ensemble.save(out)
+        print(f"saved {index}")
         return 0
     estimator = klass(**settings)
     history = estimator.train(args.method, **training)
@@ -126,7 +160,8 @@ def run_train(args: argparse.Namespace) -> int:
         f"{history.seconds:.1f} s (best epoch marked *)"
     )
     print(_history_table(history))
-    files = estimator.save(out)
+    with annotate_os_error(out):
+        files = estimator.save(out)
     print("saved " + ", ".join(str(path) for path in files.values()))
     return 0
 
@@ -148,18 +183,34 @@ def register(commands: Any) -> None:
     parser.add_argument("--sample", help="augmented sample name (default: by method, see below)")
     parser.add_argument("--out", help="where to save (default: models/<method>)")
     parser.add_argument(
-        "--hidden", type=int, nargs="+", default=[100], metavar="N", help="hidden layer sizes (default: 100)"
+        "--hidden",
+        type=positive_int,
+        nargs="+",
+        default=[100],
+        metavar="N",
+        help="hidden layer sizes (default: 100)",
     )
     parser.add_argument("--activation", default="tanh", help="activation function (default: %(default)s)")
-    parser.add_argument("--features", type=int, nargs="+", metavar="I", help="observable columns to use")
-    parser.add_argument("--epochs", type=int, default=50, help="training epochs (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=128, help="batch size (default: %(default)s)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="initial learning rate (default: %(default)s)")
     parser.add_argument(
-        "--final-lr", type=float, default=1e-4, help="final learning rate (default: %(default)s)"
+        "--features", type=non_negative_int, nargs="+", metavar="I", help="observable columns to use"
     )
     parser.add_argument(
-        "--validation-split", type=float, default=0.25, help="validation fraction (default: %(default)s)"
+        "--epochs", type=positive_int, default=50, help="training epochs (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=128, help="batch size (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--lr", type=positive_float, default=1e-3, help="initial learning rate (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--final-lr", type=positive_float, default=1e-4, help="final learning rate (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--validation-split",
+        type=split_fraction,
+        default=0.25,
+        help="validation fraction in [0, 1) (default: %(default)s)",
     )
     parser.add_argument(
         "--early-stopping",
@@ -167,14 +218,18 @@ def register(commands: Any) -> None:
         default=True,
         help="keep the epoch with the best validation loss (default: on)",
     )
-    parser.add_argument("--alpha", type=float, default=1.0, help="weight of the score terms (default: 1)")
+    parser.add_argument(
+        "--alpha", type=non_negative_float, default=1.0, help="weight of the score terms (default: 1)"
+    )
     parser.add_argument("--double", action="store_true", help="ratio methods: doubly parameterised estimator")
     parser.add_argument(
-        "--transforms", type=int, help="nde / scandal: autoregressive transforms (default: 3)"
+        "--transforms", type=positive_int, help="nde / scandal: autoregressive transforms (default: 3)"
     )
-    parser.add_argument("--ensemble", type=int, metavar="N", help="train an ensemble of N estimators")
+    parser.add_argument(
+        "--ensemble", type=positive_int, metavar="N", help="train an ensemble of N estimators"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

@@ -10,6 +10,7 @@ Cranmer, "MadMiner", arXiv:1907.10621, section on the ``ml`` module.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -70,16 +71,25 @@ def _load_array(value: Any, what: str) -> np.ndarray:
     return np.asarray(value)
 
 
+def _reason(err: BaseException) -> str:
+    """``ErrorType: first line of the message`` (at most 200 characters): one line for error messages."""
+    lines = str(err).strip().splitlines()
+    text = lines[0] if lines else "no details"
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return f"{type(err).__name__}: {text}"
+
+
 def read_format_header(file: Path, format_name: str, max_version: int, kind: str) -> dict[str, Any]:
     """Read a saved JSON index and check its format marker and version (``kind``: "estimator", "ensemble").
 
-    Raises :class:`~columnminer.errors.EstimatorFormatError` for unreadable JSON, another format, a missing
-    integer ``format_version`` or one newer than ``max_version``.
+    Raises :class:`~columnminer.errors.EstimatorFormatError` for an unreadable, truncated or non-UTF-8 file,
+    another format, a missing integer ``format_version`` or one newer than ``max_version``.
     """
     try:
-        meta = json.loads(Path(file).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise EstimatorFormatError(f"{file}: unreadable JSON ({err})") from err
+        meta = json.loads(Path(file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # ValueError: JSONDecodeError, UnicodeDecodeError
+        raise EstimatorFormatError(f"{file}: unreadable JSON, truncated or corrupt ({_reason(err)})") from err
     if not isinstance(meta, dict) or meta.get("format") != format_name:
         raise EstimatorFormatError(f"{file}: not a saved columnminer {kind}")
     version = meta.get("format_version")
@@ -489,7 +499,11 @@ class Estimator:
 
     # -- persistence ----------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> dict[str, Path]:
-        """Write ``<path>_settings.json``, ``<path>_state_dict.pt`` and ``<path>_scaling.npz``; returns them."""
+        """Write ``<path>_settings.json``, ``<path>_state_dict.pt`` and ``<path>_scaling.npz``; returns them.
+
+        Each file is written beside its place and renamed when all three are complete (the settings last), so
+        a failed save (disk full) leaves an earlier estimator at ``path`` as it was and no partial files.
+        """
         model = self._require_model()
         files = _files(path)
         files["settings"].parent.mkdir(parents=True, exist_ok=True)
@@ -510,15 +524,24 @@ class Estimator:
             "extra": self._extra_state(),
             "history": None if self.history is None else self.history.to_dict(),
         }
-        files["settings"].write_text(json.dumps(meta, indent=2) + "\n")
-        torch.save(state, files["state"])
         scalers = {
             f"{name}/{key}": value
             for name, module in model.named_modules()
             if isinstance(module, Scaler)
             for key, value in module.arrays().items()
         }
-        np.savez(files["scaling"], **scalers)
+        temporary = {key: file.with_name(f".{file.name}.{os.getpid()}.tmp") for key, file in files.items()}
+        try:
+            temporary["settings"].write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            torch.save(state, temporary["state"])
+            with open(temporary["scaling"], "wb") as handle:
+                np.savez(handle, **scalers)
+            for key in ("state", "scaling", "settings"):
+                os.replace(temporary[key], files[key])
+        finally:
+            for file in temporary.values():
+                with contextlib.suppress(OSError):  # never hide the error that stopped the save
+                    file.unlink(missing_ok=True)
         logger.info("saved %s to %s", type(self).__name__, files["settings"])
         return files
 
@@ -548,25 +571,34 @@ class Estimator:
             estimator.method = meta.get("method")
             estimator._set_extra_state(meta.get("extra") or {})
             model = estimator._build_model()
-        except (KeyError, TypeError, ValueError) as err:
-            raise EstimatorFormatError(f"{files['settings']}: bad settings or architecture ({err})") from err
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise EstimatorFormatError(
+                f"{files['settings']}: bad settings or architecture ({_reason(err)})"
+            ) from err
         try:
             state = torch.load(files["state"], map_location="cpu", weights_only=True)
-        except Exception as err:  # torch raises several types for corrupt / unsafe files
-            raise EstimatorFormatError(f"{files['state']}: cannot read the state dict ({err})") from err
+        except Exception as err:  # torch raises several types for truncated, corrupt or unsafe files
+            raise EstimatorFormatError(
+                f"{files['state']}: cannot read the state dict, truncated or corrupt ({_reason(err)})"
+            ) from err
         try:
             model.load_state_dict(state, strict=True)
         except (RuntimeError, TypeError, AttributeError) as err:
             raise EstimatorFormatError(
-                f"{files['state']}: the weights do not match the architecture in {files['settings'].name}: {err}"
+                f"{files['state']}: the weights do not match the architecture in {files['settings'].name}: "
+                f"{_reason(err)}"
             ) from err
         try:
             with np.load(files["scaling"], allow_pickle=False) as scaling:
                 for module_name, module in model.named_modules():
                     if isinstance(module, Scaler):
                         module.set_arrays(scaling[f"{module_name}/shift"], scaling[f"{module_name}/scale"])
-        except (KeyError, ValueError, OSError, EstimatorError) as err:
-            raise EstimatorFormatError(f"{files['scaling']}: bad scaling arrays ({err})") from err
+        except (KeyError, ValueError, EstimatorError) as err:
+            raise EstimatorFormatError(f"{files['scaling']}: bad scaling arrays ({_reason(err)})") from err
+        except Exception as err:  # zipfile.BadZipFile, EOFError, OSError, zlib.error: truncated or corrupt
+            raise EstimatorFormatError(
+                f"{files['scaling']}: cannot read the scaling arrays, truncated or corrupt ({_reason(err)})"
+            ) from err
         model.eval()
         estimator.model = model
         logger.info("loaded %s (method %s) from %s", name, estimator.method, files["settings"])

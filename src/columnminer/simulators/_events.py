@@ -103,9 +103,16 @@ def param_card(setup: AnalysisSetup, theta: np.ndarray, ew: ElectroweakParameter
         "BLOCK ANOMALOUS_HVV #",
         "      1 1.000000e+00 # a1 (fixed)",
     ]
+    # every parameter in its own LHA block, at its param-card value (the setup's transform applied), as the
+    # reweighting texts write it
+    blocks: dict[str, list[str]] = {"anomalous_hvv": []}
     for name, value in zip(names, theta, strict=True):
-        lha_id = setup.parameter_space.parameters[name].lha_id
-        lines.append(f"      {lha_id} {value:.6e} # {name}")
+        parameter = setup.parameter_space.parameters[name]
+        entry = f"      {parameter.lha_id} {parameter.card_value(value):.6e} # {name}"
+        blocks.setdefault(str(parameter.lha_block).lower(), []).append(entry)
+    lines += blocks.pop("anomalous_hvv")
+    for block, entries in blocks.items():
+        lines += [f"BLOCK {block.upper()} #", *entries]
     lines += [f"DECAY 23 {ew.gamma_z:.6e} # wz"]
     return "\n".join(lines)
 
