@@ -1,6 +1,6 @@
 """LHE reading throughput of columnminer against pylhe, file by file.
 
-For every LHE file in ``shared/data/lhe/`` (or the files given on the command line) print:
+For every LHE file in ``tests/data/lhe/`` (or the files given on the command line) print:
 
 - columnminer ``read_lhe``: median wall time, MB/s (bytes on disk and decompressed), events/s;
 - pylhe on the same file, two ways: ``pylhe.to_awkward`` of its event iterator (the same product: an
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import statistics
 import subprocess
 import sys
@@ -35,9 +34,7 @@ try:
 except ImportError:  # pragma: no cover - the benchmark then shows columnminer alone
     pylhe = None
 
-DATA = Path(
-    os.environ.get("COLUMNMINER_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
-)
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 def pylhe_awkward(path: str):

@@ -1,6 +1,6 @@
 """Tutorial 3: Delphes detector output through the same analysis, with weights from the matching LHE file.
 
-Reads a Delphes ROOT file (the 10-event CMS-card file of the shared test data by default) into the same
+Reads a Delphes ROOT file (the 10-event CMS-card file of tests/data/ by default) into the same
 event model as parton-level LHE: pt-ordered ``e``, ``mu``, ``a``, ``j`` and ``met``. Benchmark weights come
 from the LHE file the Delphes events were made from; here a 10-event golden-channel LHE file stands in for
 it, to show the mechanics. Also shows what a detector-level observable looks like next to parton level.
@@ -22,9 +22,7 @@ from columnminer.samples import Sample, analyse_samples
 from columnminer.simulators.golden import golden_setup, simulate_golden
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "example-output")
-default = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "delphes" / "delphes-cms-10events.root"
-)
+default = Path(__file__).resolve().parents[1] / "tests" / "data" / "delphes" / "delphes-cms-10events.root"
 delphes_file = Path(sys.argv[2]) if len(sys.argv) > 2 else default
 if not delphes_file.exists():
     sys.exit(f"no Delphes file at {delphes_file}: pass one as the second argument")

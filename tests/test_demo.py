@@ -104,7 +104,7 @@ def test_cli_demo_and_setup(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Expected limits at the SM" in text
     assert any(
-        line.split()[:2] == ["DESIGN.md", "reference"] and " OK " in line for line in text.splitlines()
+        line.split()[:2] == ["design.md", "reference"] and " OK " in line for line in text.splitlines()
     )
     assert text.rstrip().endswith("demo passed")
     assert main(["setup", str(tmp_path / "setup.json")]) == 0

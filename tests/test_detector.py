@@ -272,18 +272,11 @@ def test_config_round_trip_and_validation():
 
 
 def test_reproducible_with_real_delphes_events():
-    from pathlib import Path
+    from conftest_data import data_file
 
-    path = (
-        Path(__file__).resolve().parents[1].parent
-        / "shared"
-        / "data"
-        / "delphes"
-        / "delphes-cms-10events.root"
-    )
-    if not path.exists():
-        pytest.skip(f"{path} not found")
     from columnminer.io.delphes import read_delphes
+
+    path = data_file("delphes", "delphes-cms-10events.root")
 
     events = read_delphes(path)
     cfg = ObjectSmearing(energy=Resolution(relative=0.1), pt=None, pt_min=30.0)

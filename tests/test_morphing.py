@@ -14,7 +14,7 @@ BASIS = [[1, -5], [1, -4], [1, -3], [1, -2], [1, -1]]
 
 
 def test_reference_weights_and_gradients():
-    """The DESIGN.md reference case: exact basis of five points on the line theta_0 = 1."""
+    """The reference case of docs/design.md: exact basis of five points on the line theta_0 = 1."""
     morpher = Morpher(COMPONENTS, BASIS)
     np.testing.assert_allclose(morpher.weights([1.0, 1.0]), [5, -24, 45, -40, 15], rtol=1e-10)
     np.testing.assert_allclose(

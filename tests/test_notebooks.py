@@ -24,7 +24,7 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     for key, value in SMALL.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    if "madgraph" in path.stem:  # the tutorial cards of the shared data
+    if "madgraph" in path.stem:  # MadMiner's tutorial cards, tests/data/madgraph-cards/
         monkeypatch.setenv("COLUMNMINER_MADGRAPH_CARDS", str(data_file("madgraph-cards")))
         monkeypatch.delenv("MG_DIRECTORY", raising=False)
     notebook = nbformat.read(path, as_version=4)

@@ -2,11 +2,9 @@
 
 import importlib.util
 import json
-import os
-from pathlib import Path
 
 import numpy as np
-import pytest
+from conftest_data import data_file
 
 from columnminer import AnalysisSetup
 from columnminer.analysis import Analysis
@@ -186,10 +184,7 @@ def test_analysis_object_and_command_line_definitions(golden_dir, tmp_path, caps
 
 def test_delphes_background_with_the_madminer_preset(golden_dir, tmp_path, capsys):
     """A Delphes ROOT file as a background sample, MadMiner's default observables."""
-    root = Path(__file__).resolve().parents[3] / "shared" / "data"
-    delphes = Path(os.environ.get("COLUMNMINER_SHARED_DATA", root)) / "delphes" / "delphes-cms-10events.root"
-    if not delphes.exists():
-        pytest.skip(f"shared data file {delphes} is not available")
+    delphes = data_file("delphes", "delphes-cms-10events.root")
     target = tmp_path / "delphes.zarr"
     args = ["analyse", str(target), "--preset", "madminer", "--background", str(delphes)]
     assert main([*args, "--setup", str(golden_dir / "setup.json")]) == 0

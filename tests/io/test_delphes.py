@@ -2,7 +2,6 @@
 
 import gzip
 import logging
-import os
 import shutil
 import stat
 import sys
@@ -12,6 +11,7 @@ import awkward as ak
 import numpy as np
 import pytest
 import uproot
+from conftest_data import DATA, data_file
 
 from columnminer.errors import InputFormatError
 from columnminer.io.delphes import (
@@ -24,18 +24,12 @@ from columnminer.io.delphes import (
     run_delphes,
 )
 
-SHARED_DATA = Path(
-    os.environ.get("COLUMNMINER_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data")
-)
-DELPHES_FILE = SHARED_DATA / "delphes" / "delphes-cms-10events.root"
-LHE_WBJ = SHARED_DATA / "lhe" / "testfile-madgraph-2.0.0-wbj.lhe"
+DELPHES_FILE = DATA / "delphes" / "delphes-cms-10events.root"
 
 
 @pytest.fixture(scope="module")
 def real() -> Path:
-    if not DELPHES_FILE.exists():
-        pytest.skip(f"{DELPHES_FILE} not found")
-    return DELPHES_FILE
+    return data_file("delphes", "delphes-cms-10events.root")
 
 
 @pytest.fixture(scope="module")
@@ -381,15 +375,14 @@ def test_attach_lhe_weights_count_mismatch(events):
 
 
 def test_attach_real_lhe_file_mismatch(events):
-    if not LHE_WBJ.exists():
-        pytest.skip(f"{LHE_WBJ} not found")
+    lhe_wbj = data_file("lhe", "testfile-madgraph-2.0.0-wbj.lhe")
     from columnminer.io.lhe import read_lhe
 
-    lhe = read_lhe(LHE_WBJ)
+    lhe = read_lhe(lhe_wbj)
     with pytest.raises(InputFormatError, match=r"has 10 events but .*wbj.lhe has 59") as info:
-        attach_lhe_weights(events, lhe.weights, lhe_path=str(LHE_WBJ))
+        attach_lhe_weights(events, lhe.weights, lhe_path=str(lhe_wbj))
     assert info.value.path == str(DELPHES_FILE)
-    out = attach_lhe_weights(events, lhe.weights[:10], lhe_path=str(LHE_WBJ))
+    out = attach_lhe_weights(events, lhe.weights[:10], lhe_path=str(lhe_wbj))
     assert out.weights["1001"].tolist() == lhe.weights["1001"][:10].tolist()
 
 

@@ -1,4 +1,4 @@
-"""columnminer.io.lhe against pylhe on every shared LHE file, chunked iteration, and format variants."""
+"""columnminer.io.lhe against pylhe on every LHE file of tests/data/, chunked iteration, and format variants."""
 
 import gzip
 import re

@@ -33,7 +33,7 @@ def tutorial_setup() -> AnalysisSetup:
 
 @pytest.fixture
 def cards():
-    """Callable: path of one of MadMiner's tutorial cards (skips when the shared data are absent)."""
+    """Callable: path of one of MadMiner's tutorial cards in tests/data/madgraph-cards/ (fails when missing)."""
     return lambda name: data_file("madgraph-cards", name)
 
 

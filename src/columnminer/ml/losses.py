@@ -1,6 +1,6 @@
 r"""The training losses of the likelihood-ratio, score and density estimators ("mining gold").
 
-Conventions (DESIGN.md): y = 0 for events drawn from theta0, y = 1 for events drawn from theta1,
+Conventions (docs/design.md): y = 0 for events drawn from theta0, y = 1 for events drawn from theta1,
 r = p(x|theta0) / p(x|theta1) and s = 1 / (1 + r), so s is the probability of class y = 1. A network
 outputs :math:`\log\hat r`, hence :math:`\hat s = \sigma(-\log\hat r)` and the cross entropies below are
 written with softplus for numerical stability. Averages run over the batch (and over the parameter
