@@ -10,7 +10,7 @@ import pytest
 from columnminer import AnalysisSetup
 from columnminer.analysis import Analysis
 from columnminer.cli import main
-from columnminer.errors import BenchmarkMismatchError, DuplicateSourceError, StoreError
+from columnminer.errors import BenchmarkMismatchError, DuplicateSourceError, LHEFormatError, StoreError
 from columnminer.fourlepton import add_four_lepton_observables
 from columnminer.io.store import EventStore
 from columnminer.samples import Sample, analyse_samples
@@ -154,3 +154,32 @@ def test_cli_rerun_with_another_step_size(tmp_path, golden, reference, capsys):
     final = EventStore.open(str(store))
     assert final.n_events == n_first == len(reference[0])
     assert cross_sections(final, ["sm"])[0][0] == pytest.approx(reference[1], rel=1e-12)
+
+
+def spoil_momentum(path, out, event):
+    """A copy of a gzip LHE file whose ``event``-th event has px = nan in its first particle line."""
+    import gzip
+
+    text = gzip.decompress(open(path, "rb").read()).decode()
+    head, *events = text.split("<event>")
+    lines = events[event].split("\n")
+    fields = lines[2].split()
+    fields[6] = "nan"
+    lines[2] = " ".join(fields)
+    events[event] = "\n".join(lines)
+    out.write_bytes(gzip.compress(("<event>".join([head, *events])).encode()))
+    return str(out)
+
+
+def test_nan_momenta_are_an_error_naming_the_event_or_dropped_on_request(tmp_path, golden, analysis, caplog):
+    bad = spoil_momentum(golden, tmp_path / "bad.lhe.gz", 123)
+    store = new_store(tmp_path / "s.zarr", analysis)
+    with pytest.raises(LHEFormatError, match=r"bad\.lhe\.gz.*event 123.*px") as info:
+        run(store, analysis, bad, 100)
+    assert info.value.event == 123 and info.value.field == "px"
+    failed = EventStore.open(str(tmp_path / "s.zarr"))  # chunks run in batches of 4: none was committed
+    assert failed.n_events == 0 and failed.incomplete is None
+    summary = run(EventStore.open(str(tmp_path / "s.zarr"), mode="a"), analysis, bad, 100, invalid="drop")
+    assert summary.n_dropped[bad] == 1 and summary.n_read[bad] == N - 1
+    assert "1 invalid events dropped" in summary.table()
+    assert "123" in caplog.text

@@ -77,6 +77,9 @@ class Sample:
         systematics: names of the setup's systematics that apply to this sample (MadMiner's
             ``add_sample(systematics=...)``); the others leave its nuisance columns at the nominal weight.
             A systematic whose ``samples`` names this sample's path, file name or process applies too.
+        invalid: ``"raise"`` (default): an LHE event with invalid content (NaN momenta, a bad particle
+            line...) is an error naming the file, event, line and field; ``"drop"``: such events are left
+            out, counted in :attr:`AnalysisSummary.n_dropped` and logged.
     """
 
     path: str
@@ -89,8 +92,11 @@ class Sample:
     transform: Callable[[ak.Array], ak.Array] | None = field(default=None, compare=False)
     lhe_path: str | None = None
     systematics: Sequence[str] = ()
+    invalid: str = "raise"
 
     def __post_init__(self) -> None:
+        if self.invalid not in ("raise", "drop"):
+            raise ParameterSpaceError(f"{self.path}: invalid must be 'raise' or 'drop', got {self.invalid!r}")
         names = (self.systematics,) if isinstance(self.systematics, str) else self.systematics
         object.__setattr__(self, "systematics", tuple(str(name) for name in names))
 
@@ -134,6 +140,7 @@ class AnalysisSummary:
 
     n_read: dict[str, int] = field(default_factory=dict)
     n_kept: dict[str, int] = field(default_factory=dict)
+    n_dropped: dict[str, int] = field(default_factory=dict)
     counts: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     skipped_chunks: int = 0
 
@@ -141,7 +148,11 @@ class AnalysisSummary:
         """A plain-text table of the pass counts, one block per sample."""
         lines = []
         for path, counts in self.counts.items():
-            lines.append(f"{path}: {self.n_kept.get(path, 0)} of {self.n_read.get(path, 0)} events kept")
+            dropped = self.n_dropped.get(path, 0)
+            note = f" ({dropped} invalid events dropped)" if dropped else ""
+            lines.append(
+                f"{path}: {self.n_kept.get(path, 0)} of {self.n_read.get(path, 0)} events kept{note}"
+            )
             for name, (total, passed) in counts.items():
                 lines.append(f"    {name:40s} {passed:>10d} / {total:<10d}")
         return "\n".join(lines)
@@ -266,6 +277,7 @@ def _finish(
         "sampled_from": np.full(len(weights), task.sampled_from, dtype=np.int16),
         "counts": result.counts,
         "n_read": len(model),
+        "n_dropped": len((weight_events.attrs or {}).get("lhe_dropped_events", [])),
     }
 
 
@@ -447,7 +459,7 @@ def _delayed_parts(planned: PlannedSample, ranges: list[tuple[int, int]], analys
         events = None
         if lhe is not None:
             span = lhe_byte_range(offsets, start, stop)
-            events = dask.delayed(read_lhe_range)(lhe, start, stop, byte_range=span)
+            events = dask.delayed(read_lhe_range)(lhe, start, stop, byte_range=span, invalid=sample.invalid)
         if sample.is_delphes:
             out.append(dask.delayed(_analyse_delphes_chunk)(start, stop, events, task, analysis))
         else:
@@ -532,7 +544,7 @@ def _run_sample(planned, ranges, analysis, store, benchmarks, client, batch, pro
         for first in range(0, len(parts), batch):
             results = compute(*parts[first : first + batch], client=client)
             for (start, stop), result in zip(ranges[first : first + batch], results, strict=True):
-                if result["n_read"] != stop - start:
+                if result["n_read"] + result["n_dropped"] != stop - start:
                     raise InputFormatError(
                         f"{path}: read {result['n_read']} events for events {start}..{stop}", path=path
                     )
@@ -544,6 +556,7 @@ def _run_sample(planned, ranges, analysis, store, benchmarks, client, batch, pro
                     source=planned.source(start, stop),
                 )
                 summary.n_read[path] += result["n_read"]
+                summary.n_dropped[path] = summary.n_dropped.get(path, 0) + result["n_dropped"]
                 summary.n_kept[path] += len(result["weights"])
                 merged = summary.counts[path]
                 for name, (total, passed) in result["counts"].items():

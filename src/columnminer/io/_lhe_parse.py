@@ -11,7 +11,15 @@ __all__ = [
     "ERR_BAD_INFO",
     "ERR_BAD_PARTICLE",
     "ERR_COUNT",
+    "ERR_DUPLICATE_WEIGHT",
+    "ERR_INFO_NOT_INTEGER",
+    "ERR_NOT_INTEGER",
     "ERR_POSITIONAL",
+    "ERR_UNTERMINATED",
+    "FLAG_ARG",
+    "FLAG_CODE",
+    "FLAG_EVENT_START",
+    "FLAG_POS",
     "HARD_INFO",
     "HARD_PARTICLE",
     "HARD_UNKNOWN",
@@ -28,13 +36,30 @@ __all__ = [
 STATUS_DONE = 0  # no further ``<event`` in the block, or ``max_events`` reached
 STATUS_INCOMPLETE = 1  # an ``<event`` starts at ``stop`` but its ``</event>`` is not in the block
 STATUS_END_TAG = 2  # ``</LesHouchesEvents>`` reached at ``stop``
-STATUS_ERROR = 3  # malformed event; ``err_code`` and ``err_pos`` say what and where
+STATUS_ERROR = 3  # structurally broken event at ``stop``; ``err_code`` and ``err_pos`` say what and where
 STATUS_FULL = 4  # an output table is full at ``stop`` (an event boundary): call again
 
+# Problems in the content of one event. They do not stop the parse: the event is delimited by its tags,
+# so it is parsed to its ``</event>`` like any other and flagged (see FLAG_*) for the caller to reject
+# or drop. Only the first problem of an event, in file order, is flagged.
 ERR_BAD_INFO = 1  # event-information line without exactly 6 numbers
 ERR_BAD_PARTICLE = 2  # particle line without exactly 13 numbers
-ERR_COUNT = 3  # number of particle lines differs from NUP
+ERR_COUNT = 3  # number of particle lines differs from NUP (checked by the caller on the parsed arrays)
 ERR_POSITIONAL = 4  # a <weights> block longer than the header's weight list
+ERR_DUPLICATE_WEIGHT = 5  # the same declared weight id twice in one event; FLAG_ARG is its column
+ERR_NOT_INTEGER = 6  # an integer particle column (id ... color2) holds a non-integer; FLAG_ARG is the column
+ERR_INFO_NOT_INTEGER = 7  # NUP or IDPRUP is not an integer; FLAG_ARG is the column
+# Structural problem: parsing stops with STATUS_ERROR.
+ERR_UNTERMINATED = 8  # an <event> or </LesHouchesEvents> tag before the </event> of the current event
+
+# Rows of the per-event ``flags`` table returned by ``parse_events``.
+FLAG_CODE = 0  # 0 (valid) or one of the content ERR_* codes
+FLAG_POS = 1  # byte offset of the problem (line or token start)
+FLAG_ARG = 2  # column or weight-id index the problem concerns
+FLAG_EVENT_START = 3  # byte offset of the event's ``<event`` tag (set for every event)
+
+_INT_MIN = -9223372036854775808.0  # int64 range: values outside it are not integers of the schema
+_INT_END = 9223372036854775808.0
 
 # Kinds of "hard" tokens that the fast float parser left to Python's float().
 HARD_INFO = 0
@@ -44,26 +69,36 @@ HARD_UNKNOWN = 3
 
 
 @numba.njit(cache=True, nogil=True)
-def _parse_line(buf, j, end, out, col, ntok_max, hard, n_hard, kind, pow10):
-    """Parse the numbers of one line into out[:, col]; returns (j, ntok, n_hard, complete)."""
+def _parse_line(buf, j, end, out, col, ntok_max, n_int, hard, n_hard, kind, pow10):
+    """Parse the numbers of one line into out[:, col].
+
+    Returns (j, ntok, n_hard, complete, bad_pos, bad_row): ``bad_pos`` >= 0 is the start of the first
+    of the leading ``n_int`` tokens (integer columns) whose value is not an int64 integer, ``bad_row``
+    its column. Tokens left to Python's float() are checked by the caller.
+    """
     ntok = 0
+    bad_pos = -1
+    bad_row = 0
     while True:
         if j >= end:
-            return j, ntok, n_hard, False
+            return j, ntok, n_hard, False, bad_pos, bad_row
         c = buf[j]
         if c == 10:
-            return j + 1, ntok, n_hard, True
+            return j + 1, ntok, n_hard, True, bad_pos, bad_row
         if c == 32 or c == 9 or c == 13:
             j += 1
             continue
         if c == 60 or ntok >= ntok_max:  # '<' or too many numbers: malformed line
-            return j, ntok_max + 1, n_hard, True
+            return j, ntok_max + 1, n_hard, True, bad_pos, bad_row
         v, k, code = parse_number(buf, j, end, pow10)
         if k == j:
             k = j + 1
         if code != 0:
             n_hard = push_hard(hard, n_hard, j, k, kind, ntok, col)
             v = np.nan
+        elif ntok < n_int and bad_pos < 0 and (v != np.floor(v) or v < _INT_MIN or v >= _INT_END):
+            bad_pos = j
+            bad_row = ntok
         out[ntok, col] = v
         ntok += 1
         j = k
@@ -77,7 +112,14 @@ def parse_events(
 
     The parse stops at an event boundary when ``max_events`` or a capacity is reached (status
     DONE with ``stop`` < ``end``), or with status INCOMPLETE at the start of an event that the
-    block does not hold entirely; the caller then calls again from ``stop``.
+    block does not hold entirely; the caller then calls again from ``stop``. A structurally broken
+    event (no ``</event>`` before the next event) stops it with status ERROR at the event's start.
+
+    Problems in the content of an event (see the ERR_* codes) do not stop the parse: the event is
+    returned like the others and marked in ``flags`` (rows FLAG_*, one column per event), which the
+    caller turns into an error or uses to drop the event. The particle count announced by NUP is
+    not compared here (NUP may be a token left to Python's float()); ``counts`` holds the number of
+    particle lines of each event, for the caller to compare.
     """
     pow10 = POW10
     n_ids = id_offsets.shape[0] - 1
@@ -85,6 +127,8 @@ def parse_events(
     parts = np.empty((13, cap_particles), np.float64)
     counts = np.empty(cap_events, np.int64)
     weights = np.empty((cap_events, n_ids), np.float64)
+    flags = np.empty((4, cap_events), np.int64)
+    weight_seen = np.full(max(n_ids, 1), -1, np.int64)  # last event (index in this call) setting a column
     unknown = np.empty((3, cap_table), np.int64)  # event, id start, id end
     unknown_val = np.empty(cap_table, np.float64)
     hard = np.empty((5, cap_table), np.int64)  # token start, token end, kind, row, column
@@ -157,9 +201,11 @@ def parse_events(
         complete = True
         failed = False
         full = False
+        flag = 0
+        flag_pos = -1
+        flag_arg = 0
         # ---- line section: event info, particle lines, comments; ends at the first '<'
         n_lines = 0
-        nup = -1
         while True:
             while j < end and is_space(buf[j]):
                 j += 1
@@ -177,47 +223,44 @@ def parse_events(
                 continue
             line_start = j
             if n_lines == 0:
-                j, ntok, n_hard, done = _parse_line(
-                    buf, j, end, info, n_ev, 6, hard, n_hard, HARD_INFO, pow10
+                j, ntok, n_hard, done, bad_pos, bad_row = _parse_line(
+                    buf, j, end, info, n_ev, 6, 2, hard, n_hard, HARD_INFO, pow10
                 )
                 if not done:
                     complete = False
                     break
-                if ntok != 6:
-                    failed = True
-                    err_code = ERR_BAD_INFO
-                    err_pos = line_start
-                    break
-                nup = int(info[0, n_ev]) if info[0, n_ev] == info[0, n_ev] else -1
+                if flag == 0 and ntok != 6:
+                    flag, flag_pos = ERR_BAD_INFO, line_start
+                elif flag == 0 and bad_pos >= 0:
+                    flag, flag_pos, flag_arg = ERR_INFO_NOT_INTEGER, bad_pos, bad_row
             else:
                 if n_part >= cap_particles:
                     full = True
                     break
-                j, ntok, n_hard, done = _parse_line(
-                    buf, j, end, parts, n_part, 13, hard, n_hard, HARD_PARTICLE, pow10
+                j, ntok, n_hard, done, bad_pos, bad_row = _parse_line(
+                    buf, j, end, parts, n_part, 13, 6, hard, n_hard, HARD_PARTICLE, pow10
                 )
                 if not done:
                     complete = False
                     break
-                if ntok != 13:
-                    failed = True
-                    err_code = ERR_BAD_PARTICLE
-                    err_pos = line_start
+                if flag == 0 and ntok != 13:
+                    flag, flag_pos = ERR_BAD_PARTICLE, line_start
+                elif flag == 0 and bad_pos >= 0:
+                    flag, flag_pos, flag_arg = ERR_NOT_INTEGER, bad_pos, bad_row
+                n_part += 1  # a malformed line keeps its slot: its tokens may be in ``hard``
+            if ntok > (6 if n_lines == 0 else 13) and buf[j] != 60:  # too many numbers: skip the rest
+                while j < end and buf[j] != 10:
+                    j += 1
+                if j >= end:
+                    complete = False
                     break
-                n_part += 1
             n_lines += 1
-        if complete and not failed and n_lines == 0:
-            failed = True
-            err_code = ERR_BAD_INFO
-            err_pos = j
-        if complete and not failed and nup >= 0 and n_part - p0 != nup:
-            failed = True
-            err_code = ERR_COUNT
-            err_pos = ev_start
+        if complete and n_lines == 0 and flag == 0:
+            flag, flag_pos = ERR_BAD_INFO, j
         # ---- tag section: <rwgt><wgt id=..>v</wgt>, <weights>v v v</weights>; everything else skipped
         n_pos = 0
         closed = False
-        while complete and not failed and not full:
+        while complete and not full:
             if j >= end:
                 complete = False
                 break
@@ -236,6 +279,7 @@ def parse_events(
                 j += 8
                 break
             if starts_with(buf, j, end, tag_wgt) and (is_space(buf[j + 4]) or buf[j + 4] == 62):
+                tag_start = j
                 gt = j + 4
                 while gt < end and buf[gt] != 62:
                     gt += 1
@@ -287,6 +331,9 @@ def parse_events(
                     guess = col + 1
                     if guess >= n_ids:
                         guess = 0
+                    if weight_seen[col] == n_ev and flag == 0:
+                        flag, flag_pos, flag_arg = ERR_DUPLICATE_WEIGHT, tag_start, col
+                    weight_seen[col] = n_ev
                     if code != 0:
                         n_hard = push_hard(hard, n_hard, j, k, HARD_WEIGHT, col, n_ev)
                         v = np.nan
@@ -324,11 +371,11 @@ def parse_events(
                         break
                     if k == j:
                         k = j + 1
-                    if n_pos >= n_positional:
-                        failed = True
-                        err_code = ERR_POSITIONAL
-                        err_pos = j
-                        break
+                    if n_pos >= n_positional:  # flag the event, read on to the end of the block
+                        if flag == 0:
+                            flag, flag_pos = ERR_POSITIONAL, j
+                        j = k
+                        continue
                     positional[n_pos] = v
                     pos_hard[n_pos] = -1
                     if code != 0:
@@ -337,7 +384,7 @@ def parse_events(
                         n_hard = push_hard(hard, n_hard, j, k, HARD_WEIGHT, n_pos, n_ev)
                     n_pos += 1
                     j = k
-                if failed or not complete:
+                if not complete:
                     break
                 continue
             if starts_with(buf, j, end, tag_comment):
@@ -347,6 +394,13 @@ def parse_events(
                     break
                 j = k + 3
                 continue
+            if (starts_with(buf, j, end, tag_event) and (buf[j + 6] == 62 or is_space(buf[j + 6]))) or (
+                starts_with(buf, j, end, tag_end_file)
+            ):  # a new event, or the end of the file, before this event's </event>
+                failed = True
+                err_code = ERR_UNTERMINATED
+                err_pos = j
+                break
             j += 1
         if n_hard > cap_table:
             full = True
@@ -358,8 +412,7 @@ def parse_events(
         if failed:
             status = STATUS_ERROR
             stop = ev_start
-            counts[n_ev] = n_part - p0  # particle lines read, for the error message
-            n_part, n_unknown, n_hard = p0, u0, min(n_hard, cap_table)
+            n_part, n_unknown, n_hard, guess = p0, u0, h0, g0
             break
         if not complete or not closed:
             # roll back the partial event; the caller comes back with more bytes
@@ -368,6 +421,10 @@ def parse_events(
             stop = ev_start
             break
         counts[n_ev] = n_part - p0
+        flags[FLAG_CODE, n_ev] = flag
+        flags[FLAG_POS, n_ev] = flag_pos
+        flags[FLAG_ARG, n_ev] = flag_arg
+        flags[FLAG_EVENT_START, n_ev] = ev_start
         # positional weights fill only what <rwgt> did not set (as pylhe does)
         for p in range(n_pos):
             if weights[n_ev, p] != weights[n_ev, p]:
@@ -391,4 +448,5 @@ def parse_events(
         unknown[:, :n_unknown],
         unknown_val[:n_unknown],
         hard[:, : min(n_hard, cap_table)],
+        flags[:, :n_ev],
     )

@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal, NamedTuple
 
 import awkward as ak
 import numpy as np
@@ -17,7 +18,16 @@ from . import _lhe_source as S
 from ._lhe_header import LHEHeader
 from ._lhe_source import DEFAULT_BLOCK, EVENT_TAG, ByteSource, read_header
 
-__all__ = ["EVENT_FIELDS", "PARTICLE_FIELDS", "build_array", "file_size", "iter_chunks", "scan_event_offsets"]
+__all__ = [
+    "EVENT_FIELDS",
+    "INVALID_MODES",
+    "PARTICLE_FIELDS",
+    "InvalidMode",
+    "build_array",
+    "file_size",
+    "iter_chunks",
+    "scan_event_offsets",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +69,105 @@ def _gather_ids(arr: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.nd
 
 
 class _Piece:
-    """Columns of consecutive events from one kernel call (weights keyed by id)."""
+    """Columns of consecutive events from one kernel call (weights keyed by id).
 
-    def __init__(self, info, counts, parts, weights: dict[str, np.ndarray], n: int) -> None:
+    ``first`` is the index in the file of the first event (with ``invalid="drop"`` the events of a
+    piece skip the dropped ones).
+    """
+
+    def __init__(self, info, counts, parts, weights: dict[str, np.ndarray], n: int, first: int = 0) -> None:
         self.info, self.counts, self.parts, self.weights, self.n = info, counts, parts, weights, n
+        self.first = first
+
+    def take(self, keep: np.ndarray) -> _Piece:
+        """The events where the boolean mask ``keep`` is true (a new piece)."""
+        pkeep = np.repeat(keep, self.counts)
+        kept = np.flatnonzero(keep)
+        first = self.first + int(kept[0]) if kept.size else self.first
+        return _Piece(
+            self.info[:, keep],
+            self.counts[keep],
+            self.parts[:, pkeep],
+            {k: v[keep] for k, v in self.weights.items()},
+            int(kept.size),
+            first,
+        )
+
+    def head(self, k: int) -> _Piece:
+        """The first ``k`` events (views, no copy)."""
+        n_part = int(self.counts[:k].sum())
+        return _Piece(
+            self.info[:, :k],
+            self.counts[:k],
+            self.parts[:, :n_part],
+            {wid: v[:k] for wid, v in self.weights.items()},
+            k,
+            self.first,
+        )
+
+
+class _Problem(NamedTuple):
+    """One content problem of an event: where it is (byte offset in the block), what, and which field."""
+
+    event: int  # index of the event in the kernel call
+    pos: int
+    message: str
+    field: str | None
+
+
+# Content problems flagged by the kernel: message template and field (see _ChunkReader._flag_problem).
+_FLAG_MESSAGES = {
+    P.ERR_BAD_INFO: ("event information line must hold 6 numbers", "eventinfo"),
+    P.ERR_BAD_PARTICLE: ("malformed particle line (13 numbers expected)", "particle"),
+    P.ERR_POSITIONAL: ("<weights> block has more entries than <initrwgt> declares", "weights"),
+}
+_FINITE_PARTICLE = frozenset(range(6, 11))  # px, py, pz, e, lhe_mass must be finite
+_FINITE_INFO = frozenset({2})  # the event weight XWGTUP must be finite
+_INT_INFO = 2  # NUP and IDPRUP are integers
+InvalidMode = Literal["raise", "drop"]
+INVALID_MODES: tuple[InvalidMode, ...] = ("raise", "drop")
+_LOGGED_DROPS = 10  # event indices named by the warning about dropped events
+
+
+def _token_at(arr: np.ndarray, pos: int) -> str:
+    """The blank-delimited token starting at ``arr[pos]`` (for messages)."""
+    stop = pos
+    while stop < len(arr) and stop - pos < 64 and arr[stop] not in b" \t\r\n<":
+        stop += 1
+    return bytes(arr[pos:stop]).decode(errors="replace")
+
+
+def _parse_float(token: bytes) -> float | None:
+    """Python's float() of an LHE token (Fortran ``d`` exponents allowed); None when not a number."""
+    try:
+        return float(token)
+    except ValueError:
+        try:
+            return float(token.replace(b"d", b"e").replace(b"D", b"e"))
+        except ValueError:
+            return None
+
+
+def _is_int64(v: float) -> bool:
+    return v == v and -(2.0**63) <= v < 2.0**63 and v == int(v)
 
 
 class _ChunkReader:
-    """State of one pass through a file: carried bytes, known weight ids, counters."""
+    """State of one pass through a file: carried bytes, known weight ids, counters.
 
-    def __init__(self, path, header: LHEHeader, buf: bytes, source: ByteSource, first: int) -> None:
+    ``invalid`` says what an event with invalid content becomes: ``"raise"`` (the events before it are
+    delivered, then ``pending_error`` is set) or ``"drop"`` (it is left out and counted in ``dropped``).
+    """
+
+    def __init__(
+        self,
+        path,
+        header: LHEHeader,
+        buf: bytes,
+        source: ByteSource,
+        first: int,
+        invalid: InvalidMode = "raise",
+    ) -> None:
         self.path = str(path)
         self.header = header
         self.source = source
@@ -82,6 +181,12 @@ class _ChunkReader:
         self.particles_per_event = 8.0
         self.calibrated = False
         self.budget = 0
+        self.invalid = invalid
+        self.dropped: list[np.ndarray] = []  # file indices of the events dropped since the last chunk
+        self.dropped_head: list[int] = []  # the first few file indices of dropped events, for the log
+        self.n_dropped = 0
+        self.first_drop_reason = ""
+        self.pending_error: LHEFormatError | None = None
 
     def line_of(self, pos: int) -> int:
         """1-based line number of ``self.buf[pos]`` (re-reads the file up to it: errors only)."""
@@ -100,18 +205,30 @@ class _ChunkReader:
             src.close()
 
     def error(self, msg: str, event: int, pos: int, field: str | None = None) -> LHEFormatError:
+        """The error for event ``event`` (index in the file) at ``self.buf[pos]``.
+
+        ``n_complete_events`` counts the complete, valid events before it: those delivered by this pass
+        (from its first event on), the dropped ones excluded.
+        """
         line = self.line_of(pos)
+        n_complete = event - self.n_dropped
+        where = f"line {line}, field {field}" if field else f"line {line}"
         return LHEFormatError(
-            f"{self.path}: event {event} (line {line}): {msg}; {event} complete events before it",
+            f"{self.path}: event {event} ({where}): {msg}; {n_complete} complete events before it",
             path=self.path,
             event=event,
             line=line,
             field=field,
-            n_complete_events=event,
+            n_complete_events=n_complete,
         )
 
     def parse(self, arr: np.ndarray, pos: int, max_events: int):
-        """One kernel call from ``pos``: (status, stop, piece); a malformed event sets pending_error."""
+        """One kernel call from ``pos``: (status, stop, piece).
+
+        Events with invalid content are dropped from the piece or, with ``invalid="raise"``, end it:
+        the piece then holds the events before the first invalid one and ``pending_error`` is set, as
+        it is for a structurally broken event (status ERROR).
+        """
         remaining = len(arr) - pos
         strict = remaining // 26 + 16  # a particle line takes at least 26 bytes
         # until the first events have shown their size, size the tables for the first 256 kB only
@@ -130,9 +247,7 @@ class _ChunkReader:
                     "event too large (more than 65536 weights or unusual numbers)", self.n_parsed, pos
                 )
             cap_part, cap_table = strict, cap_table * 16
-        status, n, npart, stop, err_code, err_pos, info, counts, parts, w, unk, unk_val, hard = res
-        if status == P.STATUS_ERROR and err_code == P.ERR_COUNT:
-            found, nup = int(counts[n]), int(info[0, n])
+        status, n, npart, stop, err_code, err_pos, info, counts, parts, w, unk, unk_val, hard, flags = res
         if n:
             self.calibrated = True
             self.bytes_per_event = max((stop - pos) / n, 26.0)
@@ -142,26 +257,85 @@ class _ChunkReader:
         info, counts, parts, w = info[:, :n], counts[:n], parts[:, :npart], np.ascontiguousarray(w[:n].T)
         base = self.n_parsed
         weights = {wid: w[k] for k, wid in enumerate(self.ids)}
+        problems: list[_Problem] = []
         if unk.shape[1]:
-            self._add_unknown(arr, unk, unk_val, hard, weights, n)
+            self._add_unknown(arr, unk, unk_val, hard, weights, n, problems)
         if hard.shape[1]:
-            self._resolve_hard(arr, hard, info, parts, weights, counts, base)
-        if status == P.STATUS_ERROR:
-            event = base + n
-            msg, field = {
-                P.ERR_BAD_INFO: ("event information line must hold 6 numbers", "eventinfo"),
-                P.ERR_BAD_PARTICLE: ("malformed particle line (13 numbers expected)", "particle"),
-                P.ERR_POSITIONAL: ("<weights> block has more entries than <initrwgt> declares", "weights"),
-            }.get(err_code, ("", "nparticles"))
-            if err_code == P.ERR_COUNT:
-                msg = f"wrong particle count: the event line announces {nup} particles, {found} lines follow"
-            self.pending_error = self.error(msg, event, err_pos, field)
-        else:
-            self.pending_error = None
+            self._resolve_hard(arr, hard, info, parts, weights, counts, problems)
+        piece = _Piece(info, counts, parts, weights, n, base)
+        self.pending_error = None
+        bad = self._invalid_events(info, counts, flags, problems)
+        if bad is not None:
+            if self.invalid == "raise":
+                k = int(np.argmax(bad))
+                self.n_parsed += k
+                p = self._describe(arr, k, info, counts, flags, problems)
+                self.pending_error = self.error(p.message, base + k, p.pos, p.field)
+                return P.STATUS_ERROR, stop, piece.head(k)
+            k = int(np.argmax(bad))
+            if not self.n_dropped:
+                p = self._describe(arr, k, info, counts, flags, problems)
+                self.first_drop_reason = f"event {base + k}: {p.message}" + (
+                    f" (field {p.field})" if p.field else ""
+                )
+            idx = np.flatnonzero(bad)
+            self.dropped.append(base + idx)
+            self.dropped_head.extend((base + idx[: _LOGGED_DROPS - len(self.dropped_head)]).tolist())
+            self.n_dropped += int(idx.size)
+            piece = piece.take(~bad)
+        if status == P.STATUS_ERROR and err_code == P.ERR_UNTERMINATED:  # structural: never dropped
+            self.pending_error = self.error(
+                f"unterminated event: a new <event> or </LesHouchesEvents> (line {self.line_of(err_pos)}) "
+                "before its </event>",
+                base + n,
+                stop,
+                "event",
+            )
         self.n_parsed += n
-        return status, stop, _Piece(info, counts, parts, weights, n)
+        return status, stop, piece
 
-    def _add_unknown(self, arr, unk, unk_val, hard, weights, n) -> None:
+    def _invalid_events(self, info, counts, flags, problems: list[_Problem]) -> np.ndarray | None:
+        """Boolean mask of the events with invalid content, or None when all are valid (vectorised)."""
+        nup = info[0]
+        bad = (flags[P.FLAG_CODE] != 0) | (nup != counts) | (nup <= 0)
+        if problems:
+            bad[[p.event for p in problems]] = True
+        return bad if bad.any() else None
+
+    def _describe(self, arr, k: int, info, counts, flags, problems: list[_Problem]) -> _Problem:
+        """The first problem (in file order) of event ``k`` of a kernel call, for messages."""
+        found = [p for p in problems if p.event == k]
+        if flags[P.FLAG_CODE, k]:
+            found.append(self._flag_problem(arr, k, flags))
+        if found:
+            return min(found, key=lambda p: p.pos)
+        nup, start = info[0, k], int(flags[P.FLAG_EVENT_START, k])
+        if nup <= 0 or nup != int(nup):
+            return _Problem(
+                k,
+                _info_line(arr, start),
+                f"NUP must be a positive number of particles, not {nup:g}",
+                "nparticles",
+            )
+        return _Problem(
+            k,
+            start,
+            f"wrong particle count: the event line announces {int(nup)} particles, {int(counts[k])} lines follow",
+            "nparticles",
+        )
+
+    def _flag_problem(self, arr, k: int, flags) -> _Problem:
+        code, pos, arg = (int(x) for x in flags[: P.FLAG_EVENT_START, k])
+        if code == P.ERR_DUPLICATE_WEIGHT:
+            wid = self.ids[arg]
+            return _Problem(k, pos, f"weight id {wid!r} appears more than once in the event", wid)
+        if code in (P.ERR_NOT_INTEGER, P.ERR_INFO_NOT_INTEGER):
+            field = (PARTICLE_FIELDS if code == P.ERR_NOT_INTEGER else EVENT_FIELDS)[arg]
+            return _Problem(k, pos, f"{field} must be an integer, not {_token_at(arr, pos)!r}", field)
+        msg, field = _FLAG_MESSAGES[code]
+        return _Problem(k, pos, msg, field)
+
+    def _add_unknown(self, arr, unk, unk_val, hard, weights, n, problems: list[_Problem]) -> None:
         names = _gather_ids(arr, unk[1], unk[2])
         uniq, first, inverse = np.unique(names, return_index=True, return_inverse=True)
         order = np.argsort(first)  # first-appearance order
@@ -169,13 +343,30 @@ class _ChunkReader:
         rank = np.empty(len(order), np.int64)
         rank[order] = np.arange(len(order))
         cols = rank[inverse]
+        # the same undeclared id twice in one event
+        key = unk[0] * len(order) + cols
+        _, key_first, key_count = np.unique(key, return_index=True, return_counts=True)
+        for e in key_first[key_count > 1]:  # rare: one entry per duplicated (event, id)
+            later = np.flatnonzero(key == key[e])[1]
+            wid = new_ids[cols[e]]
+            problems.append(
+                _Problem(
+                    int(unk[0, e]),
+                    int(unk[1, later]),
+                    f"weight id {wid!r} appears more than once in the event",
+                    wid,
+                )
+            )
         # hard tokens among unknown weights are resolved into unk_val here
         if hard.shape[1]:
             sel = np.flatnonzero(hard[2] == P.HARD_UNKNOWN)
             for h in sel[hard[4, sel] < len(unk_val)]:  # only tokens the fast parser refused: rare
-                unk_val[hard[4, h]] = self._float(
-                    arr, hard[0, h], hard[1, h], self.n_parsed + unk[0, hard[4, h]]
-                )
+                s, e, u = int(hard[0, h]), int(hard[1, h]), int(hard[4, h])
+                v = _parse_float(bytes(arr[s:e]))
+                if v is None:
+                    problems.append(_Problem(int(unk[0, u]), s, _non_numeric(arr, s, e), new_ids[cols[u]]))
+                    v = np.nan
+                unk_val[u] = v
             hard[2, sel] = -1
         for k, wid in enumerate(new_ids):
             col = np.full(n, np.nan)
@@ -189,34 +380,63 @@ class _ChunkReader:
                 log.info("%s: weight id %r is not declared in the header", self.path, wid)
         self.id_bytes, self.id_offsets = _id_table(self.ids)
 
-    def _float(self, arr, s: int, e: int, event: int, field: str | None = None) -> float:
-        token = bytes(arr[s:e])
-        try:
-            return float(token)
-        except ValueError:
-            try:
-                return float(token.replace(b"d", b"e").replace(b"D", b"e"))
-            except ValueError:
-                raise self.error(
-                    f"non-numeric token {token.decode(errors='replace')!r}", event, s, field
-                ) from None
+    def _resolve_hard(self, arr, hard, info, parts, weights, counts, problems: list[_Problem]) -> None:
+        """Python's float() for the tokens the kernel refused; failures and bad values go to ``problems``.
 
-    def _resolve_hard(self, arr, hard, info, parts, weights, counts, base) -> None:
+        Every non-finite value goes through here (the kernel's fast path yields finite numbers only), so
+        this is where NaN and infinite momenta, masses and event weights are found.
+        """
         ends = np.cumsum(counts)
+        n, n_part = info.shape[1], parts.shape[1]
         for h in range(hard.shape[1]):  # only tokens the fast parser refused: rare
             s, e, kind, row, col = (int(x) for x in hard[:, h])
-            if kind == P.HARD_INFO and col >= info.shape[1]:
-                self._float(arr, s, e, base + col, EVENT_FIELDS[row])
+            if kind == P.HARD_INFO and col < n:  # (col >= n: a broken event after the complete ones)
+                event, field = col, EVENT_FIELDS[row]
+                must_int, must_finite = row < _INT_INFO, row in _FINITE_INFO
+            elif kind == P.HARD_PARTICLE and col < n_part:
+                event, field = int(np.searchsorted(ends, col, side="right")), PARTICLE_FIELDS[row]
+                must_int, must_finite = row < _INT_PARTICLE, row in _FINITE_PARTICLE
+            elif kind == P.HARD_WEIGHT and col < n:
+                event, field = col, self.ids[row]
+                must_int = must_finite = False
+            else:  # forgotten (-1) or resolved elsewhere
+                continue
+            v = _parse_float(bytes(arr[s:e]))
+            if v is None:
+                problems.append(_Problem(event, s, _non_numeric(arr, s, e), field))
+                v = np.nan
+            elif must_int and not _is_int64(v):
+                msg = f"{field} must be an integer, not {_token_at(arr, s)!r}"
+                problems.append(_Problem(event, s, msg, field))
+            elif must_finite and not np.isfinite(v):
+                problems.append(_Problem(event, s, f"non-finite value {_token_at(arr, s)!r}", field))
+            if kind == P.HARD_WEIGHT:
+                weights[field][col] = v
             elif kind == P.HARD_INFO:
-                info[row, col] = self._float(arr, s, e, base + col, EVENT_FIELDS[row])
-            elif kind == P.HARD_PARTICLE:
-                ev = base + int(np.searchsorted(ends, col, side="right"))
-                if col < parts.shape[1]:
-                    parts[row, col] = self._float(arr, s, e, ev, PARTICLE_FIELDS[row])
-                else:  # the particle belongs to the malformed event: report the token
-                    self._float(arr, s, e, ev, PARTICLE_FIELDS[row])
-            elif kind == P.HARD_WEIGHT and col < len(next(iter(weights.values()), [])):
-                weights[self.ids[row]][col] = self._float(arr, s, e, base + col, self.ids[row])
+                info[row, col] = v
+            else:
+                parts[row, col] = v
+
+
+def _non_numeric(arr: np.ndarray, s: int, e: int) -> str:
+    return f"non-numeric token {bytes(arr[s:e]).decode(errors='replace')!r}"
+
+
+def _info_line(arr: np.ndarray, start: int) -> int:
+    """Offset of the event-information line of the event whose tag starts at ``start`` (errors only)."""
+    j = start
+    while j < len(arr) and arr[j] != 62:  # '>' closing the <event ...> tag
+        j += 1
+    j += 1
+    while j < len(arr):
+        while j < len(arr) and arr[j] in b" \t\r\n":
+            j += 1
+        if j < len(arr) and arr[j] == 35:  # '#' comment line
+            while j < len(arr) and arr[j] != 10:
+                j += 1
+            continue
+        break
+    return j
 
 
 def iter_chunks(
@@ -226,20 +446,30 @@ def iter_chunks(
     byte_range: tuple[int, int] | None = None,
     first_event: int = 0,
     whole: bool = False,
+    *,
+    invalid: InvalidMode = "raise",
 ) -> Iterator[tuple[LHEHeader, ak.Array]]:
     """Yield (header, chunk) pairs of at most ``step_size`` events; see ``iterate_lhe``.
 
     ``whole=True`` (for ``read_lhe``) decompresses the file in one go when that is possible (see
     ``_lhe_source._read_whole``), trading the bounded memory of block-wise reading for speed.
+
+    ``invalid`` is ``"raise"`` (default: the events before the first invalid one are yielded, then
+    an :class:`LHEFormatError` is raised) or ``"drop"`` (events whose content is invalid are left out,
+    listed in ``chunk.attrs["lhe_dropped_events"]`` and counted in one warning of this module's logger;
+    structural problems, such as a truncated file or an unterminated event, still raise).
     """
+    if invalid not in INVALID_MODES:
+        raise ValueError(f"invalid must be one of {INVALID_MODES}, not {invalid!r}")
     try:
         big = file_size(path) > S.PREFETCH_MIN_BYTES
     except OSError:
         big = False
     source = ByteSource(path, block, prefetch=big and not whole, whole=whole and byte_range is None)
+    reader = None
     try:
         header, buf, head_len = read_header(source)
-        reader = _ChunkReader(path, header, buf, source, first_event)
+        reader = _ChunkReader(path, header, buf, source, first_event, invalid)
         if byte_range is not None:
             _skip_to(reader, (byte_range[0] + head_len, byte_range[1] + head_len))
         pieces: list[_Piece] = []
@@ -288,6 +518,16 @@ def iter_chunks(
             yield header, _assemble(pieces, reader, delivered)
     finally:
         source.close()
+        if reader is not None and reader.n_dropped:
+            shown = reader.dropped_head
+            log.warning(
+                "%s: dropped %d events with invalid content (invalid='drop'), event indices %s%s; first: %s",
+                reader.path,
+                reader.n_dropped,
+                ", ".join(map(str, shown)),
+                ", ..." if reader.n_dropped > len(shown) else "",
+                reader.first_drop_reason,
+            )
 
 
 def _skip_to(reader: _ChunkReader, byte_range: tuple[int, int]) -> None:
@@ -329,7 +569,13 @@ def _assemble(pieces: list[_Piece], reader: _ChunkReader, first: int) -> ak.Arra
                 if pieces
                 else np.empty(0)
             )
-    return build_array(info, counts, parts, reader.ids, weights, reader.path, first)
+    first = pieces[0].first if pieces else first
+    out = build_array(info, counts, parts, reader.ids, weights, reader.path, first)
+    if reader.invalid == "drop":  # the events dropped since the previous chunk
+        dropped = np.concatenate(reader.dropped).tolist() if reader.dropped else []
+        reader.dropped = []
+        out.attrs["lhe_dropped_events"] = dropped
+    return out
 
 
 def build_array(info, counts, parts, ids, weights, path, first) -> ak.Array:

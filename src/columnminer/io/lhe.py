@@ -10,7 +10,14 @@ import awkward as ak
 import numpy as np
 
 from ._lhe_header import LHEGenerator, LHEHeader, LHEProcess, LHEWeightGroup, LHEWeightInfo
-from ._lhe_read import EVENT_FIELDS, PARTICLE_FIELDS, iter_chunks, scan_event_offsets
+from ._lhe_read import (
+    EVENT_FIELDS,
+    INVALID_MODES,
+    PARTICLE_FIELDS,
+    InvalidMode,
+    iter_chunks,
+    scan_event_offsets,
+)
 from ._lhe_source import DEFAULT_BLOCK, ByteSource, read_header
 from ._lhe_weights import (
     SystematicWeights,
@@ -78,7 +85,11 @@ def read_lhe_header(path: PathLike) -> LHEHeader:
 
 
 def iterate_lhe(
-    path: PathLike, step_size: int = 100_000, *, block_size: int = DEFAULT_BLOCK
+    path: PathLike,
+    step_size: int = 100_000,
+    *,
+    block_size: int = DEFAULT_BLOCK,
+    invalid: InvalidMode = "raise",
 ) -> Iterator[ak.Array]:
     """Yield the events of an LHE file as awkward arrays of at most ``step_size`` events each.
 
@@ -91,8 +102,20 @@ def iterate_lhe(
     seen, so chunks before that point lack them.
 
     On malformed input an :class:`~columnminer.errors.LHEFormatError` is raised naming the file,
-    the event index and the line; the complete events before the bad one are yielded first, and
-    ``error.n_complete_events`` says how many events were delivered in total.
+    the event (0-based index in the file), the line and the field; every complete event before the
+    bad one is yielded first (the last chunk may be short), and ``error.n_complete_events`` says how
+    many events were delivered in total. Besides unreadable numbers, a wrong number of numbers on a
+    line and a particle count that differs from NUP, an event is invalid when NUP is not a positive
+    integer, a particle's ``id``, ``status``, ``mother1/2`` or ``color1/2`` (or the event's NUP or
+    IDPRUP) is not an integer, a weight id appears twice in it, or ``px``, ``py``, ``pz``, ``e``,
+    ``lhe_mass`` or the event ``weight`` is NaN or infinite.
+
+    ``invalid="drop"`` leaves such events out instead: each chunk then holds ``step_size`` valid
+    events (but the last), ``chunk.attrs["lhe_dropped_events"]`` lists the file indices of the events
+    dropped since the previous chunk, ``lhe_first_event`` is the file index of the chunk's first event,
+    and one warning of the ``columnminer.io._lhe_read`` logger gives their number and first indices.
+    A structurally broken file (truncated, an event without ``</event>``) raises in both modes;
+    ``n_complete_events`` then counts the valid events delivered before it.
 
     Example::
 
@@ -103,11 +126,20 @@ def iterate_lhe(
     """
     if int(step_size) < 1:
         raise ValueError("step_size must be a positive number of events")
-    for _, chunk in iter_chunks(path, int(step_size), int(block_size)):
+    _check_invalid(invalid)
+    for _, chunk in iter_chunks(path, int(step_size), int(block_size), invalid=invalid):
         yield chunk
 
 
-def read_lhe(path: PathLike, *, normalize: bool = False, event_norm: str | None = None) -> ak.Array:
+def _check_invalid(invalid: object) -> None:
+    """Reject an unknown ``invalid`` mode before any file is opened."""
+    if invalid not in INVALID_MODES:
+        raise ValueError(f"invalid must be one of {INVALID_MODES}, not {invalid!r}")
+
+
+def read_lhe(
+    path: PathLike, *, normalize: bool = False, event_norm: str | None = None, invalid: InvalidMode = "raise"
+) -> ak.Array:
     """Read all events of an LHE file (plain or gzip) into one awkward array.
 
     One record per event with the event-information fields ``nparticles``, ``pid`` (int64) and
@@ -129,6 +161,12 @@ def read_lhe(path: PathLike, *, normalize: bool = False, event_norm: str | None 
     :func:`weight_scale_factor` (MadGraph's ``event_norm`` or ``event_norm=``) so that the sum over
     the events of the file is the cross section in pb.
 
+    Malformed input raises :class:`~columnminer.errors.LHEFormatError` (file, event, line, field and
+    ``n_complete_events``, as :func:`iterate_lhe` describes) since no partial array is returned;
+    ``invalid="drop"`` leaves out the events whose content is invalid instead, lists their indices
+    in ``attrs["lhe_dropped_events"]`` and logs one warning (``normalize`` then counts the events
+    kept). A structurally broken file raises in both modes.
+
     Example::
 
         >>> ev = read_lhe(example_lhe_file())
@@ -138,7 +176,8 @@ def read_lhe(path: PathLike, *, normalize: bool = False, event_norm: str | None 
         >>> float(z.pt), round(float(z.mass), 2), float(z.lhe_mass)   # vector's mass is from (E, p)
         (5.0, 91.32, 91.0)
     """
-    chunks = [c for _, c in iter_chunks(path, 1 << 62, DEFAULT_BLOCK, whole=True)]
+    _check_invalid(invalid)
+    chunks = [c for _, c in iter_chunks(path, 1 << 62, DEFAULT_BLOCK, whole=True, invalid=invalid)]
     events = chunks[0] if len(chunks) == 1 else ak.concatenate(chunks)
     if normalize:
         header = read_lhe_header(path)

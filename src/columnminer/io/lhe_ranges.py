@@ -29,12 +29,15 @@ def read_lhe_range(
     entry_stop: int,
     offsets: np.ndarray | None = None,
     byte_range: tuple[int, int] | None = None,
+    invalid: str = "raise",
 ) -> ak.Array:
     """Events ``entry_start:entry_stop`` of an LHE file (0-based, stop exclusive), reading only their bytes
     (gzip files are decompressed from the start); checks that exactly those events were read.
 
     ``offsets`` (from :func:`columnminer.io.lhe.scan_event_offsets`) or the range's ``byte_range``
-    (:func:`lhe_byte_range`) save a scan of the file when many ranges of it are read.
+    (:func:`lhe_byte_range`) save a scan of the file when many ranges of it are read. ``invalid="drop"``
+    leaves out events with invalid content (see :func:`columnminer.io.lhe.iterate_lhe`); their file indices
+    are in ``attrs["lhe_dropped_events"]`` of the result, and read + dropped events make up the range.
 
     Example:
         >>> from columnminer.io.lhe import example_lhe_file
@@ -49,10 +52,18 @@ def read_lhe_range(
         offsets = scan_event_offsets(path) if offsets is None else offsets
         byte_range = lhe_byte_range(offsets, start, stop)
     byte_range = (int(byte_range[0]), int(byte_range[1]))
-    parts = [chunk for _, chunk in iter_chunks(path, max(n, 1), byte_range=byte_range, first_event=start)]
+    parts = [
+        chunk
+        for _, chunk in iter_chunks(
+            path, max(n, 1), byte_range=byte_range, first_event=start, invalid=invalid
+        )
+    ]
+    dropped = [int(i) for part in parts for i in part.attrs.get("lhe_dropped_events", [])]
     events = parts[0] if len(parts) == 1 else ak.concatenate(parts)
-    if len(events) != n:
+    if len(events) + len(dropped) != n:
         raise LHEFormatError(
             f"{path}: read {len(events)} events for entries {start}..{stop}", path=str(path), event=start
         )
+    if dropped:
+        events = ak.Array(events, attrs={**(events.attrs or {}), "lhe_dropped_events": dropped})
     return events
