@@ -3,6 +3,7 @@ reruns with any step size add exactly the missing events; other settings or anot
 anything is written."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,3 +184,15 @@ def test_nan_momenta_are_an_error_naming_the_event_or_dropped_on_request(tmp_pat
     assert summary.n_dropped[bad] == 1 and summary.n_read[bad] == N - 1
     assert "1 invalid events dropped" in summary.table()
     assert "123" in caplog.text
+
+
+def test_cli_invalid_events_stop_the_run_or_are_dropped_on_request(tmp_path, golden, capsys):
+    bad = spoil_momentum(golden, tmp_path / "bad.lhe.gz", 7)
+    store = tmp_path / "c.zarr"
+    setup = ["--setup", str(Path(golden).parent / "setup.json")]
+    assert main(["analyse", str(store), "--sample", f"{bad}:sm", *setup]) == 1
+    err = capsys.readouterr().err
+    assert "event 7" in err and "px" in err and "Traceback" not in err
+    assert not store.exists()  # the store this failed command created is removed
+    assert main(["analyse", str(store), "--sample", f"{bad}:sm,invalid=drop", *setup]) == 0
+    assert "1 invalid events dropped" in capsys.readouterr().out

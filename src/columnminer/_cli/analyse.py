@@ -264,7 +264,8 @@ def register(commands: Any) -> None:
         type=parse_signal_spec,
         metavar="FILE:BENCHMARK[,key=value]",
         help="a signal sample generated at BENCHMARK; options k_factor=, lhe= (Delphes: its LHE file), "
-        "process=, event_norm=, systematics=a+b (repeatable)",
+        "process=, event_norm=, systematics=a+b, invalid=drop (leave out and count events with invalid content "
+        "instead of stopping) (repeatable)",
     )
     parser.add_argument(
         "--background",
@@ -275,7 +276,11 @@ def register(commands: Any) -> None:
         help="a background sample, the same weight at every benchmark (repeatable)",
     )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--append", action="store_true", help="add to an existing store (reruns skip chunks)")
+    mode.add_argument(
+        "--append",
+        action="store_true",
+        help="add to an existing store (only the events of each file that it does not hold yet)",
+    )
     mode.add_argument("--overwrite", action="store_true", help="replace an existing store")
     parser.add_argument("--chunk-size", type=positive_int, help="rows per store chunk (default: 100000)")
     parser.add_argument("--step-size", type=positive_int, help="events per analysis task (default: 100000)")

@@ -89,6 +89,7 @@ PRESETS = ("fourlepton", "madminer", "none")
 #: Options of a command-line sample specification (``FILE:BENCHMARK,key=value``).
 _SPEC_OPTIONS = {"k_factor": "k_factor", "k": "k_factor", "lhe": "lhe_path", "lhe_path": "lhe_path"}
 _SPEC_OPTIONS.update({"process": "process", "event_norm": "event_norm", "systematics": "systematics"})
+_SPEC_OPTIONS.update({"invalid": "invalid"})  # raise (default) or drop events with invalid content
 
 
 @dataclass
