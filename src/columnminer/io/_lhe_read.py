@@ -22,7 +22,6 @@ __all__ = [
     "EVENT_FIELDS",
     "INVALID_MODES",
     "PARTICLE_FIELDS",
-    "InvalidMode",
     "build_array",
     "file_size",
     "iter_chunks",
