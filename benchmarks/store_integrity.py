@@ -15,25 +15,16 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import zarr
+from _common import median_time
 
 from columnminer.demo import golden_channel_setup
 from columnminer.io.store import EventStore
-
-
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -77,12 +68,12 @@ def main() -> None:
                     array[rows * k : rows * (k + 1)] = data[name]
                 group.attrs["n_events"] = rows * (k + 1)
 
-        bare = _median_time(appends_bare, args.repeats)
+        bare = median_time(appends_bare, args.repeats, warmup=False)
         for label, fn in (
             ("append, lock per append", appends_single),
             ("append, one writing() block", appends_held),
         ):
-            t = _median_time(fn, args.repeats)
+            t = median_time(fn, args.repeats, warmup=False)
             results.append((label, f"{args.appends / t:,.0f} appends/s", t / bare))
         results.append(("bare zarr resize + write", f"{args.appends / bare:,.0f} appends/s", 1.0))
 
@@ -91,9 +82,9 @@ def main() -> None:
         big.append(np.zeros((args.rows, 4)), weights, 0)
         mb = weights.nbytes / 2**20
         plain = zarr.open_group(str(root / "big.zarr"), mode="r")["weights"]
-        t_plain = _median_time(lambda: plain[:], args.repeats)
-        t_read = _median_time(lambda: big.read("weights"), args.repeats)
-        t_verify = _median_time(big.verify, max(1, args.repeats // 2))
+        t_plain = median_time(lambda: plain[:], args.repeats)
+        t_read = median_time(lambda: big.read("weights"), args.repeats)
+        t_verify = median_time(big.verify, max(1, args.repeats // 2), warmup=False)
         results.append(("EventStore.read weights (checked)", f"{mb / t_read:,.0f} MB/s", t_read / t_plain))
         results.append(("zarr read of the same array", f"{mb / t_plain:,.0f} MB/s", 1.0))
         all_mb = mb + args.rows * (4 * 8 + 2) / 2**20
