@@ -62,3 +62,23 @@ def test_ruff_clean():
         [sys.executable, "-m", "ruff", "check", *dirs], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_package_map_resolves_every_entry_point_lazily():
+    """``import columnminer`` loads none of the heavy dependencies; every name of the package map resolves
+    to the object of the module that defines it."""
+    code = (
+        "import sys, columnminer\n"
+        "heavy = [m for m in ('numpy', 'scipy', 'torch', 'zarr', 'awkward', 'dask') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    for name in columnminer.__all__:
+        value = getattr(columnminer, name)
+        module = columnminer._LAZY.get(name)
+        if module is not None:
+            assert getattr(importlib.import_module(module), name) is value
+    assert set(columnminer._LAZY) <= set(dir(columnminer))
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        columnminer.nothing  # noqa: B018

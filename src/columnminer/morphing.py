@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import optimize as _optimize
 
 from .errors import MorphingError
 
@@ -268,7 +267,9 @@ def optimize_basis(
                 return float(np.log(value)) if np.isfinite(value) else 1e300
 
             start = (basis[fixed_points.shape[0] :].ravel() - lows) / span
-            result = _optimize.minimize(objective, start, method="L-BFGS-B", bounds=[(0.0, 1.0)] * start.size)
+            from scipy import optimize  # deferred: scipy.optimize takes a third of a second to import
+
+            result = optimize.minimize(objective, start, method="L-BFGS-B", bounds=[(0.0, 1.0)] * start.size)
             if result.fun < objective(start):
                 basis[fixed_points.shape[0] :] = (lows + result.x * span).reshape(n_free, n_parameters)
                 logger.info("refined basis: mean squared weight sum %.4g", np.exp(result.fun))

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import awkward as ak
-import numpy as np
 from tqdm.auto import tqdm
 
 from .analysis import Analysis
+from .chunks import ChunkTask, analyse_delphes_chunk, analyse_lhe_chunk
 from .compute import active_client, compute
 from .errors import (
     AnalysisError,
@@ -40,7 +40,6 @@ from .errors import (
     StoreError,
     StoreMismatchError,
 )
-from .events import event_model_from_lhe
 from .io.provenance import file_identity, file_key, missing_ranges, split_ranges
 from .io.store import EventStore
 from .setup import AnalysisSetup
@@ -221,88 +220,6 @@ def committed_ranges(store: EventStore, planned: PlannedSample) -> list[tuple[in
     return ranges
 
 
-@dataclass(frozen=True)
-class _Task:
-    sample: Sample
-    chunk: int
-    factor: float
-    sampled_from: int
-    benchmarks: tuple[str, ...]
-    #: per nuisance column: (column, "nominal" | "norm" | "weight", None | norm factor | LHE weight id)
-    nuisance: tuple[tuple[str, str, Any], ...] = ()
-
-
-def _nuisance_weights(task: _Task, weight_events: ak.Array, central: np.ndarray, path: str) -> np.ndarray:
-    """Unnormalised nuisance columns [n, K] of one chunk: nominal copies, norm factors and LHE weights."""
-    from .io.lhe import benchmark_weights
-
-    out = np.repeat(central[:, None], len(task.nuisance), axis=1)
-    norm = [(k, factor) for k, (_, kind, factor) in enumerate(task.nuisance) if kind == "norm"]
-    if norm:
-        out[:, [k for k, _ in norm]] *= np.array([factor for _, factor in norm])
-    read = [(k, column, wid) for k, (column, kind, wid) in enumerate(task.nuisance) if kind == "weight"]
-    if read:
-        columns = [column for _, column, _ in read]
-        mapping = {column: wid for _, column, wid in read}
-        out[:, [k for k, _, _ in read]] = benchmark_weights(weight_events, columns, mapping, path=path)
-    return out
-
-
-def _finish(
-    model: ak.Array, weight_events: ak.Array, nominal: np.ndarray, task: _Task, analysis: Analysis, path: str
-) -> dict[str, Any]:
-    """Transform, analysis and weights of one chunk in the event model -> numpy arrays of the survivors."""
-    from .io.lhe import benchmark_weights
-
-    if task.sample.transform is not None:
-        model = task.sample.transform(model)
-    result = analysis.evaluate(model)
-    if task.sample.is_background:
-        central = np.asarray(nominal, dtype=np.float64)
-        weights = np.repeat(central[:, None], len(task.benchmarks), axis=1)
-    else:
-        weights = benchmark_weights(
-            weight_events, list(task.benchmarks), task.sample.weight_mapping, path=path
-        )
-        central = weights[:, task.sampled_from]
-    scale = (task.factor * result.efficiencies)[:, None]
-    nuisance = None
-    if task.nuisance:
-        nuisance = _nuisance_weights(task, weight_events, central, path)[result.keep] * scale
-    weights = weights[result.keep] * scale
-    return {
-        "observables": result.observables,
-        "weights": weights,
-        "nuisance_weights": nuisance,
-        "sampled_from": np.full(len(weights), task.sampled_from, dtype=np.int16),
-        "counts": result.counts,
-        "n_read": len(model),
-        "n_dropped": len((weight_events.attrs or {}).get("lhe_dropped_events", [])),
-    }
-
-
-def _analyse_chunk(events: ak.Array, task: _Task, analysis: Analysis) -> dict[str, Any]:
-    """Runs where the chunk is: LHE events -> event model -> analysis -> weights."""
-    model = event_model_from_lhe(events, sampled_from=task.sampled_from)
-    return _finish(model, events, ak.to_numpy(events.weight), task, analysis, task.sample.path)
-
-
-def _analyse_delphes_chunk(
-    start: int, stop: int, lhe: ak.Array | None, task: _Task, analysis: Analysis
-) -> dict[str, Any]:
-    """Runs where the chunk is: Delphes entries start:stop (+ the matching LHE events) -> analysis -> weights."""
-    from .io.delphes import attach_lhe_weights, read_delphes
-
-    sample = task.sample
-    events = read_delphes(sample.path, entry_start=start, entry_stop=stop)
-    if lhe is not None:
-        events = attach_lhe_weights(events, lhe.weights, lhe_path=sample.lhe_path, delphes_path=sample.path)
-        nominal = ak.to_numpy(lhe.weight)
-    else:
-        nominal = ak.to_numpy(events.weights["delphes"])
-    return _finish(events, events, nominal, task, analysis, sample.lhe_path or sample.path)
-
-
 def _delphes_entries(path: str) -> int:
     """Number of events of a Delphes file (after the reader's checks of the file)."""
     import uproot
@@ -451,7 +368,7 @@ def _delayed_parts(planned: PlannedSample, ranges: list[tuple[int, int]], analys
     from .io.lhe_ranges import lhe_byte_range, read_lhe_range
 
     sample = planned.sample
-    task = _Task(sample, 0, planned.factor, planned.sampled_from, benchmarks, planned.nuisance)
+    task = ChunkTask(sample, planned.factor, planned.sampled_from, benchmarks, planned.nuisance)
     lhe = sample.lhe_path if sample.is_delphes else sample.path
     offsets = scan_event_offsets(lhe) if lhe is not None else None
     out = []
@@ -461,9 +378,9 @@ def _delayed_parts(planned: PlannedSample, ranges: list[tuple[int, int]], analys
             span = lhe_byte_range(offsets, start, stop)
             events = dask.delayed(read_lhe_range)(lhe, start, stop, byte_range=span, invalid=sample.invalid)
         if sample.is_delphes:
-            out.append(dask.delayed(_analyse_delphes_chunk)(start, stop, events, task, analysis))
+            out.append(dask.delayed(analyse_delphes_chunk)(start, stop, events, task, analysis))
         else:
-            out.append(dask.delayed(_analyse_chunk)(events, task, analysis))
+            out.append(dask.delayed(analyse_lhe_chunk)(events, task, analysis))
     return out
 
 

@@ -348,3 +348,25 @@ def test_unknown_invalid_mode_is_rejected(tmp_path):
         next(iterate_lhe(path, invalid="ignore"))
     with pytest.raises(ValueError, match="invalid must be one of"):
         next(iter_chunks(path, 10, invalid="warn"))
+
+
+def test_read_lhe_entry_ranges_equal_slices_of_the_whole_file():
+    """``read_lhe(path, entry_start, entry_stop)`` reads only that range and equals the slice of the whole
+    file, field by field, normalisation included (the factor of the whole file)."""
+    from conftest_data import data_file
+
+    from columnminer.io.lhe import event_offsets, read_lhe
+
+    path = data_file("lhe", "testfile-madgraph5-3.5.8-pp_to_jj.lhe.gz")
+    whole = read_lhe(path, normalize=True)
+    assert len(event_offsets(path)) == len(whole) == 1000
+    for start, stop in [(0, 1), (17, 400), (999, 1000), (500, None), (None, 3), (990, 5000)]:
+        part = read_lhe(path, start, stop, normalize=True)
+        expected = whole[slice(start, stop)]
+        assert len(part) == len(expected)
+        for field in ("weight", "nparticles"):
+            np.testing.assert_array_equal(ak.to_numpy(part[field]), ak.to_numpy(expected[field]))
+        np.testing.assert_array_equal(ak.flatten(part.particles.px), ak.flatten(expected.particles.px))
+        np.testing.assert_array_equal(ak.to_numpy(part.weights["1"]), ak.to_numpy(expected.weights["1"]))
+    with pytest.raises(ValueError, match="not within"):
+        read_lhe(path, 10, 5)

@@ -42,6 +42,7 @@ __all__ = [
     "benchmark_weight_ids",
     "benchmark_weights",
     "count_lhe_events",
+    "event_offsets",
     "example_lhe_file",
     "iterate_lhe",
     "lhe_to_dask",
@@ -138,9 +139,16 @@ def _check_invalid(invalid: object) -> None:
 
 
 def read_lhe(
-    path: PathLike, *, normalize: bool = False, event_norm: str | None = None, invalid: InvalidMode = "raise"
+    path: PathLike,
+    entry_start: int | None = None,
+    entry_stop: int | None = None,
+    *,
+    normalize: bool = False,
+    event_norm: str | None = None,
+    invalid: InvalidMode = "raise",
 ) -> ak.Array:
-    """Read all events of an LHE file (plain or gzip) into one awkward array.
+    """Read the events of an LHE file (plain or gzip) into one awkward array: all of them, or events
+    ``entry_start:entry_stop`` (0-based, stop exclusive, as uproot's ``entry_start`` / ``entry_stop``).
 
     One record per event with the event-information fields ``nparticles``, ``pid`` (int64) and
     ``weight``, ``scale``, ``aqed``, ``aqcd`` (float64); ``particles``, a jagged list of records in
@@ -155,11 +163,14 @@ def read_lhe(
     Speed: the file is decompressed in one go where possible (plain files, and single-member gzip
     files through the system's libdeflate when it is installed, else zlib block by block), then a
     numba kernel parses all events in bulk. Use :func:`iterate_lhe` when the text of the file should
-    not be held in memory at once.
+    not be held in memory at once. With an entry range, the file is first scanned for its event
+    offsets (:func:`event_offsets`, no parsing; pass ``offsets=`` to
+    :func:`columnminer.io.lhe_ranges.read_lhe_range` to reuse them) and only the range is parsed.
 
     With ``normalize=True`` the ``weight`` and ``weights`` fields are scaled by
     :func:`weight_scale_factor` (MadGraph's ``event_norm`` or ``event_norm=``) so that the sum over
-    the events of the file is the cross section in pb.
+    the events of the file is the cross section in pb (the factor is that of the whole file, also for
+    a range).
 
     Malformed input raises :class:`~columnminer.errors.LHEFormatError` (file, event, line, field and
     ``n_complete_events``, as :func:`iterate_lhe` describes) since no partial array is returned;
@@ -175,15 +186,43 @@ def read_lhe(
         >>> z = ev.particles[0, 0]
         >>> float(z.pt), round(float(z.mass), 2), float(z.lhe_mass)   # vector's mass is from (E, p)
         (5.0, 91.32, 91.0)
+        >>> read_lhe(example_lhe_file(), 1, 2).weight.tolist()
+        [2.0]
     """
     _check_invalid(invalid)
-    chunks = [c for _, c in iter_chunks(path, 1 << 62, DEFAULT_BLOCK, whole=True, invalid=invalid)]
-    events = chunks[0] if len(chunks) == 1 else ak.concatenate(chunks)
+    if entry_start is None and entry_stop is None:
+        chunks = [c for _, c in iter_chunks(path, 1 << 62, DEFAULT_BLOCK, whole=True, invalid=invalid)]
+        events = chunks[0] if len(chunks) == 1 else ak.concatenate(chunks)
+        n_file = None
+    else:
+        from .lhe_ranges import read_lhe_range
+
+        offsets = scan_event_offsets(path)
+        n_file = len(offsets)
+        start = 0 if entry_start is None else int(entry_start)
+        stop = n_file if entry_stop is None else min(int(entry_stop), n_file)
+        if not 0 <= start <= stop:
+            raise ValueError(f"{path}: entry range {entry_start}..{entry_stop} is not within 0..{n_file}")
+        events = read_lhe_range(str(path), start, stop, offsets=offsets, invalid=invalid)
     if normalize:
         header = read_lhe_header(path)
-        factor = weight_scale_factor(header, n_events=len(events), event_norm=event_norm)
+        whole = entry_start is None and entry_stop is None  # the events kept, or those of the whole file
+        factor = weight_scale_factor(header, n_events=len(events) if whole else n_file, event_norm=event_norm)
         events = normalize_weights(events, factor)
     return events
+
+
+def event_offsets(path: PathLike) -> np.ndarray:
+    """Offsets of every ``<event>`` tag in the decompressed text (counted from the first event), found by a
+    scan without parsing: the index that lets :func:`read_lhe` and
+    :func:`columnminer.io.lhe_ranges.read_lhe_range` read any event range in O(range).
+
+    Example::
+
+        >>> len(event_offsets(example_lhe_file()))
+        2
+    """
+    return scan_event_offsets(path)
 
 
 def count_lhe_events(path: PathLike) -> int:

@@ -13,10 +13,11 @@ import awkward as ak
 import numpy as np
 
 from ..analysis import Analysis
+from ..chunks import ChunkTask, analyse_delphes_chunk, analyse_lhe_chunk
 from ..errors import AnalysisError, LHEFormatError, ProcessorError, StoreMismatchError
 from ..io.lhe_ranges import lhe_byte_range, read_lhe_range
 from ..io.store import EventStore
-from ..samples import PlannedSample, Sample, _analyse_chunk, _analyse_delphes_chunk, _Task, plan_samples
+from ..samples import PlannedSample, Sample, plan_samples
 from ..setup import AnalysisSetup
 from .accumulators import ChunkKey
 
@@ -213,7 +214,7 @@ class FilePlan:
 
     dataset_index: int
     file_index: int
-    task: _Task
+    task: ChunkTask
     treename: str | None
     planned: PlannedSample | None = None
 
@@ -301,7 +302,7 @@ class FilesetPlan:
         offsets = {}
         for (dataset, path, d, f), item in zip(keys, planned, strict=True):
             sample = item.sample
-            task = _Task(sample, 0, item.factor, item.sampled_from, benchmarks, item.nuisance)
+            task = ChunkTask(sample, item.factor, item.sampled_from, benchmarks, item.nuisance)
             files[(dataset, path)] = FilePlan(d, f, task, datasets[dataset].files[path], item)
             if sample.is_delphes and sample.lhe_path and sample.lhe_path not in offsets:
                 from ..io._lhe_read import scan_event_offsets
@@ -347,9 +348,9 @@ class FilesetPlan:
             if task.sample.lhe_path:
                 offsets = self.lhe_offsets[task.sample.lhe_path]
                 lhe = read_lhe_events(task.sample.lhe_path, lhe_byte_range(offsets, start, stop), start, stop)
-            result = _analyse_delphes_chunk(start, stop, lhe, task, self.analysis)
+            result = analyse_delphes_chunk(start, stop, lhe, task, self.analysis)
         else:
-            result = _analyse_chunk(events, task, self.analysis)
+            result = analyse_lhe_chunk(events, task, self.analysis)
         if result["n_read"] != stop - start:
             raise ProcessorError(f"{key.describe()}: {result['n_read']} events were analysed")
         return AnalysedChunk(

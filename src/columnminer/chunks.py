@@ -1,0 +1,122 @@
+"""The per-chunk kernels of ``analyse_samples`` and the processors: one chunk of events -> event model ->
+analysis -> per-benchmark weights (pb) of the events that pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import awkward as ak
+import numpy as np
+
+from .analysis import Analysis
+from .events import event_model_from_lhe
+
+if TYPE_CHECKING:
+    from .samples import Sample
+
+__all__ = ["ChunkTask", "analyse_delphes_chunk", "analyse_lhe_chunk"]
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """What a worker needs to analyse any chunk of one sample: the sample, its weight factor (normalisation x
+    k-factor x process fraction), the benchmark index it was generated at (-1: background), the store's
+    benchmark columns and how each nuisance column is filled."""
+
+    sample: Sample
+    factor: float
+    sampled_from: int
+    benchmarks: tuple[str, ...]
+    #: per nuisance column: (column, "nominal" | "norm" | "weight", None | norm factor | LHE weight id)
+    nuisance: tuple[tuple[str, str, Any], ...] = ()
+
+
+def _nuisance_weights(task: ChunkTask, weight_events: ak.Array, central: np.ndarray, path: str) -> np.ndarray:
+    """Unnormalised nuisance columns [n, K] of one chunk: nominal copies, norm factors and LHE weights."""
+    from .io.lhe import benchmark_weights
+
+    out = np.repeat(central[:, None], len(task.nuisance), axis=1)
+    norm = [(k, factor) for k, (_, kind, factor) in enumerate(task.nuisance) if kind == "norm"]
+    if norm:
+        out[:, [k for k, _ in norm]] *= np.array([factor for _, factor in norm])
+    read = [(k, column, wid) for k, (column, kind, wid) in enumerate(task.nuisance) if kind == "weight"]
+    if read:
+        columns = [column for _, column, _ in read]
+        mapping = {column: wid for _, column, wid in read}
+        out[:, [k for k, _, _ in read]] = benchmark_weights(weight_events, columns, mapping, path=path)
+    return out
+
+
+def _finish(
+    model: ak.Array,
+    weight_events: ak.Array,
+    nominal: np.ndarray,
+    task: ChunkTask,
+    analysis: Analysis,
+    path: str,
+) -> dict[str, Any]:
+    """Transform, analysis and weights of one chunk in the event model -> numpy arrays of the survivors."""
+    from .io.lhe import benchmark_weights
+
+    if task.sample.transform is not None:
+        model = task.sample.transform(model)
+    result = analysis.evaluate(model)
+    if task.sample.is_background:
+        central = np.asarray(nominal, dtype=np.float64)
+        weights = np.repeat(central[:, None], len(task.benchmarks), axis=1)
+    else:
+        weights = benchmark_weights(
+            weight_events, list(task.benchmarks), task.sample.weight_mapping, path=path
+        )
+        central = weights[:, task.sampled_from]
+    scale = (task.factor * result.efficiencies)[:, None]
+    nuisance = None
+    if task.nuisance:
+        nuisance = _nuisance_weights(task, weight_events, central, path)[result.keep] * scale
+    weights = weights[result.keep] * scale
+    return {
+        "observables": result.observables,
+        "weights": weights,
+        "nuisance_weights": nuisance,
+        "sampled_from": np.full(len(weights), task.sampled_from, dtype=np.int16),
+        "counts": result.counts,
+        "n_read": len(model),
+        "n_dropped": len((weight_events.attrs or {}).get("lhe_dropped_events", [])),
+    }
+
+
+def analyse_lhe_chunk(events: ak.Array, task: ChunkTask, analysis: Analysis) -> dict[str, Any]:
+    """Runs where the chunk is: LHE events (as :func:`columnminer.io.lhe.read_lhe` gives them) -> event
+    model -> analysis -> weights of the survivors in pb (``observables``, ``weights``, ``nuisance_weights``,
+    ``sampled_from``, pass ``counts``, ``n_read``, ``n_dropped``).
+
+    Example:
+        >>> from columnminer.analysis import Analysis
+        >>> from columnminer.io.lhe import example_lhe_file, read_lhe
+        >>> from columnminer.samples import Sample
+        >>> analysis = Analysis()
+        >>> analysis.add_observable("n", lambda ev: ak.num(ev.particles))
+        >>> task = ChunkTask(Sample(example_lhe_file(), "sm"), 0.5, 0, ("sm",))
+        >>> analyse_lhe_chunk(read_lhe(example_lhe_file()), task, analysis)["weights"].tolist()
+        [[0.5], [1.0]]
+    """
+    model = event_model_from_lhe(events, sampled_from=task.sampled_from)
+    return _finish(model, events, ak.to_numpy(events.weight), task, analysis, task.sample.path)
+
+
+def analyse_delphes_chunk(
+    start: int, stop: int, lhe: ak.Array | None, task: ChunkTask, analysis: Analysis
+) -> dict[str, Any]:
+    """Runs where the chunk is: Delphes entries start:stop (+ the matching LHE events, whose weights give the
+    benchmark weights) -> analysis -> weights of the survivors, as :func:`analyse_lhe_chunk`."""
+    from .io.delphes import attach_lhe_weights, read_delphes
+
+    sample = task.sample
+    events = read_delphes(sample.path, entry_start=start, entry_stop=stop)
+    if lhe is not None:
+        events = attach_lhe_weights(events, lhe.weights, lhe_path=sample.lhe_path, delphes_path=sample.path)
+        nominal = ak.to_numpy(lhe.weight)
+    else:
+        nominal = ak.to_numpy(events.weights["delphes"])
+    return _finish(events, events, nominal, task, analysis, sample.lhe_path or sample.path)
