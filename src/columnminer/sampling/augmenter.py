@@ -433,7 +433,7 @@ class SampleAugmenter:
     def _sampling_fractions(self, groups: np.ndarray) -> np.ndarray:
         """Share of the signal events generated at each group's benchmark, as recorded by analyse_samples
         (from generated event counts); without that record, from the stored counts (after cuts)."""
-        recorded = self.store._attrs.get("sampling_fractions") or {}
+        recorded = self.store.metadata.get("sampling_fractions") or {}
         out = np.ones(len(groups))
         counts = None
         for d, group in enumerate(groups):
