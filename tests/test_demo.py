@@ -13,19 +13,21 @@ from columnminer.cli import main
 from columnminer.demo import STEPS, DemoResult, run_demo
 from columnminer.io.store import EventStore
 
-METHODS = ("rate", "histogram", "sally", "alices", "truth")
+METHODS = ("rate", "histogram", "sally", "alices", "exact", "truth")
 
 
 @pytest.fixture(scope="module")
 def quick_demo(tmp_path_factory) -> DemoResult:
-    """The quick demo at an even smaller size (6000 SM signal events): about 20 s."""
-    return run_demo(tmp_path_factory.mktemp("demo"), n_events=6000, quick=True, seed=1, progress=False)
+    """The quick demo at an even smaller size (6000 SM signal events, 100 coverage toys): about 30 s."""
+    return run_demo(
+        tmp_path_factory.mktemp("demo"), n_events=6000, quick=True, seed=1, progress=False, coverage_toys=100
+    )
 
 
 def test_run_demo_quick(quick_demo):
     result = quick_demo
     assert result.ok, result.summary_text()
-    assert result.config.quick and result.config.n_events == 6000
+    assert result.config.quick and result.config.n_events == 6000 and result.config.coverage_toys == 100
     assert list(result.timings) == list(STEPS)
     assert all(path.exists() for path in result.files)
     assert sorted(p.name for p in result.files if p.suffix == ".png") == [
@@ -40,13 +42,29 @@ def test_run_demo_quick(quick_demo):
     assert store.n_events == result.n_events == sum(s["n_selected"] for s in result.samples)
     assert result.samples[0]["name"] == "sm" and result.samples[-1]["theta"] is None
 
-    # every method has a positive region; the rate alone is the weakest, the exact likelihood (near) the best
+    # every method has a positive region; the rate alone is the weakest, the exact likelihoods (near) the best
     areas = {key: result.area(key) for key in METHODS}
     assert set(result.limits) == set(METHODS) and all(a > 0 for a in areas.values())
     assert areas["rate"] > areas["histogram"] and areas["rate"] > areas["truth"]
     assert areas["truth"] <= 1.25 * min(areas.values())
-    assert result.limits["truth"].mode == "truth"
-    assert np.allclose(result.limits["truth"].best_fit, 0.0)
+    assert result.limits["truth"].mode == "truth" and result.limits["exact"].mode == "truth-unlabelled"
+    assert np.allclose(result.limits["truth"].best_fit, 0.0) and np.allclose(
+        result.limits["exact"].best_fit, 0.0
+    )
+    # the labelled parton-level likelihood bounds the unlabelled detector-level one (within the MC errors)
+    assert areas["exact"] > areas["truth"] - 3 * result.area_error("truth")
+    assert result.reference == "exact" and result.area_ratio("exact", "exact") == 1.0
+    # areas carry bootstrap errors; the event-level models reproduce the limits; the densities close
+    assert all(0 < result.area_error(key) < 0.5 * result.area(key) for key in METHODS)
+    assert 0 < result.area_ratio_error("alices", "exact") < 1
+    assert max(result.uncertainties.q_agreement.values()) < 0.05
+    assert abs(result.exact.background_closure - 1) < 4 * result.exact.closure_error
+    # coverage of every method at 300 and 3000 fb^-1
+    assert set(result.uncertainties.coverage) == {3.0e5, 3.0e6}
+    for results in result.uncertainties.coverage.values():
+        assert set(results) == set(METHODS)
+        assert all(r.n_toys == 100 and r.neyman_thresholds is not None for r in results.values())
+        assert results["truth"].fractions[1] > 0.8
 
     # the exact likelihood's region matches the truth Fisher information's ellipse (Delta q < 2.30)
     ellipse = 2.30 * math.pi / math.sqrt(result.fisher["truth"].determinant)
@@ -57,24 +75,46 @@ def test_run_demo_quick(quick_demo):
 def test_demo_summaries(quick_demo):
     result = quick_demo
     text = result.summary_text()
-    for label in ("rate only", "2-d histogram (mZ2, Phi)", "SALLY", "ALICES", "exact likelihood (truth)"):
+    for label in (
+        "rate only",
+        "2-d histogram (mZ2, Phi)",
+        "SALLY",
+        "ALICES",
+        "exact, detector level (unlabelled)",
+        "exact, parton level (labelled bound)",
+    ):
         assert label in text
     for heading in (
         "Events",
         "Fisher information at the SM",
         "Expected limits at the SM",
+        "Coverage of the expected regions by toys",
         "Timings",
         "Checks",
     ):
         assert heading in text
+    limits = text.split("Expected limits at the SM")[1].split("Coverage of the expected regions")[0]
+    exact_row = next(line for line in limits.splitlines() if "exact, detector level (unlabelled)" in line)
+    assert exact_row.count("±") == 2  # area 68 % and 95 % with their errors
+    coverage = text.split("Coverage of the expected regions by toys")[1].split("Timings")[0]
+    rows = [line for line in coverage.splitlines() if line.strip().startswith(("ALICES", "exact, detector"))]
+    assert len(rows) == 4 and all(line.count("±") == 2 for line in rows)  # two luminosities, 68 / 95 %
+    assert "(target <= 1.05" in text
     assert "ML regions smaller than the histogram's" in text and text.endswith("demo passed")
     markdown = (result.out / "summary.md").read_text()
     assert markdown == result.summary_markdown() and "| SALLY |" in markdown
     data = json.loads((result.out / "summary.json").read_text())
     assert data["ok"] is True and set(data["limits"]) == set(METHODS)
     assert data["limits"]["histogram"]["area_68_over_histogram"] == pytest.approx(1.0)
-    assert data["limits"]["truth"]["area_68_over_exact"] == pytest.approx(1.0)
-    assert data["limits"]["truth"]["overlap_68_with_exact"] == pytest.approx(1.0)
+    assert data["limits"]["exact"]["area_68_over_exact"] == pytest.approx(1.0)
+    assert data["limits"]["exact"]["overlap_68_with_exact"] == pytest.approx(1.0)
+    assert (
+        data["limits"]["alices"]["area_68_error"] > 0
+        and data["limits"]["alices"]["area_68_over_exact_error"] > 0
+    )
+    assert set(data["coverage"]) == {"300 fb^-1", "3000 fb^-1"}
+    assert set(data["coverage"]["300 fb^-1"]) == set(METHODS)
+    assert data["exact_detector_level"]["n_integration_points"] == 32
     assert data["fisher_information"]["rate"]["one_sigma_area"] is None  # singular: infinite area
     assert data["headline_holds"] == result.headline_holds
     assert set(data["timings_s"]) == set(STEPS)
@@ -100,9 +140,9 @@ def test_demo_plot_fallbacks(quick_demo, tmp_path, monkeypatch):
 
 
 def test_cli_demo_and_setup(tmp_path, capsys):
-    assert main(["demo", "--quick", "--events", "6000", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--quick", "--events", "6000", "--coverage-toys", "0", "--out", str(tmp_path)]) == 0
     text = capsys.readouterr().out
-    assert "Expected limits at the SM" in text
+    assert "Expected limits at the SM" in text and "Coverage of the expected regions" not in text
     assert any(
         line.split()[:2] == ["design.md", "reference"] and " OK " in line for line in text.splitlines()
     )
@@ -110,6 +150,17 @@ def test_cli_demo_and_setup(tmp_path, capsys):
     assert main(["setup", str(tmp_path / "setup.json")]) == 0
     assert "morphing_basis_vector_0" in capsys.readouterr().out
     assert main(["setup", str(tmp_path / "setup.zarr")]) == 0
+
+
+def test_cli_demo_options(tmp_path, capsys):
+    """--coverage-toys must be 0 or at least 20 (argparse error, exit 2); --neyman needs toys."""
+    for bad in (["--coverage-toys", "5"], ["--coverage-toys", "-1"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["demo", "--quick", "--out", str(tmp_path / "x"), *bad])
+        assert exit_info.value.code == 2
+    assert "at least 20" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="neyman needs toys"):
+        run_demo(tmp_path / "y", quick=True, coverage_toys=0, neyman=True, progress=False)
 
 
 def test_cli_errors_exit_2(tmp_path, capsys):

@@ -4,8 +4,12 @@ r"""The end-to-end demonstration behind ``columnminer demo``: the whole chain on
 generates signal at the SM and at the two morphing benchmarks nearest to it plus the q q~ -> ZZ background
 as LHE, reads, smears (a simple detector), selects and computes the four-lepton observables into a zarr
 store, draws augmented samples, trains SALLY and ALICES, and compares on a 2-d (a2, a3) grid the Fisher
-information and the expected limits of the rate, a 2-d histogram, SALLY, ALICES and the exact parton-level
-likelihood (:mod:`columnminer.inference.truth_limits`). Nothing outside columnminer is needed. It returns a
+information and the expected limits of the rate, a 2-d histogram, SALLY, ALICES and two exact likelihoods:
+the unlabelled detector-level :math:`p(x|\theta)`, integrated over the detector's transfer function
+(:mod:`columnminer.simulators.golden_detector`), and the labelled parton-level bound
+(:mod:`columnminer.inference.truth_limits`). Areas come from the interpolated q with bootstrap errors
+(:mod:`columnminer.inference.areas`), and the coverage of every method's regions is measured by toys at 300
+and 3000 fb^-1 (:mod:`columnminer.inference.neyman`). Nothing outside columnminer is needed. It returns a
 :class:`DemoResult` (``summary_text()`` for the terminal) and writes ``summary.md``, ``summary.json`` and
 ``plots/*.png`` into the output directory. The steps live in :mod:`columnminer._demo`.
 """
@@ -30,11 +34,13 @@ STEPS = (
     "setup and morphing checks",
     "generate LHE",
     "detector, selection, store",
+    "exact detector-level density",
     "augmented samples",
     "train SALLY",
     "train ALICES",
     "Fisher information",
     "expected limits",
+    "area errors and coverage",
     "plots",
 )
 
@@ -66,17 +72,20 @@ def run_demo(
     quick: bool = False,
     seed: int = 0,
     progress: bool = True,
+    coverage_toys: int | None = None,
+    neyman: bool = False,
 ) -> DemoResult:
     """Run the whole chain on the golden channel and write its summary and plots into ``out``.
 
     ``n_events``: SM signal events to generate (default 80 000, or 20 000 with ``quick``); the BSM and
     background samples and the training samples scale with it. ``quick`` also trains for fewer epochs on a
     coarser grid (on two free CPU cores about 30 s instead of about 100 s; a loaded machine takes up to a
-    few times longer). ``progress`` shows tqdm bars on
-    stderr. Nothing is printed: the returned :class:`DemoResult` holds every number (``summary_text()``,
-    ``summary_markdown()``, ``to_dict()``), ``ok`` is True when every check passed, ``files`` lists what was
-    written (setup JSON and zarr, the event store, the trained models, ``summary.md``, ``summary.json``,
-    ``plots/*.png``).
+    few times longer). ``coverage_toys``: toys per luminosity (300 and 3000 fb^-1) for the coverage of every
+    method (default 2000, 300 with ``quick``; 0 skips the coverage); ``neyman``: also the areas with toy
+    critical values of q at the SM. ``progress`` shows tqdm bars on stderr. Nothing is printed: the returned
+    :class:`DemoResult` holds every number (``summary_text()``, ``summary_markdown()``, ``to_dict()``),
+    ``ok`` is True when every check passed, ``files`` lists what was written (setup JSON and zarr, the event
+    store and its lepton sidecar, the trained models, ``summary.md``, ``summary.json``, ``plots/*.png``).
     """
     from ._demo import chain, training
     from ._demo.checks import morphing_checks, store_check
@@ -85,7 +94,7 @@ def run_demo(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    config = DemoConfig.make(n_events, quick)
+    config = DemoConfig.make(n_events, quick, coverage_toys=coverage_toys, neyman=neyman)
     steps = chain.Steps(list(STEPS), progress)
     try:
         with training.torch_threads(1):
@@ -105,28 +114,39 @@ def run_demo(
                 n_kept = sum(s["n_selected"] for s in result.samples)
                 result.checks["event store complete"] = store_check(store, n_kept)
                 result.files.append(Path(store.url))
+                leptons = chain.analyse_leptons(setup, config, generated, out, seed, progress)
+                result.files.append(Path(leptons.url))
             with steps.step(STEPS[3]):
-                local, ratio = chain.augment(store, config, seed)
+                exact = chain.exact_densities(store, leptons, config, generated, seed)
+                result.exact = exact
             with steps.step(STEPS[4]):
-                sally = training.train_sally(local, config, seed, progress)
+                local, ratio = chain.augment(store, config, seed)
             with steps.step(STEPS[5]):
+                sally = training.train_sally(local, config, seed, progress)
+            with steps.step(STEPS[6]):
                 alices, shifts = training.train_alices(ratio, store, config, seed, progress)
+                partition = getattr(training, "CALIBRATION_PARTITION", "test")
                 result.notes.append(
-                    "ALICES: morphing-aware network; its log cross sections recalibrated on the SM-weighted "
-                    "test events (those of the Asimov data) so that E_SM[r_hat(x|theta, SM)] = 1 (shifts "
+                    "ALICES: morphing-aware network; its log cross sections calibrated on the SM-weighted "
+                    f"events of the {partition} partition so that E_SM[r_hat(x|theta, SM)] = 1 (shifts "
                     + ", ".join(f"{v:+.4f}" for v in shifts)
-                    + ")"
+                    + "); the limits normalise it on the Asimov (test) events, as the exact detector-level "
+                    "likelihood"
                 )
             result.histories = {"sally": sally.history, "alices": alices.history}
             for name, estimator in (("sally", sally), ("alices", alices)):
                 estimator.save(out / "models" / name)
             result.files.append(out / "models")
-            with steps.step(STEPS[6]):
-                result.fisher = chain.fisher_informations(store, config, {"sally": sally, "alices": alices})
             with steps.step(STEPS[7]):
-                result.limits = chain.limits(store, config, sally, alices, progress)
-            _result_checks(result)
+                result.fisher = chain.fisher_informations(store, config, {"sally": sally, "alices": alices})
             with steps.step(STEPS[8]):
+                result.limits = chain.limits(store, config, sally, alices, exact, progress)
+            with steps.step(STEPS[9]):
+                result.uncertainties = chain.uncertainties_and_coverage(
+                    store, config, sally, alices, exact, result.limits, seed, progress
+                )
+            _result_checks(result)
+            with steps.step(STEPS[10]):
                 result.files += write_plots(result, store, out / "plots")
     finally:
         steps.close()
@@ -141,13 +161,16 @@ def run_demo(
 def _result_checks(result: DemoResult) -> None:
     """Checks on the inference results: every region computed, every likelihood but the rate's (which is flat
     along a ring) peaks at the Asimov point, the informations of the shape-sensitive methods are positive
-    definite."""
+    definite, the detector-level exact density's background closure, and the event-level models of the
+    bootstrap and the toys reproduce the limits."""
+    from ._demo.chain import METHODS
+
     areas = {key: result.area(key) for key in result.limits}
     result.checks["limits computed for every method"] = (
-        len(areas) == 5 and all(np.isfinite(a) and a > 0 for a in areas.values()),
+        len(areas) == len(METHODS) and all(np.isfinite(a) and a > 0 for a in areas.values()),
         ", ".join(f"{k} {v:.3g}" for k, v in areas.items()) + " (68% CL areas)",
     )
-    peaks = {k: result.limits[k].best_fit for k in ("histogram", "sally", "alices", "truth")}
+    peaks = {k: result.limits[k].best_fit for k in ("histogram", "sally", "alices", "exact", "truth")}
     result.checks["likelihoods peak at the SM (Asimov point)"] = (
         all(np.allclose(p, 0.0, atol=1e-12) for p in peaks.values()),
         ", ".join(f"{k} ({p[0]:+.3f}, {p[1]:+.3f})" for k, p in peaks.items()),
@@ -159,3 +182,19 @@ def _result_checks(result: DemoResult) -> None:
         all(v > 0 for v in definite.values()),
         "smallest eigenvalues " + ", ".join(f"{k} {v:.3g}" for k, v in definite.items()),
     )
+    exact = result.exact
+    if exact is not None:
+        pull = (exact.background_closure - 1.0) / exact.closure_error
+        result.checks["detector-level density: background closure"] = (
+            abs(pull) < 4.0,
+            f"sum_x w_SM P(bkg|x) / sigma_bkg = {exact.background_closure:.4f} +- {exact.closure_error:.4f} "
+            f"(test events; median MC error per event: signal {exact.median_mc_error[0]:.3f}, background "
+            f"{exact.median_mc_error[1]:.3f})",
+        )
+    if result.uncertainties is not None and result.uncertainties.q_agreement:
+        worst = max(result.uncertainties.q_agreement.values())
+        result.checks["event-level models reproduce the limits"] = (
+            worst < 0.05,
+            "max |q(model) - q(limits)| inside q < 12: "
+            + ", ".join(f"{k} {v:.1e}" for k, v in result.uncertainties.q_agreement.items()),
+        )

@@ -125,7 +125,9 @@ def test_ratio_density_and_ensemble_methods(golden_store, tmp_path, capsys):
         == 0
     )
     assert (tmp_path / "e" / "ensemble.json").is_file()
-    assert "ensemble of 2 ParameterizedRatioEstimator (alices)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ensemble of 2 MorphingAwareRatioEstimator (alices)" in out and "calibrated on" in out
+    assert (tmp_path / "e" / "calibration.json").is_file()
     args = [
         "augment",
         store,

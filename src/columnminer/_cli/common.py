@@ -21,11 +21,14 @@ __all__ = [
     "DEFAULT_LUMINOSITY",
     "PARTITIONS",
     "annotate_os_error",
+    "apply_calibration",
+    "calibration_file",
     "finite_float",
     "fmt",
     "fmt_error",
     "fraction",
     "load_any_estimator",
+    "load_calibration",
     "new_path_root",
     "non_negative_float",
     "non_negative_int",
@@ -413,6 +416,57 @@ def load_any_estimator(path: str) -> Any:
     if base.name.endswith("_settings.json"):
         base = base.with_name(base.name[: -len("_settings.json")])
     return load_estimator(base)
+
+
+def calibration_file(path: str | os.PathLike, ensemble: bool) -> Path:
+    """Where ``train`` records the calibration of the estimator saved at ``path``:
+    ``<path>_calibration.json``, or ``<path>/calibration.json`` for an ensemble (a directory).
+
+    Example:
+        >>> calibration_file("models/alices", False).name, calibration_file("models/e", True).name
+        ('alices_calibration.json', 'calibration.json')
+    """
+    base = Path(path)
+    if ensemble:
+        return base / "calibration.json"
+    if base.name.endswith("_settings.json"):
+        base = base.with_name(base.name[: -len("_settings.json")])
+    return base.with_name(base.name + "_calibration.json")
+
+
+def load_calibration(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The calibration record ``train`` wrote beside the estimator or ensemble at ``path`` (None if there is
+    none); a corrupt record raises a ConfigError naming the file."""
+    file = calibration_file(path, (Path(path) / "ensemble.json").is_file())
+    if not file.is_file():
+        return None
+    try:
+        info = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{file}: unreadable calibration record ({type(err).__name__}: {err})") from err
+    if not isinstance(info, dict) or "method" not in info or "theta_ref" not in info:
+        raise ConfigError(f"{file}: not a columnminer calibration record")
+    return info
+
+
+def apply_calibration(estimator: Any, store: Any, info: dict[str, Any]) -> Any:
+    """The estimator as ``train`` calibrated it: the per-theta calibration of a plain ratio estimator is done
+    again on the same partition of ``store`` (``apply_on_load``); a morphing-aware one carries it in its
+    weights. Either way the record goes to ``calibration_info`` (for the closure check)."""
+    from ..ml import calibrate_ratio
+
+    if info.get("apply_on_load"):
+        return calibrate_ratio(
+            estimator,
+            store,
+            info.get("partition"),
+            theta_ref=info["theta_ref"],
+            method=str(info.get("method", "normalisation")),
+        ).estimator
+    estimator.calibration_info = info
+    for member in getattr(estimator, "estimators", ()):
+        member.calibration_info = info
+    return estimator
 
 
 def to_jsonable(value: Any) -> Any:

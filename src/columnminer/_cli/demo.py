@@ -7,7 +7,7 @@ from typing import Any
 
 from .common import non_negative_int, positive_int, remove_on_failure
 
-__all__ = ["register", "run_demo_command", "run_setup_command"]
+__all__ = ["coverage_toys", "register", "run_demo_command", "run_setup_command"]
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
@@ -16,7 +16,15 @@ def run_demo_command(args: argparse.Namespace) -> int:
     from ..demo import run_demo
 
     with remove_on_failure(args.out):
-        result = run_demo(args.out, n_events=args.events, quick=args.quick, seed=args.seed, progress=True)
+        result = run_demo(
+            args.out,
+            n_events=args.events,
+            quick=args.quick,
+            seed=args.seed,
+            progress=True,
+            coverage_toys=args.coverage_toys,
+            neyman=args.neyman,
+        )
     print(result.summary_text())
     return 0 if result.ok else 1
 
@@ -29,6 +37,14 @@ def run_setup_command(args: argparse.Namespace) -> int:
     setup = AnalysisSetup.from_zarr(path) if path.rstrip("/").endswith(".zarr") else AnalysisSetup.load(path)
     print(setup)
     return 0
+
+
+def coverage_toys(text: str) -> int:
+    """argparse type of ``--coverage-toys``: 0 (no coverage) or at least 20."""
+    value = non_negative_int(text)
+    if 0 < value < 20:
+        raise argparse.ArgumentTypeError(f"must be 0 (no coverage) or at least 20, got {value}")
+    return value
 
 
 def register(commands: Any) -> None:
@@ -50,6 +66,18 @@ def register(commands: Any) -> None:
     )
     demo.add_argument("--quick", action="store_true", help="a smaller, faster run (about a minute)")
     demo.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
+    demo.add_argument(
+        "--coverage-toys",
+        type=coverage_toys,
+        default=None,
+        help="toys per luminosity (300, 3000 fb^-1) for the coverage of every method (default: 2000, 300 with "
+        "--quick; 0: no coverage; at least 20 otherwise)",
+    )
+    demo.add_argument(
+        "--neyman",
+        action="store_true",
+        help="also the areas with toy-based (Neyman) critical values of q at the SM",
+    )
     demo.set_defaults(func=run_demo_command)
 
     setup = commands.add_parser(

@@ -1,8 +1,16 @@
-"""The ``limits`` command: expected limits on a parameter grid (rate, histo, sally, sallino, ml, ...)."""
+"""The ``limits`` command: expected limits on a parameter grid (rate, histo, sally, sallino, ml, ...).
+
+The ml mode reads the calibration record ``train`` wrote beside the estimator (``--calibrate`` calibrates
+here instead), normalises the estimator's model on the Asimov events and runs the closure check of the
+estimator on them (:func:`~columnminer.ml.calibration.ratio_closure`): its verdict is printed, written to the
+JSON file, and a failure is a warning on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,8 +20,10 @@ from ..errors import ConfigError, InferenceError
 from .common import (
     DEFAULT_LUMINOSITY,
     PARTITIONS,
+    apply_calibration,
     fmt,
     load_any_estimator,
+    load_calibration,
     open_fraction,
     open_store,
     parameter_grid,
@@ -91,12 +101,30 @@ def run_limits(args: argparse.Namespace) -> int:
         raise ConfigError(f"--estimator: not used by the {args.mode} mode")
     if args.theta_ref is not None:
         options["theta_ref"] = theta_point(setup, parse_theta(setup, args.theta_ref, "--theta-ref"))
+    ml_only = {
+        "--calibrate": args.calibrate is not None,
+        "--no-asimov-normalisation": args.no_asimov_normalisation,
+        "--no-closure": args.no_closure,
+    }
+    for option, given in ml_only.items():
+        if given and args.mode != "ml":
+            raise ConfigError(f"{option}: only for the ml mode, not {args.mode!r}")
+    calibration = None
+    if args.mode == "ml":
+        options["estimator"], calibration = _calibrated(args, store, options["estimator"])
+        options["asimov_normalisation"] = not args.no_asimov_normalisation
+        options["closure"] = not args.no_closure
     if args.dof is not None:
         options["dof"] = args.dof
     if args.mode == "ml" and args.n_asimov is not None:
         options["n_asimov"] = args.n_asimov
     truth = theta_true if isinstance(theta_true, str) else np.asarray(theta_true)
-    result = expected_limits(store, args.mode, truth, grid, float(args.luminosity), **options)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = expected_limits(store, args.mode, truth, grid, float(args.luminosity), **options)
+    for warning in caught:  # the closure verdict is printed below; other warnings as they came
+        if result.closure is None or "closure check" not in str(warning.message):
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     names = list(result.parameter_names)
     point = theta_point(setup, theta_true)
     nearest = int(np.argmin(np.linalg.norm(result.thetas - point, axis=1)))
@@ -127,6 +155,16 @@ def run_limits(args: argparse.Namespace) -> int:
         cells.append(fmt(region["volume"], 4))
         rows.append(cells)
     print(table(header, rows))
+    if calibration is not None:
+        print(calibration)
+    if result.closure is not None:
+        print(result.closure.summary())
+        if not result.closure.passed:
+            print(
+                "warning: the estimator fails the closure check on the Asimov events: its limits are not "
+                "reliable (retrain, calibrate: `columnminer train ... --calibrate validation`)",
+                file=sys.stderr,
+            )
     if args.json:
         data = {
             "store": store.url,
@@ -144,8 +182,42 @@ def run_limits(args: argparse.Namespace) -> int:
             "p_values": result.p_values,
             "log_likelihood": result.log_likelihood,
         }
+        if args.mode == "ml":
+            data["asimov_normalisation"] = not args.no_asimov_normalisation
+            data["asimov_log_normalisation"] = result.asimov_log_normalisation
+            data["calibration"] = calibration
+            data["closure"] = None if result.closure is None else result.closure.to_dict()
         print(f"\nwrote {write_json(args.json, data)}")
     return 0
+
+
+def _calibrated(args: argparse.Namespace, store: Any, estimator: Any) -> tuple[Any, str | None]:
+    """The ml estimator with its calibration (``--calibrate`` here, else the record ``train`` wrote) and a
+    line saying which."""
+    from ..ml import calibrate_ratio
+
+    if args.calibrate is not None:
+        setup = store.setup
+        reference = (
+            theta_point(setup, parse_theta(setup, args.theta_ref, "--theta-ref"))
+            if args.theta_ref is not None
+            else getattr(estimator, "reference", None)
+        )
+        if reference is None:
+            raise ConfigError("--calibrate: give the estimator's reference point with --theta-ref")
+        result = calibrate_ratio(estimator, store, partition_value(args.calibrate), theta_ref=reference)
+        return result.estimator, (
+            f"calibrated here on {result.n_events} events of partition {args.calibrate} (effective "
+            f"{fmt(result.n_effective, 4)}) weighted at theta_ref = {[float(v) for v in result.theta_ref]}"
+        )
+    info = load_calibration(args.estimator)
+    if info is None:
+        return estimator, "estimator not calibrated (no calibration record beside it; see --calibrate)"
+    line = (
+        f"calibration: {info['method']} on {info.get('n_events')} events of partition "
+        f"{info.get('partition') or 'all'} (from {args.estimator})"
+    )
+    return apply_calibration(estimator, store, info), line
 
 
 def register(commands: Any) -> None:
@@ -156,7 +228,8 @@ def register(commands: Any) -> None:
         description="Expected (Asimov) limits on a grid of parameter points: p-values from q = -2 delta "
         "log L with the likelihood from the rate only, a histogram of observables (histo), of the "
         "estimated score (sally, sallino, adaptive-sally) or an unbinned neural likelihood (ml). Prints "
-        "the best fit and, per confidence level, the grid points inside and the range of each parameter.",
+        "the best fit and, per confidence level, the grid points inside and the range of each parameter. "
+        "ml: the estimator's model is normalised on the Asimov events and checked there (closure).",
         epilog="Grid: every parameter over its range with --points values; --grid LOW:HIGH:N (all "
         "parameters), --grid NAME=LOW:HIGH:N or --grid NAME=VALUE (one; write --grid=-1:1:21 when it "
         "starts with '-'). Exit codes: 0 success, 1 a columnminer error, 2 usage.",
@@ -199,5 +272,19 @@ def register(commands: Any) -> None:
         help="degrees of freedom of the p-values (default: the number of parameters)",
     )
     parser.add_argument("--no-rate", action="store_true", help="drop the Poisson term of the total count")
+    parser.add_argument(
+        "--calibrate",
+        choices=PARTITIONS,
+        help="ml: calibrate the ratio estimator's normalisation on this partition first (default: as "
+        "`train` recorded beside the estimator)",
+    )
+    parser.add_argument(
+        "--no-asimov-normalisation",
+        action="store_true",
+        help="ml: do not normalise the estimator's model on the Asimov events (raw sum of log r_hat)",
+    )
+    parser.add_argument(
+        "--no-closure", action="store_true", help="ml: skip the closure check of the estimator"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the scan (q, p-values, regions) as JSON")
     parser.set_defaults(func=run_limits)

@@ -1,4 +1,13 @@
-"""The ``train`` command: a neural estimator (or an ensemble) trained on an augmented sample of a store."""
+r"""The ``train`` command: a neural estimator (or an ensemble) trained on an augmented sample of a store.
+
+Ratio methods train, where the setup has morphing, a morphing-aware estimator
+(:class:`~columnminer.ml.morphing_aware.MorphingAwareRatioEstimator`: the theta dependence is the exact
+morphing polynomial) against the reference point of the sample, and calibrate its normalisation
+:math:`E_{\theta_1}[\hat r(x|\theta,\theta_1)] = 1` on held-out events (the validation partition: neither
+the training sample, drawn from "train", nor the Asimov data of ``limits``, "test";
+:func:`~columnminer.ml.calibration.calibrate_ratio`). The calibration is recorded in
+``<out>_calibration.json`` (an ensemble: ``<out>/calibration.json``), which ``limits`` reads.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,9 @@ from typing import Any
 
 from ..errors import ConfigError
 from .common import (
+    PARTITIONS,
     annotate_os_error,
+    calibration_file,
     fmt,
     non_negative_float,
     non_negative_int,
@@ -19,9 +30,10 @@ from .common import (
     remove_on_failure,
     split_fraction,
     table,
+    write_json,
 )
 
-__all__ = ["METHODS", "register", "run_train"]
+__all__ = ["ARCHITECTURES", "METHODS", "register", "run_train"]
 
 #: method -> estimator family ("score", "ratio", "likelihood")
 METHODS = {
@@ -36,6 +48,8 @@ METHODS = {
     "nde": "likelihood",
     "scandal": "likelihood",
 }
+#: Networks of the (singly parameterised) ratio methods: "auto" is morphing-aware where the setup morphs.
+ARCHITECTURES = ("auto", "morphing-aware", "plain")
 #: family -> (default sample name, the augment method that makes it)
 _DEFAULT_SAMPLES = {
     "score": "local",
@@ -49,6 +63,7 @@ def _estimator_class(family: str) -> type:
     from ..ml import (
         DoubleParameterizedRatioEstimator,
         LikelihoodEstimator,
+        MorphingAwareRatioEstimator,
         ParameterizedRatioEstimator,
         ScoreEstimator,
     )
@@ -56,9 +71,39 @@ def _estimator_class(family: str) -> type:
     return {
         "score": ScoreEstimator,
         "ratio": ParameterizedRatioEstimator,
+        "morphing-aware": MorphingAwareRatioEstimator,
         "double": DoubleParameterizedRatioEstimator,
         "likelihood": LikelihoodEstimator,
     }[family]
+
+
+def _sample_reference(store: Any, sample: str) -> Any:
+    """The one theta1 point of a ratio sample [P], or None (no theta1 column, or several points)."""
+    import numpy as np
+
+    arrays = store.sample_arrays(sample)
+    if "theta1" not in arrays:
+        return None
+    theta1 = np.asarray(arrays["theta1"][:], dtype=np.float64)
+    if not len(theta1) or np.any(theta1 != theta1[0]):
+        return None
+    return theta1[0]
+
+
+def _ratio_network(args: argparse.Namespace, store: Any, sample: str, settings: dict[str, Any]) -> str:
+    """Choose the network of a singly parameterised ratio method: "morphing-aware" (the settings get the
+    morphing and the reference point) or "ratio" (plain)."""
+    if args.architecture == "plain":
+        return "ratio"
+    morpher = store.setup.morpher
+    reference = _sample_reference(store, sample)
+    if morpher is None or reference is None:
+        if args.architecture == "morphing-aware":
+            why = "the setup has no morphing" if morpher is None else f"samples/{sample} has no single theta1"
+            raise ConfigError(f"--architecture morphing-aware: {why}")
+        return "ratio"
+    settings.update(morpher=morpher, reference=reference.tolist())
+    return "morphing-aware"
 
 
 def _history_table(history: Any) -> str:
@@ -93,6 +138,18 @@ def run_train(args: argparse.Namespace) -> int:
         settings["features"] = list(args.features)
     if family == "likelihood" and args.transforms is not None:
         settings["n_transforms"] = args.transforms
+    if args.architecture != "auto" and family != "ratio":
+        raise ConfigError(
+            f"--architecture: only for the singly parameterised ratio methods, not {args.method!r}"
+        )
+    if family == "ratio":
+        family = _ratio_network(args, store, sample, settings)
+    calibrate = args.calibrate or ("validation" if family in ("ratio", "morphing-aware") else "none")
+    if calibrate != "none" and family not in ("ratio", "morphing-aware"):
+        raise ConfigError(
+            f"--calibrate: only for the singly parameterised ratio methods, not {args.method!r}"
+            + (" with --double" if family == "double" else "")
+        )
     training = {
         "sample": sample,
         "store": store,
@@ -107,6 +164,7 @@ def run_train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "progress": progress_enabled(args.progress),
     }
+    training["calibrate"] = calibrate
     klass = _estimator_class(family)
     out = args.out or f"models/{args.method}"
     # a model directory (or model files) created here is removed again if training or saving fails
@@ -115,12 +173,46 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _outputs(out: str, ensemble: bool) -> list[Path]:
-    """What saving to ``out`` writes: an ensemble's directory, or an estimator's three files and folder."""
+    """What saving to ``out`` writes: an ensemble's directory, or an estimator's files and folder."""
     if ensemble:
         return [Path(out)]
     base = Path(out)
-    suffixes = ("_settings.json", "_state_dict.pt", "_scaling.npz")
+    suffixes = ("_settings.json", "_state_dict.pt", "_scaling.npz", "_calibration.json")
     return [base.parent, *(base.with_name(base.name + suffix) for suffix in suffixes)]
+
+
+def _calibrate(estimator: Any, store: Any, partition: str, reference: Any, out: str, ensemble: bool) -> Any:
+    """Calibrate the normalisation on ``partition`` (module docstring), print it and write the record beside
+    the model; returns the record (None when there is nothing to calibrate against)."""
+    from ..ml import calibrate_ratio
+
+    if reference is None:
+        print("not calibrated: the sample has no single reference point theta1")
+        return None
+    result = calibrate_ratio(estimator, store, None if partition == "all" else partition, theta_ref=reference)
+    info = result.info()
+    # a morphing-aware estimator is calibrated in its saved weights; any other needs it again when loaded
+    info["apply_on_load"] = result.log_xsec_shifts is None
+    where = f"{partition} partition" if partition != "all" else "all events"
+    print(
+        f"calibrated on {result.n_events} events of the {where} (effective {fmt(result.n_effective, 4)}) "
+        f"weighted at theta_ref = {[float(v) for v in result.theta_ref]}: E[r_hat(x|theta, theta_ref)] = 1 "
+        + (
+            "for every theta (log cross sections shifted by "
+            + ", ".join(f"{v:+.4f}" for v in result.log_xsec_shifts.ravel())
+            + ")"
+            if result.log_xsec_shifts is not None
+            else "per theta, applied again when the estimator is loaded"
+        )
+    )
+    if partition in ("test", "all"):
+        print(
+            "warning: the calibration events include the test partition, the Asimov data of `limits`: its "
+            "closure check is then no test of the normalisation"
+        )
+    with annotate_os_error(out):
+        write_json(str(calibration_file(out, ensemble)), info)
+    return info
 
 
 def _train_and_save(
@@ -129,7 +221,12 @@ def _train_and_save(
     """Train the estimator (or ensemble), print the history and save it to ``out``."""
     from ..ml import Ensemble
 
+    training = dict(training)
+    calibrate = training.pop("calibrate")
     store, sample = training["store"], training["sample"]
+    reference = settings.get("reference")
+    if reference is None and calibrate != "none":
+        reference = _sample_reference(store, sample)
     if args.ensemble:
         ensemble = Ensemble.create(klass, args.ensemble, **settings)
         histories = ensemble.train_all(args.method, **training)
@@ -148,6 +245,8 @@ def _train_and_save(
             f"{store.url}: {histories[0].n_train} training / {histories[0].n_validation} validation rows"
         )
         print(table(["member", "epochs", "best epoch", "train loss", "validation loss"], rows))
+        if calibrate != "none":
+            _calibrate(ensemble, store, calibrate, reference, out, ensemble=True)
         with annotate_os_error(out):
             index = ensemble.save(out)
         print(f"saved {index}")
@@ -160,9 +259,13 @@ def _train_and_save(
         f"{history.seconds:.1f} s (best epoch marked *)"
     )
     print(_history_table(history))
+    extra = []
+    if calibrate != "none":
+        if _calibrate(estimator, store, calibrate, reference, out, ensemble=False) is not None:
+            extra.append(calibration_file(out, False))
     with annotate_os_error(out):
         files = estimator.save(out)
-    print("saved " + ", ".join(str(path) for path in files.values()))
+    print("saved " + ", ".join(str(path) for path in [*files.values(), *extra]))
     return 0
 
 
@@ -174,7 +277,9 @@ def register(commands: Any) -> None:
         description="Train a neural estimator on an augmented sample of the store (read in blocks): sally / "
         "sallino (score), carl / rolr / alice / rascal / alices / cascal (likelihood ratio; --double for "
         "the doubly parameterised one), nde / scandal (conditional density). Saves <out>_settings.json, "
-        "<out>_state_dict.pt and <out>_scaling.npz (an ensemble: a directory).",
+        "<out>_state_dict.pt and <out>_scaling.npz (an ensemble: a directory). Ratio methods use a "
+        "morphing-aware network where the setup morphs and calibrate its normalisation on the validation "
+        "partition (<out>_calibration.json).",
         epilog="Default samples: local (score), ratio (ratio), more-ratios (--double), density (nde, scandal), "
         "as made by `columnminer augment`. Exit codes: 0 success, 1 a columnminer error, 2 usage.",
     )
@@ -222,6 +327,19 @@ def register(commands: Any) -> None:
         "--alpha", type=non_negative_float, default=1.0, help="weight of the score terms (default: 1)"
     )
     parser.add_argument("--double", action="store_true", help="ratio methods: doubly parameterised estimator")
+    parser.add_argument(
+        "--architecture",
+        choices=ARCHITECTURES,
+        default="auto",
+        help="ratio methods: morphing-aware network (auto: where the setup morphs and the sample has one "
+        "theta1) or plain (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--calibrate",
+        choices=[*PARTITIONS, "none"],
+        help="ratio methods: calibrate the normalisation E[r_hat] = 1 on the events of this partition "
+        "(default: validation, held out from training and from the Asimov data of `limits`)",
+    )
     parser.add_argument(
         "--transforms", type=positive_int, help="nde / scandal: autoregressive transforms (default: 3)"
     )

@@ -19,7 +19,7 @@ from ..analysis import Analysis
 from ..detector import DetectorConfig, ObjectSmearing, Resolution, smear_events
 from ..fourlepton import add_four_lepton_observables, four_lepton_observables
 
-__all__ = ["DETECTOR", "DemoConfig", "Smearing", "make_analysis"]
+__all__ = ["DETECTOR", "LEPTON_COLUMNS", "DemoConfig", "Smearing", "make_analysis", "make_lepton_analysis"]
 
 #: The detector of the demo: electrons with a 2 % energy resolution, muons with 1.5 % in pt, small angular
 #: smearing, the usual acceptance (pt > 7 / 5 GeV, |eta| < 2.5 / 2.4) and reconstruction efficiencies.
@@ -73,16 +73,34 @@ class DemoConfig:
     histogram_bins: int = 8
     sally_bins: int = 8
     step_size: int = 20_000
+    n_integration: int = 64
+    n_bootstrap: int = 100
+    coverage_toys: int = 2000
+    coverage_luminosities_pb: tuple[float, ...] = (3.0e5, 3.0e6)
+    neyman: bool = False
     quick: bool = False
 
     @classmethod
-    def make(cls, n_events: int | None = None, quick: bool = False) -> DemoConfig:
+    def make(
+        cls,
+        n_events: int | None = None,
+        quick: bool = False,
+        coverage_toys: int | None = None,
+        neyman: bool = False,
+    ) -> DemoConfig:
         """The default sizes (``quick``: a smaller, faster run); ``n_events`` SM signal events (generated,
-        before the selection) scale the other samples and the training size."""
+        before the selection) scale the other samples and the training size. ``coverage_toys``: toys per
+        luminosity for the coverage of every method (default 2000, 300 with ``quick``; 0: no coverage);
+        ``neyman``: the regions of the limits table use the toy critical values of q at the SM (needs toys)."""
         default = 20_000 if quick else 80_000
         n = default if n_events is None else int(n_events)
         if n < 1000:
             raise ValueError(f"n_events must be at least 1000, got {n}")
+        toys = (300 if quick else 2000) if coverage_toys is None else int(coverage_toys)
+        if toys < 0 or 0 < toys < 20:
+            raise ValueError(f"coverage_toys must be 0 (no coverage) or at least 20, got {toys}")
+        if neyman and toys == 0:
+            raise ValueError("neyman needs toys: coverage_toys must not be 0")
         n_train = int(np.clip(2 * n, 5000, 40_000 if quick else 150_000))
         return cls(
             n_events=n,
@@ -92,6 +110,10 @@ class DemoConfig:
             n_theta0=300 if quick else 1000,
             epochs=20 if quick else 40,
             grid_resolution=(31, 31) if quick else (41, 41),
+            n_integration=32 if quick else 64,
+            n_bootstrap=50 if quick else 100,
+            coverage_toys=toys,
+            neyman=bool(neyman),
             quick=bool(quick),
         )
 
@@ -146,4 +168,34 @@ def make_analysis() -> Analysis:
                 return (value > low) & (value < high)
 
         analysis.add_cut(cut, name=f"{low:g} < {name} < {high:g} GeV")
+    return analysis
+
+
+#: The sidecar store's extra columns: (pt [GeV], eta, phi) of the reconstructed e-, e+, mu-, mu+ (the
+#: leading one of each charge and flavour, as :func:`~columnminer.fourlepton.z_candidates` picks them).
+LEPTON_COLUMNS = tuple(f"{lepton}_{v}" for lepton in ("e-", "e+", "mu-", "mu+") for v in ("pt", "eta", "phi"))
+
+
+def make_lepton_analysis() -> Analysis:
+    """:func:`make_analysis` plus the twelve :data:`LEPTON_COLUMNS`: the same events in the same order (the
+    four-lepton observables and the selection are the same definitions), for the detector-level exact
+    likelihood, which needs the measured lepton momenta that the observables do not keep. Written to a
+    separate store so that the estimators never see these columns.
+
+    Example:
+        >>> make_lepton_analysis().observable_names[10:13]
+        ['e-_pt', 'e-_eta', 'e-_phi']
+    """
+    from ..fourlepton import _first_with_charge
+
+    analysis = make_analysis()
+    for k, name in enumerate(LEPTON_COLUMNS):
+        flavour = "e" if name.startswith("e") else "mu"
+        sign = -1.0 if name.split("_")[0].endswith("-") else 1.0
+        attribute = ("pt", "eta", "phi")[k % 3]
+
+        def column(events: ak.Array, flavour: str = flavour, sign: float = sign, attribute: str = attribute):
+            return getattr(_first_with_charge(getattr(events, flavour), sign), attribute)
+
+        analysis.add_observable(name, column, required=True)
     return analysis

@@ -33,7 +33,7 @@ def _labels(result: DemoResult, keys: list[str]) -> dict[str, str]:
 def _limits(result: DemoResult) -> Any:
     from ..plotting import plot_limits
 
-    keys = [k for k in ("rate", "histogram", "sally", "alices", "truth") if k in result.limits]
+    keys = [k for k in ("rate", "histogram", "sally", "alices", "exact", "truth") if k in result.limits]
     return plot_limits(
         {label: result.limits[k] for label, k in _labels(result, keys).items()},
         cls=(CL_68, CL_95),

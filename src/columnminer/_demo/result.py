@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..inference.areas import format_value_error, region_area
 from ..setup import AnalysisSetup
 from .config import DemoConfig
 
@@ -20,12 +21,19 @@ CL_68 = 0.6827
 CL_95 = 0.9545
 #: Report labels of the Fisher informations and limit methods (keys as in the result's dicts).
 LABELS = {
-    "truth": "exact likelihood (truth)",
+    "truth": "exact, parton level (labelled bound)",
+    "exact": "exact, detector level (unlabelled)",
     "rate": "rate only",
     "histogram": "2-d histogram",
     "sally": "SALLY",
     "alices": "ALICES",
 }
+#: The limit methods in the order of the tables.
+ORDER = ("rate", "histogram", "sally", "alices", "exact", "truth")
+#: Targets of the demo (issue tracker): area 68 % / exact detector-level area, and coverage within this of
+#: nominal.
+TARGETS = {"alices": 1.05, "sally": 1.10}
+COVERAGE_TOLERANCE = 0.02
 
 
 def render_table(
@@ -57,6 +65,11 @@ def render_table(
     return "\n".join([line(headers), "  ".join("-" * w for w in widths), *[line(r) for r in rows]])
 
 
+def _fraction(value: float, error: float) -> str:
+    """A coverage fraction ± its binomial error (three decimals when the error vanishes)."""
+    return format_value_error(value, error) if error > 0 else f"{value:.3f} ± 0"
+
+
 def _g(value: float, digits: int = 4) -> str:
     return "inf" if not math.isfinite(value) else f"{value:.{digits}g}"
 
@@ -75,7 +88,12 @@ class DemoResult:
         cross_sections: after the selection (pb): ``signal_sm_pb`` and ``background_pb``.
         n_events: events in the store.
         fisher: key -> :class:`~columnminer.inference.fisher.FisherInformation` at the SM.
-        limits: key -> :class:`~columnminer.inference.limits.LimitResult` (expected, Asimov at the SM).
+        limits: key -> :class:`~columnminer.inference.limits.LimitResult` (expected, Asimov at the SM); keys
+            rate, histogram, sally, alices, exact (detector level, unlabelled), truth (parton level, labelled).
+        exact: the detector-level exact densities and their diagnostics
+            (:class:`~columnminer._demo.chain.ExactDensities`).
+        uncertainties: areas with bootstrap errors, coverage by toys, Neyman areas
+            (:class:`~columnminer._demo.chain.Uncertainties`).
         histories: "sally" / "alices" -> :class:`~columnminer.ml.trainer.TrainingHistory`.
         timings: step -> wall seconds.
         checks: name -> (passed, detail).
@@ -92,6 +110,8 @@ class DemoResult:
     n_events: int = 0
     fisher: dict[str, Any] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
+    exact: Any = None
+    uncertainties: Any = None
     histories: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     checks: dict[str, tuple[bool, str]] = field(default_factory=dict)
@@ -104,14 +124,62 @@ class DemoResult:
         """True when every check passed."""
         return bool(self.checks) and all(passed for passed, _ in self.checks.values())
 
+    def _estimate(self, method: str, cl: float) -> Any:
+        u = self.uncertainties
+        if u is None or method not in u.areas:
+            return None
+        return u.areas[method][0 if cl == CL_68 else 1] if cl in (CL_68, CL_95) else None
+
     def area(self, method: str, cl: float = CL_68) -> float:
-        """Area of the expected confidence region of ``method`` at ``cl`` (grid points inside x cell area)."""
+        """Area of the expected confidence region of ``method`` at ``cl``: bicubic interpolation of q on the
+        grid, contour polygon (:func:`~columnminer.inference.areas.region_area`)."""
+        estimate = self._estimate(method, cl)
+        if estimate is not None:
+            return float(estimate.value)
+        result = self.limits[method]
+        return region_area(result.thetas, result.q, result.threshold(cl))
+
+    def area_error(self, method: str, cl: float = CL_68) -> float:
+        """Bootstrap standard error of :meth:`area` (NaN when not computed)."""
+        estimate = self._estimate(method, cl)
+        return math.nan if estimate is None else float(estimate.error)
+
+    def grid_area(self, method: str, cl: float = CL_68) -> float:
+        """The grid-count area: points inside times the cell area (coarser, for comparison)."""
         return float(self.limits[method].region_volume(cl))
+
+    @property
+    def reference(self) -> str:
+        """The reference of the area ratios: the detector-level exact likelihood when present."""
+        return "exact" if "exact" in self.limits else "truth"
 
     def area_ratio(self, method: str, reference: str, cl: float = CL_68) -> float:
         """Area of ``method``'s region divided by that of ``reference`` (inf when the reference is empty)."""
         denominator = self.area(reference, cl)
         return self.area(method, cl) / denominator if denominator > 0 else math.inf
+
+    def area_ratio_error(self, method: str, reference: str, cl: float = CL_68) -> float:
+        """Bootstrap error of :meth:`area_ratio` from the paired replicas (NaN when not computed)."""
+        a, b = self._estimate(method, cl), self._estimate(reference, cl)
+        if a is None or b is None or len(a.replicas) < 2 or len(b.replicas) != len(a.replicas):
+            return math.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = a.replicas / b.replicas
+        r = r[np.isfinite(r)]
+        return float(np.std(r, ddof=1)) if len(r) > 1 else math.nan
+
+    def ratio_text(self, method: str, reference: str | None = None, cl: float = CL_68) -> str:
+        """``ratio ± error`` of the areas."""
+        reference = reference or self.reference
+        value = self.area_ratio(method, reference, cl)
+        if method == reference:
+            return "1"
+        return format_value_error(value, self.area_ratio_error(method, reference, cl), 2)
+
+    def area_text(self, method: str, cl: float = CL_68) -> str:
+        """``area ± error`` (``*``: the region reaches the grid's edge, a lower bound)."""
+        edge = "*" if self.reaches_edge(method, cl) else ""
+        return format_value_error(self.area(method, cl), self.area_error(method, cl)) + edge
 
     def reaches_edge(self, method: str, cl: float = CL_68) -> bool:
         """Whether the region touches the border of the grid (its area is then a lower bound)."""
@@ -120,10 +188,10 @@ class DemoResult:
         low, high = result.thetas.min(axis=0), result.thetas.max(axis=0)
         return bool(len(inside) and (np.any(inside.min(axis=0) <= low) or np.any(inside.max(axis=0) >= high)))
 
-    def overlap(self, method: str, reference: str = "truth", cl: float = CL_68) -> float:
+    def overlap(self, method: str, reference: str | None = None, cl: float = CL_68) -> float:
         """Overlap of two regions on the common grid: |A and B| / |A or B| (1 for identical regions; the area
         ratio alone would not see a region of the right size in the wrong place)."""
-        a, b = self.limits[method], self.limits[reference]
+        a, b = self.limits[method], self.limits[reference or self.reference]
         if a.thetas.shape != b.thetas.shape or not np.allclose(a.thetas, b.thetas):
             return math.nan
         inside_a, inside_b = a.q < a.threshold(cl), b.q < b.threshold(cl)
@@ -190,18 +258,18 @@ class DemoResult:
                     f"{det / truth_det:.3f}" if truth_det > 0 else "-",
                 ]
             )
+        ref = self.reference
         limit_rows = []
-        for key in ("rate", "histogram", "sally", "alices", "truth"):
+        for key in ORDER:
             if key not in self.limits:
                 continue
-            edge = "*" if self.reaches_edge(key) else ""
             limit_rows.append(
                 [
                     self._label(key),
-                    f"{self.area(key):.4g}{edge}",
-                    f"{self.area(key, CL_95):.4g}{'*' if self.reaches_edge(key, CL_95) else ''}",
+                    self.area_text(key),
+                    self.area_text(key, CL_95),
+                    self.ratio_text(key),
                     f"{self.area_ratio(key, 'histogram'):.3f}",
-                    f"{self.area_ratio(key, 'truth'):.3f}",
                     f"{self.overlap(key):.2f}",
                     "({:+.3f}, {:+.3f})".format(*self.limits[key].best_fit),
                 ]
@@ -213,11 +281,24 @@ class DemoResult:
             )
         )
         grid = " x ".join(str(n) for n in self.config.grid_resolution)
+        n_boot = self.uncertainties.n_bootstrap if self.uncertainties is not None else 0
         limit_notes = [
-            f"grid {grid} on {ranges}; Asimov data at the SM; q = -2 Delta log L, p from chi^2 with 2 dof",
+            f"grid {grid} on {ranges}; Asimov data at the SM (the test events); q = -2 Delta log L, regions "
+            "q < 2.30 / 6.18 (chi^2 with 2 dof)",
+            "areas: bicubic interpolation of q, contour polygon; +- the Monte Carlo error from the finite test "
+            f"sample ({n_boot} Poisson bootstrap replicas, estimators held fixed); ratios from paired replicas",
             "* the region reaches the edge of the grid: its area is a lower bound",
-            "overlap: grid points in both 68% regions / in either (method and exact likelihood)",
+            f"/ exact: area 68% over the {LABELS[ref]}'s; overlap: grid points in both 68% regions / in either",
         ]
+        if self.exact is not None:
+            d = self.exact
+            limit_notes.append(
+                f"exact, detector level: p(x|theta) = [sigma_s p_s(x|theta) + sigma_b p_b(x)] / sigma(theta), "
+                f"integrated over the detector's transfer function ({d.densities.n_samples} points per event; "
+                f"background closure {d.background_closure:.3f} +- {d.closure_error:.3f}); the labelled "
+                "parton-level likelihood is the unlabelled one at the parton level (signal m4l = mH exactly), "
+                "a bound no detector-level analysis reaches"
+            )
         timing_rows = [[name, f"{seconds:.1f}"] for name, seconds in self.timings.items()]
         timing_rows.append(["total", f"{sum(self.timings.values()):.1f}"])
         check_rows = [
@@ -240,27 +321,118 @@ class DemoResult:
             ),
             (
                 f"Expected limits at the SM, L = {lum / 1000:g} fb^-1",
-                ["method", "area 68%", "area 95%", "/ histogram", "/ exact", "overlap", "best fit (a2, a3)"],
+                ["method", "area 68%", "area 95%", "/ exact", "/ histogram", "overlap", "best fit (a2, a3)"],
                 limit_rows,
                 limit_notes,
                 None,
             ),
+            *self._coverage_tables(),
             ("Timings", ["step", "seconds"], timing_rows, [], None),
             ("Checks", ["check", "result", "detail"], check_rows, [], "lll"),
         ]
 
+    def coverage_ok(self, method: str, luminosity: float) -> bool:
+        """Whether the Wilks regions of ``method`` cover within :data:`COVERAGE_TOLERANCE` of nominal at
+        ``luminosity`` (pb^-1), up to one binomial error of the toys."""
+        return bool(self.uncertainties.coverage[luminosity][method].is_nominal(COVERAGE_TOLERANCE))
+
+    def _coverage_tables(self) -> list[tuple[str, list[str], list[list[str]], list[str], str | None]]:
+        u = self.uncertainties
+        if u is None or not u.coverage:
+            return []
+        rows = []
+        for lum, results in u.coverage.items():
+            for key in ORDER:
+                if key not in results:
+                    continue
+                r = results[key]
+                c = r.neyman_thresholds
+                rows.append(
+                    [
+                        self._label(key),
+                        f"{lum / 1000:g}",
+                        _fraction(float(r.fractions[0]), float(r.errors[0])),
+                        _fraction(float(r.fractions[1]), float(r.errors[1])),
+                        f"{r.pulls()[0]:+.1f} / {r.pulls()[1]:+.1f}",
+                        "-" if c is None else f"{c[0]:.2f} / {c[1]:.2f}",
+                        "-" if c is None else f"{r.neyman_fractions[0]:.3f} / {r.neyman_fractions[1]:.3f}",
+                        f"{r.at_edge:.3f}",
+                        "yes" if self.coverage_ok(key, lum) else "NO",
+                    ]
+                )
+        n_toys = next(iter(next(iter(u.coverage.values())).values())).n_toys
+        notes = [
+            f"{n_toys} toys per luminosity: per-event Poisson counts from the test events at the SM (the same "
+            "toys for every method); q(SM) with each toy's maximum over the grid refined quadratically; "
+            "+- binomial errors",
+            "Wilks: inside when q(SM) < 2.30 (68.3%) / 6.18 (95.4%); pull = (coverage - nominal) / binomial "
+            "error at nominal",
+            "toy c: the Neyman critical values of q at the SM (quantiles over the even toys); with toy c: the "
+            "coverage they give on the odd toys; the rate alone constrains one direction, so q ~ chi^2 with 1 dof "
+            "and its 2-dof Wilks regions over-cover",
+            "grids: "
+            + "; ".join(
+                f"{lum / 1000:g} fb^-1: " + " x ".join(f"[{lo:.3g}, {hi:.3g}]" for lo, hi in ranges)
+                for lum, ranges in u.coverage_grids.items()
+            )
+            + f"; at edge: fraction of toys whose best grid point is on the border; ok: |coverage - nominal| <= "
+            f"{COVERAGE_TOLERANCE:.0%} + 1 binomial error at both levels",
+        ]
+        tables = [
+            (
+                "Coverage of the expected regions by toys",
+                [
+                    "method",
+                    "L [fb^-1]",
+                    "68.3%",
+                    "95.4%",
+                    "pulls",
+                    "toy c 68 / 95",
+                    "with toy c",
+                    "at edge",
+                    "ok",
+                ],
+                rows,
+                notes,
+                None,
+            )
+        ]
+        if u.neyman_areas:
+            neyman_rows = []
+            lum = self.config.luminosity_pb
+            for key in ORDER:
+                if key not in u.neyman_areas:
+                    continue
+                c = u.coverage[lum][key].neyman_thresholds
+                a68, a95 = u.neyman_areas[key]
+                neyman_rows.append(
+                    [self._label(key), f"{c[0]:.2f}", f"{a68:.4g}", f"{c[1]:.2f}", f"{a95:.4g}"]
+                )
+            tables.append(
+                (
+                    f"Neyman regions (toy critical values at the SM), L = {lum / 1000:g} fb^-1",
+                    ["method", "c 68%", "area 68%", "c 95%", "area 95%"],
+                    neyman_rows,
+                    ["regions q < c with c from the toys at the SM instead of the chi^2 quantiles"],
+                    None,
+                )
+            )
+        return tables
+
     def headline(self) -> list[str]:
-        """The headline sentences: ML regions against the histogram's, ALICES against the exact likelihood."""
+        """The headline sentences: ML regions against the histogram's, the ML methods against the exact
+        detector-level likelihood (with the targets), coverage."""
         if not all(k in self.limits for k in ("histogram", "sally", "alices", "truth")):
             return []
+        ref = self.reference
         sally, alices = self.area_ratio("sally", "histogram"), self.area_ratio("alices", "histogram")
         verdict = "yes" if self.headline_holds else "NO"
         warnings = [
             f"warning: the {LABELS[key]} region is smaller than the exact likelihood's (ratio "
-            f"{self.area_ratio(key, 'truth'):.2f}): the estimator is overconfident at this size "
+            f"{self.area_ratio(key, ref):.2f}): the estimator is overconfident at this size "
             "(more events or epochs help)"
             for key in ("sally", "alices")
-            if self.area_ratio(key, "truth") < 0.95
+            if self.area_ratio(key, ref) < 0.95
         ]
         warnings += [
             f"warning: the {LABELS[key]} best fit {tuple(round(float(v), 3) for v in self.limits[key].best_fit)} "
@@ -271,10 +443,33 @@ class DemoResult:
         lines = [
             f"ML regions smaller than the histogram's (68% CL area / histogram): SALLY {sally:.2f}, "
             f"ALICES {alices:.2f} -> {verdict}",
-            f"ALICES against the exact likelihood (68% CL area / exact): {self.area_ratio('alices', 'truth'):.2f}, "
-            f"overlap {self.overlap('alices'):.2f} (SALLY {self.area_ratio('sally', 'truth'):.2f}, histogram "
-            f"{self.area_ratio('histogram', 'truth'):.2f})",
         ]
+        targets = []
+        for key in ("alices", "sally"):
+            met = "met" if self.area_ratio(key, ref) <= TARGETS[key] else "NOT met"
+            targets.append(f"{LABELS[key]} {self.ratio_text(key, ref)} (target <= {TARGETS[key]:.2f}: {met})")
+        lines.append(
+            f"against the {LABELS[ref]} likelihood (68% CL area / exact): "
+            + ", ".join(targets)
+            + f"; overlap ALICES {self.overlap('alices'):.2f}; histogram {self.area_ratio('histogram', ref):.2f}"
+        )
+        if ref == "exact":
+            lines.append(
+                f"exact detector-level / labelled parton-level bound: {self.ratio_text('exact', 'truth')} "
+                "(what the detector and the unknown process label cost)"
+            )
+        u = self.uncertainties
+        if u is not None and u.coverage:
+            parts = []
+            for lum, results in u.coverage.items():
+                bad = [self._label(k) for k in ORDER if k in results and not self.coverage_ok(k, lum)]
+                parts.append(
+                    f"{lum / 1000:g} fb^-1: " + ("all methods" if not bad else "not " + ", ".join(bad))
+                )
+            lines.append(
+                f"Wilks coverage within {COVERAGE_TOLERANCE:.0%} (+ 1 binomial error) of nominal: "
+                + "; ".join(parts)
+            )
         return lines + warnings
 
     def _title(self) -> str:
@@ -321,12 +516,20 @@ class DemoResult:
             }
             for key, info in self.fisher.items()
         }
+        ref = self.reference
         limits = {
             key: {
+                "label": LABELS.get(key, key),
                 "area_68": self.area(key),
+                "area_68_error": self.area_error(key),
                 "area_95": self.area(key, CL_95),
+                "area_95_error": self.area_error(key, CL_95),
+                "grid_count_area_68": self.grid_area(key),
+                "grid_count_area_95": self.grid_area(key, CL_95),
                 "area_68_over_histogram": self.area_ratio(key, "histogram"),
-                "area_68_over_exact": self.area_ratio(key, "truth"),
+                "area_68_over_exact": self.area_ratio(key, ref),
+                "area_68_over_exact_error": self.area_ratio_error(key, ref),
+                "area_68_over_labelled_truth": self.area_ratio(key, "truth"),
                 "overlap_68_with_exact": self.overlap(key),
                 "reaches_grid_edge_68": self.reaches_edge(key),
                 "best_fit": result.best_fit.tolist(),
@@ -334,6 +537,42 @@ class DemoResult:
             }
             for key, result in self.limits.items()
         }
+        coverage: dict[str, Any] = {}
+        u = self.uncertainties
+        if u is not None:
+            for lum, results in u.coverage.items():
+                coverage[f"{lum / 1000:g} fb^-1"] = {
+                    key: {
+                        "levels": r.levels.tolist(),
+                        "fractions": r.fractions.tolist(),
+                        "errors": r.errors.tolist(),
+                        "pulls": r.pulls().tolist(),
+                        "wilks_thresholds": r.thresholds.tolist(),
+                        "toy_critical_values": None
+                        if r.neyman_thresholds is None
+                        else r.neyman_thresholds.tolist(),
+                        "toy_critical_values_coverage": None
+                        if r.neyman_fractions is None
+                        else r.neyman_fractions.tolist(),
+                        "toy_critical_values_coverage_errors": None
+                        if r.neyman_errors is None
+                        else r.neyman_errors.tolist(),
+                        "fraction_best_fit_at_grid_edge": r.at_edge,
+                        "n_toys": r.n_toys,
+                        "within_tolerance": self.coverage_ok(key, lum),
+                    }
+                    for key, r in results.items()
+                }
+        exact = None
+        if self.exact is not None:
+            exact = {
+                "n_integration_points": self.exact.densities.n_samples,
+                "background_closure": self.exact.background_closure,
+                "background_closure_error": self.exact.closure_error,
+                "median_mc_error_signal": self.exact.median_mc_error[0],
+                "median_mc_error_background": self.exact.median_mc_error[1],
+                "background_integral": self.exact.background_integral,
+            }
         histories = {
             key: {
                 "train_loss": h.train_loss,
@@ -345,7 +584,9 @@ class DemoResult:
         data = {
             "columnminer": __version__,
             "ok": self.ok,
-            "headline_holds": self.headline_holds if len(self.limits) == 5 else None,
+            "headline_holds": self.headline_holds
+            if {"histogram", "sally", "alices"} <= set(self.limits)
+            else None,
             "headline": self.headline(),
             "seed": self.seed,
             "config": self.config.to_dict(),
@@ -354,6 +595,10 @@ class DemoResult:
             "n_events_store": self.n_events,
             "fisher_information": fisher,
             "limits": limits,
+            "exact_detector_level": exact,
+            "coverage": coverage,
+            "q_agreement_event_models": None if u is None else u.q_agreement,
+            "neyman_areas": None if u is None else u.neyman_areas,
             "training": histories,
             "timings_s": self.timings,
             "checks": {k: {"passed": p, "detail": d} for k, (p, d) in self.checks.items()},

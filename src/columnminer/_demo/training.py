@@ -1,6 +1,7 @@
 """Training of the demo's estimators: SALLY with a balanced loss, ALICES with a morphing-aware network and a
-normalisation calibration. Torch runs on one thread here (:func:`torch_threads`): for networks of this size
-that is faster than several, above all on a shared machine."""
+normalisation calibration on held-out events (:func:`~columnminer.ml.calibration.calibrate_ratio`). Torch
+runs on one thread here (:func:`torch_threads`): for networks of this size that is faster than several,
+above all on a shared machine."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from typing import Any
 import numpy as np
 
 from ..io.store import EventStore
-from ..weights import theta_coefficients
 from .config import DemoConfig
 
-__all__ = ["calibrate_normalisation", "torch_threads", "train_alices", "train_sally"]
+__all__ = ["CALIBRATION_PARTITION", "torch_threads", "train_alices", "train_sally"]
+
+#: Where ALICES is calibrated: held out from its training sample ("train") and from the Asimov data ("test").
+CALIBRATION_PARTITION = "validation"
 
 
 @contextlib.contextmanager
@@ -72,9 +75,14 @@ def train_alices(
 ) -> tuple[Any, np.ndarray]:
     r"""ALICES with a morphing-aware network (:class:`~columnminer.ml.MorphingAwareRatioEstimator`): the theta
     dependence of :math:`\log\hat r(x|\theta, \mathrm{SM})` is the exact morphing polynomial, the network
-    learns functions of x only. Then :func:`calibrate_normalisation`; returns the estimator and the shifts of
+    learns functions of x only. Then its normalisation :math:`E_\mathrm{SM}[\hat r(x|\theta, \mathrm{SM})] =
+    1` is calibrated for every theta on the SM-weighted events of :data:`CALIBRATION_PARTITION`
+    (:func:`~columnminer.ml.calibration.calibrate_ratio`: the log cross sections k_b, learnt only through
+    the classification loss, are replaced by :math:`e^{k_b - k_0} = E_\mathrm{SM}[e^{g_b(x) - g_0(x)}]`);
+    the limits normalise the model on the Asimov events and check it there
+    (:func:`~columnminer.inference.expected_limits`, ``closure``). Returns the estimator and the shifts of
     its log cross sections."""
-    from ..ml import MorphingAwareRatioEstimator
+    from ..ml import MorphingAwareRatioEstimator, calibrate_ratio
 
     estimator = MorphingAwareRatioEstimator(store.setup.morpher, reference=[0.0, 0.0], n_hidden=config.hidden)
     estimator.train(
@@ -87,39 +95,5 @@ def train_alices(
         alpha=config.alpha,
         options=_options(config, seed + 1, progress),
     )
-    return estimator, calibrate_normalisation(estimator, store)
-
-
-def calibrate_normalisation(estimator: Any, store: EventStore, partition: str | None = "test") -> np.ndarray:
-    r"""Normalise a morphing-aware ratio estimator on the events of ``partition``: :math:`E_\mathrm{SM}[\hat
-    r(x|\theta, \mathrm{SM})] = 1` for every theta, as any density ratio must be.
-
-    The estimator writes :math:`\hat r = [\sum_b w_b(\theta) e^{g_b(x)} / \sum_b w_b(\theta) e^{k_b}] /
-    [e^{g_0(x)} / e^{k_0}]` (b = 0 the SM); its log cross sections k_b are learnt only through the
-    classification loss, and errors of a few per mille in them tilt the Asimov likelihood of a weakly
-    constrained direction (a3 here) visibly. They are replaced by their estimate from the network's own
-    density ratios, :math:`e^{k_b - k_0} = E_\mathrm{SM}[e^{g_b(x) - g_0(x)}]`, averaged over the events of
-    ``partition`` weighted at the SM. With the test partition (the default) the estimator is normalised on
-    the events that make the Asimov data, just as the histogram, SALLY and exact likelihoods take their
-    models from them; then, as for those, the Asimov likelihood peaks at the SM (Jensen's inequality), and a
-    statistical fluctuation of the finite Asimov sample cannot move it. Only these B - 1 numbers are fitted
-    there; the network itself saw the train partition only. Returns the shifts of k_b.
-    """
-    import torch
-
-    from ..inference.binned import reduce_chunks
-    from ..ml.morphing_aware import XSEC_STEP
-
-    setup = store.setup
-    sm_column = theta_coefficients(setup, ["sm"])[0]
-    parts = reduce_chunks(store, lambda c: (c.x, c.weights @ sm_column), partition=partition)
-    x = np.concatenate([p[0] for p in parts])
-    w = np.concatenate([p[1] for p in parts])
-    g, k = estimator.evaluate_benchmark_log_densities(x)
-    ref = int(np.argmin(np.linalg.norm(estimator.morpher.basis, axis=1)))
-    ratios = np.exp(g - g[:, [ref]])
-    new = k[ref] + np.log((w[:, None] * ratios).sum(axis=0) / w.sum())
-    raw = estimator.model.raw_log_xsec
-    with torch.no_grad():
-        raw.copy_(torch.as_tensor(new / XSEC_STEP, dtype=raw.dtype))
-    return new - k
+    result = calibrate_ratio(estimator, store, CALIBRATION_PARTITION, theta_ref=[0.0, 0.0])
+    return estimator, result.log_xsec_shifts

@@ -8,9 +8,12 @@ projecting, profiling), :mod:`~columnminer.inference.limits` (expected / observe
 histo, sally, adaptive-sally, sallino, ml; nuisances profiled), :mod:`~columnminer.inference.toys` (coverage
 by pseudo-experiments), :mod:`~columnminer.inference.nuisance_fisher` and
 :mod:`~columnminer.inference.systematic_bins` (systematics: information with nuisances, per-bin variations,
-bands, profiled binned likelihoods).
+bands, profiled binned likelihoods), :mod:`~columnminer.inference.areas` (contour areas from interpolated q,
+value +- error formatting), :mod:`~columnminer.inference.neyman` (one event-level representation of every
+likelihood: bootstrap replicas, coverage by toys, toy-based Neyman critical values).
 """
 
+from .areas import AreaEstimate, format_value_error, region_area, region_areas
 from .binned import BinnedWeights, ChunkColumns, binned_weights, reduce_chunks, weighted_quantile_edges
 from .fisher import (
     FisherInformation,
@@ -44,12 +47,26 @@ from .likelihood import (
     project_log_likelihood,
 )
 from .limits import MODES, LimitResult, expected_limits, observed_limits
+from .neyman import (
+    EventModel,
+    EventSample,
+    area_estimates,
+    bootstrap_multipliers,
+    gather_event_sample,
+    neyman_critical_values,
+    toy_coverage,
+)
 from .nuisance_fisher import binned_nuisance_modifiers, truth_information_with_nuisances
 from .systematic_bins import BinnedVariations, binned_variations, profile_binned_likelihood
 from .toys import CoverageResult, coverage
-from .truth_limits import truth_expected_limits
+from .truth_limits import (
+    mixture_expected_limits,
+    mixture_log_density,
+    truth_expected_limits,
+    truth_log_density,
+)
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped: the original names, then those of areas / neyman / truth_limits)
     "MODES",
     "BinnedVariations",
     "BinnedWeights",
@@ -92,4 +109,18 @@ __all__ = [
     "truth_information",
     "truth_information_with_nuisances",
     "weighted_quantile_edges",
+    "AreaEstimate",
+    "EventModel",
+    "EventSample",
+    "area_estimates",
+    "bootstrap_multipliers",
+    "format_value_error",
+    "gather_event_sample",
+    "mixture_expected_limits",
+    "mixture_log_density",
+    "neyman_critical_values",
+    "region_area",
+    "region_areas",
+    "toy_coverage",
+    "truth_log_density",
 ]

@@ -62,9 +62,13 @@ class LimitOptions:
     dof: int | None = None
     client: Any = None
     profile_nuisances: bool | str | Sequence[str] = False
+    asimov_normalisation: bool = True
+    closure: bool = True
     read: dict = field(default_factory=dict)
     fitted_nuisances: np.ndarray | None = None
     profiled_names: tuple[str, ...] = ()
+    closure_result: Any = None
+    asimov_log_normalisation: np.ndarray | None = None
 
 
 @dataclass

@@ -33,14 +33,39 @@ more; events outside the edges go to the edge bins.
 Data. Expected limits read the model (histograms, cross sections) and the Asimov events from
 ``partition`` (default "test"; weights scaled to the full sample). Histogram and rate Asimov data are the
 model's own expectation at theta_true, so the best fit is exactly there; the ml mode uses the weighted
-events at theta_true (summing to :math:`L\sigma(\theta_\text{true})`). With
+events at theta_true (summing to :math:`L\sigma(\theta_\text{true})`), see below. With
 ``sample_only_from_closest_benchmark`` the Asimov events are only those generated at the benchmark
 closest to theta_true (plus background), their signal weights scaled up to the full signal cross section.
+
+Unbinned Asimov likelihood (ml). With the Asimov events :math:`x_i` (weights :math:`w_i`, :math:`\sum_i w_i
+= N`) and the estimator's ratio to the Asimov point, :math:`\hat r_i(\theta) = \hat p(x_i|\theta) /
+\hat p(x_i|\theta_\text{true})`, the kinematic part is
+
+.. math::
+
+    \log L_\text{kin}(\theta) = \sum_i w_i\log\hat r_i(\theta) - N\log\hat c(\theta), \qquad
+    \hat c(\theta) = \frac1N\sum_i w_i\,\hat r_i(\theta)
+
+(``asimov_normalisation``, the default): the model :math:`\hat p(x|\theta)` is normalised on the events
+that make the Asimov data, as the histogram modes take their model histograms, the rate term its cross
+sections and the exact likelihood its :math:`\sigma(\theta)` from them. Then :math:`\log L_\text{kin}
+\le 0 = \log L_\text{kin}(\theta_\text{true})` (Jensen's inequality), so the best fit is theta_true. Without
+it, a finite Asimov sample of n events adds :math:`N[\hat c(\theta) - 1]`, a term linear in
+:math:`\theta - \theta_\text{true}` with a standard deviation of about :math:`\sqrt{N/n}` times the
+expected one-sigma change of :math:`\log L`, even for the exact ratio: with n < N it moves the best fit by
+more than the 68% region. Whether the estimator is right is a separate question, which the normalisation
+cannot hide: :math:`\hat c(\theta)` must be 1 within its statistical error for a calibrated estimator
+(:func:`~columnminer.ml.calibration.calibrate_ratio` on held-out events), and the learned
+:math:`\log L_\text{kin}` may not fall faster than the parton-level one; the ``closure`` check
+(:func:`~columnminer.ml.calibration.ratio_closure` on the Asimov events, which the training and, by
+default, the calibration never saw) tests both and warns when the estimator fails
+(:attr:`LimitResult.closure`).
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +125,11 @@ class LimitResult:
             (``n`` for the rate mode).
         nuisance_names, fitted_nuisances: with ``profile_nuisances``, the nuisance parameters and their
             fitted values :math:`\hat\nu(\theta_t)` [T, N] at every tested point.
+        asimov_log_normalisation: expected ml limits: :math:`\log\hat c(\theta_t)` [T], the log of the
+            estimator's normalisation on the Asimov events (removed from the kinematic part with
+            ``asimov_normalisation``); else None.
+        closure: expected ml limits with ``closure``: the
+            :class:`~columnminer.ml.calibration.RatioClosure` of the estimator on the Asimov events; else None.
     """
 
     mode: str
@@ -120,6 +150,8 @@ class LimitResult:
     asimov: dict[str, Any] | None = None
     nuisance_names: tuple[str, ...] = ()
     fitted_nuisances: np.ndarray | None = None
+    asimov_log_normalisation: np.ndarray | None = None
+    closure: Any = None
 
     @property
     def best_fit(self) -> np.ndarray:
@@ -165,17 +197,23 @@ class LimitResult:
 
 
 # -- the likelihood parts per mode: (kinematic [T], rate [T], N, histograms, data histograms) ------------------
-def _rate_and_ml(store, mode, c, points, luminosity, options: LimitOptions, data: LimitData, extras: dict):
+def _rate_and_ml(
+    store, mode, c, points, luminosity, options: LimitOptions, data: LimitData, extras: dict, theta_true
+):
     totals = benchmark_totals(store, **options.read)
+    matrix = None  # benchmark weights of the Asimov events (times the per-row factors)
     if data.c_true is not None and (mode == "ml" or extras["return_asimov"] or data.factors is not None):
         gathered = gather_events(store, None, options, want_x=True)
         w = asimov_weights(data, gathered, luminosity)
         keep = w != 0
         x, w = gathered["x"][keep], w[keep]
+        matrix = gathered["weights"][keep]
+        if data.factors is not None:
+            matrix = matrix * data.factors[gathered["rows"][keep]][:, None]
         n_asimov = extras["n_asimov"]
         if n_asimov is not None and int(n_asimov) < len(x):
             pick = np.random.default_rng(extras["seed"]).choice(len(x), int(n_asimov), replace=False)
-            x, w = x[pick], w[pick] * w.sum() / w[pick].sum()
+            x, w, matrix = x[pick], w[pick] * w.sum() / w[pick].sum(), matrix[pick]
         data.x, data.weights = x, w
     if data.c_true is not None:
         n_total = (
@@ -189,20 +227,58 @@ def _rate_and_ml(store, mode, c, points, luminosity, options: LimitOptions, data
         n_total = float(np.sum(data.counts))
     else:
         n_total = float(data.weights.sum())
-    kinematic = np.zeros(len(c))
-    if mode == "ml":
-        if data.x is None:
-            raise InferenceError("x_observed: the ml mode needs the observed events")
-        ref = np.zeros(points.shape[1]) if options.theta_ref is None else options.theta_ref
-        w = data.weights * (n_total / data.weights.sum())
-        kinematic = event_log_likelihood(options.estimator, data.x, points, w, ref)
     if mode == "rate" and options.profile_nuisances:
         kinematic, rate = profiled_terms(
             store, None, (np.array([-1.0, 1.0]),), c, luminosity, [n_total], options
         )
         return kinematic, rate, n_total, None, None
     expected = np.maximum(luminosity * c @ totals, YIELD_FLOOR)
-    return kinematic, n_total * np.log(expected) - expected, n_total, None, None
+    rate = n_total * np.log(expected) - expected
+    kinematic = np.zeros(len(c))
+    if mode == "ml":
+        if data.x is None:
+            raise InferenceError("x_observed: the ml mode needs the observed events")
+        ref = np.zeros(points.shape[1]) if options.theta_ref is None else options.theta_ref
+        if matrix is not None and (options.asimov_normalisation or options.closure):
+            offset = rate if options.include_rate else None
+            kinematic = _asimov_kinematic(store, points, theta_true, data.x, matrix, n_total, offset, options)
+        else:
+            w = data.weights * (n_total / data.weights.sum())
+            kinematic = event_log_likelihood(options.estimator, data.x, points, w, ref)
+    return kinematic, rate, n_total, None, None
+
+
+def _asimov_kinematic(
+    store, points, theta_true, x, matrix, n_total, offset, options: LimitOptions
+) -> np.ndarray:
+    r"""The ml kinematic term on the Asimov events at theta_true, with the closure statistics of the estimator
+    on them (module docstring): :math:`N[\hat\Lambda(\theta) - \log\hat c(\theta)]`, or without the
+    Asimov normalisation :math:`\sum_i w_i\log\hat r_i(\theta)`. Fills ``options.closure_result``."""
+    from ..ml.calibration import ratio_closure
+
+    closure = ratio_closure(
+        options.estimator,
+        store,
+        points,
+        partition=options.partition,
+        theta_ref=theta_true,
+        events=(x, matrix),
+        n_events=n_total,
+        log_likelihood_offset=offset,
+    )
+    log_c = np.log(closure.normalisation)
+    options.closure_result = closure
+    options.asimov_log_normalisation = log_c
+    if options.closure and not closure.passed:
+        message = (
+            "ml limits: the estimator fails the closure check on the Asimov events, so its limits are not "
+            "reliable (the best fit is theta_true by construction, the regions may be wrong):\n"
+            + closure.summary()
+        )
+        warnings.warn(message, UserWarning, stacklevel=4)
+    if options.asimov_normalisation:
+        return n_total * closure.log_likelihood
+    return n_total * (closure.log_likelihood + log_c)
 
 
 def _closest_factors(
@@ -260,7 +336,7 @@ def _run(
     if data.c_true is not None and extras["closest"]:
         data.factors = _closest_factors(store, theta_true, data.c_true, options)
     if mode in ("rate", "ml"):
-        parts = _rate_and_ml(store, mode, c, points, luminosity, options, data, extras)
+        parts = _rate_and_ml(store, mode, c, points, luminosity, options, data, extras, theta_true)
     else:
         if options.thetas_binning is not None:
             binning = options.thetas_binning
@@ -313,6 +389,8 @@ def _run(
         asimov=asimov,
         nuisance_names=options.profiled_names,
         fitted_nuisances=options.fitted_nuisances,
+        asimov_log_normalisation=options.asimov_log_normalisation,
+        closure=options.closure_result if options.closure else None,
     )
 
 
@@ -343,6 +421,8 @@ def expected_limits(
     client: Any = None,
     seed: int | None = 0,
     profile_nuisances: bool | str | Sequence[str] = False,
+    asimov_normalisation: bool = True,
+    closure: bool = True,
 ) -> LimitResult:
     r"""Expected p-values on the points ``thetas`` for Asimov data at ``theta_true`` (see the module
     docstring for the modes, binning and data conventions).
@@ -362,6 +442,10 @@ def expected_limits(
     names, the others fixed at their nominal values) at every tested point:
     per-bin exponential-quadratic variations and unit Gaussian constraints
     (:mod:`~columnminer.inference.systematic_bins`); the fitted values are in ``fitted_nuisances``.
+    ml: ``asimov_normalisation`` normalises the estimator's model on the Asimov events (module docstring;
+    False: the raw :math:`\sum_i w_i\log\hat r_i`); ``closure`` checks the estimator on them
+    (:func:`~columnminer.ml.calibration.ratio_closure`: normalisation and learned against parton-level
+    log-likelihood, with their statistical errors), puts the result in ``closure`` and warns when it fails.
     Reference: Cowan, Cranmer, Gross, Vitells, arXiv:1007.1727; MadMiner, arXiv:1907.10621.
 
     Example:
@@ -394,6 +478,8 @@ def expected_limits(
         dof=dof,
         client=client,
         profile_nuisances=profile_nuisances,
+        asimov_normalisation=bool(asimov_normalisation),
+        closure=bool(closure),
     )
     extras = {
         "return_asimov": return_asimov,

@@ -47,6 +47,11 @@ class CoverageResult:
         q_true: q(theta_true) per toy [n_toys].
         best_fit: each toy's best point [n_toys, P].
         n_toys, dof, luminosity_pb, theta_true: the settings.
+        method: the likelihood's name (toys of :mod:`columnminer.inference.neyman`).
+        at_edge: fraction of toys whose best grid point lies on the border of the grid (their q is then a
+            lower bound, which can only over-cover).
+        neyman_thresholds, neyman_fractions, neyman_errors: toy-based critical values of q at theta_true (the
+            quantiles at ``levels`` of half of the toys) and the coverage they give on the other half, or None.
     """
 
     levels: np.ndarray
@@ -59,11 +64,22 @@ class CoverageResult:
     dof: int
     luminosity_pb: float
     theta_true: np.ndarray
+    method: str = ""
+    at_edge: float = 0.0
+    neyman_thresholds: np.ndarray | None = None
+    neyman_fractions: np.ndarray | None = None
+    neyman_errors: np.ndarray | None = None
 
     def pulls(self) -> np.ndarray:
         """(fraction - level) / (binomial error at the nominal level) per level."""
         nominal_error = np.sqrt(self.levels * (1.0 - self.levels) / self.n_toys)
         return (self.fractions - self.levels) / nominal_error
+
+    def is_nominal(self, tolerance: float = 0.02, n_sigma: float = 1.0) -> bool:
+        r"""Whether every level's coverage is within ``tolerance`` of nominal, up to ``n_sigma`` binomial errors
+        (at the nominal level) of the toys: :math:`|f - \mathrm{CL}| \le` tolerance + n_sigma * error."""
+        nominal_error = np.sqrt(self.levels * (1.0 - self.levels) / self.n_toys)
+        return bool(np.all(np.abs(self.fractions - self.levels) <= tolerance + n_sigma * nominal_error))
 
 
 def _log_likelihood(counts: np.ndarray, expected: np.ndarray, include_rate: bool) -> np.ndarray:

@@ -1,8 +1,10 @@
-r"""Expected limits from the exact parton-level likelihood: the stored true per-event weights themselves.
+r"""Expected limits from exact likelihoods: the stored true per-event weights (labelled, parton level), and a
+detector-level mixture density given per event (unlabelled).
 
-Where the simulator knows the weight :math:`w(z|\theta)` of every event at every theta (morphing from the
-benchmark columns of the store), the expected log-likelihood for Asimov data at :math:`\theta_\text{true}`
-is known exactly, without any histogram or network:
+**Labelled (parton level)**, :func:`truth_expected_limits`. Where the simulator knows the weight
+:math:`w(z|\theta)` of every event at every theta (morphing from the benchmark columns of the store), the
+expected log-likelihood for Asimov data at :math:`\theta_\text{true}` is known exactly, without any histogram
+or network:
 
 .. math::
 
@@ -11,11 +13,37 @@ is known exactly, without any histogram or network:
 
 with the sum over the events of a partition (weights scaled to the full sample, as everywhere in
 :mod:`columnminer.inference`). It is the likelihood of an idealised measurement of every event's parton-level
-configuration z (and of which process produced it: background events, whose weights do not depend on theta,
-only add a constant), so its regions are the smallest any analysis of the same events can reach; the truth
-Fisher information (:func:`~columnminer.inference.fisher.truth_information`) is its curvature at
-theta_true. The test statistic and p-values follow :mod:`columnminer.inference.limits`:
-:math:`q = -2[\log L(\theta) - \max\log L]` over the tested points and :math:`p = 1 - F_{\chi^2_k}(q)`.
+configuration z *and of the process that produced it*: a background event's weight does not depend on
+theta, so it only adds a constant, and a signal event is never diluted by background at the same z. It is
+therefore a bound, which an analysis of the detector-level events cannot reach even with perfect
+resolution unless the label is a function of z. (For the built-in golden channel it is: the signal has
+:math:`m_{4l} = m_H` exactly and the background a continuum, so there this labelled likelihood equals the
+unlabelled parton-level :math:`p(z|\theta)`; see :mod:`columnminer.simulators.golden_detector`.) The truth
+Fisher information (:func:`~columnminer.inference.fisher.truth_information`) is its curvature at theta_true.
+
+**Unlabelled (detector level)**, :func:`mixture_expected_limits`. Given for every event x of the partition
+the signal's quadratic form and the background density,
+:math:`f(x|\theta) = \sigma_s(\theta) p_s(x|\theta) + \sigma_b p_b(x) = c(\theta)^T A(x)\, c(\theta) + b(x)`
+(any common unit; c the coupling vector in which :math:`|M|^2` is quadratic), the exact likelihood of the
+unlabelled events is :math:`p(x|\theta) = f(x|\theta) / \sigma(\theta)` and
+
+.. math::
+
+    \log L(\theta) = \sum_x L\,w(x|\theta_\text{true}) \log\frac{f(x|\theta)}{\sigma(\theta)}
+    + N\log\big(L\sigma(\theta)\big) - L\sigma(\theta),
+
+with :math:`\sigma(\theta)` from the selected events' weights. Signal and background events enter alike:
+nobody tells the likelihood which is which. With ``normalisation="sample"`` (the default) the density is
+normalised on the Asimov events themselves,
+:math:`p(x|\theta) = f(x|\theta) / [\sigma(\theta_\text{true})\, \hat s(\theta)]`,
+:math:`\hat s(\theta) = \sum_x w(x|\theta_\text{true}) f(x|\theta)/f(x|\theta_\text{true}) / \sum_x
+w(x|\theta_\text{true})` (the importance-sampling estimate of :math:`\sigma(\theta)/\sigma(\theta_\text{true})`,
+exact in expectation): a finite event sample then cannot move the Asimov maximum away from theta_true
+(Jensen's inequality), exactly as for an estimator calibrated on the same events.
+
+The test statistic and p-values follow :mod:`columnminer.inference.limits`:
+:math:`q = -2[\log L(\theta) - \max\log L]` over the tested points and :math:`p = 1 - F_{\chi^2_k}(q)`
+(Wilks; Asimov data as in Cowan, Cranmer, Gross, Vitells, arXiv:1007.1727).
 """
 
 from __future__ import annotations
@@ -30,7 +58,7 @@ from .binned import ChunkColumns, reduce_chunks
 from .likelihood import YIELD_FLOOR, asymptotic_p_values, resolve_thetas
 from .limits import LimitResult
 
-__all__ = ["truth_expected_limits"]
+__all__ = ["mixture_expected_limits", "mixture_log_density", "truth_expected_limits", "truth_log_density"]
 
 #: Per-event floor of :math:`w(z|\theta)` relative to the event's largest benchmark weight (morphing noise
 #: can push a weight that is exactly zero slightly below it).
@@ -122,6 +150,138 @@ def truth_expected_limits(
     dof = space.n_parameters if dof is None else int(dof)
     return LimitResult(
         mode="truth",
+        parameter_names=tuple(space.parameter_names),
+        thetas=points,
+        p_values=asymptotic_p_values(q, dof),
+        q=q,
+        log_likelihood=total,
+        log_likelihood_kinematic=kinematic,
+        log_likelihood_rate=rate,
+        best_fit_index=best,
+        dof=dof,
+        luminosity_pb=luminosity,
+        n_observed=n_total,
+        theta_true=point_true[0],
+    )
+
+
+def truth_log_density(weights: Any, coefficients: Any) -> np.ndarray:
+    r"""Per-event :math:`\log w_i(\theta_t)` [n, T] of the exact weights [n, B] at morphing ``coefficients``
+    [T, B] (floored at :data:`RELATIVE_WEIGHT_FLOOR` of each event's largest benchmark weight): the
+    per-event densities of the labelled likelihood, up to per-event constants.
+
+    Example:
+        >>> truth_log_density([[1.0, 2.0]], [[1.0, 0.0], [0.0, 1.0]]).round(4).tolist()
+        [[0.0, 0.6931]]
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    c = np.asarray(coefficients, dtype=np.float64)
+    floor = RELATIVE_WEIGHT_FLOOR * np.max(np.abs(w), axis=1) + np.finfo(np.float64).tiny
+    return np.log(np.maximum(w @ c.T, floor[:, None]))
+
+
+def mixture_log_density(signal_forms: Any, background: Any, couplings: Any) -> np.ndarray:
+    r"""Per-event :math:`\log f(x_i|\theta_t) = \log(c_t^T A_i c_t + b_i)` [n, T] for ``signal_forms`` A
+    [n, C, C], ``background`` b [n] and ``couplings`` c [T, C]; values below :data:`RELATIVE_WEIGHT_FLOOR`
+    of the event's largest entry are floored (an event that neither process can produce).
+
+    Example:
+        >>> forms = np.array([np.diag([1.0, 4.0])])
+        >>> mixture_log_density(forms, [1.0], [[1.0, 0.0], [1.0, 1.0]]).round(4).tolist()
+        [[0.6931, 1.7918]]
+    """
+    a = np.asarray(signal_forms, dtype=np.float64)
+    b = np.asarray(background, dtype=np.float64)
+    c = np.atleast_2d(np.asarray(couplings, dtype=np.float64))
+    if a.ndim != 3 or a.shape[1:] != (c.shape[1], c.shape[1]) or b.shape != (len(a),):
+        raise InferenceError(
+            f"signal_forms [n, {c.shape[1]}, {c.shape[1]}] and background [n] needed, got {a.shape}, {b.shape}"
+        )
+    f = np.einsum("ti,nij,tj->nt", c, a, c) + b[:, None]
+    scale = np.max(np.abs(a.reshape(len(a), -1)), axis=1) + np.abs(b)
+    floor = RELATIVE_WEIGHT_FLOOR * scale + np.finfo(np.float64).tiny
+    return np.log(np.maximum(f, floor[:, None]))
+
+
+def mixture_expected_limits(
+    store: Any,
+    signal_forms: Any,
+    background: Any,
+    couplings: Callable[[np.ndarray], np.ndarray],
+    theta_true: Any,
+    thetas: Any,
+    luminosity: float,
+    *,
+    rows: Any = None,
+    partition: str | None = "test",
+    dof: int | None = None,
+    mode: str = "truth-unlabelled",
+    normalisation: str = "sample",
+) -> LimitResult:
+    r"""Expected p-values on ``thetas`` for Asimov data at ``theta_true`` from the exact unlabelled mixture
+    density of every event of ``partition`` (module docstring): ``signal_forms`` [n, C, C] and ``background``
+    [n] in the partition's row order (``rows``, if given, must be those rows), ``couplings(points [T, P]) ->
+    [T, C]`` (e.g. :meth:`~columnminer.simulators.golden.GoldenChannel.couplings`). ``normalisation``:
+    ``"sample"`` (default) or ``"weights"`` (:math:`\sigma(\theta)` from the weights; module docstring).
+    Returns a :class:`~columnminer.inference.limits.LimitResult` with ``mode`` (default
+    ``"truth-unlabelled"``).
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup, quadratic_event_weights
+        >>> from columnminer.io.store import EventStore
+        >>> setup = golden_channel_setup()
+        >>> couplings = np.random.default_rng(0).normal(size=(400, 3, 2))
+        >>> w = quadratic_event_weights(couplings, setup.parameter_space.benchmark_array()).T
+        >>> store = EventStore.create("memory://doc-mixture", setup, ["m4l"], chunk_size=100)
+        >>> _ = store.append(np.zeros((400, 1)), w, 0)
+        >>> forms = np.einsum("nik,njk->nij", couplings, couplings)  # w(theta) = c^T A c, c = (1, theta)
+        >>> cfn = lambda t: np.concatenate([np.ones((len(t), 1)), t], axis=1)
+        >>> grid = [[a2, a3] for a2 in (-0.5, 0.0, 0.5) for a3 in (-0.5, 0.0, 0.5)]
+        >>> args = (store, forms, np.zeros(400), cfn, [0.0, 0.0], grid, 1.0)
+        >>> r = mixture_expected_limits(*args, partition=None, normalisation="weights")
+        >>> bool(np.allclose(r.q, truth_expected_limits(store, [0.0, 0.0], grid, 1.0, partition=None).q))
+        True
+    """
+    if not float(luminosity) > 0:
+        raise InferenceError(f"luminosity must be positive (pb^-1), got {luminosity}")
+    luminosity = float(luminosity)
+    setup = store.setup
+    c_true, point_true = resolve_thetas(setup, theta_true)
+    if len(point_true) != 1:
+        raise InferenceError(f"theta_true must be one parameter point, got {len(point_true)}")
+    c, points = resolve_thetas(setup, thetas)
+    parts = reduce_chunks(store, lambda cols: (cols.weights, cols.rows), partition=partition)
+    weights = np.concatenate([p[0] for p in parts])
+    event_rows = np.concatenate([p[1] for p in parts])
+    if rows is not None and not np.array_equal(np.asarray(rows), event_rows):
+        raise InferenceError("rows: the densities are not those of the partition's events (order or content)")
+    if len(np.asarray(background)) != len(weights):
+        raise InferenceError(f"{len(np.asarray(background))} densities for the {len(weights)} events")
+    if normalisation not in ("sample", "weights"):
+        raise InferenceError(f"normalisation must be 'sample' or 'weights', got {normalisation!r}")
+    log_f = mixture_log_density(signal_forms, background, couplings(points))  # [n, T]
+    log_f_true = mixture_log_density(signal_forms, background, couplings(point_true))  # [n, 1]
+    log_f = log_f - log_f_true
+    data = luminosity * weights @ c_true[0]
+    totals = weights.sum(axis=0)
+    sigma = np.maximum(c @ totals, YIELD_FLOOR / luminosity)
+    n_total = float(data.sum())
+    if not n_total > 0:
+        raise InferenceError(f"the expected number of events at theta_true is not positive ({n_total})")
+    if normalisation == "sample":
+        norm = np.log(np.maximum(data @ np.exp(log_f), YIELD_FLOOR) / n_total)
+    else:
+        norm = np.log(sigma)
+    kinematic = data @ log_f - n_total * norm
+    expected = luminosity * sigma
+    rate = n_total * np.log(expected) - expected
+    total = kinematic + rate
+    best = int(np.nanargmax(total))
+    q = -2.0 * (total - total[best])
+    space = setup.parameter_space
+    dof = space.n_parameters if dof is None else int(dof)
+    return LimitResult(
+        mode=mode,
         parameter_names=tuple(space.parameter_names),
         thetas=points,
         p_values=asymptotic_p_values(q, dof),

@@ -7,6 +7,7 @@ files or a store sample, and save / load without unpickling arbitrary objects.
 """
 
 from .base import FORMAT_VERSION, Estimator, load_estimator
+from .calibration import CalibratedRatioEstimator, RatioClosure, calibrate_ratio, ratio_closure
 from .data import STORE_COLUMNS, ColumnStatistics, TrainingData
 from .ensemble import Ensemble, EnsembleFisherInformation, EnsemblePrediction
 from .likelihood import LikelihoodEstimator
@@ -22,6 +23,7 @@ __all__ = [
     "RATIO_METHODS",
     "SCALING_MODES",
     "STORE_COLUMNS",
+    "CalibratedRatioEstimator",
     "ColumnStatistics",
     "DoubleParameterizedRatioEstimator",
     "Ensemble",
@@ -31,12 +33,15 @@ __all__ = [
     "LikelihoodEstimator",
     "MorphingAwareRatioEstimator",
     "ParameterizedRatioEstimator",
+    "RatioClosure",
     "Scaler",
     "ScoreEstimator",
     "TrainingData",
     "TrainingHistory",
     "TrainingOptions",
+    "calibrate_ratio",
     "load_estimator",
+    "ratio_closure",
     "resolve_device",
     "train",
 ]

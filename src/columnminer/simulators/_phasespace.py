@@ -27,6 +27,7 @@ __all__ = [
     "decay_angles",
     "decay_momenta_at_rest",
     "lab_kinematics",
+    "production_density",
     "sample_breit_wigner",
     "sample_decay",
     "two_body_momentum",
@@ -278,6 +279,32 @@ def lab_kinematics(
     parton1 = np.stack([plus, zero, zero, plus], axis=-1)
     parton2 = np.stack([minus, zero, zero, -minus], axis=-1)
     return system, recoil, parton1, parton2
+
+
+def production_density(
+    pt: np.ndarray,
+    y: np.ndarray,
+    pt_shape: float = 1.6,
+    pt_scale: float = 12.5,
+    y_width: float = 1.8,
+    y_max: float = 4.0,
+) -> np.ndarray:
+    r"""Density of the produced system's (p_T, y) in :func:`lab_kinematics` (same defaults), per GeV and unit
+    rapidity: a Gamma(1.6, 12.5 GeV) law in p_T times a normal law of width 1.8 truncated at |y| < 4 (the
+    azimuth is uniform, :math:`1/2\pi`, not included). The redraw of the rare configurations with a
+    momentum fraction above one is neglected (it needs a recoil rapidity beyond about 7).
+
+    Example:
+        >>> from scipy.integrate import quad
+        >>> round(quad(lambda p: quad(lambda y: float(production_density(p, y)), -4, 4)[0], 0, 400)[0], 6)
+        1.0
+    """
+    from scipy import special, stats
+
+    pt, y = np.asarray(pt, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    norm = special.erf(y_max / (np.sqrt(2.0) * y_width))
+    density = stats.gamma.pdf(pt, pt_shape, scale=pt_scale) * stats.norm.pdf(y, 0.0, y_width) / norm
+    return np.where(np.abs(y) < y_max, density, 0.0)
 
 
 def decay_angles(momenta: np.ndarray) -> dict[str, np.ndarray]:
