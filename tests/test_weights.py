@@ -7,6 +7,7 @@ import pytest
 from columnminer import AnalysisSetup, MorphingError, ParameterSpaceError
 from columnminer.demo import golden_channel_setup, quadratic_event_weights
 from columnminer.io.store import EventStore
+from columnminer.thetas import benchmark_index
 from columnminer.weights import (
     closest_benchmark,
     cross_section_gradients,
@@ -57,7 +58,7 @@ THETAS = np.array([[0.0, 0.0], [0.3, -0.2], [-0.9, 0.8], [1.7, -2.5], [0.05, 0.5
 
 def test_theta_coefficients(world):
     setup = world["setup"]
-    c = theta_coefficients(setup, ["sm", 3, np.array([0.3, -0.2])])
+    c = theta_coefficients(setup, ["sm", benchmark_index(3), np.array([0.3, -0.2])])
     assert c.shape == (3, 6)
     np.testing.assert_array_equal(c[0], np.eye(6)[0])
     np.testing.assert_array_equal(c[1], np.eye(6)[3])
@@ -68,8 +69,10 @@ def test_theta_coefficients(world):
     with pytest.raises(ParameterSpaceError, match="unknown benchmark 'nope'"):
         theta_coefficients(setup, "nope")
     with pytest.raises(ParameterSpaceError, match="out of range"):
-        theta_coefficients(setup, 17)
-    with pytest.raises(MorphingError, match="must have 2 values"):
+        theta_coefficients(setup, benchmark_index(17))
+    with pytest.raises(ParameterSpaceError, match="a bare number 3 is a point of a one-parameter setup"):
+        theta_coefficients(setup, 3)  # numbers are parameter values, never benchmark indices
+    with pytest.raises(ParameterSpaceError, match=r"must have shape \[n_thetas, 2\]"):
         theta_coefficients(setup, [[1.0, 2.0, 3.0]])
 
 

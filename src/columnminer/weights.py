@@ -32,6 +32,7 @@ from .compute import compute
 from .errors import MorphingError, ParameterSpaceError
 from .io.store import EventStore, partition_mask
 from .setup import AnalysisSetup
+from .thetas import BenchmarkIndex, benchmark_column, theta_items
 
 __all__ = [
     "closest_benchmark",
@@ -54,55 +55,29 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ThetaLike = str | int | Sequence[float] | np.ndarray
+ThetaLike = str | BenchmarkIndex | Sequence[float] | np.ndarray
 
 
-def _theta_list(setup: AnalysisSetup, thetas: Any) -> list[str | int | np.ndarray]:
-    """Normalise thetas: a name, an index, a point, or a list / [T, n_parameters] array of those."""
-    n_parameters = setup.parameter_space.n_parameters
-    if isinstance(thetas, str | int | np.integer):
-        return [thetas]
-    if isinstance(thetas, np.ndarray) and thetas.dtype.kind in "fiu":
-        array = np.asarray(thetas, dtype=np.float64)
-        if array.ndim == 1 and array.shape[0] == n_parameters:
-            return [array]
-        if array.ndim == 2 and array.shape[1] == n_parameters:
-            return list(array)
-        raise MorphingError(f"thetas must have shape [n_thetas, {n_parameters}], got {array.shape}")
-    items = list(thetas)
-    if items and all(isinstance(v, float | int | np.floating) and not isinstance(v, bool) for v in items):
-        if len(items) == n_parameters and not all(isinstance(v, int | np.integer) for v in items):
-            return [np.asarray(items, dtype=np.float64)]
-    out: list[str | int | np.ndarray] = []
-    for item in items:
-        if isinstance(item, str | int | np.integer):
-            out.append(item)
-        else:
-            point = np.asarray(item, dtype=np.float64)
-            if point.shape != (n_parameters,):
-                raise MorphingError(f"a parameter point must have {n_parameters} values, got {point.shape}")
-            out.append(point)
-    return out
+def _theta_list(setup: AnalysisSetup, thetas: Any) -> list[str | BenchmarkIndex | np.ndarray]:
+    """Normalise thetas by the package's one rule (:mod:`columnminer.thetas`)."""
+    return theta_items(setup, thetas)
 
 
-def _benchmark_column(setup: AnalysisSetup, item: str | int) -> int:
-    space = setup.parameter_space
-    if isinstance(item, str):
-        return space.benchmark_index(item)
-    if not 0 <= int(item) < space.n_benchmarks:
-        raise ParameterSpaceError(f"benchmark index {item} out of range (0..{space.n_benchmarks - 1})")
-    return int(item)
+def _benchmark_column(setup: AnalysisSetup, item: str | BenchmarkIndex) -> int:
+    return benchmark_column(setup, item)
 
 
 def theta_coefficients(setup: AnalysisSetup, thetas: Any) -> np.ndarray:
     r"""Coefficients :math:`c_b(\theta)` over the benchmark columns, shape [n_thetas, n_benchmarks].
 
-    ``thetas``: a benchmark name or index (one-hot column), a parameter point (morphing weights), or a
-    list / [n_thetas, n_parameters] array of those.
+    ``thetas`` (:mod:`columnminer.thetas`): a benchmark name or :func:`~columnminer.thetas.benchmark_index`
+    (one-hot column), a parameter point (morphing weights), or a list / [n_thetas, n_parameters] array of
+    those; numbers are always parameter values.
 
     Example:
         >>> from columnminer.demo import golden_channel_setup
-        >>> theta_coefficients(golden_channel_setup(), ["sm", 2]).tolist()[0]
+        >>> from columnminer.thetas import benchmark_index
+        >>> theta_coefficients(golden_channel_setup(), ["sm", benchmark_index(2)]).tolist()[0]
         [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     """
     items = _theta_list(setup, thetas)

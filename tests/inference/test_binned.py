@@ -11,6 +11,7 @@ from columnminer.inference.binned import (
     weighted_quantile_edges,
 )
 from columnminer.io.store import EventStore
+from columnminer.thetas import benchmark_index
 from columnminer.weights import theta_coefficients, theta_gradient_coefficients
 
 N = 1000
@@ -78,8 +79,8 @@ def test_two_dimensions_cuts_efficiencies_partition(store):
     fraction = s.partition_spec["fractions"]["test"]
     w = weights[mask, 0] * 0.5 / fraction
     expected = np.histogram2d(observables[mask, 0], observables[mask, 1], bins=edges, weights=w)[0]
-    np.testing.assert_allclose(binned.cross_sections(0)[0], expected, rtol=1e-12)
-    h = binned.to_hist(0, luminosity=10.0)
+    np.testing.assert_allclose(binned.cross_sections(benchmark_index(0))[0], expected, rtol=1e-12)
+    h = binned.to_hist(benchmark_index(0), luminosity=10.0)
     np.testing.assert_allclose(h.values(), 10.0 * expected)
     assert h.axes[0].name == "a" and h.ndim == 2
 

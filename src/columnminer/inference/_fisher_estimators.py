@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import InferenceError
 from ..io.store import EventStore
 from ..setup import AnalysisSetup
+from ..thetas import theta_points
 from ..weights import theta_coefficients, theta_gradient_coefficients
 from .binned import ChunkColumns, reduce_chunks, weighted_quantile_edges
 
@@ -29,19 +30,12 @@ logger = logging.getLogger(__name__)
 
 
 # -- theta -------------------------------------------------------------------------------------------------
-def _theta_items(theta: Any) -> Any:
-    """A plain float is a one-parameter point (not a benchmark index); everything else passes through."""
-    if isinstance(theta, float | np.floating):
-        return [float(theta)]
-    return theta
-
-
 def coefficients(setup: AnalysisSetup, theta: Any, what: str = "theta") -> tuple[np.ndarray, np.ndarray]:
     """c(theta) [B] and dc/dtheta [P, B] at one parameter point; bad thetas raise an InferenceError naming
     ``what``."""
     try:
-        c = theta_coefficients(setup, _theta_items(theta))
-        dc = theta_gradient_coefficients(setup, _theta_items(theta))
+        c = theta_coefficients(setup, theta)
+        dc = theta_gradient_coefficients(setup, theta)
     except (ValueError, TypeError, KeyError) as err:
         raise InferenceError(f"{what}: {err}") from err
     if len(c) != 1:
@@ -50,19 +44,15 @@ def coefficients(setup: AnalysisSetup, theta: Any, what: str = "theta") -> tuple
 
 
 def theta_point(setup: AnalysisSetup, theta: Any, what: str = "theta") -> np.ndarray:
-    """The parameter values [P] of a benchmark name / index or a point."""
-    space = setup.parameter_space
+    """The parameter values [P] of one benchmark (name or :func:`~columnminer.thetas.benchmark_index`) or
+    point (:mod:`columnminer.thetas`)."""
     try:
-        if isinstance(theta, str):
-            return space.benchmark_array()[space.benchmark_index(theta)]
-        if isinstance(theta, int | np.integer):
-            return space.benchmark_array()[int(theta)]
-        point = np.asarray(_theta_items(theta), dtype=np.float64).reshape(-1)
+        points = theta_points(setup, theta, what)
     except (ValueError, TypeError, KeyError, IndexError) as err:
         raise InferenceError(f"{what}: {err}") from err
-    if point.shape != (space.n_parameters,):
-        raise InferenceError(f"{what} must have {space.n_parameters} values, got shape {point.shape}")
-    return point
+    if len(points) != 1:
+        raise InferenceError(f"{what} must be one parameter point, got {len(points)}")
+    return points[0]
 
 
 def check_luminosity(luminosity: float) -> float:
@@ -126,7 +116,7 @@ def histogram_edges(
     edges = []
     for feature, spec in zip(features, bins, strict=True):
         if is_count(spec):
-            edges.append(weighted_quantile_edges(store, feature, _theta_items(theta), int(spec), **options))
+            edges.append(weighted_quantile_edges(store, feature, theta, int(spec), **options))
         else:
             edges.append(np.asarray(spec, dtype=np.float64))
     return edges

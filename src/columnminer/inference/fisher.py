@@ -349,8 +349,8 @@ def histogram_information(
     binned = binned_weights(store, features, edges, flow=True, **options)
     p = dc.shape[0]
     b = len(c)
-    sigma = binned.cross_sections(_fe._theta_items(theta))[0].reshape(-1)
-    dsigma = binned.cross_section_gradients(_fe._theta_items(theta))[0].reshape(p, -1).T
+    sigma = binned.cross_sections(theta)[0].reshape(-1)
+    dsigma = binned.cross_section_gradients(theta)[0].reshape(p, -1).T
     gram = binned.gram.reshape(-1, b, b)
     return _binned_ratio_information(
         store, theta, luminosity, sigma, dsigma, gram, c, dc, "histogram", binned
@@ -400,8 +400,8 @@ def histogram_of_information(
         raise InferenceError(f"bins: edges must be increasing with at least two values, got {edges}")
     if kind == "histogram":
         binned = binned_weights(store, feature, edges, flow=True, **options)
-        sigma = binned.cross_sections(_fe._theta_items(theta))[0]
-        dsigma = binned.cross_section_gradients(_fe._theta_items(theta))[0].T
+        sigma = binned.cross_sections(theta)[0]
+        dsigma = binned.cross_section_gradients(theta)[0].T
         terms, keep, _ = _fe.ratio_terms(sigma, dsigma, luminosity)
         info = np.zeros((len(sigma), p, p))
         info[keep] = terms
@@ -443,7 +443,7 @@ def sigma_and_dsigma(
         >>> sigma.round(6).tolist(), dsigma[1, 0].round(6).tolist()
         ([[2.0, 2.0], [4.5, 4.5]], [6.0, 6.0])
     """
-    items = _fe._theta_items(thetas)
+    items = thetas
     try:
         n_thetas = len(theta_coefficients(store.setup, items))
     except (ValueError, TypeError, KeyError) as err:

@@ -31,6 +31,7 @@ from scipy import optimize, stats
 
 from ..errors import EstimatorError, InferenceError, MorphingError, ParameterSpaceError
 from ..setup import AnalysisSetup
+from ..thetas import theta_items, theta_points
 from ..weights import theta_coefficients
 from .binned import BinnedWeights, reduce_chunks
 
@@ -113,8 +114,9 @@ def parameter_grid(
 def resolve_thetas(setup: AnalysisSetup, thetas: Any) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients over the benchmark columns [T, B] and parameter points [T, P] of ``thetas``.
 
-    ``thetas``: a benchmark name (or a scalar benchmark index), a list of names, parameter points
-    ([P] or [T, P]; numeric lists are always points), or a list mixing names and points. With morphing any
+    ``thetas`` (:mod:`columnminer.thetas`): a benchmark name or
+    :func:`~columnminer.thetas.benchmark_index`, parameter points ([P] or [T, P]; numbers are always
+    points), or a list mixing them. With morphing any
     point works; without it every point must coincide with a benchmark (then that benchmark's weight column
     is used).
 
@@ -129,34 +131,25 @@ def resolve_thetas(setup: AnalysisSetup, thetas: Any) -> tuple[np.ndarray, np.nd
     space = setup.parameter_space
     benchmark_points = space.benchmark_array()
     names = space.benchmark_names
-    items = None
-    if isinstance(thetas, str | int | np.integer):
-        items = [thetas]
-    elif not isinstance(thetas, np.ndarray) and len(thetas) and all(isinstance(t, str) for t in thetas):
-        items = list(thetas)
-    elif not isinstance(thetas, np.ndarray) and len(thetas) and any(isinstance(t, str) for t in thetas):
-        parts = [resolve_thetas(setup, t if isinstance(t, str) else [t]) for t in thetas]  # names and points
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    if items is not None:
-        try:
-            columns = [space.benchmark_index(t) if isinstance(t, str) else int(t) for t in items]
-            coefficients = theta_coefficients(setup, items)
-        except (ParameterSpaceError, MorphingError) as err:
-            raise InferenceError(f"thetas: {err}") from err
-        return coefficients, benchmark_points[columns]
-    points = _points(thetas, space.n_parameters)
-    if setup.morpher is not None:
-        return theta_coefficients(setup, points), points
-    items = []
-    for point in points:
-        match = np.flatnonzero(np.all(np.isclose(benchmark_points, point, rtol=1e-9, atol=1e-9), axis=1))
-        if not len(match):
-            raise InferenceError(
-                f"thetas: the setup has no morphing, so every parameter point must be a benchmark; "
-                f"{point.tolist()} is none of {names}"
-            )
-        items.append(names[int(match[0])])
-    return theta_coefficients(setup, items), points
+    try:
+        items = theta_items(setup, thetas)
+    except ParameterSpaceError as err:
+        raise InferenceError(str(err)) from err
+    if setup.morpher is None:  # every point must be a benchmark: use its weight column
+        for k, item in enumerate(items):
+            if isinstance(item, np.ndarray):
+                close = np.isclose(benchmark_points, item, rtol=1e-9, atol=1e-9)
+                match = np.flatnonzero(np.all(close, axis=1))
+                if not len(match):
+                    raise InferenceError(
+                        f"thetas: the setup has no morphing, so every parameter point must be a benchmark; "
+                        f"{item.tolist()} is none of {names}"
+                    )
+                items[k] = names[int(match[0])]
+    try:
+        return theta_coefficients(setup, items), theta_points(setup, items)
+    except (ParameterSpaceError, MorphingError) as err:
+        raise InferenceError(f"thetas: {err}") from err
 
 
 def benchmark_totals(

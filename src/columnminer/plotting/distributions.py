@@ -21,6 +21,7 @@ from matplotlib.patches import Patch
 from ..errors import PlottingError
 from ..inference.binned import binned_weights
 from ..inference.likelihood import resolve_thetas
+from ..thetas import theta_items
 from ..weights import closest_benchmark
 from ._style import DEFAULT_COLORS, DEFAULT_LINESTYLES, cycle, hep_style, new_figure, panel_grid, theta_label
 
@@ -137,19 +138,15 @@ def resolve_points(setup: Any, items: Sequence[Any]) -> tuple[np.ndarray, np.nda
 
 
 def _theta_items(store: Any, parameter_points: Any) -> list:
-    """A list of benchmark names and parameter points [P] (default: the physics benchmarks)."""
+    """Benchmark names and parameter points [P] (default: the physics benchmarks), by the package's rule
+    (:mod:`columnminer.thetas`: numbers are always parameter values)."""
     space = store.setup.parameter_space
     if parameter_points is None:
         return [name for name, b in space.benchmarks.items() if not b.is_nuisance]
-    if isinstance(parameter_points, str):
-        return [parameter_points]
-    items = list(parameter_points)
-    if not items:
-        raise PlottingError("parameter_points: nothing to draw")
-    if all(np.ndim(v) == 0 and not isinstance(v, str) for v in items):
-        array = np.asarray(items, dtype=np.float64)
-        return [array] if space.n_parameters > 1 else [row for row in array[:, None]]
-    return [v if isinstance(v, str) else np.asarray(v, dtype=np.float64).reshape(-1) for v in items]
+    try:
+        return theta_items(space, parameter_points, "parameter_points")
+    except ValueError as err:
+        raise PlottingError(str(err)) from err
 
 
 def _band(ax: Any, edges: np.ndarray, low: np.ndarray, high: np.ndarray, **kwargs: Any) -> Any:
