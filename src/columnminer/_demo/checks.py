@@ -38,7 +38,7 @@ def morphing_checks(
     Morphed per-event weights of random positive quadratic forms equal the exact ones (relative 1e-9); the
     docs/design.md reference weights and gradients; the setup survives a JSON and a zarr round trip unchanged.
     """
-    from ..demo import quadratic_event_weights
+    from .reference import quadratic_event_weights
 
     rng = np.random.default_rng(seed)
     ranges = setup.parameter_space.parameter_ranges

@@ -53,9 +53,13 @@ class PDFSet:
 def _header(header_or_path: LHEHeader | str | os.PathLike) -> LHEHeader:
     if isinstance(header_or_path, LHEHeader):
         return header_or_path
-    from .lhe import read_lhe_header
+    from ._lhe_source import ByteSource, read_header
 
-    return read_lhe_header(header_or_path)
+    source = ByteSource(header_or_path, 1 << 20)
+    try:
+        return read_header(source)[0]
+    finally:
+        source.close()
 
 
 def _kind(combine: str | None, name: str, n_members: int) -> str | None:
