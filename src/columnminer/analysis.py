@@ -10,6 +10,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from .display import html_summary, text_summary
 from .errors import AnalysisError
 from .events import leptons, nth
 
@@ -138,6 +139,19 @@ class Analysis:
     @property
     def observable_names(self) -> list[str]:
         return [o.name for o in self.observables]
+
+    def _summary_rows(self) -> list[tuple[str, Any]]:
+        return [
+            ("observables", ", ".join(self.observable_names) or "none"),
+            ("cuts", ", ".join(c.name for c in self.cuts) or "none"),
+            ("efficiencies", ", ".join(e.name for e in self.efficiencies) or "none"),
+        ]
+
+    def __repr__(self) -> str:
+        return text_summary("Analysis", self._summary_rows())
+
+    def _repr_html_(self) -> str:
+        return html_summary("Analysis", self._summary_rows())
 
     def add_observable(
         self, name: str, fn: EventFunction, required: bool = False, default: float | None = None

@@ -379,6 +379,19 @@ class AnalysisSetup:
             text += f"\n  morphing: {self.morpher!r} on {self.morphing_benchmarks}"
         return text
 
+    def _repr_html_(self) -> str:
+        from .display import html_summary
+
+        space = self.parameter_space
+        rows = [
+            (f"parameter {p.name}", f"LHA {p.lha_block} {p.lha_id}, range {list(p.parameter_range)}")
+            for p in space.parameters.values()
+        ]
+        rows.append(("benchmarks", ", ".join(space.benchmark_names)))
+        if self.morpher is not None:
+            rows.append(("morphing", f"{self.morpher.n_components} components on {self.morphing_benchmarks}"))
+        return html_summary("AnalysisSetup", rows)
+
 
 _PARAMETER_FIELDS = {
     "name": str,

@@ -73,6 +73,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from ..display import html_summary, text_summary
 from ..errors import InferenceError
 from ..weights import closest_benchmark
 from ._histograms import (
@@ -157,6 +158,38 @@ class LimitResult:
     def best_fit(self) -> np.ndarray:
         """The best-fit point [P]."""
         return self.thetas[self.best_fit_index]
+
+    def _summary_rows(self) -> list[tuple[str, Any]]:
+        point = ", ".join(f"{n} = {v:+.4g}" for n, v in zip(self.parameter_names, self.best_fit, strict=True))
+        ranges = ", ".join(
+            f"{n} in [{c.min():.4g}, {c.max():.4g}]"
+            for n, c in zip(self.parameter_names, self.thetas.T, strict=True)
+        )
+        rows = [
+            ("mode", self.mode),
+            ("grid", f"{len(self.thetas)} points, {ranges}"),
+            ("luminosity", f"{self.luminosity_pb:.6g} pb^-1 ({self.luminosity_pb / 1000:.6g} fb^-1)"),
+            (
+                "events",
+                f"{self.n_observed:.6g} ({'expected, Asimov' if self.theta_true is not None else 'observed'})",
+            ),
+            ("best fit", point),
+            (
+                "points inside 68% / 95% CL",
+                f"{int(np.sum(self.p_values > 0.3173))} / {int(np.sum(self.p_values > 0.05))}",
+            ),
+        ]
+        if self.theta_true is not None:
+            rows.append(("theta_true", np.asarray(self.theta_true).round(6).tolist()))
+        if self.closure is not None:
+            rows.append(("closure", "passed" if getattr(self.closure, "passed", False) else "FAILED"))
+        return rows
+
+    def __repr__(self) -> str:
+        return text_summary("LimitResult", self._summary_rows())
+
+    def _repr_html_(self) -> str:
+        return html_summary("LimitResult", self._summary_rows())
 
     def threshold(self, cl: float) -> float:
         """The q below which points are inside the region of confidence level ``cl``."""

@@ -829,6 +829,28 @@ class EventStore:
         if self.incomplete is not None:
             raise IncompleteStoreError(f"{self.url}: {self.incomplete['message']}")
 
+    def _repr_html_(self) -> str:
+        from ..display import html_summary
+
+        rows = [
+            ("events", self.n_events),
+            ("observables", ", ".join(self.observable_names)),
+            ("benchmarks", ", ".join(self.benchmark_names)),
+            (
+                "input files",
+                len(
+                    {
+                        str(s.get("source", {}).get("sample"))
+                        for s in self.sources
+                        if isinstance(s.get("source"), dict)
+                    }
+                ),
+            ),
+            ("augmented samples", ", ".join(self.sample_names) or "none"),
+            ("state", "incomplete" if self.incomplete is not None else "complete"),
+        ]
+        return html_summary(f"EventStore {self.url}", rows)
+
     def __repr__(self) -> str:
         state = "" if self.incomplete is None else ", incomplete"
         return (

@@ -17,6 +17,7 @@ from typing import Any
 import hist
 import numpy as np
 
+from ..display import array_summary, html_summary, text_summary
 from ..errors import ProcessorError
 from ._thetas import theta_table
 from .accumulators import ChunkKey
@@ -72,6 +73,19 @@ class HistogramOutput:
 
     def __getitem__(self, name: str) -> hist.Hist:
         return self.histograms[name]
+
+    def _summary_rows(self) -> list[tuple[str, Any]]:
+        rows: list[tuple[str, Any]] = [("thetas", array_summary(self.thetas)), ("events", self.n_events)]
+        for name, h in self.histograms.items():
+            axes = ", ".join(f"{axis.name} ({len(axis)} bins)" for axis in h.axes[1:])
+            rows.append((name, axes))
+        return rows
+
+    def __repr__(self) -> str:
+        return text_summary("HistogramOutput", self._summary_rows())
+
+    def _repr_html_(self) -> str:
+        return html_summary("HistogramOutput", self._summary_rows())
 
     def at(self, thetas: Any) -> dict[str, hist.Hist]:
         """The same histograms morphed to other parameter points (no pass over the events)."""

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..compute import active_client, compute
+from ..display import array_summary, html_summary, text_summary
 from ..errors import MorphingError
 from ..io.store import EventStore, partition_mask
 from ..weights import closest_benchmark, theta_coefficients, theta_gradient_coefficients, weight_moments
@@ -51,6 +52,19 @@ class AugmentedSample:
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self.arrays[key]
+
+    def _summary_rows(self) -> list[tuple[str, Any]]:
+        rows: list[tuple[str, Any]] = [("kind", self.attrs.get("kind", "-"))]
+        rows += [(key, array_summary(values)) for key, values in self.arrays.items()]
+        if np.size(self.n_effective):
+            rows.append(("effective events per draw point", f"min {np.min(self.n_effective):.4g}"))
+        return rows
+
+    def __repr__(self) -> str:
+        return text_summary(f"AugmentedSample {self.name!r}", self._summary_rows())
+
+    def _repr_html_(self) -> str:
+        return html_summary(f"AugmentedSample {self.name!r}", self._summary_rows())
 
 
 @dataclass(frozen=True)
