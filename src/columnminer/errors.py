@@ -1,10 +1,13 @@
 """The exception classes raised by columnminer, in one place."""
 
+from collections.abc import Sequence
+
 __all__ = [
     "AnalysisError",
     "BenchmarkMismatchError",
     "ColumnMinerError",
     "ConfigError",
+    "DelphesRunError",
     "DuplicateSourceError",
     "EstimatorError",
     "EstimatorFormatError",
@@ -208,6 +211,24 @@ class MadGraphNotFoundError(ColumnMinerError, FileNotFoundError):
 class MadGraphCardError(ColumnMinerError, ValueError):
     """A MadGraph card cannot be written: a template lacks an LHA entry, a name or value cannot be written to
     a card, or the options contradict each other. The message names the card file and the entry."""
+
+
+# Delphes
+class DelphesRunError(ColumnMinerError, RuntimeError):
+    """Delphes could not be run or failed: the message names the executable, exit code and log file."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        command: Sequence[str] | None = None,
+        returncode: int | None = None,
+        log_file: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.command = list(command) if command is not None else None
+        self.returncode = returncode
+        self.log_file = log_file
 
 
 # processors

@@ -17,12 +17,11 @@ from columnminer.errors import InputFormatError
 from columnminer.io.delphes import (
     ELECTRON_MASS,
     MUON_MASS,
-    DelphesRunError,
     attach_lhe_weights,
     iterate_delphes,
     read_delphes,
-    run_delphes,
 )
+from columnminer.io.delphes_run import DelphesRunError, run_delphes
 
 DELPHES_FILE = DATA / "delphes" / "delphes-cms-10events.root"
 
