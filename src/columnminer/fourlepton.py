@@ -21,7 +21,14 @@ import numpy as np
 
 from .analysis import Analysis
 
-__all__ = ["M_Z_GEV", "OBSERVABLES", "add_four_lepton_observables", "four_lepton_observables", "z_candidates"]
+__all__ = [
+    "M_Z_GEV",
+    "OBSERVABLES",
+    "add_four_lepton_observables",
+    "first_with_charge",
+    "four_lepton_observables",
+    "z_candidates",
+]
 
 #: The observables, in the order they are added to an analysis.
 OBSERVABLES = (
@@ -40,7 +47,14 @@ OBSERVABLES = (
 M_Z_GEV = 91.1876
 
 
-def _first_with_charge(collection: ak.Array, sign: float) -> ak.Array:
+def first_with_charge(collection: ak.Array, sign: float) -> ak.Array:
+    """Per event, the first object of ``collection`` whose charge has the sign of ``sign`` (None if none).
+
+    Example:
+        >>> leptons = ak.Array([[{"charge": -1.0, "pt": 30.0}, {"charge": 1.0, "pt": 20.0}], []])
+        >>> first_with_charge(leptons, +1).pt.tolist()
+        [20.0, None]
+    """
     return ak.firsts(collection[collection.charge * sign > 0])
 
 
@@ -49,8 +63,8 @@ def z_candidates(events: ak.Array) -> tuple[ak.Array, ak.Array, ak.Array, ak.Arr
 
     The leading e-, e+, mu-, mu+ form the ee and mumu pairs; Z1 is the pair closer to m_Z.
     """
-    e_minus, e_plus = _first_with_charge(events.e, -1.0), _first_with_charge(events.e, +1.0)
-    mu_minus, mu_plus = _first_with_charge(events.mu, -1.0), _first_with_charge(events.mu, +1.0)
+    e_minus, e_plus = first_with_charge(events.e, -1.0), first_with_charge(events.e, +1.0)
+    mu_minus, mu_plus = first_with_charge(events.mu, -1.0), first_with_charge(events.mu, +1.0)
     ee_first = abs((e_minus + e_plus).mass - M_Z_GEV) <= abs((mu_minus + mu_plus).mass - M_Z_GEV)
     ee_first = ak.fill_none(ee_first, True)
     return (

@@ -186,7 +186,7 @@ def make_lepton_analysis() -> Analysis:
         >>> make_lepton_analysis().observable_names[10:13]
         ['e-_pt', 'e-_eta', 'e-_phi']
     """
-    from ..fourlepton import _first_with_charge
+    from ..fourlepton import first_with_charge
 
     analysis = make_analysis()
     for k, name in enumerate(LEPTON_COLUMNS):
@@ -195,7 +195,7 @@ def make_lepton_analysis() -> Analysis:
         attribute = ("pt", "eta", "phi")[k % 3]
 
         def column(events: ak.Array, flavour: str = flavour, sign: float = sign, attribute: str = attribute):
-            return getattr(_first_with_charge(getattr(events, flavour), sign), attribute)
+            return getattr(first_with_charge(getattr(events, flavour), sign), attribute)
 
         analysis.add_observable(name, column, required=True)
     return analysis

@@ -44,6 +44,7 @@ __all__ = [
     "fix_params",
     "histogram_log_likelihood",
     "histogram_nll",
+    "log_density_function",
     "neural_nll",
     "parameter_grid",
     "profile_log_likelihood",
@@ -337,7 +338,7 @@ def histogram_nll(
 
 
 # -- neural likelihoods ---------------------------------------------------------------------------------------
-def _log_density_fn(
+def log_density_function(
     estimator: Any, theta_ref: np.ndarray | None
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """``f(x [n, d], thetas [T, P]) -> [T, n]``: log p(x|theta) or log r(x|theta, theta_ref)."""
@@ -399,7 +400,7 @@ def event_log_likelihood(
     if w.shape != (len(x),):
         raise InferenceError(f"weights must have shape ({len(x)},), got {w.shape}")
     reference = None if theta_ref is None else _points(theta_ref, points.shape[1], "theta_ref")[0]
-    log_p = _log_density_fn(estimator, reference)
+    log_p = log_density_function(estimator, reference)
     step = max(1, MAX_PAIRS // len(x))
     out = np.empty(len(points))
     for start in range(0, len(points), step):

@@ -212,12 +212,12 @@ def estimator_log_density(estimator: Any, x: Any, thetas: Any, theta_ref: Any = 
         >>> estimator_log_density(shift, np.zeros((3, 1)), [[0.0], [1.0]]).tolist()
         [[0.0, -1.0], [0.0, -1.0], [0.0, -1.0]]
     """
-    from .likelihood import _log_density_fn
+    from .likelihood import log_density_function
 
     x = np.asarray(x, dtype=np.float64)
     points = np.atleast_2d(np.asarray(thetas, dtype=np.float64))
     ref = None if theta_ref is None else np.atleast_2d(np.asarray(theta_ref, dtype=np.float64))[0]
-    log_p = _log_density_fn(fast_estimator(estimator), ref)
+    log_p = log_density_function(fast_estimator(estimator), ref)
     step = max(1, MAX_PAIRS // max(len(x), 1))
     out = np.empty((len(x), len(points)))
     for start in range(0, len(points), step):

@@ -14,7 +14,14 @@ import numpy as np
 from ..errors import MadGraphCardError, MadGraphNotFoundError
 from ..parameters import ParameterSpace
 
-__all__ = ["card_number", "param_card", "read_card", "set_param_card_entries", "write_param_card"]
+__all__ = [
+    "card_number",
+    "param_card",
+    "parameter_space_of",
+    "read_card",
+    "set_param_card_entries",
+    "write_param_card",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +58,7 @@ def read_card(path: str | os.PathLike, what: str = "card") -> str:
     return path.read_text()
 
 
-def _space(setup: Any) -> ParameterSpace:
+def parameter_space_of(setup: Any) -> ParameterSpace:
     """The parameter space of an AnalysisSetup (or the space itself)."""
     space = getattr(setup, "parameter_space", setup)
     if not isinstance(space, ParameterSpace):
@@ -154,7 +161,7 @@ def param_card(setup: Any, benchmark: str, template_file: str | os.PathLike) -> 
         >>> param_card(setup, "w", template).splitlines()[1]
         '    2 1.652e+01 # CWL2 [columnminer: CWL2 = 1.0]'
     """
-    space = _space(setup)
+    space = parameter_space_of(setup)
     values = space.benchmarks[space.benchmark_names[space.benchmark_index(benchmark)]].values
     entries = space.card_values(benchmark)
     notes = {

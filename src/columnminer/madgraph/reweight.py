@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import MadGraphError, MadGraphNotFoundError
 from .execute import build_command, call_madgraph
-from .param_card import _space
+from .param_card import parameter_space_of
 from .process import card_destination, check_order, event_file_name
 from .record import MadGraphRun, absolute_path, default_steering_directory
 from .reweight_card import reweight_card
@@ -55,7 +55,7 @@ def reweight_existing_sample(
     ``<process>_columnminer``. Systematics are not added (as in MadMiner).
     """
     order = check_order(order)
-    space = _space(setup)
+    space = parameter_space_of(setup)
     space.benchmark_index(sample_benchmark)
     process = absolute_path(mg_process_directory)
     logs = absolute_path(log_directory if log_directory is not None else "logs")

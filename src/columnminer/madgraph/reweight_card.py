@@ -11,7 +11,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import MadGraphCardError
-from .param_card import _space, card_number
+from .param_card import card_number, parameter_space_of
 
 __all__ = ["check_weight_name", "reweight_card", "write_reweight_card"]
 
@@ -64,7 +64,7 @@ def reweight_card(setup: Any, benchmarks: Sequence[str] | None = None) -> str:
           set dim6 2 2.0e+00
         <BLANKLINE>
     """
-    space = _space(setup)
+    space = parameter_space_of(setup)
     names = space.benchmark_names if benchmarks is None else [str(b) for b in benchmarks]
     if not names:
         raise MadGraphCardError("a reweight card needs at least one benchmark")

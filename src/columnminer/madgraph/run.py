@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import MadGraphCardError, MadGraphError, MadGraphNotFoundError
 from ..systematics import Systematic
 from .execute import build_command, call_madgraph, madgraph_environment, require_madgraph
-from .param_card import _space, param_card, read_card
+from .param_card import param_card, parameter_space_of, read_card
 from .process import (
     card_destination,
     check_madgraph_path,
@@ -168,7 +168,7 @@ def run_multiple(
     self-contained for batch jobs); their run names are those MadGraph will give when they run in order.
     """
     order = check_order(order)
-    space = _space(setup)
+    space = parameter_space_of(setup)
     process = absolute_path(mg_process_directory if mg_process_directory is not None else "MG_process")
     check_madgraph_path(process, "mg_process_directory")
     logs = absolute_path(log_directory if log_directory is not None else "logs")
@@ -346,7 +346,7 @@ def run(
 
     ``options`` are :func:`run_multiple`'s keyword-only arguments (``run_card_settings``, ...).
     """
-    space = _space(setup)
+    space = parameter_space_of(setup)
     if sample_benchmark is None:
         if not space.benchmark_names:
             raise MadGraphCardError("no benchmark to sample from: define benchmarks in the setup first")

@@ -150,9 +150,9 @@ def _log_ratio_fn(estimator: Any, theta_ref: np.ndarray) -> Callable[[np.ndarray
     r"""``f(x, thetas) -> [T, n]``: :math:`\log\hat r(x|\theta,\theta_1)` for any estimator that the limits
     take (ratio, density, ensemble, callable), as the difference of its log densities at theta and theta1
     (so :math:`\hat r(x|\theta_1,\theta_1) = 1` exactly). The theta1 term is evaluated once per array x."""
-    from ..inference.likelihood import _log_density_fn
+    from ..inference.likelihood import log_density_function
 
-    log_p = _log_density_fn(estimator, theta_ref)
+    log_p = log_density_function(estimator, theta_ref)
     cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def fn(x: np.ndarray, thetas: np.ndarray) -> np.ndarray:
