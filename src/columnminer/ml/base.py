@@ -119,13 +119,19 @@ class Estimator:
     - ``_loss_fn(method, alpha, columns)``: a :class:`~columnminer.ml.trainer.LossFunction`;
     - optionally ``settings()`` (constructor arguments, saved), ``_parameter_column()`` (column giving
       ``n_parameters``, default "theta"), ``_validate(data, what)``, ``_extra_state()`` /
-      ``_set_extra_state(state)`` (JSON-able state saved with the model).
+      ``_set_extra_state(state)`` (JSON-able state saved with the model), ``_upgrade_settings(settings)``
+      (reads settings saved by older versions), ``default_alpha`` / ``default_clip_gradient`` (per-method
+      training defaults, see :meth:`training_defaults`).
 
     Evaluation helpers for subclasses: ``_x(x)`` and ``_theta(theta)`` normalise inputs to ``[n, width]``
     float64 arrays, ``_evaluate(fn, x, thetas, all_combinations, grad)`` runs ``fn`` over batched rows.
     """
 
     methods: ClassVar[tuple[str, ...]] = ()
+    #: The default ``alpha`` of :meth:`train` per method (methods not listed: 1).
+    default_alpha: ClassVar[Mapping[str, float]] = {}
+    #: The gradient clipping of ``clip_gradient="auto"`` per method (methods not listed: none).
+    default_clip_gradient: ClassVar[Mapping[str, float]] = {}
     #: Which columns each method could use beyond the required ones.
     optional_columns: ClassVar[tuple[str, ...]] = ()
     #: Rows per evaluation batch.
@@ -138,8 +144,8 @@ class Estimator:
     def __init__(
         self,
         features: Sequence[int] | None = None,
-        n_hidden: Sequence[int] = (100,),
-        activation: str = "tanh",
+        n_hidden: Sequence[int] = (100, 100),
+        activation: str = "silu",
         dropout_prob: float = 0.0,
         scaling: str = "standard",
     ) -> None:
@@ -190,6 +196,12 @@ class Estimator:
 
     def _extra_state(self) -> dict[str, Any]:
         return {}
+
+    @classmethod
+    def _upgrade_settings(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """Saved constructor settings as this version reads them: fills in settings added since (with the
+        values that reproduce what older versions did)."""
+        return settings
 
     def _set_extra_state(self, state: Mapping[str, Any]) -> None:
         return None
@@ -254,7 +266,7 @@ class Estimator:
         store: Any = None,
         validation: Any = None,
         options: TrainingOptions | None = None,
-        alpha: float = 1.0,
+        alpha: float | None = None,
         alpha_units: str = "standardized",
         **option_changes: Any,
     ) -> TrainingHistory:
@@ -267,19 +279,22 @@ class Estimator:
         the arrays ``theta0`` / ``t_xz0`` map to ``theta`` / ``t_xz``, see
         :data:`~columnminer.ml.data.STORE_COLUMNS`). ``validation`` takes the same forms (else
         ``validation_split`` of the data is held out). ``alpha`` weights the score terms of the mixed losses
-        (rascal, alices, cascal, scandal). With ``alpha_units="standardized"`` (the default, MadMiner's
-        convention) the score term is measured in units of the spread of the training thetas,
+        (rascal, alices, cascal, scandal); None (the default) takes the method's default,
+        :attr:`default_alpha` (see :meth:`training_defaults`). With ``alpha_units="standardized"`` (the
+        default, MadMiner's convention) the score term is measured in units of the spread of the training thetas,
         alpha * sum_i Var(theta_i) (t_hat_i - t_i)^2, so alpha is dimensionless and
         parameters of different ranges weigh alike; ``"physical"`` uses the score per unit of theta as it is.
         ``options`` and any extra keywords (``n_epochs=...``, ``batch_size=...``) set the
-        :class:`~columnminer.ml.trainer.TrainingOptions`.
+        :class:`~columnminer.ml.trainer.TrainingOptions`; ``clip_gradient="auto"`` (the default) becomes
+        the method's :attr:`default_clip_gradient`.
         """
-        method = str(method).lower()
-        if method not in self.methods:
-            raise EstimatorError(
-                f"{type(self).__name__} does not know method {method!r}; methods are {list(self.methods)}"
-            )
+        method = self._method(method)
         options = (options or TrainingOptions()).replace(**option_changes)
+        defaults = self.training_defaults(method)
+        if alpha is None:
+            alpha = defaults["alpha"]
+        if options.clip_gradient == "auto":
+            options = options.replace(clip_gradient=defaults["clip_gradient"])
         keywords = {
             "x": x,
             "y": y,
@@ -331,7 +346,14 @@ class Estimator:
                     )
                 scaler.fit(stats)
         self.model = model
-        logger.info("%s: training method %s on %d rows", type(self).__name__, method, len(data))
+        logger.info(
+            "%s: training method %s on %d rows (alpha %g, gradient clipping %s)",
+            type(self).__name__,
+            method,
+            len(data),
+            alpha,
+            options.clip_gradient,
+        )
         self.history = run_training(
             model,
             self._loss_fn(method, loss_alpha, data.names),
@@ -340,6 +362,29 @@ class Estimator:
             val_data,
         )
         return self.history
+
+    def _method(self, method: str) -> str:
+        method = str(method).lower()
+        if method not in self.methods:
+            raise EstimatorError(
+                f"{type(self).__name__} does not know method {method!r}; methods are {list(self.methods)}"
+            )
+        return method
+
+    def training_defaults(self, method: str) -> dict[str, float | None]:
+        """What :meth:`train` uses for ``alpha=None`` and ``clip_gradient="auto"`` with ``method``.
+
+        Example:
+            >>> from columnminer.ml import ParameterizedRatioEstimator
+            >>> ParameterizedRatioEstimator().training_defaults("rascal")
+            {'alpha': 100.0, 'clip_gradient': 1.0}
+        """
+        method = self._method(method)
+        clip = self.default_clip_gradient.get(method)
+        return {
+            "alpha": float(self.default_alpha.get(method, 1.0)),
+            "clip_gradient": None if clip is None else float(clip),
+        }
 
     @staticmethod
     def _loss_alpha(data: TrainingData, alpha: float, units: str) -> float | torch.Tensor:
@@ -564,7 +609,7 @@ class Estimator:
         if not issubclass(klass, cls):
             raise EstimatorFormatError(f"{files['settings']}: holds a {name}, not a {cls.__name__}")
         try:
-            estimator = klass(**meta["settings"])
+            estimator = klass(**klass._upgrade_settings(dict(meta["settings"])))
             architecture = meta["architecture"]
             estimator.n_observables = int(architecture["n_observables"])
             estimator.n_parameters = int(architecture["n_parameters"])

@@ -179,6 +179,12 @@ class DoubleRatioNetwork(nn.Module):
 class ScoreNetwork(nn.Module):
     r"""t_hat(x) = f(scaled x): the score at the reference point, one output per parameter.
 
+    With ``score_scaling`` other than "none" the MLP predicts the *standardised* score
+    :math:`u = (t - \mu) / \sigma` per component (``score_scaler``, fitted on the training targets) and
+    :meth:`forward` returns :math:`t = \mu + \sigma u` in physical units; :meth:`standardized` and
+    :meth:`standardize` give the network output and the targets on the standardised scale, where the
+    estimator's loss is computed.
+
     Example:
         >>> ScoreNetwork(3, 2, hidden=(8,))(torch.zeros(4, 3)).shape
         torch.Size([4, 2])
@@ -193,14 +199,25 @@ class ScoreNetwork(nn.Module):
         dropout: float = 0.0,
         features: Sequence[int] | None = None,
         scaling: str = "standard",
+        score_scaling: str = "none",
     ) -> None:
         super().__init__()
         self.inputs = _Inputs(n_observables, 0, features, scaling)
         self.mlp = MLP(self.inputs.x_scaler.n_features, n_parameters, hidden, activation, dropout)
+        self.score_scaler = None if score_scaling == "none" else Scaler(n_parameters, score_scaling)
+
+    def standardized(self, x: torch.Tensor) -> torch.Tensor:
+        """The network output: the standardised score (the physical one without ``score_scaling``)."""
+        return self.mlp(self.inputs.x(x))
+
+    def standardize(self, t: torch.Tensor) -> torch.Tensor:
+        """Scores in physical units on the scale of :meth:`standardized`."""
+        return t if self.score_scaler is None else self.score_scaler(t)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """t_hat, shape ``[n, n_parameters]``."""
-        return self.mlp(self.inputs.x(x))
+        """t_hat in physical units, shape ``[n, n_parameters]``."""
+        u = self.standardized(x)
+        return u if self.score_scaler is None else self.score_scaler.inverse(u)
 
 
 class FlowNetwork(nn.Module):

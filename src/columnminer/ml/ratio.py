@@ -26,12 +26,29 @@ from .data import TrainingData
 from .networks import DoubleRatioNetwork, RatioNetwork
 from .trainer import LossFunction
 
-__all__ = ["RATIO_METHODS", "DoubleParameterizedRatioEstimator", "ParameterizedRatioEstimator"]
+__all__ = [
+    "RATIO_DEFAULT_ALPHA",
+    "RATIO_DEFAULT_CLIP_GRADIENT",
+    "RATIO_METHODS",
+    "DoubleParameterizedRatioEstimator",
+    "ParameterizedRatioEstimator",
+]
 
 logger = logging.getLogger(__name__)
 
 #: The ratio methods, and those whose loss includes the score term.
 RATIO_METHODS = ("carl", "rolr", "alice", "rascal", "alices", "cascal")
+
+#: Default ``alpha`` (standardised units) of the ratio methods with a score term. RASCAL's ratio term is a
+#: squared error of ratios with heavy tails (r_xz up to e^10 after clipping): at alpha = 1 it swamps the
+#: score term and the estimate is a noisy ROLR; alpha = 100 lets the score fix the theta dependence and the
+#: ratio term the rest. The cross-entropy methods keep alpha = 1. (``benchmarks/ml_accuracy.py
+#: --ablation`` measures both choices against alpha = 1 and alpha = 10.)
+RATIO_DEFAULT_ALPHA = {"rascal": 100.0, "alices": 1.0, "cascal": 1.0}
+#: Default gradient-norm clipping of the ratio methods for ``clip_gradient="auto"``: the ratio-MSE losses of
+#: ROLR and RASCAL have heavy-tailed gradients, which clipping at norm 1 tames; the cross-entropy methods
+#: train unclipped.
+RATIO_DEFAULT_CLIP_GRADIENT = {"rolr": 1.0, "rascal": 1.0}
 
 
 class ParameterizedRatioEstimator(Estimator):
@@ -54,6 +71,8 @@ class ParameterizedRatioEstimator(Estimator):
     """
 
     methods: ClassVar[tuple[str, ...]] = RATIO_METHODS
+    default_alpha: ClassVar[Mapping[str, float]] = RATIO_DEFAULT_ALPHA
+    default_clip_gradient: ClassVar[Mapping[str, float]] = RATIO_DEFAULT_CLIP_GRADIENT
     optional_columns: ClassVar[tuple[str, ...]] = ("y", "r_xz", "t_xz")
 
     def _required_columns(self, method: str) -> tuple[str, ...]:
@@ -155,6 +174,8 @@ class DoubleParameterizedRatioEstimator(Estimator):
     """
 
     methods: ClassVar[tuple[str, ...]] = RATIO_METHODS
+    default_alpha: ClassVar[Mapping[str, float]] = RATIO_DEFAULT_ALPHA
+    default_clip_gradient: ClassVar[Mapping[str, float]] = RATIO_DEFAULT_CLIP_GRADIENT
     optional_columns: ClassVar[tuple[str, ...]] = ("y", "r_xz", "t_xz", "t_xz1")
 
     def _required_columns(self, method: str) -> tuple[str, ...]:

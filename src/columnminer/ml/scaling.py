@@ -88,6 +88,10 @@ class Scaler(nn.Module):
         """Scaled values."""
         return (values - self.shift) / self.scale
 
+    def inverse(self, scaled: torch.Tensor) -> torch.Tensor:
+        """Unscaled values, v = u * scale + shift (the inverse of :meth:`forward`)."""
+        return scaled * self.scale + self.shift
+
     def log_abs_det_jacobian(self) -> torch.Tensor:
         r""":math:`\log|\partial u / \partial v| = -\sum_i \log \mathrm{scale}_i`."""
         return -torch.log(self.scale).sum()

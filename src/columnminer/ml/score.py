@@ -8,6 +8,12 @@ n: nuisances), the *projected* score is :math:`t_p` and the *profiled* score
 :math:`t_p - I_{pn} I_{nn}^{-1} t_n` (insensitive to the nuisances to first order). References: Brehmer,
 Cranmer, Louppe, Pavez, arXiv:1805.00020 (SALLY, SALLINO); Alsing and Wandelt, arXiv:1903.01473 (nuisance
 hardened scores).
+
+The network is trained on the joint score standardised per component, :math:`u_i = (t_i - \mu_i)/\sigma_i`
+with the training mean and standard deviation (``score_scaling="standard"``, the default), so the loss
+:math:`\langle\sum_i (\hat u_i - u_i)^2\rangle / P` weighs components of very different spreads alike
+(the unweighted loss would ignore a component ten times narrower than another); the minimiser is still
+:math:`E[t(x,z)|x]`, and the estimator returns scores in physical units.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from ..errors import EstimatorError
 from . import losses
 from .base import Estimator
 from .networks import ScoreNetwork
+from .scaling import SCALING_MODES
 from .trainer import LossFunction
 
 __all__ = ["NUISANCE_MODES", "ScoreEstimator"]
@@ -38,6 +45,9 @@ class ScoreEstimator(Estimator):
     r"""Estimates the score :math:`t(x|\theta_\text{ref})` at the reference point of its training sample.
 
     Training columns: ``x`` [n, n_obs] and ``t_xz`` [n, P] (from a store: a ``train_local`` sample).
+    ``score_scaling`` ("standard", "minmax" or "none") is the per-component scaling of the score targets the
+    network learns (see the module docstring); the scaling is fitted on the training data and saved with the
+    model, and every evaluation returns scores in physical units.
 
     Example:
         >>> from columnminer.simulators.toy import GaussianToy
@@ -54,15 +64,30 @@ class ScoreEstimator(Estimator):
     def __init__(
         self,
         features: Sequence[int] | None = None,
-        n_hidden: Sequence[int] = (100,),
-        activation: str = "tanh",
+        n_hidden: Sequence[int] = (100, 100),
+        activation: str = "silu",
         dropout_prob: float = 0.0,
         scaling: str = "standard",
+        score_scaling: str = "standard",
     ) -> None:
         super().__init__(features, n_hidden, activation, dropout_prob, scaling)
+        if score_scaling not in SCALING_MODES:
+            raise EstimatorError(
+                f"unknown score_scaling {score_scaling!r}; choose one of {list(SCALING_MODES)}"
+            )
+        self.score_scaling = str(score_scaling)
         self.nuisance_profile_matrix: np.ndarray | None = None
         self.nuisance_project_matrix: np.ndarray | None = None
         self.parameters_of_interest: list[int] | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """The constructor arguments (saved with the model)."""
+        return {**super().settings(), "score_scaling": self.score_scaling}
+
+    @classmethod
+    def _upgrade_settings(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """Estimators saved before ``score_scaling`` existed learnt the score unscaled."""
+        return {"score_scaling": "none", **settings}
 
     def _required_columns(self, method: str) -> tuple[str, ...]:
         return ("x", "t_xz")
@@ -71,7 +96,7 @@ class ScoreEstimator(Estimator):
         return "t_xz"
 
     def _scaled_columns(self) -> dict[str, str]:
-        return {"inputs.x_scaler": "x"}
+        return {"inputs.x_scaler": "x", "score_scaler": "t_xz"}
 
     def _build_model(self) -> nn.Module:
         return ScoreNetwork(
@@ -82,11 +107,13 @@ class ScoreEstimator(Estimator):
             self.dropout_prob,
             self.features,
             self.scaling,
+            self.score_scaling,
         )
 
     def _loss_fn(self, method: str, alpha: losses.Alpha, columns: Sequence[str]) -> LossFunction:
         def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:
-            return losses.sally_loss(model(batch["x"]), batch["t_xz"])
+            # both sides standardised per component: the loss weighs every component alike
+            return losses.sally_loss(model.standardized(batch["x"]), model.standardize(batch["t_xz"]))
 
         return loss_fn
 
