@@ -133,7 +133,13 @@ def run_train(args: argparse.Namespace) -> int:
             f"{store.url}: no augmented sample {sample!r} (samples: {store.sample_names}); make one with "
             f"`columnminer augment {store.url} {_DEFAULT_SAMPLES[family]}` or pass --sample NAME"
         )
-    settings: dict[str, Any] = {"n_hidden": tuple(args.hidden), "activation": args.activation}
+    # options left out take the library's defaults (columnminer.ml: the network of each estimator, the
+    # training schedule of TrainingOptions, the per-method alpha)
+    settings: dict[str, Any] = {}
+    if args.hidden is not None:
+        settings["n_hidden"] = tuple(args.hidden)
+    if args.activation is not None:
+        settings["activation"] = args.activation
     if args.features is not None:
         settings["features"] = list(args.features)
     if family == "likelihood" and args.transforms is not None:
@@ -164,6 +170,7 @@ def run_train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "progress": progress_enabled(args.progress),
     }
+    training = {key: value for key, value in training.items() if value is not None}
     training["calibrate"] = calibrate
     klass = _estimator_class(family)
     out = args.out or f"models/{args.method}"
@@ -291,25 +298,25 @@ def register(commands: Any) -> None:
         "--hidden",
         type=positive_int,
         nargs="+",
-        default=[100],
+        default=None,
         metavar="N",
-        help="hidden layer sizes (default: 100)",
+        help="hidden layer sizes (default: the estimator's, 100 100)",
     )
-    parser.add_argument("--activation", default="tanh", help="activation function (default: %(default)s)")
+    parser.add_argument("--activation", default=None, help="activation function (default: the estimator's)")
     parser.add_argument(
         "--features", type=non_negative_int, nargs="+", metavar="I", help="observable columns to use"
     )
     parser.add_argument(
-        "--epochs", type=positive_int, default=50, help="training epochs (default: %(default)s)"
+        "--epochs", type=positive_int, default=None, help="training epochs (default: the library's, 30)"
     )
     parser.add_argument(
-        "--batch-size", type=positive_int, default=128, help="batch size (default: %(default)s)"
+        "--batch-size", type=positive_int, default=None, help="batch size (default: the library's)"
     )
     parser.add_argument(
-        "--lr", type=positive_float, default=1e-3, help="initial learning rate (default: %(default)s)"
+        "--lr", type=positive_float, default=None, help="initial learning rate (default: the library's)"
     )
     parser.add_argument(
-        "--final-lr", type=positive_float, default=1e-4, help="final learning rate (default: %(default)s)"
+        "--final-lr", type=positive_float, default=None, help="final learning rate (default: the library's)"
     )
     parser.add_argument(
         "--validation-split",
@@ -324,7 +331,10 @@ def register(commands: Any) -> None:
         help="keep the epoch with the best validation loss (default: on)",
     )
     parser.add_argument(
-        "--alpha", type=non_negative_float, default=1.0, help="weight of the score terms (default: 1)"
+        "--alpha",
+        type=non_negative_float,
+        default=None,
+        help="weight of the score terms (default: the method's, see ParameterizedRatioEstimator.training_defaults)",
     )
     parser.add_argument("--double", action="store_true", help="ratio methods: doubly parameterised estimator")
     parser.add_argument(

@@ -50,23 +50,14 @@ def train_sally(sample: Any, config: DemoConfig, seed: int, progress: bool) -> A
     """SALLY: a :class:`~columnminer.ml.ScoreEstimator` regressing the joint score at the SM.
 
     The two score components differ in spread by about a factor ten (a3 enters the SM rate only
-    quadratically), so the network is trained on the joint score divided by each component's standard
-    deviation (the loss weights both components alike; the minimiser is still :math:`E[t(x,z)|x]`) and the
-    factors are then folded into its last linear layer: the estimator returns the score in physical units.
+    quadratically); the estimator's default ``score_scaling="standard"`` trains on each component
+    standardised (the loss weights both alike; the minimiser is still :math:`E[t(x,z)|x]`) and returns the
+    score in physical units.
     """
-    import torch
-
     from ..ml import ScoreEstimator
 
-    t_xz = np.asarray(sample["t_xz0"], dtype=np.float64)
-    scale = np.where(t_xz.std(axis=0) > 0, t_xz.std(axis=0), 1.0)
     estimator = ScoreEstimator(n_hidden=config.hidden)
-    estimator.train("sally", x=sample["x"], t_xz=t_xz / scale, options=_options(config, seed, progress))
-    last = [m for m in estimator.model.modules() if isinstance(m, torch.nn.Linear)][-1]
-    with torch.no_grad():
-        factor = torch.as_tensor(scale, dtype=last.weight.dtype)
-        last.weight.mul_(factor[:, None])
-        last.bias.mul_(factor)
+    estimator.train("sally", x=sample["x"], t_xz=sample["t_xz0"], options=_options(config, seed, progress))
     return estimator
 
 
