@@ -73,7 +73,9 @@ def x_eval():
 
 @pytest.fixture(scope="module")
 def trained():
-    estimator = MorphingAwareRatioEstimator(MORPHER, reference=[0.0], n_hidden=(32, 32))
+    estimator = MorphingAwareRatioEstimator(
+        MORPHER, reference=[0.0], n_hidden=(32, 32), activation="tanh"
+    )  # small budget
     estimator.train("alices", **_ratio_sample(3000), n_epochs=12, progress=False)
     return estimator
 

@@ -62,9 +62,8 @@ class DemoConfig:
     n_train: int = 150_000
     n_theta0: int = 1000
     theta0_prior: tuple[tuple[str, float, float], ...] = (("gaussian", 0.0, 0.2), ("gaussian", 0.0, 0.6))
-    epochs: int = 40
-    batch_size: int = 512
-    learning_rates: tuple[float, float] = (2e-3, 2e-4)
+    #: training epochs (None: the library's default schedule, :class:`~columnminer.ml.TrainingOptions`)
+    epochs: int | None = None
     hidden: tuple[int, ...] = (100, 100)
     alpha: float = 1.0
     grid_ranges: tuple[tuple[float, float], ...] = ((-0.1, 0.1), (-0.7, 0.7))
@@ -108,7 +107,7 @@ class DemoConfig:
             n_background=max(n // 4, 250),
             n_train=n_train,
             n_theta0=300 if quick else 1000,
-            epochs=20 if quick else 40,
+            epochs=15 if quick else None,
             grid_resolution=(31, 31) if quick else (41, 41),
             n_integration=32 if quick else 64,
             n_bootstrap=50 if quick else 100,

@@ -34,16 +34,12 @@ def torch_threads(n: int) -> Iterator[None]:
 
 
 def _options(config: DemoConfig, seed: int, progress: bool) -> Any:
+    """The library's default training options (:class:`~columnminer.ml.TrainingOptions`), seeded (the quick
+    demo trains fewer epochs)."""
     from ..ml import TrainingOptions
 
-    return TrainingOptions(
-        n_epochs=config.epochs,
-        batch_size=config.batch_size,
-        initial_lr=config.learning_rates[0],
-        final_lr=config.learning_rates[1],
-        progress=progress,
-        seed=seed,
-    )
+    options = TrainingOptions(progress=progress, seed=seed)
+    return options if config.epochs is None else options.replace(n_epochs=config.epochs)
 
 
 def train_sally(sample: Any, config: DemoConfig, seed: int, progress: bool) -> Any:
