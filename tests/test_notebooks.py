@@ -11,7 +11,11 @@ from nbclient import NotebookClient
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 #: Reduced sizes the notebooks read from the environment.
-SMALL = {"COLUMNMINER_EXAMPLE_EVENTS": "4000", "COLUMNMINER_EXAMPLE_EPOCHS": "10", "OPENBLAS_NUM_THREADS": "1"}
+SMALL = {
+    "COLUMNMINER_EXAMPLE_EVENTS": "4000",
+    "COLUMNMINER_EXAMPLE_EPOCHS": "10",
+    "OPENBLAS_NUM_THREADS": "1",
+}
 
 
 def test_there_are_notebooks():
