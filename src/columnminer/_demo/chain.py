@@ -151,14 +151,20 @@ def generate(
     return generated
 
 
-def analyse(
-    setup: AnalysisSetup, config: DemoConfig, generated: Generated, out: Path, seed: int, progress: bool
-) -> EventStore:
-    """Read the LHE files, smear them through the detector, select and compute the observables into a store;
-    fills ``n_selected`` of every sample."""
-    analysis = make_analysis()
+def _analyse_into(
+    name: str,
+    analysis: Any,
+    setup: AnalysisSetup,
+    config: DemoConfig,
+    generated: Generated,
+    out: Path,
+    seed: int,
+    progress: bool,
+) -> tuple[EventStore, Any]:
+    """Read every generated sample, smear it (one detector seed per sample: the same smearing of every chunk in
+    every store), select and compute ``analysis`` into the store ``out/name``."""
     store = EventStore.create(
-        str(out / "golden.zarr"),
+        str(out / name),
         setup,
         analysis.observable_names,
         chunk_size=config.step_size,
@@ -176,8 +182,18 @@ def analyse(
         )
         for k, e in enumerate(entries)
     ]
-    summary = analyse_samples(samples, analysis, store, step_size=config.step_size, progress=progress)
-    for entry in entries:
+    return store, analyse_samples(samples, analysis, store, step_size=config.step_size, progress=progress)
+
+
+def analyse(
+    setup: AnalysisSetup, config: DemoConfig, generated: Generated, out: Path, seed: int, progress: bool
+) -> EventStore:
+    """Read the LHE files, smear them through the detector, select and compute the observables into a store;
+    fills ``n_selected`` of every sample."""
+    store, summary = _analyse_into(
+        "golden.zarr", make_analysis(), setup, config, generated, out, seed, progress
+    )
+    for entry in [*generated.samples, generated.background]:
         entry["n_selected"] = int(summary.n_kept.get(entry["path"], 0))
     return store
 
@@ -189,27 +205,7 @@ def analyse_leptons(
     chunk), selection, partitions and row order as :func:`analyse`, with the measured lepton momenta
     (:data:`~columnminer._demo.config.LEPTON_COLUMNS`) after the ten observables."""
     analysis = make_lepton_analysis()
-    store = EventStore.create(
-        str(out / "leptons.zarr"),
-        setup,
-        analysis.observable_names,
-        chunk_size=config.step_size,
-        partition_fractions=PARTITIONS,
-        partition_seed=seed,
-        overwrite=True,
-    )
-    entries = [*generated.samples, generated.background]
-    samples = [
-        Sample(
-            e["path"],
-            sampled_from_benchmark=None if e["theta"] is None else e["name"],
-            is_background=e["theta"] is None,
-            transform=Smearing(1000 * seed + k),
-        )
-        for k, e in enumerate(entries)
-    ]
-    analyse_samples(samples, analysis, store, step_size=config.step_size, progress=progress)
-    return store
+    return _analyse_into("leptons.zarr", analysis, setup, config, generated, out, seed, progress)[0]
 
 
 @dataclass

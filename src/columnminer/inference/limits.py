@@ -159,6 +159,45 @@ class LimitResult:
         """The best-fit point [P]."""
         return self.thetas[self.best_fit_index]
 
+    @classmethod
+    def from_log_likelihood(
+        cls,
+        mode: str,
+        setup: Any,
+        thetas: np.ndarray,
+        kinematic: np.ndarray,
+        rate: np.ndarray,
+        luminosity_pb: float,
+        n_observed: float,
+        dof: int | None = None,
+        **extras: Any,
+    ) -> LimitResult:
+        r"""The result of a scan from its log-likelihood parts: total, best fit, :math:`q = -2\Delta\log L`
+        and the asymptotic p-values with ``dof`` (default: the number of parameters) degrees of freedom.
+        ``extras`` fill the optional fields (``theta_true``, ``histograms``, ...)."""
+        total = kinematic + rate
+        if not np.any(np.isfinite(total)):
+            raise InferenceError("the log-likelihood is not finite at any tested point")
+        best = int(np.nanargmax(total))
+        q = -2.0 * (total - total[best])
+        space = setup.parameter_space
+        dof = space.n_parameters if dof is None else int(dof)
+        return cls(
+            mode=mode,
+            parameter_names=tuple(space.parameter_names),
+            thetas=thetas,
+            p_values=asymptotic_p_values(q, dof),
+            q=q,
+            log_likelihood=total,
+            log_likelihood_kinematic=kinematic,
+            log_likelihood_rate=rate,
+            best_fit_index=best,
+            dof=dof,
+            luminosity_pb=luminosity_pb,
+            n_observed=float(n_observed),
+            **extras,
+        )
+
     def _summary_rows(self) -> list[tuple[str, Any]]:
         point = ", ".join(f"{n} = {v:+.4g}" for n, v in zip(self.parameter_names, self.best_fit, strict=True))
         ranges = ", ".join(
@@ -358,7 +397,6 @@ def _run(
         raise InferenceError(f"luminosity must be positive (pb^-1), got {luminosity}")
     luminosity = float(luminosity)
     setup = store.setup
-    space = setup.parameter_space
     c, points = resolve_thetas(setup, thetas)
     options.read = {
         "partition": options.partition,
@@ -390,32 +428,21 @@ def _run(
     kinematic, rate, n_total, histograms, data_histograms = parts
     if not options.include_rate:
         rate = np.zeros(len(c))
-    total = kinematic + rate
-    if not np.any(np.isfinite(total)):
-        raise InferenceError("the log-likelihood is not finite at any tested point")
-    best = int(np.nanargmax(total))
-    q = -2.0 * (total - total[best])
-    dof = space.n_parameters if options.dof is None else int(options.dof)
     asimov = None
     if extras["return_asimov"]:
         if data.x is None and data.c_true is not None:
             gathered = gather_events(store, None, options, want_x=True)
             data.x, data.weights = gathered["x"], asimov_weights(data, gathered, luminosity)
         asimov = {"n": float(n_total), "x": data.x, "weights": data.weights}
-    logger.info("%s limits: best fit %s of %d points", mode, points[best].tolist(), len(points))
-    return LimitResult(
-        mode=mode,
-        parameter_names=tuple(space.parameter_names),
-        thetas=points,
-        p_values=asymptotic_p_values(q, dof),
-        q=q,
-        log_likelihood=total,
-        log_likelihood_kinematic=kinematic,
-        log_likelihood_rate=rate,
-        best_fit_index=best,
-        dof=dof,
-        luminosity_pb=luminosity,
-        n_observed=float(n_total),
+    result = LimitResult.from_log_likelihood(
+        mode,
+        setup,
+        points,
+        kinematic,
+        rate,
+        luminosity,
+        n_total,
+        options.dof,
         theta_true=theta_true,
         histograms=histograms,
         data_histograms=data_histograms,
@@ -425,6 +452,8 @@ def _run(
         asimov_log_normalisation=options.asimov_log_normalisation,
         closure=options.closure_result if options.closure else None,
     )
+    logger.info("%s limits: best fit %s of %d points", mode, result.best_fit.tolist(), len(points))
+    return result
 
 
 def expected_limits(

@@ -55,7 +55,7 @@ import numpy as np
 
 from ..errors import InferenceError
 from .binned import ChunkColumns, reduce_chunks
-from .likelihood import YIELD_FLOOR, asymptotic_p_values, resolve_thetas
+from .likelihood import YIELD_FLOOR, resolve_thetas
 from .limits import LimitResult
 
 __all__ = ["mixture_expected_limits", "mixture_log_density", "truth_expected_limits", "truth_log_density"]
@@ -141,27 +141,8 @@ def truth_expected_limits(
     expected = np.maximum(luminosity * sigma, YIELD_FLOOR)
     kinematic = weighted_log_w - n_total * np.log(expected / luminosity)
     rate = n_total * np.log(expected) - expected if include_rate else np.zeros(len(c))
-    total = kinematic + rate
-    if not np.any(np.isfinite(total)):
-        raise InferenceError("the log-likelihood is not finite at any tested point")
-    best = int(np.nanargmax(total))
-    q = -2.0 * (total - total[best])
-    space = setup.parameter_space
-    dof = space.n_parameters if dof is None else int(dof)
-    return LimitResult(
-        mode="truth",
-        parameter_names=tuple(space.parameter_names),
-        thetas=points,
-        p_values=asymptotic_p_values(q, dof),
-        q=q,
-        log_likelihood=total,
-        log_likelihood_kinematic=kinematic,
-        log_likelihood_rate=rate,
-        best_fit_index=best,
-        dof=dof,
-        luminosity_pb=luminosity,
-        n_observed=n_total,
-        theta_true=point_true[0],
+    return LimitResult.from_log_likelihood(
+        "truth", setup, points, kinematic, rate, luminosity, n_total, dof, theta_true=point_true[0]
     )
 
 
@@ -275,23 +256,6 @@ def mixture_expected_limits(
     kinematic = data @ log_f - n_total * norm
     expected = luminosity * sigma
     rate = n_total * np.log(expected) - expected
-    total = kinematic + rate
-    best = int(np.nanargmax(total))
-    q = -2.0 * (total - total[best])
-    space = setup.parameter_space
-    dof = space.n_parameters if dof is None else int(dof)
-    return LimitResult(
-        mode=mode,
-        parameter_names=tuple(space.parameter_names),
-        thetas=points,
-        p_values=asymptotic_p_values(q, dof),
-        q=q,
-        log_likelihood=total,
-        log_likelihood_kinematic=kinematic,
-        log_likelihood_rate=rate,
-        best_fit_index=best,
-        dof=dof,
-        luminosity_pb=luminosity,
-        n_observed=n_total,
-        theta_true=point_true[0],
+    return LimitResult.from_log_likelihood(
+        mode, setup, points, kinematic, rate, luminosity, n_total, dof, theta_true=point_true[0]
     )
