@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import awkward as ak
+import numpy as np
 from tqdm.auto import tqdm
 
 from .analysis import Analysis
@@ -173,6 +174,8 @@ class PlannedSample:
     identity: dict[str, Any]
     n_events: int
     check: dict[str, Any] = field(default_factory=dict)
+    #: offsets of the events of its LHE file (the sample's, or a Delphes sample's ``lhe_path``), scanned once
+    lhe_offsets: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def settings(self) -> dict[str, Any]:
         """The sample's settings plus its weight factor: all the store's chunks of one file must agree."""
@@ -270,13 +273,14 @@ def plan_samples(
     k-factor, fraction of its process), the nuisance columns and the file's content identity. Also returns
     the fraction of the signal events generated at each benchmark (``{"<index>": fraction}``).
     """
-    from .io.lhe import count_lhe_events, read_lhe_header, weight_scale_factor
+    from .io.lhe import event_offsets, read_lhe_header, weight_scale_factor
     from .io.lhe_benchmarks import check_sample_benchmarks
 
     space = setup.parameter_space
     systematics = setup.systematics if with_nuisance else []
     known = [s.name for s in setup.systematics]
     n_events = {}
+    offsets: dict[str, np.ndarray] = {}
     headers: list[Any] = []
     nuisance = []
     checks = []
@@ -298,14 +302,17 @@ def plan_samples(
                 raise ParameterSpaceError(
                     f"{sample.path}: a Delphes signal sample needs lhe_path (the LHE file with its benchmark weights)"
                 )
-            if sample.lhe_path is not None and count_lhe_events(sample.lhe_path) != n_events[sample.path]:
+            if sample.lhe_path is not None:
+                offsets[sample.path] = event_offsets(sample.lhe_path)
+            if sample.lhe_path is not None and len(offsets[sample.path]) != n_events[sample.path]:
                 raise InputFormatError(
                     f"{sample.path} holds {n_events[sample.path]} events but its LHE file {sample.lhe_path} holds "
-                    f"{count_lhe_events(sample.lhe_path)}",
+                    f"{len(offsets[sample.path])}",
                     path=sample.path,
                 )
         else:
-            n_events[sample.path] = count_lhe_events(sample.path)
+            offsets[sample.path] = event_offsets(sample.path)
+            n_events[sample.path] = len(offsets[sample.path])
         lhe = sample.lhe_path if sample.is_delphes else sample.path
         headers.append(None if lhe is None else read_lhe_header(lhe))
         if headers[-1] is None:
@@ -347,7 +354,9 @@ def plan_samples(
         factor *= sample.k_factor * n / per_process[sample.process_name]
         sampled_from = -1 if sample.is_background else space.benchmark_index(sample.sampled_from_benchmark)
         identity = file_identity(sample.path)
-        plan.append(PlannedSample(sample, factor, sampled_from, columns, identity, n, check))
+        plan.append(
+            PlannedSample(sample, factor, sampled_from, columns, identity, n, check, offsets.get(sample.path))
+        )
         logger.info(
             "%s: %d events, weight factor %.6g, sampled_from %d", sample.path, n, factor, sampled_from
         )
@@ -364,13 +373,12 @@ def _delayed_parts(planned: PlannedSample, ranges: list[tuple[int, int]], analys
     """One dask.delayed analysis per event range of a planned sample."""
     import dask
 
-    from .io._lhe_read import scan_event_offsets
     from .io.lhe_ranges import lhe_byte_range, read_lhe_range
 
     sample = planned.sample
     task = ChunkTask(sample, planned.factor, planned.sampled_from, benchmarks, planned.nuisance)
     lhe = sample.lhe_path if sample.is_delphes else sample.path
-    offsets = scan_event_offsets(lhe) if lhe is not None else None
+    offsets = planned.lhe_offsets
     out = []
     for start, stop in ranges:
         events = None
