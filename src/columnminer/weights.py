@@ -46,6 +46,7 @@ __all__ = [
     "joint_likelihood_ratios",
     "joint_score",
     "joint_scores",
+    "morph_moments",
     "theta_coefficients",
     "theta_gradient_coefficients",
     "weight_gradients_at",
@@ -199,6 +200,25 @@ def joint_score(
         return dw / w[..., None] - (np.asarray(xsec_gradients, dtype=np.float64) / xsec[:, None])[None]
 
 
+def morph_moments(
+    sums: np.ndarray, gram: np.ndarray, coefficients: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Per-bin values :math:`c_t \cdot W_k` and variances :math:`c_t^T G_k c_t` at every theta.
+
+    ``sums`` [..., B], ``gram`` [..., B, B], ``coefficients`` [T, B] -> values and variances [T, ...]
+    (variances clipped at 0 against rounding).
+
+    Example:
+        >>> values, variances = morph_moments(np.array([[1.0, 2.0]]), np.array([[[1.0, 0.0], [0.0, 4.0]]]),
+        ...                                   np.array([[1.0, 1.0], [1.0, 0.0]]))
+        >>> values.tolist(), variances.tolist()
+        ([[3.0], [1.0]], [[5.0], [1.0]])
+    """
+    values = np.einsum("tb,...b->t...", coefficients, sums)
+    variances = np.einsum("tb,...bc,tc->t...", coefficients, gram, coefficients)
+    return values, np.maximum(variances, 0.0)
+
+
 def cross_sections_from_moments(
     total: np.ndarray, gram: np.ndarray, coefficients: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -212,9 +232,10 @@ def cross_sections_from_moments(
         ([2.0, 4.0], [1.4142135623730951, 2.8284271247461903])
     """
     coefficients = np.atleast_2d(np.asarray(coefficients, dtype=np.float64))
-    xsec = coefficients @ np.asarray(total, dtype=np.float64)
-    variance = np.einsum("tb,bc,tc->t", coefficients, np.asarray(gram, dtype=np.float64), coefficients)
-    return xsec, np.sqrt(np.maximum(variance, 0.0))
+    xsec, variance = morph_moments(
+        np.asarray(total, dtype=np.float64), np.asarray(gram, dtype=np.float64), coefficients
+    )
+    return xsec, np.sqrt(variance)
 
 
 def closest_benchmark(

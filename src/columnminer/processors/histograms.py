@@ -19,6 +19,7 @@ import numpy as np
 
 from ..display import array_summary, html_summary, text_summary
 from ..errors import ProcessorError
+from ..weights import morph_moments
 from ._thetas import theta_table
 from .accumulators import ChunkKey
 from .base import ChunkProcessor
@@ -33,25 +34,6 @@ def _theta_axis(n: int) -> hist.axis.Integer:
     return hist.axis.Integer(
         0, n, name="theta", label="parameter point (index into thetas)", underflow=False, overflow=False
     )
-
-
-def morph_moments(
-    sums: np.ndarray, gram: np.ndarray, coefficients: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""Per-bin values :math:`c_t \cdot W_k` and variances :math:`c_t^T G_k c_t` at every theta.
-
-    ``sums`` [..., B], ``gram`` [..., B, B], ``coefficients`` [T, B] -> values and variances [T, ...]
-    (variances clipped at 0 against rounding).
-
-    Example:
-        >>> values, variances = morph_moments(np.array([[1.0, 2.0]]), np.array([[[1.0, 0.0], [0.0, 4.0]]]),
-        ...                                   np.array([[1.0, 1.0], [1.0, 0.0]]))
-        >>> values.tolist(), variances.tolist()
-        ([[3.0], [1.0]], [[5.0], [1.0]])
-    """
-    values = np.einsum("tb,...b->t...", coefficients, sums)
-    variances = np.einsum("tb,...bc,tc->t...", coefficients, gram, coefficients)
-    return values, np.maximum(variances, 0.0)
 
 
 @dataclass
