@@ -1,0 +1,26 @@
+"""MadMiner compatibility: its HDF5 setup and event files, augmented samples and trained estimators."""
+
+from .h5_events import import_madminer, nuisance_column_map, sampling_factors
+from .h5_setup import (
+    MadMinerLayout,
+    read_madminer_layout,
+    read_madminer_setup,
+    transform_from_madminer,
+    transform_to_madminer,
+    write_madminer_setup,
+)
+from .h5_write import export_madminer, store_sampling_factors
+
+__all__ = [
+    "MadMinerLayout",
+    "export_madminer",
+    "import_madminer",
+    "nuisance_column_map",
+    "read_madminer_layout",
+    "read_madminer_setup",
+    "sampling_factors",
+    "store_sampling_factors",
+    "transform_from_madminer",
+    "transform_to_madminer",
+    "write_madminer_setup",
+]
