@@ -11,7 +11,12 @@ logger = logging.getLogger(__name__)
 
 
 def active_client(client: Any = None) -> Any:
-    """``client`` if given, else the active ``distributed`` client, else ``None``."""
+    """``client`` if given, else the active ``distributed`` client, else ``None``.
+
+    Example:
+        >>> active_client("my-client")
+        'my-client'
+    """
     if client is not None:
         return client
     try:

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from .compute import active_client, compute
 from .errors import ParameterSpaceError, StoreError
-from .io.store import EventStore, partition_mask
+from .io.store import EventStore
+from .store_chunks import StoreChunk, map_chunks
 from .systematics import NuisanceModel, Systematic, log_variations
 from .weights import theta_coefficients
 
@@ -47,6 +47,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: The store arrays a nuisance kernel reads per chunk.
+NUISANCE_COLUMNS = ("weights", "sampled_from", "nuisance_weights")
 
 
 def nominal_weights(weights: np.ndarray, sampled_from: np.ndarray) -> np.ndarray:
@@ -72,13 +75,8 @@ def nuisance_log_variations(store: EventStore, start: int = 0, stop: int | None 
     ``sampled_from``; 0 where a weight is not positive).
 
     Example:
-        >>> from columnminer import AnalysisSetup
-        >>> setup = AnalysisSetup()
-        >>> _ = setup.add_parameter("toy", 1, name="theta")
-        >>> _ = setup.add_benchmark([0.0], name="sm")
-        >>> _ = setup.add_systematics("norm", "lumi", norm_variation=1.1)
-        >>> store = EventStore.create("memory://doc-nlv", setup, ["x"])
-        >>> _ = store.append(np.zeros((2, 1)), np.array([[1.0], [2.0]]), 0, nuisance_weights=[[1.1], [2.2]])
+        >>> from columnminer._examples import toy_nuisance_store
+        >>> store = toy_nuisance_store([0, 0], [1.0, 2.0], [[1.1], [2.2]], norm_variation=1.1)
         >>> nuisance_log_variations(store).round(4).tolist()
         [[0.0953], [0.0953]]
     """
@@ -93,13 +91,8 @@ def nuisance_log_variations_at(store: EventStore, rows: np.ndarray) -> np.ndarra
     contiguous range ``rows.min() .. rows.max()`` once and indexes it.
 
     Example:
-        >>> from columnminer import AnalysisSetup
-        >>> setup = AnalysisSetup()
-        >>> _ = setup.add_parameter("toy", 1, name="theta")
-        >>> _ = setup.add_benchmark([0.0], name="sm")
-        >>> _ = setup.add_systematics("norm", "lumi", norm_variation=2.0)
-        >>> store = EventStore.create("memory://doc-nlva", setup, ["x"])
-        >>> _ = store.append(np.zeros((3, 1)), np.ones((3, 1)), 0, nuisance_weights=[[2.0], [1.0], [4.0]])
+        >>> from columnminer._examples import toy_nuisance_store
+        >>> store = toy_nuisance_store([0, 0, 0], [1, 1, 1], [[2.0], [1.0], [4.0]], norm_variation=2.0)
         >>> nuisance_log_variations_at(store, np.array([2, 0])).round(4).tolist()
         [[1.3863], [0.6931]]
     """
@@ -110,22 +103,12 @@ def nuisance_log_variations_at(store: EventStore, rows: np.ndarray) -> np.ndarra
     return nuisance_log_variations(store, first, last)[rows - first]
 
 
-def _run_chunk(fn: Callable, store: EventStore, start: int, stop: int, partition: str | None, args: tuple):
-    rows = np.arange(start, stop, dtype=np.int64)
-    weights = store.read("weights", start, stop)
-    nominal = nominal_weights(weights, store.read("sampled_from", start, stop))
-    log_ratios = log_variations(store.read("nuisance_weights", start, stop), nominal)
-    if partition is not None:
-        spec = store.partition_spec
-        keep = partition_mask(spec, partition, start, stop)
-        scale = 1.0 / float(spec["fractions"][partition])
-        rows, weights, nominal, log_ratios = (
-            rows[keep],
-            weights[keep] * scale,
-            nominal[keep] * scale,
-            log_ratios[keep],
-        )
-    return fn(rows, weights, nominal, log_ratios, *args)
+def _nuisance_chunk(chunk: StoreChunk, fn: Callable, args: tuple) -> Any:
+    """Call ``fn(rows, weights, nominal, log_ratios, *args)`` on one chunk (weights and nominal scaled)."""
+    weights = chunk["weights"]
+    nominal = nominal_weights(weights, chunk["sampled_from"])
+    log_ratios = log_variations(chunk["nuisance_weights"], nominal)
+    return fn(chunk.rows, weights * chunk.scale, nominal * chunk.scale, log_ratios, *args)
 
 
 def map_store_chunks(
@@ -134,34 +117,25 @@ def map_store_chunks(
     """Run ``fn(rows, weights, nominal, log_ratios, *args)`` on every store chunk (dask tasks) and return the
     results in order: ``rows`` [n] store indices, ``weights`` [n, n_benchmarks] and ``nominal`` [n]
     (:func:`nominal_weights`; both divided by the partition's fraction when ``partition`` is given, so sums
-    estimate full-sample totals), ``log_ratios`` [n, K] (:func:`nuisance_log_variations`).
+    estimate full-sample totals), ``log_ratios`` [n, K] (:func:`nuisance_log_variations`). The nuisance
+    view of :func:`columnminer.store_chunks.map_chunks`.
 
     Example:
-        >>> from columnminer import AnalysisSetup
-        >>> setup = AnalysisSetup()
-        >>> _ = setup.add_parameter("toy", 1, name="theta")
-        >>> _ = setup.add_benchmark([0.0], name="sm")
-        >>> _ = setup.add_systematics("norm", "lumi")
-        >>> store = EventStore.create("memory://doc-map", setup, ["x"], chunk_size=2)
-        >>> _ = store.append(np.zeros((5, 1)), np.ones((5, 1)), 0, nuisance_weights=np.ones((5, 1)))
+        >>> from columnminer._examples import toy_nuisance_store
+        >>> store = toy_nuisance_store(np.zeros(5), np.ones(5), np.ones((5, 1)), chunk_size=2)
         >>> map_store_chunks(store, lambda rows, w, w0, L: len(rows))
         [2, 2, 1]
     """
-    import dask
-
     _require_nuisances(store)
-    if store.n_events == 0:
-        raise StoreError(f"{store.url}: the store holds no events")
-    if partition is not None and float(store.partition_spec["fractions"].get(partition, 0.0)) <= 0.0:
-        raise StoreError(f"partition {partition!r} holds no events ({store.partition_spec['fractions']})")
-    step = store.chunk_size
-    tasks = [
-        dask.delayed(_run_chunk, pure=False)(
-            fn, store, start, min(start + step, store.n_events), partition, args
-        )
-        for start in range(0, store.n_events, step)
-    ]
-    return list(compute(*tasks, client=active_client(client)))
+    return map_chunks(
+        store,
+        _nuisance_chunk,
+        fn,
+        args,
+        columns=NUISANCE_COLUMNS,
+        partition=partition,
+        client=client,
+    )
 
 
 def _nu_points(model: NuisanceModel, nus: Any, what: str = "nus") -> np.ndarray:
@@ -188,13 +162,8 @@ def cross_sections_with_nuisances(
     [T, M], in one pass; ``thetas`` as in :func:`~columnminer.weights.theta_coefficients`, ``nus`` [M, N].
 
     Example:
-        >>> from columnminer import AnalysisSetup
-        >>> setup = AnalysisSetup()
-        >>> _ = setup.add_parameter("toy", 1, name="theta")
-        >>> _ = setup.add_benchmark([0.0], name="sm")
-        >>> _ = setup.add_systematics("norm", "lumi", norm_variation=1.1)
-        >>> store = EventStore.create("memory://doc-xsn", setup, ["x"])
-        >>> _ = store.append(np.zeros((2, 1)), np.ones((2, 1)), 0, nuisance_weights=np.full((2, 1), 1.1))
+        >>> from columnminer._examples import toy_nuisance_store
+        >>> store = toy_nuisance_store([0, 0], [1, 1], [[1.1], [1.1]], norm_variation=1.1)
         >>> cross_sections_with_nuisances(store, "sm", [[0.0], [1.0], [2.0]]).round(4).tolist()
         [[2.0, 2.2, 2.42]]
     """
@@ -236,13 +205,8 @@ def nuisance_cross_section_gradients(
     at one theta and one nuisance point ``nu`` [N].
 
     Example:
-        >>> from columnminer import AnalysisSetup
-        >>> setup = AnalysisSetup()
-        >>> _ = setup.add_parameter("toy", 1, name="theta")
-        >>> _ = setup.add_benchmark([0.0], name="sm")
-        >>> _ = setup.add_systematics("norm", "lumi", norm_variation=np.e)
-        >>> store = EventStore.create("memory://doc-dxsn", setup, ["x"])
-        >>> _ = store.append(np.zeros((2, 1)), np.ones((2, 1)), 0, nuisance_weights=np.full((2, 1), np.e))
+        >>> from columnminer._examples import toy_nuisance_store
+        >>> store = toy_nuisance_store([0, 0], [1, 1], [[np.e], [np.e]], norm_variation=np.e)
         >>> nuisance_cross_section_gradients(store, "sm", [0.0]).round(4).tolist()  # sum_z a(z) w(z)
         [2.0]
     """
@@ -268,13 +232,8 @@ def nuisance_joint_scores(
     with :math:`\sigma` from one pass over the store (or one ``partition``).
 
     Example:
-        >>> from columnminer import AnalysisSetup
-        >>> setup = AnalysisSetup()
-        >>> _ = setup.add_parameter("toy", 1, name="theta")
-        >>> _ = setup.add_benchmark([0.0], name="sm")
-        >>> _ = setup.add_systematics("norm", "lumi", norm_variation=np.e)
-        >>> store = EventStore.create("memory://doc-tnu", setup, ["x"])
-        >>> _ = store.append(np.zeros((2, 1)), np.ones((2, 1)), 0, nuisance_weights=[[np.e], [1.0]])
+        >>> from columnminer._examples import toy_nuisance_store
+        >>> store = toy_nuisance_store([0, 0], [1, 1], [[np.e], [1.0]], norm_variation=np.e)
         >>> nuisance_joint_scores(store, "sm", [0.0]).round(4).tolist()  # a = (1, 0), mean 0.5
         [[0.5], [-0.5]]
     """

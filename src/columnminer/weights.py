@@ -40,13 +40,17 @@ __all__ = [
     "cross_sections",
     "cross_sections_from_moments",
     "event_weight_gradients",
+    "event_weight_gradients_at",
     "event_weights",
+    "event_weights_at",
     "generated_close_to",
     "joint_likelihood_ratio",
     "joint_likelihood_ratios",
     "joint_score",
     "joint_scores",
     "morph_moments",
+    "ratio_from_weights",
+    "score_from_weights",
     "theta_coefficients",
     "theta_gradient_coefficients",
     "weight_gradients_at",
@@ -99,6 +103,11 @@ def theta_gradient_coefficients(setup: AnalysisSetup, thetas: Any) -> np.ndarray
     their parameter point). Without morphing, benchmarks with finite-difference partners (see
     :meth:`~columnminer.parameters.ParameterSpace.finite_differences`) give
     :math:`(e_{b+\epsilon e_i} - e_b)/\epsilon`; anything else is an error.
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> theta_gradient_coefficients(golden_channel_setup(), "sm").shape  # [n_thetas, P, B]
+        (1, 2, 6)
     """
     items = _theta_list(setup, thetas)
     space = setup.parameter_space
@@ -158,6 +167,54 @@ def weight_gradients_at(weights: np.ndarray, gradient_coefficients: np.ndarray) 
     return flat.reshape(-1, n_thetas, n_parameters)
 
 
+def event_weights_at(weights: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    r""":math:`w(z_n|\theta_n) = \sum_b c_{nb} w_b(z_n)` with one parameter point per event (pb):
+    [n_events, n_benchmarks] x [n_events, n_benchmarks] -> [n_events].
+
+    Example:
+        >>> event_weights_at(np.array([[1.0, 2.0], [1.0, 2.0]]), np.array([[1.0, 0.0], [0.5, 0.5]])).tolist()
+        [1.0, 1.5]
+    """
+    return np.einsum("nb,nb->n", weights, coefficients)
+
+
+def event_weight_gradients_at(weights: np.ndarray, gradient_coefficients: np.ndarray) -> np.ndarray:
+    r""":math:`\partial_i w(z_n|\theta_n)` with one parameter point per event: [n_events, n_benchmarks] x
+    [n_events, n_parameters, n_benchmarks] -> [n_events, n_parameters] (pb per unit theta).
+
+    Example:
+        >>> event_weight_gradients_at(np.array([[1.0, 2.0]]), np.array([[[1.0, -1.0]]])).tolist()
+        [[-1.0]]
+    """
+    return np.einsum("nb,npb->np", weights, gradient_coefficients)
+
+
+def ratio_from_weights(w0: Any, w1: Any, xsec0: Any, xsec1: Any) -> np.ndarray:
+    r"""The joint likelihood ratio from weights and cross sections (pb), broadcast elementwise:
+    :math:`r = [w(z|\theta_0)/\sigma(\theta_0)] / [w(z|\theta_1)/\sigma(\theta_1)]` (Brehmer et al.,
+    arXiv:1805.00013). +inf where w1 = 0, nan where both vanish.
+
+    Example:
+        >>> ratio_from_weights(np.array([1.0, 2.0]), np.array([3.0, 0.0]), 2.0, 4.0).tolist()
+        [0.6666666666666666, inf]
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (w0 / xsec0) / (w1 / xsec1)
+
+
+def score_from_weights(w: Any, dw: Any, xsec: Any, xsec_gradients: Any) -> np.ndarray:
+    r"""The joint score from weights [...], weight gradients [..., P], cross sections [...] and their
+    gradients [..., P]: :math:`t = \nabla_\theta w/w - \nabla_\theta\sigma/\sigma` (Brehmer et al.,
+    arXiv:1805.00020; per unit theta).
+
+    Example:
+        >>> score_from_weights(np.array([2.0]), np.array([[0.5]]), np.array([4.0]), np.array([[1.0]])).tolist()
+        [[0.0]]
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return dw / w[..., None] - xsec_gradients / xsec[..., None]
+
+
 def joint_likelihood_ratio(
     weights: np.ndarray,
     coefficients0: np.ndarray,
@@ -167,16 +224,16 @@ def joint_likelihood_ratio(
 ) -> np.ndarray:
     r""":math:`r(x,z|\theta_0,\theta_1) = \frac{w(z|\theta_0)\,\sigma(\theta_1)}{w(z|\theta_1)\,\sigma(\theta_0)}`
     for pairs (theta0_t, theta1_t); returns [n_events, n_pairs]. Events with w(z|theta1) = 0 get +inf
-    (or nan when both weights vanish), as the density ratio is undefined there.
+    (or nan when both weights vanish), as the density ratio is undefined there (:func:`ratio_from_weights`).
 
     Example:
         >>> joint_likelihood_ratio(np.array([[1.0, 3.0]]), np.eye(2)[:1], np.eye(2)[1:], [2.0], [4.0]).tolist()
         [[0.6666666666666666]]
     """
-    w0 = weights_at(weights, coefficients0)
-    w1 = weights_at(weights, coefficients1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (w0 / np.asarray(xsec0, dtype=np.float64)) / (w1 / np.asarray(xsec1, dtype=np.float64))
+    w0, w1 = weights_at(weights, coefficients0), weights_at(weights, coefficients1)
+    return ratio_from_weights(
+        w0, w1, np.asarray(xsec0, dtype=np.float64), np.asarray(xsec1, dtype=np.float64)
+    )
 
 
 def joint_score(
@@ -187,26 +244,24 @@ def joint_score(
     xsec_gradients: np.ndarray,
 ) -> np.ndarray:
     r""":math:`t(x,z|\theta) = \nabla_\theta w(z|\theta)/w(z|\theta) - \nabla_\theta\sigma(\theta)/\sigma(\theta)`;
-    returns [n_events, n_thetas, n_parameters].
+    returns [n_events, n_thetas, n_parameters] (:func:`score_from_weights`).
 
     Example:
         >>> joint_score(np.array([[2.0]]), np.array([[1.0]]), np.array([[[0.5]]]), [4.0], [[1.0]]).tolist()
         [[[0.25]]]
     """
-    w = weights_at(weights, coefficients)
-    dw = weight_gradients_at(weights, gradient_coefficients)
-    xsec = np.asarray(xsec, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return dw / w[..., None] - (np.asarray(xsec_gradients, dtype=np.float64) / xsec[:, None])[None]
+    w, dw = weights_at(weights, coefficients), weight_gradients_at(weights, gradient_coefficients)
+    xsec, xsec_gradients = np.asarray(xsec, dtype=np.float64), np.asarray(xsec_gradients, dtype=np.float64)
+    return score_from_weights(w, dw, xsec, xsec_gradients)
 
 
 def morph_moments(
-    sums: np.ndarray, gram: np.ndarray, coefficients: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    sums: np.ndarray, gram: np.ndarray | None, coefficients: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
     r"""Per-bin values :math:`c_t \cdot W_k` and variances :math:`c_t^T G_k c_t` at every theta.
 
     ``sums`` [..., B], ``gram`` [..., B, B], ``coefficients`` [T, B] -> values and variances [T, ...]
-    (variances clipped at 0 against rounding).
+    (variances clipped at 0 against rounding; None when ``gram`` is None, for the values alone).
 
     Example:
         >>> values, variances = morph_moments(np.array([[1.0, 2.0]]), np.array([[[1.0, 0.0], [0.0, 4.0]]]),
@@ -215,6 +270,8 @@ def morph_moments(
         ([[3.0], [1.0]], [[5.0], [1.0]])
     """
     values = np.einsum("tb,...b->t...", coefficients, sums)
+    if gram is None:
+        return values, None
     variances = np.einsum("tb,...bc,tc->t...", coefficients, gram, coefficients)
     return values, np.maximum(variances, 0.0)
 
@@ -304,6 +361,13 @@ def weight_moments(
 
     Each chunk is reduced to B + B^2 numbers where it is read, then the rows are tree-summed: memory is a
     few chunks whatever the number of events, and only the reduced result reaches the client.
+
+    Example:
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # 4 events, w(z|theta) = (1 + a2 + a3)^2 pb
+        >>> total, gram = weight_moments(store)
+        >>> total.shape, gram.shape
+        ((6,), (6, 6))
     """
     weights = store.to_dask("weights")
     n_benchmarks = weights.shape[1]
@@ -332,6 +396,13 @@ def cross_sections(
 
     ``thetas`` as in :func:`theta_coefficients`; ``None`` means every benchmark. Returns ``(xsec, error)``,
     each [n_thetas].
+
+    Example:
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # 4 events, w(z|theta) = (1 + a2 + a3)^2 pb
+        >>> xsec, error = cross_sections(store, ["sm", [1.0, 0.0]])
+        >>> xsec.round(6).tolist(), error.round(6).tolist()
+        ([4.0, 16.0], [2.0, 8.0])
     """
     coefficients = (
         np.eye(store.setup.parameter_space.n_benchmarks)
@@ -346,21 +417,42 @@ def cross_section_gradients(
     store: EventStore, thetas: Any, partition: str | None = None, client: Any = None
 ) -> np.ndarray:
     r""":math:`\nabla_\theta \sigma(\theta) = \partial c(\theta) \cdot \sum_z w(z)` (pb per unit of theta),
-    shape [n_thetas, n_parameters]."""
+    shape [n_thetas, n_parameters].
+
+    Example:
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # 4 events, w(z|theta) = (1 + a2 + a3)^2 pb
+        >>> cross_section_gradients(store, "sm").round(6).tolist()  # 4 x 2 (1 + a2 + a3)
+        [[8.0, 8.0]]
+    """
     gradient_coefficients = theta_gradient_coefficients(store.setup, thetas)
     total, _ = weight_moments(store, partition, client)
     return gradient_coefficients @ total
 
 
 def event_weights(store: EventStore, thetas: Any) -> Any:
-    r"""Lazy :math:`w(z|\theta_t)` for every event, a dask array [n_events, n_thetas] chunked like the store."""
+    r"""Lazy :math:`w(z|\theta_t)` for every event, a dask array [n_events, n_thetas] chunked like the store.
+
+    Example:
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # 4 events, w(z|theta) = (1 + a2 + a3)^2 pb
+        >>> event_weights(store, ["sm", [1.0, 0.0]]).compute()[0].round(6).tolist()
+        [1.0, 4.0]
+    """
     coefficients = theta_coefficients(store.setup, thetas)
     weights = store.to_dask("weights")
     return weights.map_blocks(weights_at, coefficients, chunks=(weights.chunks[0], (len(coefficients),)))
 
 
 def event_weight_gradients(store: EventStore, thetas: Any) -> Any:
-    r"""Lazy :math:`\partial_i w(z|\theta_t)`, a dask array [n_events, n_thetas, n_parameters]."""
+    r"""Lazy :math:`\partial_i w(z|\theta_t)`, a dask array [n_events, n_thetas, n_parameters].
+
+    Example:
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # 4 events, w(z|theta) = (1 + a2 + a3)^2 pb
+        >>> event_weight_gradients(store, "sm").compute()[0].round(6).tolist()
+        [[2.0, 2.0]]
+    """
     gradient_coefficients = theta_gradient_coefficients(store.setup, thetas)
     weights = store.to_dask("weights")
     return weights.map_blocks(
@@ -375,6 +467,12 @@ def joint_likelihood_ratios(store: EventStore, thetas0: Any, thetas1: Any, clien
     r"""Lazy :math:`r(x,z|\theta_0,\theta_1)` for pairs (thetas0[t], thetas1[t]), [n_events, n_pairs].
 
     The cross sections are computed first (one pass); the result stays lazy.
+
+    Example:
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # 4 events, w(z|theta) = (1 + a2 + a3)^2 pb
+        >>> joint_likelihood_ratios(store, ["sm"], [[1.0, 0.0]]).compute()[:, 0].round(6).tolist()
+        [1.0, 1.0, 1.0, 1.0]
     """
     c0, c1 = theta_coefficients(store.setup, thetas0), theta_coefficients(store.setup, thetas1)
     if c0.shape != c1.shape:
@@ -387,7 +485,14 @@ def joint_likelihood_ratios(store: EventStore, thetas0: Any, thetas1: Any, clien
 
 
 def joint_scores(store: EventStore, thetas: Any, client: Any = None) -> Any:
-    r"""Lazy joint score :math:`t(x,z|\theta_t)`, [n_events, n_thetas, n_parameters] (cross sections first)."""
+    r"""Lazy joint score :math:`t(x,z|\theta_t)`, [n_events, n_thetas, n_parameters] (cross sections first).
+
+    Example:
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # 4 events, w(z|theta) = (1 + a2 + a3)^2 pb
+        >>> joint_scores(store, "sm").compute()[0].round(6).tolist()  # every event has the same shape
+        [[0.0, 0.0]]
+    """
     coefficients = theta_coefficients(store.setup, thetas)
     gradient_coefficients = theta_gradient_coefficients(store.setup, thetas)
     total, _ = weight_moments(store, client=client)

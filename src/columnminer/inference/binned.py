@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from ..compute import active_client, compute
 from ..errors import InferenceError
-from ..io.store import EventStore, partition_mask
+from ..io.store import EventStore
 from ..setup import AnalysisSetup
-from ..weights import theta_coefficients, theta_gradient_coefficients
+from ..store_chunks import StoreChunk, map_chunks
+from ..weights import morph_moments, theta_coefficients, theta_gradient_coefficients
 
 __all__ = [
     "BinnedWeights",
@@ -58,6 +58,11 @@ class ChunkColumns(Mapping[str, np.ndarray]):
     estimators); ``weights`` [n, n_benchmarks] are in pb, already multiplied by the efficiencies and by
     ``1 / fraction`` of the partition used (so sums estimate full-sample cross sections); ``rows`` are the
     events' indices in the store.
+
+    Example:
+        >>> columns = ChunkColumns(("a", "b"), np.array([[1.0, 2.0]]), np.ones((1, 6)), np.array([7]))
+        >>> columns["b"].tolist(), list(columns), columns.n_events
+        ([2.0], ['a', 'b'], 1)
     """
 
     names: tuple[str, ...]
@@ -92,7 +97,13 @@ def _name(fn: Any) -> str:
 
 
 def feature_values(columns: ChunkColumns, features: Sequence[Feature]) -> np.ndarray:
-    """Evaluate features on a chunk: [n_events, n_features] float64 (a callable may return [n, d])."""
+    """Evaluate features on a chunk: [n_events, n_features] float64 (a callable may return [n, d]).
+
+    Example:
+        >>> columns = ChunkColumns(("a",), np.array([[1.0], [2.0]]), np.ones((2, 6)), np.arange(2))
+        >>> feature_values(columns, ["a", lambda c: c["a"] ** 2]).tolist()
+        [[1.0, 1.0], [2.0, 4.0]]
+    """
     parts = []
     for feature in features:
         value = columns[feature] if isinstance(feature, str) else feature(columns)
@@ -110,22 +121,11 @@ def feature_values(columns: ChunkColumns, features: Sequence[Feature]) -> np.nda
 
 def _select(
     names: tuple[str, ...],
-    x: np.ndarray,
-    weights: np.ndarray,
-    start: int,
-    spec: Mapping[str, Any] | None,
-    partition: str | None,
+    columns: ChunkColumns,
     cuts: Sequence[Callable],
     efficiencies: Sequence[Callable],
 ) -> ChunkColumns:
-    """Apply the partition, cuts and efficiencies to one chunk."""
-    rows = np.arange(start, start + len(x), dtype=np.int64)
-    keep = np.ones(len(x), dtype=bool)
-    scale = 1.0
-    if partition is not None:
-        keep &= partition_mask(spec, partition, start, start + len(x))
-        scale = 1.0 / float(spec["fractions"][partition])
-    columns = ChunkColumns(names, x[keep], weights[keep] * scale, rows[keep])
+    """Apply the cuts and efficiencies to one chunk's columns."""
     for cut in cuts:
         mask = np.asarray(cut(columns))
         if mask.dtype != bool or mask.shape != (columns.n_events,):
@@ -144,8 +144,10 @@ def _select(
     return columns
 
 
-def _run_chunk(fn, names, x, weights, start, spec, partition, cuts, efficiencies, args):
-    return fn(_select(names, x, weights, start, spec, partition, cuts, efficiencies), *args)
+def _run_chunk(chunk: StoreChunk, fn, names, cuts, efficiencies, args):
+    """The partition rows of one chunk as :class:`ChunkColumns`, after cuts and efficiencies, into ``fn``."""
+    columns = ChunkColumns(names, chunk["observables"], chunk["weights"] * chunk.scale, chunk.rows)
+    return fn(_select(names, columns, cuts, efficiencies), *args)
 
 
 def reduce_chunks(
@@ -161,35 +163,28 @@ def reduce_chunks(
     per-chunk results in event order.
 
     ``fn`` should reduce (sums, histograms) so that little travels back; it runs in dask tasks (threads, or
-    the workers of the active ``distributed`` client, so it must be picklable by cloudpickle there).
+    the workers of the active ``distributed`` client, so it must be picklable by cloudpickle there). The
+    :class:`ChunkColumns` view of :func:`columnminer.store_chunks.map_chunks`.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup
-        >>> store = EventStore.create("memory://doc-reduce", golden_channel_setup(), ["m4l"], chunk_size=4)
-        >>> _ = store.append(np.ones((10, 1)), np.ones((10, 6)), 0)
+        >>> from columnminer._examples import golden_store
+        >>> store = golden_store(np.ones(10))  # m4l, 1 pb per event and benchmark
         >>> sum(reduce_chunks(store, lambda c: c.weights[:, 0].sum()))
         np.float64(10.0)
     """
-    import dask
-
-    if store.n_events == 0:
-        raise InferenceError(f"{store.url}: the store holds no events")
-    spec = store.partition_spec
-    if partition is not None and float(spec["fractions"].get(partition, 0.0)) <= 0.0:
-        raise InferenceError(f"partition {partition!r} holds no events (fractions {spec['fractions']})")
-    weights = store.to_dask("weights")
-    observables = store.to_dask("observables")
-    starts = np.concatenate([[0], np.cumsum(weights.chunks[0])[:-1]]).astype(np.int64)
-    names = tuple(store.observable_names)
-    tasks = [
-        dask.delayed(_run_chunk)(
-            fn, names, x, w, int(start), spec, partition, tuple(cuts), tuple(efficiencies), args
-        )
-        for x, w, start in zip(
-            observables.to_delayed().ravel(), weights.to_delayed().ravel(), starts, strict=True
-        )
-    ]
-    return list(compute(*tasks, client=active_client(client)))
+    return map_chunks(
+        store,
+        _run_chunk,
+        fn,
+        tuple(store.observable_names),
+        tuple(cuts),
+        tuple(efficiencies),
+        args,
+        columns=("observables", "weights"),
+        partition=partition,
+        client=client,
+        error=InferenceError,
+    )
 
 
 def bin_index(values: np.ndarray, edges: Sequence[np.ndarray], flow: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -243,6 +238,13 @@ class BinnedWeights:
         gram: :math:`G_k` [*bins, n_benchmarks, n_benchmarks] (pb^2), for Monte Carlo uncertainties.
         counts: Monte Carlo events per bin [*bins].
         n_outside: events that landed in no bin (NaN features, or outside the edges without ``flow``).
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> binned = BinnedWeights(golden_channel_setup(), (np.array([0.0, 1.0]),), ("x",), np.ones((1, 6)),
+        ...                        np.ones((1, 6, 6)), np.array([1]))
+        >>> binned.cross_sections("sm").tolist(), binned.cross_section_errors("sm").tolist(), binned.shape
+        ([[1.0]], [[1.0]], (1,))
     """
 
     setup: AnalysisSetup
@@ -260,7 +262,7 @@ class BinnedWeights:
 
     def cross_sections(self, thetas: Any) -> np.ndarray:
         r""":math:`\sigma_k(\theta)` (pb), shape [n_thetas, *bins]."""
-        return np.einsum("...b,tb->t...", self.sums, theta_coefficients(self.setup, thetas))
+        return morph_moments(self.sums, None, theta_coefficients(self.setup, thetas))[0]
 
     def cross_section_gradients(self, thetas: Any) -> np.ndarray:
         r""":math:`\partial_i \sigma_k(\theta)` (pb per unit theta), shape [n_thetas, n_parameters, *bins]."""
@@ -268,8 +270,7 @@ class BinnedWeights:
 
     def cross_section_errors(self, thetas: Any) -> np.ndarray:
         r"""Monte Carlo uncertainty :math:`\sqrt{c^T G_k c}` (pb), shape [n_thetas, *bins]."""
-        c = theta_coefficients(self.setup, thetas)
-        return np.sqrt(np.maximum(np.einsum("tb,...bc,tc->t...", c, self.gram, c), 0.0))
+        return np.sqrt(morph_moments(self.sums, self.gram, theta_coefficients(self.setup, thetas))[1])
 
     def yields(self, thetas: Any, luminosity: float) -> np.ndarray:
         """Expected events per bin, luminosity (pb^-1) times :meth:`cross_sections`, [n_thetas, *bins]."""
@@ -324,9 +325,8 @@ def binned_weights(
     below / above the edges go to the first / last bin, so no cross section is lost; NaN never counts.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup
-        >>> store = EventStore.create("memory://doc-binned", golden_channel_setup(), ["m4l"], chunk_size=4)
-        >>> _ = store.append(np.arange(10.0)[:, None], np.ones((10, 6)), 0)
+        >>> from columnminer._examples import golden_store
+        >>> store = golden_store(np.arange(10.0))  # m4l, 1 pb per event and benchmark
         >>> binned_weights(store, "m4l", [0.0, 5.0, 10.0]).cross_sections("sm").tolist()
         [[5.0, 5.0]]
     """
@@ -405,9 +405,8 @@ def weighted_quantile_edges(
     weighted quantiles of one feature; the outer edges are the smallest and largest values.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup
-        >>> store = EventStore.create("memory://doc-quant", golden_channel_setup(), ["m4l"], chunk_size=4)
-        >>> _ = store.append(np.arange(10.0)[:, None], np.ones((10, 6)), 0)
+        >>> from columnminer._examples import golden_store
+        >>> store = golden_store(np.arange(10.0))  # m4l, 1 pb per event and benchmark
         >>> weighted_quantile_edges(store, "m4l", "sm", 2).tolist()
         [0.0, 4.5, 9.0]
     """

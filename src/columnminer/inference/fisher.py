@@ -173,7 +173,15 @@ class InformationHistogram:
     """Where the information comes from: per bin of one feature the edges, the cross section ``sigma`` (pb)
     and the information ``information`` [n_bins, P, P]; ``kind`` "histogram" (the counting information of
     each bin, summing to :func:`histogram_information`) or "truth" (the truth-level information of the
-    events in each bin, summing to :func:`truth_information`). Unpacks as ``edges, sigma, information``."""
+    events in each bin, summing to :func:`truth_information`). Unpacks as ``edges, sigma, information``.
+
+    Example:
+        >>> h = InformationHistogram(np.array([0.0, 1.0]), np.array([2.0]), np.ones((1, 1, 1)), "histogram",
+        ...                          ("a",), 1.0)
+        >>> edges, sigma, information = h
+        >>> sigma.tolist(), information.shape
+        ([2.0], (1, 1, 1))
+    """
 
     edges: np.ndarray
     sigma: np.ndarray
@@ -220,11 +228,8 @@ def truth_information(
     (MadMiner), arXiv:1907.10621.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup, quadratic_event_weights
-        >>> setup = golden_channel_setup()
-        >>> w = quadratic_event_weights(np.ones((4, 3, 1)), setup.parameter_space.benchmark_array()).T
-        >>> store = EventStore.create("memory://doc-truth", setup, ["m4l"], chunk_size=2)
-        >>> _ = store.append(np.arange(4.0)[:, None], w, 0)  # w(z|theta) = (1 + a2 + a3)^2
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # w(z|theta) = (1 + a2 + a3)^2
         >>> truth_information(store, "sm", 10.0).information.round(6).tolist()
         [[160.0, 160.0], [160.0, 160.0]]
     """
@@ -268,11 +273,8 @@ def rate_information(
     (MadMiner), arXiv:1907.10621.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup, quadratic_event_weights
-        >>> setup = golden_channel_setup()
-        >>> w = quadratic_event_weights(np.ones((4, 3, 1)), setup.parameter_space.benchmark_array()).T
-        >>> store = EventStore.create("memory://doc-rate", setup, ["m4l"], chunk_size=2)
-        >>> _ = store.append(np.arange(4.0)[:, None], w, 0)  # every event: the same shape, sigma = 4 pb
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # every event: the same shape, sigma = 4 pb
         >>> rate_information(store, "sm", 10.0).information.round(6).tolist()
         [[160.0, 160.0], [160.0, 160.0]]
     """
@@ -328,11 +330,8 @@ def histogram_information(
     (MadMiner), arXiv:1907.10621.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup, quadratic_event_weights
-        >>> setup = golden_channel_setup()
-        >>> w = quadratic_event_weights(np.ones((4, 3, 1)), setup.parameter_space.benchmark_array()).T
-        >>> store = EventStore.create("memory://doc-histo", setup, ["m4l"], chunk_size=2)
-        >>> _ = store.append(np.arange(4.0)[:, None], w, 0)
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # m4l = 0..3, w(z|theta) = (1 + a2 + a3)^2 pb
         >>> info = histogram_information(store, "sm", 10.0, "m4l", bins=2)
         >>> info.information.round(6).tolist(), info.histogram().values().tolist()
         ([[160.0, 160.0], [160.0, 160.0]], [20.0, 20.0])
@@ -379,11 +378,8 @@ def histogram_of_information(
     (MadMiner), arXiv:1907.10621.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup, quadratic_event_weights
-        >>> setup = golden_channel_setup()
-        >>> w = quadratic_event_weights(np.ones((4, 3, 1)), setup.parameter_space.benchmark_array()).T
-        >>> store = EventStore.create("memory://doc-hoi", setup, ["m4l"], chunk_size=2)
-        >>> _ = store.append(np.arange(4.0)[:, None], w, 0)
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # m4l = 0..3, w(z|theta) = (1 + a2 + a3)^2 pb
         >>> edges, sigma, info = histogram_of_information(store, "sm", 10.0, "m4l", [0.0, 1.5, 3.0])
         >>> sigma.round(6).tolist(), info[:, 0, 0].round(6).tolist()
         ([2.0, 2.0], [80.0, 80.0])
@@ -434,11 +430,8 @@ def sigma_and_dsigma(
     (MadMiner), arXiv:1907.10621.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup, quadratic_event_weights
-        >>> setup = golden_channel_setup()
-        >>> w = quadratic_event_weights(np.ones((4, 3, 1)), setup.parameter_space.benchmark_array()).T
-        >>> store = EventStore.create("memory://doc-sds", setup, ["m4l"], chunk_size=2)
-        >>> _ = store.append(np.arange(4.0)[:, None], w, 0)
+        >>> from columnminer._examples import golden_quadratic_store
+        >>> store = golden_quadratic_store()  # m4l = 0..3, w(z|theta) = (1 + a2 + a3)^2 pb
         >>> edges, sigma, dsigma = sigma_and_dsigma(store, ["sm", [0.5, 0.0]], "m4l", [0.0, 1.5, 3.0])
         >>> sigma.round(6).tolist(), dsigma[1, 0].round(6).tolist()
         ([[2.0, 2.0], [4.5, 4.5]], [6.0, 6.0])
@@ -499,9 +492,8 @@ def detector_information(
 
     Example:
         >>> from columnminer.ml.score import ScoreEstimator
-        >>> from columnminer.demo import golden_channel_setup
-        >>> store = EventStore.create("memory://doc-det", golden_channel_setup(), ["m4l"], chunk_size=4)
-        >>> _ = store.append(np.linspace(-1, 1, 8)[:, None], np.ones((8, 6)), 0)
+        >>> from columnminer._examples import golden_store
+        >>> store = golden_store(np.linspace(-1, 1, 8))  # m4l, 1 pb per event and benchmark
         >>> sally = ScoreEstimator(n_hidden=(4,))
         >>> _ = sally.train("sally", x=np.zeros((8, 1)), t_xz=np.zeros((8, 2)), n_epochs=1, progress=False)
         >>> detector_information(sally, store, "sm", 1.0, partition=None).information.shape

@@ -64,6 +64,11 @@ class InformationMetric:
     Calling it with one point ``[P]`` gives ``[P, P]``; with ``[n, P]`` it gives ``[n, P, P]``. The result
     is checked (shape, symmetry, finiteness; :class:`~columnminer.errors.InferenceError` otherwise) and
     symmetrised.
+
+    Example:
+        >>> metric = InformationMetric(1, lambda thetas: (1.0 + thetas**2)[:, :, None])
+        >>> metric([2.0]).tolist(), metric(np.array([[0.0], [1.0]])).shape
+        ([[5.0]], (2, 1, 1))
     """
 
     n_parameters: int
@@ -99,7 +104,13 @@ class InformationMetric:
 
 
 class Trajectory(NamedTuple):
-    """A geodesic: points ``thetas [n, P]`` and the information distance ``distances [n]`` along it."""
+    """A geodesic: points ``thetas [n, P]`` and the information distance ``distances [n]`` along it.
+
+    Example:
+        >>> thetas, distances = Trajectory(np.zeros((2, 1)), np.array([0.0, 0.5]))
+        >>> thetas.shape, distances.tolist()
+        ((2, 1), [0.0, 0.5])
+    """
 
     thetas: np.ndarray
     distances: np.ndarray
@@ -118,6 +129,11 @@ class DistanceContours:
             its distance was extrapolated (see :func:`distance_contours`).
         grid_shape: the axes lengths when the grid was given as axes (reshape with it), else None.
         trajectories: the geodesics used, when asked for.
+
+    Example:
+        >>> contours = distance_contours(np.eye(1), [0.0], [np.array([-1.0, 0.5])], distance_max=2.0)
+        >>> contours.distances.round(6).tolist(), contours.grid_shape
+        ([1.0, 0.5], (2,))
     """
 
     theta0: np.ndarray

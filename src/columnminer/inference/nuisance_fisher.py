@@ -82,15 +82,10 @@ def truth_information_with_nuisances(
     nuisance block (it does not scale with luminosity). Events with :math:`w(z|\theta) \le 0` are skipped.
 
     Example:
-        >>> from columnminer import AnalysisSetup
-        >>> setup = AnalysisSetup()
-        >>> _ = setup.add_parameter("toy", 1, name="theta")
-        >>> _ = setup.add_benchmark([0.0], name="sm")
-        >>> setup.finite_differences(epsilon=1.0)  # adds sm_plus_theta at theta = 1
-        {'sm': {'theta': 'sm_plus_theta'}}
-        >>> _ = setup.add_systematics("norm", "lumi", norm_variation=np.e)
-        >>> store = EventStore.create("memory://doc-tinu", setup, ["x"])
-        >>> _ = store.append(np.zeros((2, 1)), [[1.0, 2.0], [1.0, 2.0]], 0, nuisance_weights=np.full((2, 1), np.e))
+        >>> from columnminer._examples import toy_nuisance_store
+        >>> store = toy_nuisance_store(
+        ...     [0, 0], [[1.0, 2.0], [1.0, 2.0]], [[np.e], [np.e]], norm_variation=np.e, epsilon=1.0
+        ... )  # sm_plus_theta at theta = 1
         >>> info = truth_information_with_nuisances(store, "sm", 1.0)
         >>> info.parameter_names, info.information.round(4).tolist()  # rate: dsigma = 2, a = 1, sigma = 2
         (('theta', 'lumi'), [[2.0, 2.0], [2.0, 3.0]])
@@ -148,13 +143,8 @@ def binned_nuisance_modifiers(
     :func:`~columnminer.inference.binned.binned_weights`; ``theta`` one benchmark or parameter point.
 
     Example:
-        >>> from columnminer import AnalysisSetup
-        >>> setup = AnalysisSetup()
-        >>> _ = setup.add_parameter("toy", 1, name="theta")
-        >>> _ = setup.add_benchmark([0.0], name="sm")
-        >>> _ = setup.add_systematics("norm", "lumi", norm_variation=1.1)
-        >>> store = EventStore.create("memory://doc-bnm", setup, ["x"])
-        >>> _ = store.append(np.array([[0.5], [1.5]]), np.ones((2, 1)), 0, nuisance_weights=[[1.1], [1.0]])
+        >>> from columnminer._examples import toy_nuisance_store
+        >>> store = toy_nuisance_store([0.5, 1.5], [1, 1], [[1.1], [1.0]], norm_variation=1.1)
         >>> binned_nuisance_modifiers(store, "x", [0.0, 1.0, 2.0], "sm").round(4).tolist()
         [[0.1, 0.0]]
     """

@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import InferenceError
 from ..io.store import EventStore
 from ..nuisances import nuisance_log_variations_at
-from ..weights import theta_coefficients
+from ..weights import morph_moments, theta_coefficients
 from .binned import ChunkColumns, Feature, _as_edges, bin_index, feature_values, reduce_chunks
 
 __all__ = ["BinnedVariations", "binned_variations", "profile_binned_likelihood"]
@@ -54,6 +54,13 @@ class BinnedVariations:
 
     ``nominal`` [K, B], ``up`` and ``down`` [N, K, B] over the K bins (flattened, C order, of ``shape``)
     and B benchmarks; ``edges`` per dimension; ``nuisance_names`` in the setup's order.
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> v = BinnedVariations((np.array([0.0, 1.0]),), np.ones((1, 6)), np.full((1, 1, 6), 1.1),
+        ...                      np.full((1, 1, 6), 0.9), ("lumi",), golden_channel_setup())
+        >>> [np.round(a, 6).tolist() for a in v.cross_sections("sm")]
+        [[[1.0]], [[[1.1]]], [[[0.9]]]]
     """
 
     edges: tuple[np.ndarray, ...]
@@ -76,11 +83,7 @@ class BinnedVariations:
     def cross_sections_at(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`cross_sections` for morphing coefficients ``c`` [T, B]."""
         c = np.atleast_2d(np.asarray(c, dtype=np.float64))
-        return (
-            c @ self.nominal.T,
-            np.einsum("tb,jkb->tjk", c, self.up),
-            np.einsum("tb,jkb->tjk", c, self.down),
-        )
+        return tuple(morph_moments(sums, None, c)[0] for sums in (self.nominal, self.up, self.down))
 
     def interpolation(self, thetas: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""Nominal cross sections [T, K] and the coefficients :math:`\alpha, \beta` [T, N, K] of the
@@ -162,13 +165,8 @@ def binned_variations(
     :func:`~columnminer.inference.binned.binned_weights`.
 
     Example:
-        >>> from columnminer import AnalysisSetup
-        >>> setup = AnalysisSetup()
-        >>> _ = setup.add_parameter("toy", 1, name="theta")
-        >>> _ = setup.add_benchmark([0.0], name="sm")
-        >>> _ = setup.add_systematics("norm", "lumi", norm_variation=1.1)
-        >>> store = EventStore.create("memory://doc-bv", setup, ["x"])
-        >>> _ = store.append(np.array([[0.5], [1.5]]), np.ones((2, 1)), 0, nuisance_weights=[[1.1], [1.0]])
+        >>> from columnminer._examples import toy_nuisance_store
+        >>> store = toy_nuisance_store([0.5, 1.5], [1, 1], [[1.1], [1.0]], norm_variation=1.1)
         >>> v = binned_variations(store, "x", [0.0, 1.0, 2.0])
         >>> [np.round(a, 4).ravel().tolist() for a in v.cross_sections("sm")]
         [[1.0, 1.0], [1.1, 1.0], [0.9091, 1.0]]

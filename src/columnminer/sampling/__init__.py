@@ -1,30 +1,7 @@
 """Augmented training samples: parameter samplers and the chunkwise, distributed sample augmenter."""
 
+from . import parameters as _parameters
 from .augmenter import AugmentedSample, SampleAugmenter
-from .parameters import (
-    NuisanceSampler,
-    ThetaSampler,
-    benchmark,
-    benchmarks,
-    fixed_nuisances,
-    iid_nuisances,
-    morphing_point,
-    morphing_points,
-    nominal_nuisances,
-    random_morphing_points,
-)
+from .parameters import *  # noqa: F403  (the samplers: exactly parameters.__all__)
 
-__all__ = [
-    "AugmentedSample",
-    "NuisanceSampler",
-    "SampleAugmenter",
-    "ThetaSampler",
-    "benchmark",
-    "benchmarks",
-    "fixed_nuisances",
-    "iid_nuisances",
-    "morphing_point",
-    "morphing_points",
-    "nominal_nuisances",
-    "random_morphing_points",
-]
+__all__ = ["AugmentedSample", "SampleAugmenter", *_parameters.__all__]

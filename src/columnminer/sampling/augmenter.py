@@ -26,11 +26,21 @@ from typing import Any
 
 import numpy as np
 
-from ..compute import active_client, compute
+from ..compute import compute
 from ..display import array_summary, html_summary, text_summary
 from ..errors import MorphingError
 from ..io.store import EventStore, partition_mask
-from ..weights import closest_benchmark, theta_coefficients, theta_gradient_coefficients, weight_moments
+from ..store_chunks import StoreChunk, map_chunks
+from ..weights import (
+    closest_benchmark,
+    event_weight_gradients_at,
+    event_weights_at,
+    ratio_from_weights,
+    score_from_weights,
+    theta_coefficients,
+    theta_gradient_coefficients,
+    weight_moments,
+)
 from ._nuisance_terms import chunk_coefficients, nuisance_model_for, sigma_terms
 from .parameters import NuisanceSampler, ThetaSampler, nominal_nuisances
 
@@ -42,7 +52,13 @@ logger = logging.getLogger(__name__)
 @dataclass
 class AugmentedSample:
     """An augmented sample: ``arrays`` (x, theta0, theta1, y, r_xz, t_xz0, t_xz1 as the kind requires), and
-    per draw point the effective number of events :math:`(\\sum w)^2 / \\sum w^2` and largest weight share."""
+    per draw point the effective number of events :math:`(\\sum w)^2 / \\sum w^2` and largest weight share.
+
+    Example:
+        >>> sample = AugmentedSample("s", {"x": np.zeros((3, 1))}, np.array([3.0]), np.array([0.5]))
+        >>> sample["x"].shape, sample.n_effective.tolist()
+        ((3, 1), [3.0])
+    """
 
     name: str
     arrays: dict[str, np.ndarray]
@@ -156,11 +172,11 @@ def _block_weights(
     return block, negative
 
 
-def _chunk_totals(
-    weights, sampled_from, nuisance, start, plan: _Plan, spec, partition
-) -> dict[str, np.ndarray]:
+def _chunk_totals(chunk: StoreChunk, plan: _Plan, spec, partition) -> dict[str, np.ndarray]:
     """Pass 1 on one chunk: per row block and draw point the clipped weight sum [n_blocks, D]; per draw point
     the sum of squares, the largest weight and the number of negative weights."""
+    weights, sampled_from, start = chunk["weights"], chunk["sampled_from"], chunk.start
+    nuisance = chunk.arrays.get("nuisance_weights")
     factors, index = _group_factors(sampled_from, spec, partition, start, plan)
     ab = plan.coefficients(weights, sampled_from, nuisance)
     nu = plan.nu_draw if ab is not None else None
@@ -178,23 +194,13 @@ def _chunk_totals(
 
 
 def _chunk_draws(
-    weights,
-    sampled_from,
-    nuisance,
-    observables,
-    start,
-    chunk,
-    counts,
-    blocks,
-    plan: _Plan,
-    spec,
-    partition,
-    seed,
-    want,
-):
+    chunk: StoreChunk, plan: _Plan, spec, partition, seed, want, counts, blocks
+) -> dict[str, np.ndarray]:
     """Pass 2 on one chunk: draw ``counts[d]`` events per draw point (inverse CDF: first the row block from
     the block totals of pass 1, then the event inside the block) and compute their joint quantities."""
-    rng = np.random.default_rng([int(seed), 104729, int(chunk)])
+    weights, sampled_from, start = chunk["weights"], chunk["sampled_from"], chunk.start
+    nuisance, observables = chunk.arrays.get("nuisance_weights"), chunk["observables"]
+    rng = np.random.default_rng([int(seed), 104729, int(chunk.index)])
     factors, index = _group_factors(sampled_from, spec, partition, start, plan)
     ab = plan.coefficients(weights, sampled_from, nuisance)
     nu_draw = plan.nu_draw if ab is not None else None
@@ -231,30 +237,37 @@ def _chunk_draws(
         for j in range(len(points)):
             mine = here[column == j]
             rows[mine] = lo + np.minimum(np.searchsorted(cdf[j], u_of[mine], side="right"), hi - lo - 1)
-    chosen = weights[rows]
-    out = {"x": observables[rows], "event": rows + start, "point": d}
-    w0 = np.einsum("nb,nb->n", chosen, plan.c0[d])
-    w1 = np.einsum("nb,nb->n", chosen, plan.c1[d])
-    if ab is not None:  # w(z|theta, nu) = w(z|theta) exp(a.nu + b.nu^2)
+    return {"x": observables[rows], "event": rows + start, "point": d} | _joint_quantities(
+        weights[rows], ab, rows, d, plan, want
+    )
+
+
+def _joint_quantities(chosen, ab, rows, d, plan: _Plan, want) -> dict[str, np.ndarray]:
+    r"""``r_xz``, ``t_xz0``, ``t_xz1`` (as wanted) of the drawn events: their benchmark weights ``chosen``
+    [n, B], chunk rows ``rows`` and draw points ``d`` [n]; with nuisance coefficients ``ab`` the weights
+    are :math:`w(z|\theta,\nu) = w(z|\theta)\exp(a\cdot\nu + b\cdot\nu^2)`."""
+    out = {}
+    w0 = event_weights_at(chosen, plan.c0[d])
+    w1 = event_weights_at(chosen, plan.c1[d])
+    if ab is not None:
         a, b = ab[0][rows], ab[1][rows]
         f0 = np.exp(np.sum(a * plan.nu0[d] + b * plan.nu0[d] ** 2, axis=1))
         f1 = np.exp(np.sum(a * plan.nu1[d] + b * plan.nu1[d] ** 2, axis=1))
     else:
         f0 = f1 = 1.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if "r_xz" in want:
-            out["r_xz"] = (w0 * f0 / plan.sigma0[d]) / (w1 * f1 / plan.sigma1[d])
-        for key, c_grad, w, sigma, dsigma, nu, dnu_sigma in (
-            ("t_xz0", plan.dc0, w0, plan.sigma0, plan.dsigma0, plan.nu0, plan.dnu_sigma0),
-            ("t_xz1", plan.dc1, w1, plan.sigma1, plan.dsigma1, plan.nu1, plan.dnu_sigma1),
-        ):
-            if key not in want:
-                continue
-            score = np.einsum("nb,npb->np", chosen, c_grad[d]) / w[:, None] - dsigma[d] / sigma[d][:, None]
-            if plan.nuisance_score:
-                nuisance_score = a + 2.0 * b * nu[d] - dnu_sigma[d] / sigma[d][:, None]
-                score = np.concatenate([score, nuisance_score], axis=1)
-            out[key] = score
+    if "r_xz" in want:
+        out["r_xz"] = ratio_from_weights(w0 * f0, w1 * f1, plan.sigma0[d], plan.sigma1[d])
+    for key, c_grad, w, sigma, dsigma, nu, dnu_sigma in (
+        ("t_xz0", plan.dc0, w0, plan.sigma0, plan.dsigma0, plan.nu0, plan.dnu_sigma0),
+        ("t_xz1", plan.dc1, w1, plan.sigma1, plan.dsigma1, plan.nu1, plan.dnu_sigma1),
+    ):
+        if key not in want:
+            continue
+        score = score_from_weights(w, event_weight_gradients_at(chosen, c_grad[d]), sigma[d], dsigma[d])
+        if plan.nuisance_score:
+            nuisance_score = a + 2.0 * b * nu[d] - dnu_sigma[d] / sigma[d][:, None]
+            score = np.concatenate([score, nuisance_score], axis=1)
+        out[key] = score
     return out
 
 
@@ -348,8 +361,9 @@ class SampleAugmenter:
         return self._add_thetas(sample, theta0, int(additional_thetas), options)
 
     # -- machinery ------------------------------------------------------------------------------------
-    def _plan(self, theta0, theta1, n_samples, closest, partition, rng, nuisances=None) -> tuple[_Plan, dict]:
-        """The draw points. ``nuisances`` = (nu0 sampler, nu1 sampler, nuisance_score) or None."""
+    def _draw_specs(self, theta0, theta1, rng, nuisances) -> tuple[list[tuple], Any]:
+        """The draw points as tuples (spec0, spec1, theta0, theta1, y, nu0, nu1), y = 0 then y = 1, with
+        the points of the samplers paired up, and the nuisance model (None without nuisances)."""
         setup = self.setup
         specs0, values0 = theta0.points(setup, rng)
         specs1, values1 = theta1.points(setup, rng) if theta1 is not None else (specs0, values0)
@@ -378,6 +392,12 @@ class SampleAugmenter:
         ]
         labels = (0.0,) if theta1 is None else (0.0, 1.0)
         specs = [(*pair[:4], label, *pair[4:]) for label in labels for pair in pairs]
+        return specs, model
+
+    def _plan(self, theta0, theta1, n_samples, closest, partition, rng, nuisances=None) -> tuple[_Plan, dict]:
+        """The draw points. ``nuisances`` = (nu0 sampler, nu1 sampler, nuisance_score) or None."""
+        setup = self.setup
+        specs, model = self._draw_specs(theta0, theta1, rng, nuisances)
         n_points = len(specs)
         counts = np.full(n_points, n_samples // n_points)
         counts[: n_samples % n_points] += 1
@@ -475,24 +495,6 @@ class SampleAugmenter:
         (values,) = compute(da.unique(self.store.to_dask("sampled_from")), client=self.client)
         return np.asarray([v for v in np.asarray(values).tolist() if v >= 0], dtype=np.int64)
 
-    def _chunks(self, with_nuisances: bool = False) -> tuple[list, list, list, list, np.ndarray]:
-        weights = self.store.to_dask("weights")
-        sampled = self.store.to_dask("sampled_from")
-        observables = self.store.to_dask("observables")
-        starts = np.concatenate([[0], np.cumsum(weights.chunks[0])[:-1]]).astype(np.int64)
-        nuisance = (
-            list(self.store.to_dask("nuisance_weights").to_delayed().ravel())
-            if with_nuisances
-            else [None] * len(starts)
-        )
-        return (
-            list(weights.to_delayed().ravel()),
-            list(sampled.to_delayed().ravel()),
-            nuisance,
-            list(observables.to_delayed().ravel()),
-            starts,
-        )
-
     def _nuisance_options(self, nu0, nu1, nuisance_score) -> tuple | None:
         """(nu0 sampler, nu1 sampler, nuisance score?) when the sample involves nuisances, else None."""
         has_columns = bool(self.store.nuisance_benchmark_names) and bool(self.setup.systematics)
@@ -527,8 +529,7 @@ class SampleAugmenter:
         nu1: NuisanceSampler | None = None,
         nuisance_score: bool | str = "auto",
     ) -> AugmentedSample:
-        import dask
-
+        """Plan the draw points, run the two passes, shuffle, and write the sample."""
         if self.store.n_events == 0:
             raise MorphingError(f"{self.store.url}: the store holds no events to sample from")
         rng = np.random.default_rng([int(seed), 1])
@@ -538,15 +539,54 @@ class SampleAugmenter:
         )
         if want & {"t_xz0", "t_xz1"} and not info["need_gradients"]:
             raise MorphingError("joint scores need morphing or finite-difference benchmarks in the setup")
+        columns = ("weights", "sampled_from") + (("nuisance_weights",) if nuisances is not None else ())
+        block_totals, mass, stats = self._first_pass(kind, plan, partition, columns)
+        merged = self._second_pass(
+            plan, block_totals, mass, partition, (*columns, "observables"), rng, seed, want
+        )
+        order = rng.permutation(len(merged["point"]))
+        arrays = self._arrays(plan, merged, order, theta1 is not None, nuisances is not None, want)
+        attrs = {
+            "kind": kind,
+            "n_samples": int(n_samples),
+            "partition": partition,
+            "seed": int(seed),
+            "sample_only_from_closest_benchmark": bool(sample_only_from_closest_benchmark),
+            "theta0": theta0.to_dict(),
+            "theta1": None if theta1 is None else theta1.to_dict(),
+            "observables": self.store.observable_names,
+            "parameters": self.setup.parameter_names,
+            "n_effective": stats["n_effective"].tolist(),
+            "max_weight_fraction": stats["max_fraction"].tolist(),
+            "negative_weights": stats["negative"],
+        }
+        if nuisances is not None:
+            attrs.update(
+                nuisance_parameters=self.setup.nuisance_parameter_names,
+                nu0=nuisances[0].to_dict(),
+                nu1=None if theta1 is None else nuisances[1].to_dict(),
+                nuisance_score=bool(nuisances[2]),
+            )
+        logger.info(
+            "%s: %d samples from %d draw points, median effective events %.0f",
+            kind,
+            len(order),
+            len(plan.counts),
+            float(np.median(stats["n_effective"])),
+        )
+        sample = AugmentedSample(name or kind, arrays, stats["n_effective"], stats["max_fraction"], attrs)
+        if write:
+            self.store.write_sample(sample.name, arrays, attrs, overwrite=overwrite)
+        return sample
+
+    def _first_pass(
+        self, kind: str, plan: _Plan, partition: str | None, columns: tuple[str, ...]
+    ) -> tuple[list[np.ndarray], np.ndarray, dict[str, Any]]:
+        """Pass 1: the per-chunk block totals, the mass per chunk and draw point [n_chunks, D], and the
+        effective number of events, largest weight share and negative weights (warned about)."""
         spec = self.store.partition_spec
-        client = active_client(self.client)
-        weights, sampled, nuisance, observables, starts = self._chunks(nuisances is not None)
-        totals = compute(
-            *[
-                dask.delayed(_chunk_totals)(w, s, nw, int(st), plan, spec, partition)
-                for w, s, nw, st in zip(weights, sampled, nuisance, starts, strict=True)
-            ],
-            client=client,
+        totals = map_chunks(
+            self.store, _chunk_totals, plan, spec, partition, columns=columns, client=self.client
         )
         block_totals = [t["blocks"] for t in totals]
         mass = np.stack([b.sum(axis=0) for b in block_totals])  # [n_chunks, D]
@@ -580,66 +620,53 @@ class SampleAugmenter:
                 n_effective[crowded[0]],
                 100 * max_fraction[crowded[0]],
             )
+        stats = {"n_effective": n_effective, "max_fraction": max_fraction, "negative": negative}
+        return block_totals, mass, stats
+
+    def _second_pass(
+        self, plan, block_totals, mass, partition, columns, rng, seed, want
+    ) -> dict[str, np.ndarray]:
+        """Pass 2: split every draw point's samples over the chunks (multinomial in the chunk masses), draw
+        them chunk by chunk and concatenate the pieces (chunk order)."""
         chunk_counts = np.stack(
             [rng.multinomial(plan.counts[d], mass[:, d] / mass[:, d].sum()) for d in range(len(plan.counts))],
             axis=1,
         )  # [n_chunks, D]
-        tasks = [
-            dask.delayed(_chunk_draws)(
-                w, s, nw, o, int(st), j, chunk_counts[j], block_totals[j], plan, spec, partition, seed, want
-            )
-            for j, (w, s, nw, o, st) in enumerate(
-                zip(weights, sampled, nuisance, observables, starts, strict=True)
-            )
-            if chunk_counts[j].any()
+        per_chunk = [
+            (counts, blocks) if counts.any() else None
+            for counts, blocks in zip(chunk_counts, block_totals, strict=True)
         ]
-        pieces = compute(*tasks, client=client)
-        merged = {key: np.concatenate([p[key] for p in pieces]) for key in pieces[0]}
-        order = rng.permutation(len(merged["point"]))
+        spec = self.store.partition_spec
+        pieces = map_chunks(
+            self.store,
+            _chunk_draws,
+            plan,
+            spec,
+            partition,
+            seed,
+            want,
+            columns=columns,
+            chunk_args=per_chunk,
+            client=self.client,
+        )
+        return {key: np.concatenate([p[key] for p in pieces]) for key in pieces[0]}
+
+    @staticmethod
+    def _arrays(plan, merged, order, paired: bool, with_nuisances: bool, want) -> dict[str, np.ndarray]:
+        """The sample's arrays in shuffled ``order``: x, theta0 (theta1, y), nu0 (nu1), joint quantities."""
         point = merged["point"][order]
         arrays = {"x": merged["x"][order], "theta0": plan.theta0[point]}
-        if theta1 is not None:
+        if paired:
             arrays.update(theta1=plan.theta1[point], y=plan.y[point])
-        if nuisances is not None:
+        if with_nuisances:
             arrays["nu0"] = plan.nu0[point]
-            if theta1 is not None:
+            if paired:
                 arrays["nu1"] = plan.nu1[point]
         for key in ("r_xz", "t_xz0", "t_xz1"):
             if key in want:
                 arrays[key] = merged[key][order]
         arrays["event"] = merged["event"][order]
-        attrs = {
-            "kind": kind,
-            "n_samples": int(n_samples),
-            "partition": partition,
-            "seed": int(seed),
-            "sample_only_from_closest_benchmark": bool(sample_only_from_closest_benchmark),
-            "theta0": theta0.to_dict(),
-            "theta1": None if theta1 is None else theta1.to_dict(),
-            "observables": self.store.observable_names,
-            "parameters": self.setup.parameter_names,
-            "n_effective": n_effective.tolist(),
-            "max_weight_fraction": max_fraction.tolist(),
-            "negative_weights": negative,
-        }
-        if nuisances is not None:
-            attrs.update(
-                nuisance_parameters=self.setup.nuisance_parameter_names,
-                nu0=nuisances[0].to_dict(),
-                nu1=None if theta1 is None else nuisances[1].to_dict(),
-                nuisance_score=bool(nuisances[2]),
-            )
-        logger.info(
-            "%s: %d samples from %d draw points, median effective events %.0f",
-            kind,
-            len(order),
-            len(plan.counts),
-            float(np.median(n_effective)),
-        )
-        sample = AugmentedSample(name or kind, arrays, n_effective, max_fraction, attrs)
-        if write:
-            self.store.write_sample(sample.name, arrays, attrs, overwrite=overwrite)
-        return sample
+        return arrays
 
     def _add_thetas(
         self, sample: AugmentedSample, theta0: ThetaSampler, k: int, options: dict
@@ -658,10 +685,9 @@ class SampleAugmenter:
         total, _ = weight_moments(self.store, options.get("partition", "train"), self.client)
         theta1 = np.tile(arrays["theta1"][ones], (k, 1))
         c1 = theta_coefficients(self.setup, theta1)
-        w0, w1 = np.einsum("nb,nb->n", chosen, c0), np.einsum("nb,nb->n", chosen, c1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = (w0 / (c0 @ total)) / (w1 / (c1 @ total))
-            t0 = np.einsum("nb,npb->np", chosen, dc0) / w0[:, None] - (dc0 @ total) / (c0 @ total)[:, None]
+        w0, w1 = event_weights_at(chosen, c0), event_weights_at(chosen, c1)
+        r = ratio_from_weights(w0, w1, c0 @ total, c1 @ total)
+        t0 = score_from_weights(w0, event_weight_gradients_at(chosen, dc0), c0 @ total, dc0 @ total)
         extra = {
             "x": np.tile(arrays["x"][ones], (k, 1)),
             "theta0": new_theta0,

@@ -32,6 +32,12 @@ class ThetaSampler:
     ``specs`` are what :func:`columnminer.weights.theta_coefficients` takes (benchmark names for
     benchmarks, arrays for morphing points); ``values`` is the [n_thetas, n_parameters] float array that
     goes into the training data. Build samplers with the functions of this module.
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> specs, values = benchmark("sm").points(golden_channel_setup(), np.random.default_rng(0))
+        >>> specs, values.tolist()
+        (['sm'], [[0.0, 0.0]])
     """
 
     kind: str
@@ -95,17 +101,32 @@ def benchmark(name: str) -> ThetaSampler:
 
 
 def benchmarks(names: Sequence[str]) -> ThetaSampler:
-    """Several benchmarks, by name."""
+    """Several benchmarks, by name.
+
+    Example:
+        >>> benchmarks(["sm", "morphing_basis_vector_1"]).names
+        ('sm', 'morphing_basis_vector_1')
+    """
     return ThetaSampler("benchmarks", names=tuple(str(n) for n in names))
 
 
 def morphing_point(theta: Sequence[float]) -> ThetaSampler:
-    """One parameter point (needs morphing)."""
+    """One parameter point (needs morphing).
+
+    Example:
+        >>> morphing_point([0.1, -0.2]).values
+        ((0.1, -0.2),)
+    """
     return ThetaSampler("morphing", values=(tuple(float(v) for v in theta),))
 
 
 def morphing_points(thetas: Sequence[Sequence[float]] | np.ndarray) -> ThetaSampler:
-    """Several parameter points, shape [n_thetas, n_parameters] (needs morphing)."""
+    """Several parameter points, shape [n_thetas, n_parameters] (needs morphing).
+
+    Example:
+        >>> morphing_points(np.array([[0.0, 0.0], [0.5, 0.0]])).values
+        ((0.0, 0.0), (0.5, 0.0))
+    """
     return ThetaSampler(
         "morphing", values=tuple(tuple(float(v) for v in row) for row in np.atleast_2d(thetas))
     )
@@ -134,6 +155,10 @@ class NuisanceSampler:
     independently from a Gaussian (param0 = mean, param1 = std) or flat (param0 = low, param1 = high) prior,
     ``n_points`` points, default one per parameter point of the sample). Build with
     :func:`nominal_nuisances`, :func:`fixed_nuisances`, :func:`iid_nuisances`.
+
+    Example:
+        >>> fixed_nuisances([[0.5], [-0.5]]).points(1, 1, np.random.default_rng(0)).tolist()
+        [[0.5], [-0.5]]
     """
 
     kind: str
