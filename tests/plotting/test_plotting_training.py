@@ -34,15 +34,42 @@ def trained(toy_store):
 def test_history_of_a_trained_estimator(trained, render):
     fig = plot_training_history(trained)
     render(fig, "training_history")
-    ax, parts = fig.axes  # total loss, and the ALICES terms
+    history = trained.history
+    ax, *parts = fig.axes  # the total loss, then one axis per ALICES term
     assert [len(line.get_xdata()) for line in ax.lines if line.get_linestyle() != ":"] == [2, 2]
-    np.testing.assert_allclose(ax.lines[0].get_ydata(), trained.history.train_loss)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training", "validation", "best epoch"]
-    assert sorted(t.get_text() for t in parts.get_legend().get_texts()) == sorted(
-        trained.history.train_components
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), history.train_loss)
+    best = f"best epoch ({history.best_epoch + 1})"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training", "validation", best]
+    assert [a.get_ylabel() for a in parts] == ["cross entropy", "score MSE"]
+    for a, name in zip(parts, ["cross_entropy", "score"], strict=True):
+        curves = [line for line in a.lines if line.get_linestyle() != ":"]
+        np.testing.assert_allclose(curves[0].get_ydata(), history.train_components[name])
+        np.testing.assert_allclose(curves[1].get_ydata(), history.validation_components[name])
+        assert [line.get_xdata()[0] for line in a.lines if line.get_linestyle() == ":"] == [
+            history.best_epoch + 1
+        ]
+    assert (ax.get_ylabel(), parts[-1].get_xlabel()) == ("total loss", "epoch")
+    assert len(plot_training_history(trained, components=False).axes) == 1
+
+
+def test_components_of_different_size_get_their_own_scale():
+    """Cross entropy ~0.69 and a score MSE falling from 0.3 to 0.003: separate axes, the latter logarithmic."""
+    parts = {"cross_entropy": [0.69, 0.68, 0.68], "score": [0.3, 0.01, 0.003]}
+    history = TrainingHistory(
+        train_loss=[0.99, 0.69, 0.683],
+        train_components=parts,
+        validation_loss=[1.0, 0.7, 0.69],
+        validation_components=parts,
+        best_epoch=2,
     )
-    assert len(parts.lines) == 2 * len(trained.history.train_components)  # training and validation
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "loss")
+    fig = plot_training_history(history)
+    assert [(a.get_ylabel(), a.get_yscale()) for a in fig.axes] == [
+        ("total loss", "linear"),
+        ("cross entropy", "linear"),
+        ("score MSE", "log"),
+    ]
+    carl = TrainingHistory(train_loss=[0.7, 0.69], train_components={"cross_entropy": [0.7, 0.69]})
+    assert [a.get_ylabel() for a in plot_training_history(carl).axes] == ["loss (cross entropy)"]
 
 
 def test_several_histories_as_dicts(render):

@@ -33,8 +33,10 @@ __all__ = [
     "ALPHA_UNITS",
     "FORMAT_VERSION",
     "Estimator",
+    "event_weights",
     "load_estimator",
     "read_format_header",
+    "value_and_gradient",
 ]
 
 logger = logging.getLogger(__name__)
@@ -71,6 +73,39 @@ def _load_array(value: Any, what: str) -> np.ndarray:
     return np.asarray(value)
 
 
+def event_weights(weights: Any, n: int) -> np.ndarray:
+    """Event weights normalised to sum 1, shape ``[n]`` (equal weights for None; an array or ``.npy`` path).
+
+    Example:
+        >>> event_weights([1.0, 3.0], 2).tolist(), event_weights(None, 4).tolist()
+        ([0.25, 0.75], [0.25, 0.25, 0.25, 0.25])
+    """
+    if weights is None:
+        return np.full(n, 1.0 / n)
+    w = np.asarray(_load_array(weights, "weights"), dtype=np.float64)
+    if w.shape != (n,):
+        raise EstimatorError(f"weights must have shape ({n},), got {w.shape}")
+    return w / w.sum()
+
+
+def value_and_gradient(
+    fn: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, create_graph: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""``fn(theta)`` [n] and its gradient :math:`\nabla_\theta \sum_k fn(\theta)_k` [n, P] (row k's own
+    gradient, as the rows are independent) by autograd; ``create_graph`` keeps the graph for a loss that
+    contains the gradient (training).
+
+    Example:
+        >>> value, grad = value_and_gradient(lambda t: (t**2).sum(dim=1), torch.tensor([[1.0, 2.0]]))
+        >>> value.tolist(), grad.tolist()
+        ([5.0], [[2.0, 4.0]])
+    """
+    theta = theta.clone().requires_grad_(True)
+    value = fn(theta)
+    (gradient,) = torch.autograd.grad(value.sum(), theta, create_graph=create_graph)
+    return value, gradient
+
+
 def _reason(err: BaseException) -> str:
     """``ErrorType: first line of the message`` (at most 200 characters): one line for error messages."""
     lines = str(err).strip().splitlines()
@@ -85,6 +120,14 @@ def read_format_header(file: Path, format_name: str, max_version: int, kind: str
 
     Raises :class:`~columnminer.errors.EstimatorFormatError` for an unreadable, truncated or non-UTF-8 file,
     another format, a missing integer ``format_version`` or one newer than ``max_version``.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     file = Path(tmp) / "index.json"
+        ...     _ = file.write_text(json.dumps({"format": "my.format", "format_version": 1}))
+        ...     read_format_header(file, "my.format", 1, "ensemble")
+        {'format': 'my.format', 'format_version': 1}
     """
     try:
         meta = json.loads(Path(file).read_text(encoding="utf-8"))
@@ -113,7 +156,8 @@ class Estimator:
     Subclassing: declare ``methods`` (and ``optional_columns``) and implement
 
     - ``_required_columns(method)``: the training columns the method needs;
-    - ``_build_model()``: a fresh ``nn.Module`` for ``n_observables`` / ``n_parameters`` (its
+    - ``network_class`` (and ``_network_options()``) or ``_build_model()``: a fresh ``nn.Module`` for
+      ``n_observables`` / ``n_parameters`` (its
       :class:`~columnminer.ml.scaling.Scaler` submodules are fitted on the columns named by
       ``_scaled_columns()``, default ``{"inputs.x_scaler": "x", "inputs.theta_scaler": "theta"}``);
     - ``_loss_fn(method, alpha, columns)``: a :class:`~columnminer.ml.trainer.LossFunction`;
@@ -125,6 +169,16 @@ class Estimator:
 
     Evaluation helpers for subclasses: ``_x(x)`` and ``_theta(theta)`` normalise inputs to ``[n, width]``
     float64 arrays, ``_evaluate(fn, x, thetas, all_combinations, grad)`` runs ``fn`` over batched rows.
+
+    Example:
+        >>> from columnminer.ml import ScoreEstimator
+        >>> x = np.random.default_rng(0).normal(size=(200, 1))
+        >>> estimator = ScoreEstimator(n_hidden=(4,))
+        >>> isinstance(estimator, Estimator), estimator.model is None
+        (True, True)
+        >>> history = estimator.train("sally", x=x, t_xz=-x, n_epochs=2, progress=False)
+        >>> history.n_epochs, estimator.n_observables, estimator.evaluate_score(x[:3]).shape
+        (2, 1, (3, 1))
     """
 
     methods: ClassVar[tuple[str, ...]] = ()
@@ -136,6 +190,9 @@ class Estimator:
     optional_columns: ClassVar[tuple[str, ...]] = ()
     #: Rows per evaluation batch.
     eval_batch_size: int = 50_000
+    #: The torch network the default :meth:`_build_model` builds (``network_class(n_observables,
+    #: n_parameters, **_network_options())``).
+    network_class: ClassVar[type[nn.Module] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -171,8 +228,21 @@ class Estimator:
             "scaling": self.scaling,
         }
 
-    def _build_model(self) -> nn.Module:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _network_options(self) -> dict[str, Any]:
+        """Keyword arguments of :attr:`network_class` besides the input widths."""
+        return {
+            "hidden": self.n_hidden,
+            "activation": self.activation,
+            "dropout": self.dropout_prob,
+            "features": self.features,
+            "scaling": self.scaling,
+        }
+
+    def _build_model(self) -> nn.Module:
+        """A fresh :attr:`network_class` for ``n_observables`` / ``n_parameters``."""
+        if self.network_class is None:  # pragma: no cover - subclasses set it or override this
+            raise NotImplementedError(f"{type(self).__name__} has no network_class")
+        return self.network_class(self.n_observables, self.n_parameters, **self._network_options())
 
     def _required_columns(self, method: str) -> tuple[str, ...]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -286,16 +356,13 @@ class Estimator:
         parameters of different ranges weigh alike; ``"physical"`` uses the score per unit of theta as it is.
         ``options`` and any extra keywords (``n_epochs=...``, ``batch_size=...``) set the
         :class:`~columnminer.ml.trainer.TrainingOptions`; ``clip_gradient="auto"`` (the default) becomes
-        the method's :attr:`default_clip_gradient`.
+        the method's :attr:`default_clip_gradient`. Progress: a tqdm bar over the epochs with the current
+        training and validation loss (on a terminal; ``progress=True`` forces it, ``progress=False`` switches
+        it off) and a log line (INFO) per epoch at most every few seconds.
         """
         method = self._method(method)
-        options = (options or TrainingOptions()).replace(**option_changes)
-        defaults = self.training_defaults(method)
-        if alpha is None:
-            alpha = defaults["alpha"]
-        if options.clip_gradient == "auto":
-            options = options.replace(clip_gradient=defaults["clip_gradient"])
-        keywords = {
+        options, alpha = self._resolve_options(method, options, alpha, option_changes)
+        columns = {
             "x": x,
             "y": y,
             "theta": theta,
@@ -304,7 +371,57 @@ class Estimator:
             "t_xz": t_xz,
             "t_xz1": t_xz1,
         }
-        given = {k: v for k, v in keywords.items() if v is not None}
+        data, val_data = self._training_data(method, columns, sample, store, validation, options)
+        self.n_observables = data.n_features("x")
+        self.n_parameters = data.n_features(self._parameter_column())
+        self.method = method
+        loss_alpha = self._loss_alpha(data, float(alpha), alpha_units)
+        self.model = self._new_model(data, options.seed)
+        logger.info(
+            "%s: training method %s on %d rows (alpha %g, gradient clipping %s)",
+            type(self).__name__,
+            method,
+            len(data),
+            alpha,
+            options.clip_gradient,
+        )
+        self.history = run_training(
+            self.model,
+            self._loss_fn(method, loss_alpha, data.names),
+            data,
+            options.replace(validation_split=0.0),
+            val_data,
+        )
+        return self.history
+
+    # -- the steps of train -----------------------------------------------------------------------------------
+    def _resolve_options(
+        self,
+        method: str,
+        options: TrainingOptions | None,
+        alpha: float | None,
+        changes: Mapping[str, Any],
+    ) -> tuple[TrainingOptions, float]:
+        """The training options with ``changes`` applied and ``clip_gradient="auto"`` resolved, and alpha
+        (the method's default for None)."""
+        options = (options or TrainingOptions()).replace(**changes)
+        defaults = self.training_defaults(method)
+        if options.clip_gradient == "auto":
+            options = options.replace(clip_gradient=defaults["clip_gradient"])
+        return options, defaults["alpha"] if alpha is None else alpha
+
+    def _training_data(
+        self,
+        method: str,
+        columns: Mapping[str, Any],
+        sample: Any,
+        store: Any,
+        validation: Any,
+        options: TrainingOptions,
+    ) -> tuple[TrainingData, TrainingData | None]:
+        """The checked training data (column keywords or ``sample``; ``limit_samplesize`` and
+        ``shuffle_labels`` applied) and the validation data (given, or split off, or None)."""
+        given = {k: v for k, v in columns.items() if v is not None}
         if sample is not None and given:
             raise EstimatorError(
                 f"pass either sample= or the column keywords, not both (got {sorted(given)})"
@@ -320,19 +437,20 @@ class Estimator:
             labels = [name for name in data.names if name not in ("x", "theta", "theta1")]
             logger.warning("shuffle_labels: training on permuted labels %s (a closure test)", labels)
             data = data.shuffled(labels, seed=options.seed)
-        dimensions = (data.n_features("x"), data.n_features(self._parameter_column()))
-        val_data = None
         if validation is not None:
+            dimensions = (data.n_features("x"), data.n_features(self._parameter_column()))
             val_data = self._data(validation, store, "validation")
-            val_data = self._check_columns(val_data, method, "validation", dimensions)
-        elif options.validation_split > 0:
-            data, val_data = data.split(options.validation_split, seed=options.seed)
-        self.n_observables, self.n_parameters = dimensions
-        self.method = method
-        loss_alpha = self._loss_alpha(data, float(alpha), alpha_units)
+            return data, self._check_columns(val_data, method, "validation", dimensions)
+        if options.validation_split > 0:
+            return data.split(options.validation_split, seed=options.seed)
+        return data, None
+
+    def _new_model(self, data: TrainingData, seed: int | None) -> nn.Module:
+        """A fresh network (initialised from ``seed`` without touching the global torch RNG) whose scalers
+        are fitted on ``data``."""
         with torch.random.fork_rng(devices=[]):
-            if options.seed is not None:
-                torch.manual_seed(options.seed)
+            if seed is not None:
+                torch.manual_seed(seed)
             model = self._build_model()
         modules = dict(model.named_modules())
         for name, column in self._scaled_columns().items():
@@ -345,23 +463,7 @@ class Estimator:
                         *(a[self.features] for a in (stats.mean, stats.std, stats.minimum, stats.maximum)),
                     )
                 scaler.fit(stats)
-        self.model = model
-        logger.info(
-            "%s: training method %s on %d rows (alpha %g, gradient clipping %s)",
-            type(self).__name__,
-            method,
-            len(data),
-            alpha,
-            options.clip_gradient,
-        )
-        self.history = run_training(
-            model,
-            self._loss_fn(method, loss_alpha, data.names),
-            data,
-            options.replace(validation_split=0.0),
-            val_data,
-        )
-        return self.history
+        return model
 
     def _method(self, method: str) -> str:
         method = str(method).lower()
@@ -529,15 +631,7 @@ class Estimator:
         ``sum_events=False`` returns the per-event terms, shape ``[n_x, P, P]``.
         """
         scores = self.fisher_scores(x, theta)
-        n = len(scores)
-        w = (
-            np.full(n, 1.0 / n)
-            if weights is None
-            else np.asarray(_load_array(weights, "weights"), dtype=np.float64)
-        )
-        if w.shape != (n,):
-            raise EstimatorError(f"weights must have shape ({n},), got {w.shape}")
-        w = w / w.sum()
+        w = event_weights(weights, len(scores))
         if sum_events:
             return float(n_events) * np.einsum("n,ni,nj->ij", w, scores, scores)
         return float(n_events) * np.einsum("n,ni,nj->nij", w, scores, scores)
@@ -658,5 +752,18 @@ class Estimator:
 
 
 def load_estimator(path: str | os.PathLike) -> Estimator:
-    """Load any saved estimator (the class is read from the settings file); see :meth:`Estimator.load`."""
+    """Load any saved estimator (the class is read from the settings file); see :meth:`Estimator.load`.
+
+    Example:
+        >>> import tempfile
+        >>> from columnminer.ml import ScoreEstimator
+        >>> x = np.random.default_rng(0).normal(size=(100, 1))
+        >>> estimator = ScoreEstimator(n_hidden=(4,))
+        >>> _ = estimator.train("sally", x=x, t_xz=-x, n_epochs=1, progress=False)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = estimator.save(f"{tmp}/sally")
+        ...     loaded = load_estimator(f"{tmp}/sally")
+        >>> type(loaded).__name__, np.array_equal(loaded.evaluate_score(x), estimator.evaluate_score(x))
+        ('ScoreEstimator', True)
+    """
     return Estimator.load(path)

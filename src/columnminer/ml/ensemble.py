@@ -42,7 +42,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import EstimatorError, EstimatorFormatError
-from .base import Estimator, load_estimator, read_format_header
+from .base import Estimator, event_weights, load_estimator, read_format_header
 from .trainer import TrainingHistory, TrainingOptions
 
 __all__ = ["ENSEMBLE_FORMAT_VERSION", "Ensemble", "EnsembleFisherInformation", "EnsemblePrediction"]
@@ -116,6 +116,12 @@ class EnsembleFisherInformation:
     r"""Fisher information of an ensemble: the estimate ``information`` [P, P], the member informations
     ``members`` [M, P, P] and their covariance ``covariance`` [P, P, P, P]; ``uncertainty`` is the standard
     deviation of each entry, :math:`\sqrt{\mathrm{Cov}[I]_{ijij}}`.
+
+    Example:
+        >>> members = np.array([[[0.9]], [[1.1]]])
+        >>> info = EnsembleFisherInformation(members.mean(axis=0), members, np.full((1, 1, 1, 1), 0.02))
+        >>> info.information.tolist(), info.uncertainty.round(4).tolist()
+        ([[1.0]], [[0.1414]])
     """
 
     information: np.ndarray
@@ -324,16 +330,7 @@ class Ensemble:
         scores = np.stack(
             [np.asarray(e.fisher_scores(x, theta), dtype=np.float64) for e in self]
         )  # [M, n, P]
-        n = scores.shape[1]
-        if weights is None:
-            w = np.full(n, 1.0 / n)
-        else:
-            w = np.asarray(
-                np.load(weights) if isinstance(weights, str | os.PathLike) else weights, dtype=float
-            )
-        if w.shape != (n,):
-            raise EstimatorError(f"weights must have shape ({n},), got {w.shape}")
-        w = w / w.sum()
+        w = event_weights(weights, scores.shape[1])
         members = float(n_events) * np.einsum("n,mni,mnj->mij", w, scores, scores)
         if mode == "information":
             information = members.mean(axis=0)

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..errors import EstimatorError
 from . import losses
-from .base import Estimator
+from .base import Estimator, value_and_gradient
 from .networks import FlowNetwork
 from .trainer import LossFunction
 
@@ -48,6 +48,7 @@ class LikelihoodEstimator(Estimator):
 
     methods: ClassVar[tuple[str, ...]] = ("nde", "scandal")
     optional_columns: ClassVar[tuple[str, ...]] = ("t_xz",)
+    network_class = FlowNetwork
 
     def __init__(
         self,
@@ -72,36 +73,26 @@ class LikelihoodEstimator(Estimator):
     def _required_columns(self, method: str) -> tuple[str, ...]:
         return ("x", "theta", "t_xz") if method == "scandal" else ("x", "theta")
 
-    def _build_model(self) -> nn.Module:
-        return FlowNetwork(
-            self.n_observables,
-            self.n_parameters,
-            self.n_transforms,
-            self.n_hidden,
-            self.activation,
-            self.features,
-            self.scaling,
-        )
+    def _network_options(self) -> dict[str, Any]:
+        options = super()._network_options()
+        del options["dropout"]
+        return {**options, "transforms": self.n_transforms}
 
     def _loss_fn(self, method: str, alpha: losses.Alpha, columns: Sequence[str]) -> LossFunction:
         with_score = method == "scandal"
 
         def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:
-            theta = batch["theta"]
             if not with_score:
-                return losses.nde_loss(model.log_prob(batch["x"], theta))
-            theta = theta.clone().requires_grad_(True)
-            log_p = model.log_prob(batch["x"], theta)
-            (t_hat,) = torch.autograd.grad(log_p.sum(), theta, create_graph=model.training)
+                return losses.nde_loss(model.log_prob(batch["x"], batch["theta"]))
+            log_p, t_hat = value_and_gradient(
+                lambda theta: model.log_prob(batch["x"], theta), batch["theta"], create_graph=model.training
+            )
             return losses.scandal_loss(log_p, t_hat, batch["t_xz"], alpha)
 
         return loss_fn
 
     def _log_p_and_score(self, x: torch.Tensor, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        theta = theta.clone().requires_grad_(True)
-        log_p = self.model.log_prob(x, theta)
-        (score,) = torch.autograd.grad(log_p.sum(), theta)
-        return log_p, score
+        return value_and_gradient(lambda t: self.model.log_prob(x, t), theta)
 
     def evaluate_log_likelihood(
         self, x: Any, theta: Any, test_all_combinations: bool = True, evaluate_score: bool = False

@@ -65,9 +65,9 @@ from torch import nn
 from ..errors import EstimatorError
 from ..morphing import Morpher
 from . import losses
-from .base import Estimator
-from .networks import MLP
-from .ratio import RATIO_METHODS
+from .base import value_and_gradient
+from .networks import MLP, check_columns, select_observables
+from .ratio import RatioEstimatorBase, ratio_loss_function
 from .scaling import Scaler
 from .trainer import LossFunction
 
@@ -151,12 +151,7 @@ class MorphingAwareRatioNetwork(nn.Module):
 
     def morphing_weights(self, theta: torch.Tensor) -> torch.Tensor:
         r"""w_b(theta) = sum_c phi_c(theta) M_cb, shape [n, B]; powers by repeated products (smooth at 0)."""
-        if theta.ndim == 1:
-            theta = theta[:, None]
-        if theta.shape[1] != self.n_parameters:
-            raise EstimatorError(
-                f"theta has {theta.shape[1]} parameters, the morphing has {self.n_parameters}"
-            )
+        theta = check_columns(theta, self.n_parameters, "theta has {} parameters", "the morphing has")
         powers = [torch.ones_like(theta)]
         for _ in range(self.max_power):
             powers.append(powers[-1] * theta)
@@ -182,13 +177,7 @@ class MorphingAwareRatioNetwork(nn.Module):
 
     def benchmark_logs(self, x: torch.Tensor) -> torch.Tensor:
         """The network outputs g_b(x), shape [n, B]."""
-        if x.ndim == 1:
-            x = x[:, None]
-        if x.shape[1] != self.n_observables:
-            raise EstimatorError(f"x has {x.shape[1]} observables, the network expects {self.n_observables}")
-        if self.features is not None:
-            x = x[:, self.features]
-        return self.mlp(self.x_scaler(x))
+        return self.mlp(self.x_scaler(select_observables(x, self.n_observables, self.features)))
 
     def forward(
         self, x: torch.Tensor, theta0: torch.Tensor, theta1: torch.Tensor | None = None
@@ -206,7 +195,7 @@ class MorphingAwareRatioNetwork(nn.Module):
         return self.log_density(g, theta0) - self.log_density(g, theta1)
 
 
-class MorphingAwareRatioEstimator(Estimator):
+class MorphingAwareRatioEstimator(RatioEstimatorBase):
     r"""Likelihood-ratio estimator whose theta dependence is the morphing (module docstring for the maths).
 
     Give the morphing as a :class:`~columnminer.morphing.Morpher` or as ``components`` and ``basis``. The
@@ -228,7 +217,6 @@ class MorphingAwareRatioEstimator(Estimator):
         [[0.0, 0.0, 0.0]]
     """
 
-    methods: ClassVar[tuple[str, ...]] = RATIO_METHODS
     optional_columns: ClassVar[tuple[str, ...]] = ("y", "r_xz", "t_xz", "theta1")
 
     def __init__(
@@ -271,9 +259,6 @@ class MorphingAwareRatioEstimator(Estimator):
             "positivity_floor": self.positivity_floor,
         }
 
-    def _required_columns(self, method: str) -> tuple[str, ...]:
-        return ("x", "theta", *losses.RATIO_LOSS_INPUTS[method])
-
     def _scaled_columns(self) -> dict[str, str]:
         return {"x_scaler": "x"}
 
@@ -296,7 +281,6 @@ class MorphingAwareRatioEstimator(Estimator):
         )
 
     def _loss_fn(self, method: str, alpha: losses.Alpha, columns: Sequence[str]) -> LossFunction:
-        with_score = method in losses.SCORE_TERM_METHODS
         has_theta1 = "theta1" in columns
         if not has_theta1 and self.reference is None:
             raise EstimatorError(
@@ -304,58 +288,26 @@ class MorphingAwareRatioEstimator(Estimator):
                 "events were drawn from (reference=...)"
             )
 
-        def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:
-            theta = batch["theta"]
-            if with_score:
-                theta = theta.clone().requires_grad_(True)
-            log_r = model(batch["x"], theta, batch["theta1"] if has_theta1 else None)
-            t_hat = None
-            if with_score:
-                (t_hat,) = torch.autograd.grad(log_r.sum(), theta, create_graph=model.training)
-            return losses.ratio_loss(method, log_r, t_hat, batch, alpha)
+        def log_ratio(
+            model: nn.Module, batch: Mapping[str, torch.Tensor], theta: torch.Tensor
+        ) -> torch.Tensor:
+            return model(batch["x"], theta, batch["theta1"] if has_theta1 else None)
 
-        return loss_fn
+        return ratio_loss_function(method, alpha, log_ratio)
 
-    def _reference_or(self, theta1: Any) -> np.ndarray:
+    def _ratio_thetas(self, theta0: Any, theta1: Any) -> list[np.ndarray]:
+        """theta0 and theta1, any points (theta1 defaults to the reference)."""
+        theta0 = self._theta(theta0, "theta0")
         if theta1 is not None:
-            return self._theta(theta1, "theta1")
+            return [theta0, self._theta(theta1, "theta1")]
         if self.reference is None:
             raise EstimatorError("no theta1 given and the estimator has no reference point")
-        return self.reference[None, :]
+        return [theta0, self.reference[None, :]]
 
-    def _log_r_and_score(self, x: torch.Tensor, theta0: torch.Tensor, theta1: torch.Tensor):
-        theta0 = theta0.clone().requires_grad_(True)
-        log_r = self.model(x, theta0, theta1)
-        (score,) = torch.autograd.grad(log_r.sum(), theta0)
-        return log_r, score
-
-    def evaluate_log_likelihood_ratio(
-        self,
-        x: Any,
-        theta0: Any,
-        theta1: Any = None,
-        test_all_combinations: bool = True,
-        evaluate_score: bool = False,
-    ) -> Any:
-        """log r_hat(x|theta0, theta1) for any theta0, theta1 (default: the reference); theta0 and theta1 pair
-        up point by point (length 1 broadcasts). Shape ``[n_theta, n_x]`` with ``test_all_combinations``,
-        else ``[n]``; with ``evaluate_score`` also the score at theta0, ``[..., P]``."""
-        x = self._x(x)
-        thetas = [self._theta(theta0, "theta0"), self._reference_or(theta1)]
-        if evaluate_score:
-            log_r, score = self._evaluate(self._log_r_and_score, x, thetas, test_all_combinations, grad=True)
-            return log_r, score
-        (log_r,) = self._evaluate(
-            lambda xb, t0, t1: (self.model(xb, t0, t1),), x, thetas, test_all_combinations
-        )
-        return log_r
-
-    def evaluate_score(self, x: Any, theta: Any = None, test_all_combinations: bool = True) -> np.ndarray:
-        r"""t_hat(x|theta) = grad_theta log p_hat(x|theta): ``[n_theta, n_x, P]`` or ``[n, P]``."""
-        if theta is None:
-            raise EstimatorError("evaluate_score needs the parameter point(s) theta")
-        x, theta = self._x(x), self._theta(theta)
-        return self._evaluate(self._log_r_and_score, x, [theta, theta], test_all_combinations, grad=True)[1]
+    def _log_r_and_scores(
+        self, x: torch.Tensor, theta0: torch.Tensor, theta1: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return value_and_gradient(lambda t: self.model(x, t, theta1), theta0)
 
     def evaluate_benchmark_log_densities(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         r"""The learnt :math:`\hat g_b(x)` [n, B] and :math:`\hat k_b` [B]: log dsigma_b(x) and log sigma_b,

@@ -9,6 +9,7 @@ ratio and score networks); Papamakarios, Pavlakou, Murray, arXiv:1705.07057 (mas
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,7 +24,9 @@ __all__ = [
     "FlowNetwork",
     "RatioNetwork",
     "ScoreNetwork",
+    "check_columns",
     "make_activation",
+    "select_observables",
 ]
 
 #: Activation names understood by :func:`make_activation`.
@@ -82,6 +85,32 @@ class MLP(nn.Sequential):
         super().__init__(*layers)
 
 
+def check_columns(values: torch.Tensor, width: int, what: str, owner: str) -> torch.Tensor:
+    """``values`` as rows ``[n, width]`` (a 1-d tensor is one column); an :class:`EstimatorError` names
+    ``what`` ("x has 3 observables") and ``owner`` ("the network expects") when the width is wrong.
+
+    Example:
+        >>> check_columns(torch.zeros(4), 1, "theta has {} parameters", "the network expects").shape
+        torch.Size([4, 1])
+    """
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.shape[1] != width:
+        raise EstimatorError(f"{what.format(values.shape[1])}, {owner} {width}")
+    return values
+
+
+def select_observables(x: torch.Tensor, n_observables: int, features: Sequence[int] | None) -> torch.Tensor:
+    """The observable columns ``features`` of ``x`` ``[n, n_observables]`` (all of them for None).
+
+    Example:
+        >>> select_observables(torch.arange(6.0).reshape(2, 3), 3, [2]).tolist()
+        [[2.0], [5.0]]
+    """
+    x = check_columns(x, n_observables, "x has {} observables", "the network expects")
+    return x if features is None else x[:, features]
+
+
 class _Inputs(nn.Module):
     """Feature selection and scaling of x and of parameter points."""
 
@@ -97,31 +126,18 @@ class _Inputs(nn.Module):
         self.theta_scaler = Scaler(n_parameters, scaling) if n_parameters else None
 
     def x(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim == 1:
-            x = x[:, None]
-        if x.shape[1] != self.n_observables:
-            raise EstimatorError(f"x has {x.shape[1]} observables, the network expects {self.n_observables}")
-        if self.features is not None:
-            x = x[:, self.features]
-        return self.x_scaler(x)
+        return self.x_scaler(select_observables(x, self.n_observables, self.features))
 
     def theta(self, theta: torch.Tensor) -> torch.Tensor:
-        if theta.ndim == 1:
-            theta = theta[:, None]
-        if theta.shape[1] != self.n_parameters:
-            raise EstimatorError(
-                f"theta has {theta.shape[1]} parameters, the network expects {self.n_parameters}"
-            )
+        theta = check_columns(theta, self.n_parameters, "theta has {} parameters", "the network expects")
         return self.theta_scaler(theta)
 
 
-class RatioNetwork(nn.Module):
-    r"""log r_hat(x|theta0, theta_ref) = f(scaled x, scaled theta0): a ratio against a fixed reference theta1.
+class _InputNetwork(nn.Module):
+    """An MLP on the scaled observables and ``n_theta_inputs`` scaled parameter points (base of the ratio and
+    score networks); ``n_outputs(n_parameters)`` is the width of its output."""
 
-    Example:
-        >>> RatioNetwork(2, 1, hidden=(8,))(torch.zeros(4, 2), torch.zeros(4, 1)).shape
-        torch.Size([4])
-    """
+    n_theta_inputs: int = 1
 
     def __init__(
         self,
@@ -134,15 +150,31 @@ class RatioNetwork(nn.Module):
         scaling: str = "standard",
     ) -> None:
         super().__init__()
-        self.inputs = _Inputs(n_observables, n_parameters, features, scaling)
-        self.mlp = MLP(self.inputs.x_scaler.n_features + n_parameters, 1, hidden, activation, dropout)
+        width = n_parameters if self.n_theta_inputs else 0
+        self.inputs = _Inputs(n_observables, width, features, scaling)
+        n_in = self.inputs.x_scaler.n_features + self.n_theta_inputs * n_parameters
+        self.mlp = MLP(n_in, self.n_outputs(n_parameters), hidden, activation, dropout)
+
+    @staticmethod
+    def n_outputs(n_parameters: int) -> int:
+        """The output width: one log ratio."""
+        return 1
+
+
+class RatioNetwork(_InputNetwork):
+    r"""log r_hat(x|theta0, theta_ref) = f(scaled x, scaled theta0): a ratio against a fixed reference theta1.
+
+    Example:
+        >>> RatioNetwork(2, 1, hidden=(8,))(torch.zeros(4, 2), torch.zeros(4, 1)).shape
+        torch.Size([4])
+    """
 
     def forward(self, x: torch.Tensor, theta0: torch.Tensor) -> torch.Tensor:
         """log r_hat, shape ``[n]``."""
         return self.mlp(torch.cat([self.inputs.x(x), self.inputs.theta(theta0)], dim=1)).squeeze(1)
 
 
-class DoubleRatioNetwork(nn.Module):
+class DoubleRatioNetwork(_InputNetwork):
     r"""Antisymmetric doubly parameterised ratio
     :math:`\log \hat r(x|\theta_0,\theta_1) = f(x,\theta_0,\theta_1) - f(x,\theta_1,\theta_0)`,
     so that :math:`\hat r(x|\theta,\theta) = 1` and :math:`\hat r(x|\theta_1,\theta_0) = 1/\hat r(x|\theta_0,\theta_1)`
@@ -155,19 +187,7 @@ class DoubleRatioNetwork(nn.Module):
         0.0
     """
 
-    def __init__(
-        self,
-        n_observables: int,
-        n_parameters: int,
-        hidden: Sequence[int] = (100,),
-        activation: str = "tanh",
-        dropout: float = 0.0,
-        features: Sequence[int] | None = None,
-        scaling: str = "standard",
-    ) -> None:
-        super().__init__()
-        self.inputs = _Inputs(n_observables, n_parameters, features, scaling)
-        self.mlp = MLP(self.inputs.x_scaler.n_features + 2 * n_parameters, 1, hidden, activation, dropout)
+    n_theta_inputs = 2
 
     def forward(self, x: torch.Tensor, theta0: torch.Tensor, theta1: torch.Tensor) -> torch.Tensor:
         """log r_hat(x|theta0, theta1), shape ``[n]``."""
@@ -176,7 +196,7 @@ class DoubleRatioNetwork(nn.Module):
         return (self.mlp(torch.cat([u, t0, t1], 1)) - self.mlp(torch.cat([u, t1, t0], 1))).squeeze(1)
 
 
-class ScoreNetwork(nn.Module):
+class ScoreNetwork(_InputNetwork):
     r"""t_hat(x) = f(scaled x): the score at the reference point, one output per parameter.
 
     With ``score_scaling`` other than "none" the MLP predicts the *standardised* score
@@ -190,21 +210,20 @@ class ScoreNetwork(nn.Module):
         torch.Size([4, 2])
     """
 
-    def __init__(
-        self,
-        n_observables: int,
-        n_parameters: int,
-        hidden: Sequence[int] = (100,),
-        activation: str = "tanh",
-        dropout: float = 0.0,
-        features: Sequence[int] | None = None,
-        scaling: str = "standard",
-        score_scaling: str = "none",
-    ) -> None:
-        super().__init__()
-        self.inputs = _Inputs(n_observables, 0, features, scaling)
-        self.mlp = MLP(self.inputs.x_scaler.n_features, n_parameters, hidden, activation, dropout)
-        self.score_scaler = None if score_scaling == "none" else Scaler(n_parameters, score_scaling)
+    n_theta_inputs = 0
+
+    def __init__(self, *args: Any, score_scaling: str = "none", **kwargs: Any) -> None:
+        """``args`` / ``kwargs``: ``n_observables``, ``n_parameters``, ``hidden``, ``activation``, ``dropout``,
+        ``features``, ``scaling`` as for :class:`RatioNetwork`."""
+        super().__init__(*args, **kwargs)
+        self.score_scaler = (
+            None if score_scaling == "none" else Scaler(self.mlp[-1].out_features, score_scaling)
+        )
+
+    @staticmethod
+    def n_outputs(n_parameters: int) -> int:
+        """The output width: one score component per parameter."""
+        return n_parameters
 
     def standardized(self, x: torch.Tensor) -> torch.Tensor:
         """The network output: the standardised score (the physical one without ``score_scaling``)."""

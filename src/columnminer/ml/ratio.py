@@ -12,7 +12,7 @@ arXiv:1805.00020 (ROLR, RASCAL, CASCAL); Stoye et al., arXiv:1808.00973 (ALICE, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,7 +21,7 @@ from torch import nn
 
 from ..errors import EstimatorError
 from . import losses
-from .base import Estimator
+from .base import Estimator, value_and_gradient
 from .data import TrainingData
 from .networks import DoubleRatioNetwork, RatioNetwork
 from .trainer import LossFunction
@@ -32,6 +32,8 @@ __all__ = [
     "RATIO_METHODS",
     "DoubleParameterizedRatioEstimator",
     "ParameterizedRatioEstimator",
+    "RatioEstimatorBase",
+    "ratio_loss_function",
 ]
 
 logger = logging.getLogger(__name__)
@@ -51,7 +53,97 @@ RATIO_DEFAULT_ALPHA = {"rascal": 100.0, "alices": 1.0, "cascal": 1.0}
 RATIO_DEFAULT_CLIP_GRADIENT = {"rolr": 1.0, "rascal": 1.0}
 
 
-class ParameterizedRatioEstimator(Estimator):
+def ratio_loss_function(
+    method: str,
+    alpha: losses.Alpha,
+    log_ratio: Callable[[nn.Module, Mapping[str, torch.Tensor], torch.Tensor], torch.Tensor],
+) -> LossFunction:
+    r"""The training loss of a ratio ``method`` for a network whose log ratio is
+    ``log_ratio(model, batch, theta0)``; for the methods with a score term the score
+    :math:`\hat t = \nabla_{\theta_0}\log\hat r` comes by autograd (see :func:`~columnminer.ml.losses.ratio_loss`).
+
+    Example:
+        >>> loss_fn = ratio_loss_function("cascal", 1.0, lambda model, batch, theta: model(theta)[:, 0])
+        >>> batch = {"theta": torch.ones(2, 1), "y": torch.zeros(2), "t_xz": torch.full((2, 1), 2.0)}
+        >>> sorted(loss_fn(torch.nn.Linear(1, 1), batch)[1])
+        ['cross_entropy', 'score']
+    """
+    with_score = method in losses.SCORE_TERM_METHODS
+
+    def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:
+        if not with_score:
+            return losses.ratio_loss(method, log_ratio(model, batch, batch["theta"]), None, batch, alpha)
+        log_r, t_hat = value_and_gradient(
+            lambda theta: log_ratio(model, batch, theta), batch["theta"], create_graph=model.training
+        )
+        return losses.ratio_loss(method, log_r, t_hat, batch, alpha)
+
+    return loss_fn
+
+
+class RatioEstimatorBase(Estimator):
+    r"""The evaluation shared by the likelihood-ratio estimators (not used directly): a network
+    ``model(x, *thetas)`` for :math:`\log\hat r(x|\theta_0,\theta_1)` and its scores by autograd.
+
+    Subclasses implement ``_ratio_thetas(theta0, theta1)`` (the parameter arrays the network takes) and
+    ``_log_r_and_scores(x, *thetas)`` (log r_hat and the score(s), tensors); ``_score_thetas(theta,
+    theta1)`` gives the arrays for the score at theta (default: ``_ratio_thetas(theta, theta1)``).
+
+    Example:
+        >>> issubclass(ParameterizedRatioEstimator, RatioEstimatorBase)
+        True
+    """
+
+    methods: ClassVar[tuple[str, ...]] = RATIO_METHODS
+
+    def _required_columns(self, method: str) -> tuple[str, ...]:
+        return ("x", "theta", *losses.RATIO_LOSS_INPUTS[method])
+
+    def _ratio_thetas(self, theta0: Any, theta1: Any) -> list[np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _log_r_and_scores(self, x: torch.Tensor, *thetas: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _score_thetas(self, theta: Any, theta1: Any) -> list[np.ndarray]:
+        """The parameter arrays for the score at theta: theta0 = theta, theta1 (default: theta; the exact
+        score does not depend on it)."""
+        theta = self._theta(theta)
+        return self._ratio_thetas(theta, theta if theta1 is None else theta1)
+
+    def evaluate_log_likelihood_ratio(
+        self,
+        x: Any,
+        theta0: Any,
+        theta1: Any = None,
+        test_all_combinations: bool = True,
+        evaluate_score: bool = False,
+    ) -> Any:
+        """log r_hat(x|theta0, theta1): shape ``[n_theta, n_x]`` with ``test_all_combinations``, else ``[n]``
+        (rows paired; theta0 and theta1 pair up point by point, length 1 broadcasts). Which theta1 the
+        estimator takes: see the class. With ``evaluate_score`` returns a tuple, log r_hat and the scores
+        (at theta0, and for the doubly parameterised estimator at theta1), each ``[..., P]``."""
+        x = self._x(x)
+        thetas = self._ratio_thetas(theta0, theta1)
+        if evaluate_score:
+            return tuple(self._evaluate(self._log_r_and_scores, x, thetas, test_all_combinations, grad=True))
+        (log_r,) = self._evaluate(lambda xb, *tb: (self.model(xb, *tb),), x, thetas, test_all_combinations)
+        return log_r
+
+    def evaluate_score(
+        self, x: Any, theta: Any = None, test_all_combinations: bool = True, theta1: Any = None
+    ) -> np.ndarray:
+        r"""t_hat(x|theta) = grad_theta0 log r_hat(x|theta0, theta1) at theta0 = theta (for an estimator that
+        takes theta1, it defaults to theta; the exact score does not depend on it): ``[n_theta, n_x, P]`` or
+        ``[n, P]``."""
+        if theta is None:
+            raise EstimatorError("evaluate_score needs the parameter point(s) theta")
+        x = self._x(x)
+        thetas = self._score_thetas(theta, theta1)
+        return self._evaluate(self._log_r_and_scores, x, thetas, test_all_combinations, grad=True)[1]
+
+
+class ParameterizedRatioEstimator(RatioEstimatorBase):
     r"""Estimates :math:`\log r(x|\theta_0, \theta_1)` as a function of x and theta0 against the reference
     hypothesis theta1 that the training sample was drawn with (fixed, not an input).
 
@@ -70,13 +162,10 @@ class ParameterizedRatioEstimator(Estimator):
         (2, 5)
     """
 
-    methods: ClassVar[tuple[str, ...]] = RATIO_METHODS
     default_alpha: ClassVar[Mapping[str, float]] = RATIO_DEFAULT_ALPHA
     default_clip_gradient: ClassVar[Mapping[str, float]] = RATIO_DEFAULT_CLIP_GRADIENT
     optional_columns: ClassVar[tuple[str, ...]] = ("y", "r_xz", "t_xz")
-
-    def _required_columns(self, method: str) -> tuple[str, ...]:
-        return ("x", "theta", *losses.RATIO_LOSS_INPUTS[method])
+    network_class = RatioNetwork
 
     def _validate(self, data: TrainingData, what: str) -> None:
         """A ``theta1`` column (from a store sample) must hold one reference point."""
@@ -88,72 +177,26 @@ class ParameterizedRatioEstimator(Estimator):
                     "reference hypothesis (use DoubleParameterizedRatioEstimator)"
                 )
 
-    def _build_model(self) -> nn.Module:
-        return RatioNetwork(
-            self.n_observables,
-            self.n_parameters,
-            self.n_hidden,
-            self.activation,
-            self.dropout_prob,
-            self.features,
-            self.scaling,
-        )
-
     def _loss_fn(self, method: str, alpha: losses.Alpha, columns: Sequence[str]) -> LossFunction:
-        with_score = method in losses.SCORE_TERM_METHODS
+        return ratio_loss_function(method, alpha, lambda model, batch, theta: model(batch["x"], theta))
 
-        def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:
-            theta = batch["theta"]
-            if with_score:
-                theta = theta.clone().requires_grad_(True)
-            log_r = model(batch["x"], theta)
-            t_hat = None
-            if with_score:
-                (t_hat,) = torch.autograd.grad(log_r.sum(), theta, create_graph=model.training)
-            return losses.ratio_loss(method, log_r, t_hat, batch, alpha)
+    def _log_r_and_scores(self, x: torch.Tensor, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return value_and_gradient(lambda t: self.model(x, t), theta)
 
-        return loss_fn
-
-    def _log_r_and_score(self, x: torch.Tensor, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        theta = theta.clone().requires_grad_(True)
-        log_r = self.model(x, theta)
-        (score,) = torch.autograd.grad(log_r.sum(), theta)
-        return log_r, score
-
-    def evaluate_log_likelihood_ratio(
-        self,
-        x: Any,
-        theta0: Any,
-        theta1: Any = None,
-        test_all_combinations: bool = True,
-        evaluate_score: bool = False,
-    ) -> Any:
-        """log r_hat(x|theta0, theta_ref): shape ``[n_theta, n_x]`` with ``test_all_combinations``, else
-        ``[n]`` (rows paired). ``theta1`` must be None (the reference is fixed by the training data). With
-        ``evaluate_score`` also returns the score at theta0, shape ``[..., P]``."""
+    def _ratio_thetas(self, theta0: Any, theta1: Any) -> list[np.ndarray]:
+        """theta0 only: the reference theta1 is fixed by the training data (``theta1`` must be None)."""
         if theta1 is not None:
             raise EstimatorError(
                 "ParameterizedRatioEstimator estimates ratios against the fixed reference of its training "
                 "sample; pass theta1=None (or use DoubleParameterizedRatioEstimator)"
             )
-        x, theta0 = self._x(x), self._theta(theta0, "theta0")
-        if evaluate_score:
-            log_r, score = self._evaluate(
-                self._log_r_and_score, x, [theta0], test_all_combinations, grad=True
-            )
-            return log_r, score
-        (log_r,) = self._evaluate(lambda xb, tb: (self.model(xb, tb),), x, [theta0], test_all_combinations)
-        return log_r
+        return [self._theta(theta0, "theta0")]
 
-    def evaluate_score(self, x: Any, theta: Any = None, test_all_combinations: bool = True) -> np.ndarray:
-        r"""t_hat(x|theta) = grad_theta log r_hat(x|theta, theta_ref): ``[n_theta, n_x, P]`` or ``[n, P]``."""
-        if theta is None:
-            raise EstimatorError("evaluate_score needs the parameter point(s) theta")
-        x, theta = self._x(x), self._theta(theta)
-        return self._evaluate(self._log_r_and_score, x, [theta], test_all_combinations, grad=True)[1]
+    def _score_thetas(self, theta: Any, theta1: Any) -> list[np.ndarray]:
+        return self._ratio_thetas(self._theta(theta), theta1)
 
 
-class DoubleParameterizedRatioEstimator(Estimator):
+class DoubleParameterizedRatioEstimator(RatioEstimatorBase):
     r"""Estimates :math:`\log r(x|\theta_0,\theta_1)` with both hypotheses as inputs, antisymmetric by
     construction: :math:`\log\hat r = f(x,\theta_0,\theta_1) - f(x,\theta_1,\theta_0)`.
 
@@ -173,27 +216,13 @@ class DoubleParameterizedRatioEstimator(Estimator):
         [[0.0, 0.0, 0.0]]
     """
 
-    methods: ClassVar[tuple[str, ...]] = RATIO_METHODS
     default_alpha: ClassVar[Mapping[str, float]] = RATIO_DEFAULT_ALPHA
     default_clip_gradient: ClassVar[Mapping[str, float]] = RATIO_DEFAULT_CLIP_GRADIENT
     optional_columns: ClassVar[tuple[str, ...]] = ("y", "r_xz", "t_xz", "t_xz1")
+    network_class = DoubleRatioNetwork
 
     def _required_columns(self, method: str) -> tuple[str, ...]:
         return ("x", "theta", "theta1", *losses.RATIO_LOSS_INPUTS[method])
-
-    def _scaled_columns(self) -> dict[str, str]:
-        return {"inputs.x_scaler": "x", "inputs.theta_scaler": "theta"}
-
-    def _build_model(self) -> nn.Module:
-        return DoubleRatioNetwork(
-            self.n_observables,
-            self.n_parameters,
-            self.n_hidden,
-            self.activation,
-            self.dropout_prob,
-            self.features,
-            self.scaling,
-        )
 
     def _loss_fn(self, method: str, alpha: losses.Alpha, columns: Sequence[str]) -> LossFunction:
         with_score = method in losses.SCORE_TERM_METHODS
@@ -219,47 +248,17 @@ class DoubleParameterizedRatioEstimator(Estimator):
 
         return loss_fn
 
-    def _log_r_and_scores(self, x: torch.Tensor, theta0: torch.Tensor, theta1: torch.Tensor):
+    def _log_r_and_scores(
+        self, x: torch.Tensor, theta0: torch.Tensor, theta1: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         theta0 = theta0.clone().requires_grad_(True)
         theta1 = theta1.clone().requires_grad_(True)
         log_r = self.model(x, theta0, theta1)
         t0, t1 = torch.autograd.grad(log_r.sum(), (theta0, theta1))
         return log_r, t0, -t1
 
-    def evaluate_log_likelihood_ratio(
-        self,
-        x: Any,
-        theta0: Any,
-        theta1: Any = None,
-        test_all_combinations: bool = True,
-        evaluate_score: bool = False,
-    ) -> Any:
-        """log r_hat(x|theta0, theta1): theta0 and theta1 pair up point by point (length 1 broadcasts);
-        shape ``[n_theta, n_x]`` with ``test_all_combinations``, else ``[n]``. With ``evaluate_score`` also the
-        scores at theta0 and at theta1 (``t(x|theta1) = -grad_theta1 log r``), each ``[..., P]``."""
+    def _ratio_thetas(self, theta0: Any, theta1: Any) -> list[np.ndarray]:
+        """theta0 and theta1, both required (the scores: at theta0 and at theta1, ``-grad_theta1 log r``)."""
         if theta1 is None:
             raise EstimatorError("DoubleParameterizedRatioEstimator needs theta1")
-        x = self._x(x)
-        thetas = [self._theta(theta0, "theta0"), self._theta(theta1, "theta1")]
-        if evaluate_score:
-            log_r, t0, t1 = self._evaluate(
-                self._log_r_and_scores, x, thetas, test_all_combinations, grad=True
-            )
-            return log_r, t0, t1
-        (log_r,) = self._evaluate(
-            lambda xb, t0, t1: (self.model(xb, t0, t1),), x, thetas, test_all_combinations
-        )
-        return log_r
-
-    def evaluate_score(
-        self, x: Any, theta: Any = None, test_all_combinations: bool = True, theta1: Any = None
-    ) -> np.ndarray:
-        r"""t_hat(x|theta) = grad_theta0 log r_hat(x|theta0, theta1) at theta0 = theta (theta1 defaults to theta,
-        the exact score does not depend on it): ``[n_theta, n_x, P]`` or ``[n, P]``."""
-        if theta is None:
-            raise EstimatorError("evaluate_score needs the parameter point(s) theta")
-        x, theta = self._x(x), self._theta(theta)
-        reference = theta if theta1 is None else self._theta(theta1, "theta1")
-        return self._evaluate(
-            self._log_r_and_scores, x, [theta, reference], test_all_combinations, grad=True
-        )[1]
+        return [self._theta(theta0, "theta0"), self._theta(theta1, "theta1")]

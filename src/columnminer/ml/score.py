@@ -60,17 +60,12 @@ class ScoreEstimator(Estimator):
     """
 
     methods: ClassVar[tuple[str, ...]] = ("sally", "sallino")
+    network_class = ScoreNetwork
 
-    def __init__(
-        self,
-        features: Sequence[int] | None = None,
-        n_hidden: Sequence[int] = (100, 100),
-        activation: str = "silu",
-        dropout_prob: float = 0.0,
-        scaling: str = "standard",
-        score_scaling: str = "standard",
-    ) -> None:
-        super().__init__(features, n_hidden, activation, dropout_prob, scaling)
+    def __init__(self, *args: Any, score_scaling: str = "standard", **kwargs: Any) -> None:
+        """``args`` / ``kwargs``: those of :class:`~columnminer.ml.base.Estimator` (``features``,
+        ``n_hidden``, ``activation``, ``dropout_prob``, ``scaling``)."""
+        super().__init__(*args, **kwargs)
         if score_scaling not in SCALING_MODES:
             raise EstimatorError(
                 f"unknown score_scaling {score_scaling!r}; choose one of {list(SCALING_MODES)}"
@@ -98,17 +93,8 @@ class ScoreEstimator(Estimator):
     def _scaled_columns(self) -> dict[str, str]:
         return {"inputs.x_scaler": "x", "score_scaler": "t_xz"}
 
-    def _build_model(self) -> nn.Module:
-        return ScoreNetwork(
-            self.n_observables,
-            self.n_parameters,
-            self.n_hidden,
-            self.activation,
-            self.dropout_prob,
-            self.features,
-            self.scaling,
-            self.score_scaling,
-        )
+    def _network_options(self) -> dict[str, Any]:
+        return {**super()._network_options(), "score_scaling": self.score_scaling}
 
     def _loss_fn(self, method: str, alpha: losses.Alpha, columns: Sequence[str]) -> LossFunction:
         def loss_fn(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> losses.LossResult:

@@ -47,7 +47,15 @@ logger = logging.getLogger(__name__)
 
 
 class LossFunction(Protocol):
-    """``loss_fn(model, batch) -> (total loss, {component: term})``: the loss of one batch of named tensors."""
+    """``loss_fn(model, batch) -> (total loss, {component: term})``: the loss of one batch of named tensors.
+
+    Example:
+        >>> def mse(model: nn.Module, batch: Mapping[str, torch.Tensor]):
+        ...     loss = ((model(batch["x"]) - batch["y"]) ** 2).mean()
+        ...     return loss, {"mse": loss}
+        >>> mse(nn.Identity(), {"x": torch.ones(2), "y": torch.zeros(2)})[0].item()
+        1.0
+    """
 
     def __call__(
         self, model: nn.Module, batch: Mapping[str, torch.Tensor]
@@ -181,6 +189,11 @@ class TrainingHistory:
     latest epoch within the tolerance of the smallest validation loss), ``min_epoch`` the epoch of the
     smallest validation loss (-1 without validation), ``stopped_early`` whether the patience ran out before
     ``n_epochs``.
+
+    Example:
+        >>> h = TrainingHistory(train_loss=[0.7, 0.6], validation_loss=[0.71, 0.65], best_epoch=1, min_epoch=1)
+        >>> h.n_epochs, h.to_dict()["validation_loss"]
+        (2, [0.71, 0.65])
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -357,80 +370,12 @@ def train(
         device,
     )
     model.to(device)
-    optimizer = _make_optimizer(model, options)
-    clip = None if isinstance(options.clip_gradient, str) else options.clip_gradient
-    tolerance = float(options.early_stopping_tolerance)
-    best_loss, best_batches, kept_state = math.inf, None, None
-    base_seed = 0 if options.seed is None else int(options.seed)
+    run = _Run(model, loss_fn, data, validation_data, options, device, history)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         if options.seed is not None:
             torch.manual_seed(options.seed)
-        bar = tqdm(
-            range(options.n_epochs),
-            disable=None if options.progress is None else not options.progress,
-            unit="epoch",
-        )
-        for epoch in bar:
-            lr = options.learning_rate(epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            history.learning_rates.append(lr)
-            seed = None if options.seed is None else base_seed * 1_000_003 + epoch
-            loss, parts, _ = _run_epoch(model, loss_fn, data, options, device, seed, optimizer, clip)
-            history.train_loss.append(loss)
-            for name, value in parts.items():
-                history.train_components.setdefault(name, []).append(value)
-            postfix = {"loss": f"{loss:.4g}"}
-            message = (
-                f"epoch {epoch + 1}/{options.n_epochs}: lr {lr:.2e}, train loss {loss:.5g} {_fmt(parts)}"
-            )
-            if validation_data is not None:
-                val_loss, val_parts, batches = _run_epoch(
-                    model, loss_fn, validation_data, options, device, None, None
-                )
-                history.validation_loss.append(val_loss)
-                for name, value in val_parts.items():
-                    history.validation_components.setdefault(name, []).append(value)
-                postfix["val"] = f"{val_loss:.4g}"
-                message += f", validation loss {val_loss:.5g} {_fmt(val_parts)}"
-                if val_loss < best_loss:
-                    best_loss, best_batches, history.min_epoch = val_loss, batches, epoch
-                    keep = True
-                else:
-                    keep = val_loss - best_loss <= tolerance * _difference_se(batches, best_batches)
-                if keep:
-                    history.best_epoch = epoch
-                    if options.early_stopping:
-                        kept_state = copy.deepcopy(model.state_dict())
-            else:
-                history.best_epoch = epoch
-            bar.set_postfix(postfix)
-            logger.debug(message)
-            patience = options.early_stopping_patience
-            if (
-                options.early_stopping
-                and validation_data is not None
-                and patience is not None
-                and epoch - history.best_epoch >= patience
-            ):
-                history.stopped_early = True
-                logger.info(
-                    "early stopping after epoch %d (kept epoch %d)", epoch + 1, history.best_epoch + 1
-                )
-                break
-        bar.close()
-    if options.early_stopping and kept_state is not None:
-        if history.best_epoch != len(history.train_loss) - 1:
-            model.load_state_dict(kept_state)
-            logger.info(
-                "restored the model of epoch %d (validation loss %.5g; smallest %.5g in epoch %d)",
-                history.best_epoch + 1,
-                history.validation_loss[history.best_epoch],
-                best_loss,
-                history.min_epoch + 1,
-            )
-    elif validation_data is not None:
-        history.best_epoch = len(history.train_loss) - 1
+        run.epochs()
+    run.restore()
     model.eval()
     history.seconds = time.perf_counter() - started
     logger.info(
@@ -441,6 +386,139 @@ def train(
         "" if not history.validation_loss else f", best validation loss {min(history.validation_loss):.5g}",
     )
     return history
+
+
+#: Seconds between the INFO lines of the epochs (the others go to DEBUG).
+LOG_INTERVAL = 5.0
+
+
+class _Run:
+    """The state of one :func:`train` call: the optimiser, the early-stopping bookkeeping, the progress bar
+    and the epoch log; :meth:`epochs` runs the loop, :meth:`restore` loads the kept state."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: LossFunction,
+        data: TrainingData,
+        validation_data: TrainingData | None,
+        options: TrainingOptions,
+        device: torch.device,
+        history: TrainingHistory,
+    ) -> None:
+        self.model, self.loss_fn, self.data, self.validation_data = model, loss_fn, data, validation_data
+        self.options, self.device, self.history = options, device, history
+        self.optimizer = _make_optimizer(model, options)
+        self.clip = None if isinstance(options.clip_gradient, str) else options.clip_gradient
+        self.best_loss: float = math.inf
+        self.best_batches: list[tuple[float, int]] | None = None
+        self.kept_state: dict[str, Any] | None = None
+        self.last_info = time.perf_counter()
+
+    def epochs(self) -> None:
+        """Run the epochs (until ``n_epochs`` or the patience runs out), with a tqdm bar of the losses."""
+        options = self.options
+        bar = tqdm(
+            range(options.n_epochs),
+            desc=f"training {type(self.model).__name__}",
+            disable=None if options.progress is None else not options.progress,
+            unit="epoch",
+        )
+        try:
+            for epoch in bar:
+                bar.set_postfix(self.epoch(epoch))
+                if self._out_of_patience(epoch):
+                    self.history.stopped_early = True
+                    logger.info(
+                        "early stopping after epoch %d (kept epoch %d)",
+                        epoch + 1,
+                        self.history.best_epoch + 1,
+                    )
+                    break
+        finally:
+            bar.close()
+
+    def epoch(self, epoch: int) -> dict[str, str]:
+        """One training epoch and its validation; returns the progress-bar postfix."""
+        options, history = self.options, self.history
+        lr = options.learning_rate(epoch)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        history.learning_rates.append(lr)
+        seed = None if options.seed is None else int(options.seed) * 1_000_003 + epoch
+        loss, parts, _ = _run_epoch(
+            self.model, self.loss_fn, self.data, options, self.device, seed, self.optimizer, self.clip
+        )
+        _append(history.train_loss, history.train_components, loss, parts)
+        postfix = {"loss": f"{loss:.4g}"}
+        message = f"epoch {epoch + 1}/{options.n_epochs}: lr {lr:.2e}, train loss {loss:.5g} {_fmt(parts)}"
+        if self.validation_data is None:
+            history.best_epoch = epoch
+        else:
+            val_loss, val_parts, batches = _run_epoch(
+                self.model, self.loss_fn, self.validation_data, options, self.device, None, None
+            )
+            _append(history.validation_loss, history.validation_components, val_loss, val_parts)
+            postfix["val"] = f"{val_loss:.4g}"
+            message += f", validation loss {val_loss:.5g} {_fmt(val_parts)}"
+            self._keep_or_not(epoch, val_loss, batches)
+        self._log(message)
+        return postfix
+
+    def _keep_or_not(self, epoch: int, val_loss: float, batches: list[tuple[float, int]]) -> None:
+        """The early-stopping rule of the module docstring: keep the epoch when its validation loss is within
+        the tolerance of the smallest one."""
+        if val_loss < self.best_loss:
+            self.best_loss, self.best_batches, self.history.min_epoch = val_loss, batches, epoch
+            keep = True
+        else:
+            se = _difference_se(batches, self.best_batches)
+            keep = val_loss - self.best_loss <= float(self.options.early_stopping_tolerance) * se
+        if keep:
+            self.history.best_epoch = epoch
+            if self.options.early_stopping:
+                self.kept_state = copy.deepcopy(self.model.state_dict())
+
+    def _out_of_patience(self, epoch: int) -> bool:
+        patience = self.options.early_stopping_patience
+        return (
+            self.options.early_stopping
+            and self.validation_data is not None
+            and patience is not None
+            and epoch - self.history.best_epoch >= patience
+        )
+
+    def _log(self, message: str) -> None:
+        """The epoch line: INFO at most every :data:`LOG_INTERVAL` seconds, DEBUG otherwise."""
+        now = time.perf_counter()
+        if now - self.last_info >= LOG_INTERVAL:
+            self.last_info = now
+            logger.info(message)
+        else:
+            logger.debug(message)
+
+    def restore(self) -> None:
+        """Load the kept state (early stopping) when it is not the last one."""
+        history = self.history
+        if self.options.early_stopping and self.kept_state is not None:
+            if history.best_epoch != len(history.train_loss) - 1:
+                self.model.load_state_dict(self.kept_state)
+                logger.info(
+                    "restored the model of epoch %d (validation loss %.5g; smallest %.5g in epoch %d)",
+                    history.best_epoch + 1,
+                    history.validation_loss[history.best_epoch],
+                    self.best_loss,
+                    history.min_epoch + 1,
+                )
+        elif self.validation_data is not None:
+            history.best_epoch = len(history.train_loss) - 1
+
+
+def _append(losses: list[float], components: dict[str, list[float]], loss: float, parts: Mapping[str, float]):
+    """Append an epoch's loss and its components to a history's lists."""
+    losses.append(loss)
+    for name, value in parts.items():
+        components.setdefault(name, []).append(value)
 
 
 def _fmt(parts: Mapping[str, float]) -> str:

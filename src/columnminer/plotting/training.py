@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 from ..errors import PlottingError
 from ._style import DEFAULT_COLORS, cycle, hep_style, new_figure
 
-__all__ = ["plot_log_ratio_validation", "plot_training_history"]
+__all__ = ["LOG_SPAN", "LOSS_LABELS", "plot_log_ratio_validation", "plot_training_history"]
 
 
 def _history_dict(item: Any, what: str) -> dict[str, Any]:
@@ -54,6 +54,90 @@ def _histories(histories: Any, labels: Sequence[str] | None) -> tuple[list[dict]
     return [_history_dict(item, f"histories[{i}]") for i, item in enumerate(items)], names
 
 
+#: Axis labels of the named loss components of :mod:`columnminer.ml.losses` (others: the name).
+LOSS_LABELS = {
+    "cross_entropy": "cross entropy",
+    "score": "score MSE",
+    "score1": r"score MSE at $\theta_1$",
+    "ratio_num": r"ratio MSE ($y = 0$, $1/r$)",
+    "ratio_den": r"ratio MSE ($y = 1$, $r$)",
+    "nll": "negative log likelihood",
+}
+#: Values of one axis spanning more than this factor get a log scale.
+LOG_SPAN = 30.0
+
+
+def _loss_label(name: str) -> str:
+    return LOSS_LABELS.get(name, name.replace("_", " "))
+
+
+def _wants_log(curves: Sequence[Sequence[float]]) -> bool:
+    """Whether positive values spanning more than :data:`LOG_SPAN` are drawn on a log axis."""
+    values = np.concatenate([np.asarray(c, dtype=np.float64) for c in curves if len(c)] or [np.ones(1)])
+    values = values[np.isfinite(values)]
+    return bool(values.size and values.min() > 0 and values.max() / values.min() > LOG_SPAN)
+
+
+def _panels(dicts: list[dict], components: bool) -> list[tuple[str, str, str | None]]:
+    """The panels (y label, training key, component name): the total, then each component of a loss with
+    several (an axis each: the terms differ by orders of magnitude)."""
+    names = sorted({name for h in dicts for name in (h.get("train_components") or {})})
+    if len(names) == 1:
+        return [(f"loss ({_loss_label(names[0])})", "train_loss", None)]
+    if not components or not names:
+        return [("loss", "train_loss", None)]
+    return [("total loss", "train_loss", None)] + [(_loss_label(n), "train_components", n) for n in names]
+
+
+def _curves(h: dict, key: str, component: str | None) -> tuple[list[float], list[float]]:
+    """The training and validation values of one panel for one history."""
+    if component is None:
+        return list(h["train_loss"]), list(h.get("validation_loss") or [])
+    train = (h.get("train_components") or {}).get(component) or []
+    return list(train), list((h.get("validation_components") or {}).get(component) or [])
+
+
+def _draw_panel(
+    ax: Any,
+    dicts: list[dict],
+    colors: list[str],
+    panel: tuple[str, str, str | None],
+    log: bool,
+    mark_best: bool,
+) -> None:
+    """The curves of every history on one axis: training solid, validation dashed, the best epoch dotted."""
+    label, key, component = panel
+    drawn = []
+    for h, color in zip(dicts, colors, strict=True):
+        train, validation = _curves(h, key, component)
+        if train:
+            ax.plot(np.arange(1, len(train) + 1), train, color=color, ls="-", marker=".", ms=4)
+        if validation:
+            ax.plot(np.arange(1, len(validation) + 1), validation, color=color, ls="--")
+        drawn += [train, validation]
+        best = int(h.get("best_epoch", -1))
+        if mark_best and best >= 0:
+            ax.axvline(best + 1, color=color, ls=":", lw=1.5)
+    ax.set_ylabel(label)
+    if log or _wants_log(drawn):
+        ax.set_yscale("log")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+
+
+def _legend_handles(dicts: list[dict], names: list[str | None], colors: list[str], mark_best: bool) -> list:
+    single = "grey" if len(dicts) > 1 else colors[0]
+    handles = [Line2D([], [], color=single, ls="-", marker=".", label="training")]
+    if any(h.get("validation_loss") for h in dicts):
+        handles.append(Line2D([], [], color=single, ls="--", label="validation"))
+    best = [int(h.get("best_epoch", -1)) for h in dicts]
+    if mark_best and any(b >= 0 for b in best):
+        text = f"best epoch ({best[0] + 1})" if len(dicts) == 1 else "best epoch"
+        handles.append(Line2D([], [], color="grey", ls=":", label=text))
+    if len(dicts) > 1 or names[0] is not None:
+        handles += [Line2D([], [], color=c, lw=4, label=n) for c, n in zip(colors, names, strict=True) if n]
+    return handles
+
+
 def plot_training_history(
     histories: Any,
     labels: Sequence[str] | None = None,
@@ -65,8 +149,11 @@ def plot_training_history(
     style: str | None = "ROOT",
 ) -> Figure:
     r"""Loss per epoch (epochs counted from 1): training solid, validation dashed, one colour per run; the
-    best epoch (the state the model keeps) marked by a dotted vertical line. With ``components`` and a loss
-    made of named terms (e.g. the ratio and score terms of RASCAL / ALICES), a second panel shows every term.
+    best epoch (the state the model keeps, early stopping) marked by a dotted vertical line with a legend
+    entry. With ``components`` and a loss made of several named terms (e.g. the cross entropy and the score
+    MSE of ALICES, which differ by orders of magnitude), every term gets its own panel below the total, on
+    its own y scale and labelled by its name ("cross entropy", "score MSE", ...). A panel whose values span
+    more than a factor :data:`LOG_SPAN` is drawn on a log scale (``log=True``: every panel).
 
     ``histories``: a :class:`~columnminer.ml.trainer.TrainingHistory`, a trained estimator, a dict from
     ``TrainingHistory.to_dict()``, an :class:`~columnminer.ml.ensemble.Ensemble` (its members' histories), or
@@ -77,69 +164,27 @@ def plot_training_history(
         >>> h = TrainingHistory(train_loss=[1.0, 0.6, 0.5], validation_loss=[1.1, 0.7, 0.65], best_epoch=2)
         >>> fig = plot_training_history(h)
         >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-        ['training', 'validation', 'best epoch']
+        ['training', 'validation', 'best epoch (3)']
+        >>> parts = {"cross_entropy": [0.69, 0.68], "score": [0.004, 0.003]}
+        >>> h = TrainingHistory(train_loss=[0.694, 0.683], train_components=parts, best_epoch=1)
+        >>> [(ax.get_ylabel(), ax.get_yscale()) for ax in plot_training_history(h).axes]
+        [('total loss', 'linear'), ('cross entropy', 'linear'), ('score MSE', 'linear')]
     """
     dicts, names = _histories(histories, labels)
     colors = cycle(colors, len(dicts), DEFAULT_COLORS)
-    component_names = sorted(
-        {name for h in dicts for name in (h.get("train_components") or {})} if components else set()
-    )
-    show_components = len(component_names) > 1
+    panels = _panels(dicts, components)
     with hep_style(style):
-        if show_components:
-            fig, (ax, ax_parts) = new_figure(1, 2, figsize=(11.0, 4.6))
+        if len(panels) == 1:
+            fig, axes = new_figure(figsize=(6.0, 4.6))
+            axes = [axes]
         else:
-            fig, ax = new_figure(figsize=(6.0, 4.6))
-            ax_parts = None
-        for h, color in zip(dicts, colors, strict=True):
-            epochs = np.arange(1, len(h["train_loss"]) + 1)
-            ax.plot(epochs, h["train_loss"], color=color, ls="-", marker=".", ms=4)
-            if h.get("validation_loss"):
-                ax.plot(epochs[: len(h["validation_loss"])], h["validation_loss"], color=color, ls="--")
-            best = int(h.get("best_epoch", -1))
-            if mark_best and best >= 0:
-                ax.axvline(best + 1, color=color, ls=":", lw=1.0)
-            if ax_parts is not None:
-                part_colors = cycle(None, len(component_names), DEFAULT_COLORS[2:] + DEFAULT_COLORS[:2])
-                for part, part_color in zip(component_names, part_colors, strict=True):
-                    values = (h.get("train_components") or {}).get(part)
-                    if values:
-                        ax_parts.plot(epochs[: len(values)], values, color=part_color, ls="-")
-                    values = (h.get("validation_components") or {}).get(part)
-                    if values:
-                        ax_parts.plot(epochs[: len(values)], values, color=part_color, ls="--")
-        handles = [Line2D([], [], color="grey" if len(dicts) > 1 else colors[0], ls="-", label="training")]
-        if any(h.get("validation_loss") for h in dicts):
-            handles.append(
-                Line2D([], [], color="grey" if len(dicts) > 1 else colors[0], ls="--", label="validation")
-            )
-        if mark_best and any(int(h.get("best_epoch", -1)) >= 0 for h in dicts):
-            handles.append(Line2D([], [], color="grey", ls=":", label="best epoch"))
-        if len(dicts) > 1 or names[0] is not None:
-            handles += [
-                Line2D([], [], color=c, lw=4, label=n) for c, n in zip(colors, names, strict=True) if n
-            ]
-        ax.legend(handles=handles, loc="best")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        if log:
-            ax.set_yscale("log")
-        if ax_parts is not None:
-            part_colors = cycle(None, len(component_names), DEFAULT_COLORS[2:] + DEFAULT_COLORS[:2])
-            ax_parts.legend(
-                handles=[
-                    Line2D([], [], color=c, label=n)
-                    for c, n in zip(part_colors, component_names, strict=True)
-                ],
-                loc="best",
-            )
-            ax_parts.set_xlabel("epoch")
-            ax_parts.set_ylabel("loss terms")
-            if log:
-                ax_parts.set_yscale("log")
-        for a in (ax, ax_parts):
-            if a is not None:
-                a.xaxis.get_major_locator().set_params(integer=True)
+            fig, axes = new_figure(len(panels), 1, figsize=(6.0, 2.0 + 2.2 * len(panels)), sharex=True)
+        for ax, panel in zip(axes, panels, strict=True):
+            _draw_panel(ax, dicts, colors, panel, log, mark_best)
+        axes[0].legend(handles=_legend_handles(dicts, names, colors, mark_best), loc="best")
+        axes[-1].set_xlabel("epoch")
+        n_epochs = max(len(h["train_loss"]) for h in dicts)
+        axes[-1].set_xlim(0.5, n_epochs + 0.5)  # room for the best-epoch line at the last epoch
     return fig
 
 
