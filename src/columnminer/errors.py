@@ -11,6 +11,7 @@ __all__ = [
     "DuplicateSourceError",
     "EstimatorError",
     "EstimatorFormatError",
+    "ExternalCommandError",
     "IncompleteStoreError",
     "InferenceError",
     "InputFormatError",
@@ -179,25 +180,45 @@ class ConfigError(ColumnMinerError, ValueError):
 # MadGraph steering
 
 
-class MadGraphError(ColumnMinerError, RuntimeError):
-    """A MadGraph call failed, or finished without producing what it should have.
+class ExternalCommandError(ColumnMinerError, RuntimeError):
+    """An external program (MadGraph, Delphes) could not be run or failed.
 
-    The message names the command, the exit code and the log file (with its last lines); they are also kept
-    as the attributes ``command``, ``returncode`` and ``log_path`` (``None`` when unknown).
+    The message names the command, the exit code and the log file; they are also kept as the attributes
+    ``command`` (list of str), ``returncode`` and ``log_path`` (``None`` when unknown).
+
+    Example:
+        >>> err = ExternalCommandError("mg5_aMC failed", command=["mg5_aMC", "x"], returncode=1, log_path="x.log")
+        >>> err.command, err.returncode, err.log_path
+        (['mg5_aMC', 'x'], 1, 'x.log')
     """
 
     def __init__(
         self,
         message: str,
         *,
-        command: list[str] | None = None,
+        command: Sequence[str] | None = None,
         returncode: int | None = None,
         log_path: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.command = command
+        self.command = list(command) if command is not None else None
         self.returncode = returncode
         self.log_path = log_path
+
+
+class MadGraphError(ExternalCommandError):
+    """A MadGraph call failed, or finished without producing what it should have.
+
+    The message names the command, the exit code and the log file (with its last lines); they are also kept
+    as the attributes ``command``, ``returncode`` and ``log_path`` (``None`` when unknown).
+
+    Example:
+        >>> try:
+        ...     raise MadGraphError("bin/generate_events exited with 1", command=["bin/generate_events"], returncode=1)
+        ... except RuntimeError as err:
+        ...     print(err, err.returncode)
+        bin/generate_events exited with 1 1
+    """
 
 
 class MadGraphNotFoundError(ColumnMinerError, FileNotFoundError):
@@ -214,8 +235,17 @@ class MadGraphCardError(ColumnMinerError, ValueError):
 
 
 # Delphes
-class DelphesRunError(ColumnMinerError, RuntimeError):
-    """Delphes could not be run or failed: the message names the executable, exit code and log file."""
+class DelphesRunError(ExternalCommandError):
+    """Delphes could not be run or failed: the message names the executable, exit code and log file.
+
+    The log file is the attribute ``log_file`` (the same as ``log_path`` of :class:`ExternalCommandError`).
+
+    Example:
+        >>> err = DelphesRunError("DelphesHepMC3 exited with 2", command=["DelphesHepMC3"], returncode=2,
+        ...                       log_file="delphes.log")
+        >>> err.log_file, err.returncode
+        ('delphes.log', 2)
+    """
 
     def __init__(
         self,
@@ -225,9 +255,7 @@ class DelphesRunError(ColumnMinerError, RuntimeError):
         returncode: int | None = None,
         log_file: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.command = list(command) if command is not None else None
-        self.returncode = returncode
+        super().__init__(message, command=command, returncode=returncode, log_path=log_file)
         self.log_file = log_file
 
 

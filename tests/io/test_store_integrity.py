@@ -239,6 +239,16 @@ def test_read_only_stores_refuse_writes(tmp_path, setup):
         EventStore.open(str(url), mode="a").update_metadata(n_events=3)
 
 
+def test_read_only_error_says_how_to_open_writable(tmp_path, setup):
+    """Issue 22: the read-only refusal names the exact call that opens the store writable."""
+    url = tmp_path / "r.zarr"
+    filled(url, setup)
+    with pytest.raises(StoreError) as err:
+        EventStore.open(str(url)).append(np.zeros((1, 3)), np.ones((1, 6)), 0)
+    assert f'EventStore.open({str(url)!r}, mode="a")' in str(err.value)
+    EventStore.open(str(url), mode="a").append(np.zeros((1, 3)), np.ones((1, 6)), 0)  # as the message says
+
+
 # -- identity of appended events ----------------------------------------------------------------------
 def test_events_of_one_file_never_enter_twice(tmp_path, setup):
     lhe = tmp_path / "a.lhe"

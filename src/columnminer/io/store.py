@@ -194,6 +194,10 @@ class EventStore:
     missing or fails its checksum raises :class:`~columnminer.errors.StoreCorruptError` naming the chunk
     (never fill values as data); :meth:`verify` checks every chunk.
 
+    Opening: :meth:`create` makes a new, writable store; :meth:`open` opens an existing one read-only by
+    default (``mode="r"``) -- to append or draw samples into it, open it with
+    ``EventStore.open(path, mode="a")``.
+
     Partitions: every event index is assigned to train / validation / test by a fixed hash of (seed,
     index), so the split is deterministic, independent of chunking, and stable when events are appended.
 
@@ -317,9 +321,23 @@ class EventStore:
         setup: AnalysisSetup | None = None,
         lock_timeout: float = LOCK_TIMEOUT,
     ) -> EventStore:
-        """Open an existing store (``mode`` "r" or "a"); with ``setup``, insist that it was written for it.
+        """Open an existing store; with ``setup``, insist that it was written for it.
+
+        Modes: ``"r"`` (the default) opens it read-only: reading, sampling views, :meth:`verify`; any write
+        (:meth:`append`, drawing or analysing samples into it, :meth:`repair`) raises
+        :class:`~columnminer.errors.StoreError` saying how to reopen it. ``"a"`` opens it for reading and
+        appending (``EventStore.open(path, mode="a")``); writes take the store's lock. There is no ``"w"``:
+        :meth:`create` makes a new store.
 
         A store with unreadable metadata raises :class:`~columnminer.errors.StoreCorruptError` naming the file.
+
+        Example:
+            >>> import tempfile, numpy as np
+            >>> from columnminer.demo import golden_channel_setup
+            >>> path = tempfile.mkdtemp() + "/s.zarr"
+            >>> _ = EventStore.create(path, golden_channel_setup(), ["m4l"])
+            >>> EventStore.open(path).writable, EventStore.open(path, mode="a").writable
+            (False, True)
         """
         url = str(url)
         if mode not in ("r", "a"):
@@ -530,7 +548,10 @@ class EventStore:
     # -- writing --------------------------------------------------------------------------------------
     def _require_writable(self) -> None:
         if not self._writable:
-            raise StoreError(f"{self.url}: opened read-only; open with mode='a' to write")
+            raise StoreError(
+                f"{self.url}: opened read-only (EventStore.open's default mode 'r'); to write to it, open it "
+                f'with EventStore.open({self.url!r}, mode="a")'
+            )
 
     def _check_new_source(self, source: Any) -> None:
         if source is None:
@@ -797,22 +818,22 @@ class EventStore:
             group.update_attributes({**dict(attrs), "store_state": made_from, "complete": True})
             self._commit()
 
-    def sample_arrays(self, name: str) -> dict[str, zarr.Array]:
-        """An augmented sample as lazy zarr arrays (read in slices, for data larger than memory)."""
+    def _sample_group(self, name: str) -> zarr.Group:
+        """The group of a completely written sample; StoreError / IncompleteStoreError otherwise."""
         if name not in self.sample_names:
             raise StoreError(f"{self.url}: no sample {name!r}; samples are {self.sample_names}")
         group = self._group["samples"][name]
         if not group.attrs.get("complete", False):
             raise IncompleteStoreError(f"{self.url}: sample {name!r} was not completely written")
-        return dict(group.arrays())
+        return group
+
+    def sample_arrays(self, name: str) -> dict[str, zarr.Array]:
+        """An augmented sample as lazy zarr arrays (read in slices, for data larger than memory)."""
+        return dict(self._sample_group(name).arrays())
 
     def read_sample(self, name: str) -> dict[str, np.ndarray]:
         """An augmented sample as numpy arrays (``attrs`` under the key ``"attrs"`` of the sample group)."""
-        if name not in self.sample_names:
-            raise StoreError(f"{self.url}: no sample {name!r}; samples are {self.sample_names}")
-        group = self._group["samples"][name]
-        if not group.attrs.get("complete", False):
-            raise IncompleteStoreError(f"{self.url}: sample {name!r} was not completely written")
+        group = self._sample_group(name)
         return {
             key: read_checked(self.url, f"samples/{name}/{key}", array, Ellipsis, 0, int(array.shape[0]))
             for key, array in group.arrays()
