@@ -121,9 +121,9 @@ def _report(results: dict[str, Any], summary: Any, n_events: int, seconds: float
     for name, value in results.items():
         if name.startswith("hist:"):
             h = value[name[5:]]
-            print(
-                f"{name}: {h.axes.name} shape {h.shape}; sigma at the first theta {h[0, ...].sum().value:.5g} pb"
-            )
+            first = h.axes["theta"][0]
+            sigma = h[{"theta": first}].sum().value
+            print(f"{name}: {h.axes.name} shape {h.shape}; sigma at {first} {sigma:.5g} pb")
         elif name == "fisher":
             for theta, info in zip(value.thetas, value.truth, strict=True):
                 print(

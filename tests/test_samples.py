@@ -167,3 +167,14 @@ def test_distributed_gives_the_same_store(tmp_path, setup):
             )
     np.testing.assert_array_equal(local.read("weights"), remote.read("weights"))
     np.testing.assert_array_equal(local.read("observables"), remote.read("observables"))
+
+
+def test_the_store_records_cuts_and_observable_info(tmp_path, setup):
+    analysis = jet_analysis()
+    analysis.add_cut(lambda ev: nth(ev.j, 0).pt > 0.0, name="a leading jet")
+    store = make_store(tmp_path, setup, analysis)
+    analyse_samples([Sample(str(data_file(*WBJ)), "1001")], analysis, store, progress=False)
+    metadata = EventStore.open(store.url).metadata
+    assert metadata["cuts"] == ["a leading jet"]
+    assert set(metadata["observable_info"]) == {"mjj", "pt_j1"}
+    assert metadata["sampling_fractions"] == {"0": 1.0}

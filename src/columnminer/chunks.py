@@ -22,7 +22,14 @@ __all__ = ["ChunkTask", "analyse_delphes_chunk", "analyse_lhe_chunk"]
 class ChunkTask:
     """What a worker needs to analyse any chunk of one sample: the sample, its weight factor (normalisation x
     k-factor x process fraction), the benchmark index it was generated at (-1: background), the store's
-    benchmark columns and how each nuisance column is filled."""
+    benchmark columns and how each nuisance column is filled.
+
+    Example:
+        >>> from columnminer.samples import Sample
+        >>> task = ChunkTask(Sample("signal.lhe.gz", "sm"), 0.5, 0, ("sm", "bsm"))
+        >>> task.sample.sampled_from_benchmark, task.factor, task.nuisance
+        ('sm', 0.5, ())
+    """
 
     sample: Sample
     factor: float
@@ -106,14 +113,43 @@ def analyse_lhe_chunk(events: ak.Array, task: ChunkTask, analysis: Analysis) -> 
 
 
 def analyse_delphes_chunk(
-    start: int, stop: int, lhe: ak.Array | None, task: ChunkTask, analysis: Analysis
+    start: int,
+    stop: int,
+    lhe: ak.Array | None,
+    task: ChunkTask,
+    analysis: Analysis,
+    delivered: Any = None,
 ) -> dict[str, Any]:
     """Runs where the chunk is: Delphes entries start:stop (+ the matching LHE events, whose weights give the
-    benchmark weights) -> analysis -> weights of the survivors, as :func:`analyse_lhe_chunk`."""
-    from .io.delphes import attach_lhe_weights, read_delphes
+    benchmark weights) -> analysis -> weights of the survivors, as :func:`analyse_lhe_chunk`.
+
+    ``delivered``: the chunk's NanoEvents when coffea's Runner already read them (the event model is then a
+    view over them, :func:`columnminer.io.delphes.events_from_nanoevents`); without them the entries are
+    read with uproot (:func:`columnminer.io.delphes.read_delphes`). Both give the same numbers.
+
+    Example:
+        >>> from columnminer.analysis import Analysis
+        >>> from columnminer.samples import Sample
+        >>> none = ak.unflatten(np.zeros(0), [0, 0])  # two events without electrons, muons, photons, jets
+        >>> raw = {f"{b}/{b}.{leaf}": none for b in ("Electron", "Muon", "Photon", "Jet")
+        ...        for leaf in ("PT", "Eta", "Phi", "Charge")}
+        >>> raw |= {"MissingET/MissingET.MET": ak.Array([[3.0], [40.0]]),
+        ...         "MissingET/MissingET.Phi": ak.Array([[0.0], [0.5]]), "Event/Event.Weight": ak.Array([[2.0], [2.0]])}
+        >>> analysis = Analysis()
+        >>> analysis.add_observable("met", lambda ev: ev.met.pt)
+        >>> analysis.add_cut(lambda ev: ev.met.pt > 10.0, name="met > 10 GeV")
+        >>> task = ChunkTask(Sample("d.root", is_background=True), 0.5, -1, ("sm",))
+        >>> result = analyse_delphes_chunk(0, 2, None, task, analysis, delivered=ak.zip(raw, depth_limit=1))
+        >>> result["observables"].tolist(), result["weights"].tolist()
+        ([[40.0]], [[1.0]])
+    """
+    from .io.delphes import attach_lhe_weights, events_from_nanoevents, read_delphes
 
     sample = task.sample
-    events = read_delphes(sample.path, entry_start=start, entry_stop=stop)
+    if delivered is not None:
+        events = events_from_nanoevents(delivered)
+    else:
+        events = read_delphes(sample.path, entry_start=start, entry_stop=stop)
     if lhe is not None:
         events = attach_lhe_weights(events, lhe.weights, lhe_path=sample.lhe_path, delphes_path=sample.path)
         nominal = ak.to_numpy(lhe.weight)

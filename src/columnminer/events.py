@@ -188,7 +188,15 @@ def leptons(events: ak.Array) -> ak.Array:
 
 
 def pair_sum(collection: ak.Array, i: int = 0, j: int = 1) -> ak.Array:
-    """Four-vector sum of objects i and j (None where either is missing)."""
+    """Four-vector sum of objects i and j (None where either is missing).
+
+    Example:
+        >>> c = build_collection(ak.Array([[30.0, 10.0], [5.0]]), ak.Array([[0.0, 0.0], [0.0]]),
+        ...                      ak.Array([[0.0, np.pi], [0.0]]), ak.Array([[30.0, 10.0], [5.0]]),
+        ...                      ak.Array([[-1.0, 1.0], [1.0]]), ak.Array([[11, -11], [-11]]))
+        >>> pair_sum(c).mass.tolist()
+        [34.64101615137755, None]
+    """
     return nth(collection, i) + nth(collection, j)
 
 

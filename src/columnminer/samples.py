@@ -53,6 +53,7 @@ __all__ = [
     "analyse_samples",
     "committed_ranges",
     "plan_samples",
+    "store_metadata",
 ]
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,11 @@ class Sample:
         invalid: ``"raise"`` (default): an LHE event with invalid content (NaN momenta, a bad particle
             line...) is an error naming the file, event, line and field; ``"drop"``: such events are left
             out, counted in :attr:`AnalysisSummary.n_dropped` and logged.
+
+    Example:
+        >>> sample = Sample("delphes.root", "sm", lhe_path="signal.lhe.gz", k_factor=1.2)
+        >>> sample.is_delphes, sample.process_name, sample.settings()["k_factor"]
+        (True, 'signal', 1.2)
     """
 
     path: str
@@ -136,7 +142,13 @@ class Sample:
 
 @dataclass
 class AnalysisSummary:
-    """Events read and kept per sample, and pass counts per definition (summed over chunks)."""
+    """Events read and kept per sample, and pass counts per definition (summed over chunks).
+
+    Example:
+        >>> summary = AnalysisSummary({"s.lhe": 10}, {"s.lhe": 8}, counts={"s.lhe": {"pt > 10": (10, 8)}})
+        >>> summary.table().splitlines()[0]
+        's.lhe: 8 of 10 events kept'
+    """
 
     n_read: dict[str, int] = field(default_factory=dict)
     n_kept: dict[str, int] = field(default_factory=dict)
@@ -165,6 +177,11 @@ class PlannedSample:
     ``factor`` multiplies the file's weights (normalisation x k-factor x process fraction);
     ``identity`` is the file's content identity (:func:`columnminer.io.provenance.file_identity`) and
     ``check`` the provenance note of the benchmark check of its header.
+
+    Example:
+        >>> planned = PlannedSample(Sample("s.lhe", "sm"), 0.5, 0, (), {"size": 10}, 4)
+        >>> planned.source(0, 2)["events"], planned.settings()["factor"]
+        ([0, 2], 0.5)
     """
 
     sample: Sample
@@ -199,7 +216,19 @@ def committed_ranges(store: EventStore, planned: PlannedSample) -> list[tuple[in
     """Event ranges of ``planned``'s file that ``store`` already holds; raises
     :class:`~columnminer.errors.DuplicateSourceError` (nothing written) if the store holds events of that
     file with other settings (another benchmark, k-factor, normalisation) or from an older columnminer that
-    recorded no event ranges."""
+    recorded no event ranges.
+
+    Example:
+        >>> import tempfile
+        >>> from columnminer.io.lhe import example_lhe_file
+        >>> from columnminer.processors._examples import lhe_example_setup
+        >>> setup = lhe_example_setup()
+        >>> planned = plan_samples([Sample(example_lhe_file(), "sm")], setup)[0][0]
+        >>> store = EventStore.create(tempfile.mkdtemp() + "/s.zarr", setup, ["x"])
+        >>> _ = store.append(np.zeros((1, 1)), np.ones((1, 1)), 0, source=planned.source(0, 1))
+        >>> committed_ranges(store, planned)
+        [(0, 1)]
+    """
     path = planned.sample.path
     for item in store.sources:
         source = item.get("source")
@@ -221,6 +250,27 @@ def committed_ranges(store: EventStore, planned: PlannedSample) -> list[tuple[in
             )
         ranges.append((start, stop))
     return ranges
+
+
+def store_metadata(analysis: Analysis, sampling_fractions: Mapping[str, float]) -> dict[str, Any]:
+    """What a store filled by ``analysis`` records for the steps after it (plots, samplers): the signal
+    ``sampling_fractions``, ``cuts`` (the cut names, in order) and, where the analysis provides it,
+    ``observable_info`` (``{name: {"label", "unit"}}``, from ``Analysis.observable_info()``).
+
+    Example:
+        >>> analysis = Analysis()
+        >>> analysis.add_cut(lambda ev: ev.x > 0, name="x > 0")
+        >>> store_metadata(analysis, {"0": 1.0})["cuts"]
+        ['x > 0']
+    """
+    out: dict[str, Any] = {
+        "sampling_fractions": dict(sampling_fractions),
+        "cuts": [cut.name for cut in analysis.cuts],
+    }
+    info = getattr(analysis, "observable_info", None)
+    if callable(info):
+        out["observable_info"] = info()
+    return out
 
 
 def _delphes_entries(path: str) -> int:
@@ -263,6 +313,77 @@ def _nuisance_plan(
     return tuple(plan)
 
 
+def _inspect_sample(
+    sample: Sample, setup: AnalysisSetup, systematics: Sequence[Systematic]
+) -> tuple[int, np.ndarray | None, Any, dict[str, Any], tuple[tuple[str, str, Any], ...]]:
+    """Check one sample against ``setup``: (events, offsets of its LHE file, LHE header or None, benchmark
+    check note, nuisance plan)."""
+    from .io.lhe import event_offsets, read_lhe_header
+    from .io.lhe_benchmarks import check_sample_benchmarks
+
+    space = setup.parameter_space
+    known = [s.name for s in setup.systematics]
+    unknown = [name for name in sample.systematics if name not in known]
+    if unknown:
+        raise ParameterSpaceError(
+            f"{sample.path}: unknown systematic(s) {unknown}; the setup's systematics are {known}"
+        )
+    if not Path(sample.path).exists():
+        raise InputFormatError(f"{sample.path}: no such file", path=sample.path)
+    if not sample.is_background:
+        if sample.sampled_from_benchmark is None:
+            raise ParameterSpaceError(f"{sample.path}: a signal sample needs sampled_from_benchmark")
+        space.benchmark_index(sample.sampled_from_benchmark)
+    offsets = None
+    if sample.is_delphes:
+        n_events = _delphes_entries(sample.path)
+        if sample.lhe_path is None and not sample.is_background:
+            raise ParameterSpaceError(
+                f"{sample.path}: a Delphes signal sample needs lhe_path (the LHE file with its benchmark weights)"
+            )
+        if sample.lhe_path is not None:
+            offsets = event_offsets(sample.lhe_path)
+            if len(offsets) != n_events:
+                raise InputFormatError(
+                    f"{sample.path} holds {n_events} events but its LHE file {sample.lhe_path} holds "
+                    f"{len(offsets)}",
+                    path=sample.path,
+                )
+    else:
+        offsets = event_offsets(sample.path)
+        n_events = len(offsets)
+    lhe = sample.lhe_path if sample.is_delphes else sample.path
+    header = None if lhe is None else read_lhe_header(lhe)
+    if header is None:
+        check = {"benchmark_check": "unverified", "reason": "no LHE header (Delphes background)"}
+    else:
+        check = check_sample_benchmarks(
+            lhe,
+            header,
+            setup,
+            sampled_from_benchmark=sample.sampled_from_benchmark,
+            is_background=sample.is_background,
+            weight_mapping=sample.weight_mapping,
+        )
+    return n_events, offsets, header, check, _nuisance_plan(sample, systematics, header)
+
+
+def _weight_factor(sample: Sample, header: Any, n: int, n_process: int) -> float:
+    """Normalisation x k-factor x fraction of its process for the ``n`` events of a sample."""
+    from .io.lhe import weight_scale_factor
+
+    if n == 0:
+        raise InputFormatError(f"{sample.path}: the file holds no events", path=sample.path)
+    if sample.is_delphes and sample.lhe_path is None:
+        norm = (sample.event_norm or "average").lower()
+        factor = {"average": 1.0 / n, "sum": 1.0}.get(norm)
+        if factor is None:
+            raise InputFormatError(f"{sample.path}: event_norm must be 'average' or 'sum', got {norm!r}")
+    else:
+        factor = weight_scale_factor(header, n_events=n, event_norm=sample.event_norm)
+    return factor * sample.k_factor * n / n_process
+
+
 def plan_samples(
     samples: Sequence[Sample], setup: AnalysisSetup, with_nuisance: bool = True
 ) -> tuple[list[PlannedSample], dict[str, float]]:
@@ -272,91 +393,32 @@ def plan_samples(
     (:func:`columnminer.io.lhe_benchmarks.check_sample_benchmarks`), the weight factor (normalisation,
     k-factor, fraction of its process), the nuisance columns and the file's content identity. Also returns
     the fraction of the signal events generated at each benchmark (``{"<index>": fraction}``).
-    """
-    from .io.lhe import event_offsets, read_lhe_header, weight_scale_factor
-    from .io.lhe_benchmarks import check_sample_benchmarks
 
+    Example:
+        >>> from columnminer.io.lhe import example_lhe_file
+        >>> from columnminer.processors._examples import lhe_example_setup
+        >>> setup = lhe_example_setup()
+        >>> planned, fractions = plan_samples([Sample(example_lhe_file(), "sm")], setup)
+        >>> planned[0].n_events, planned[0].factor, fractions
+        (2, 0.5, {'0': 1.0})
+    """
     space = setup.parameter_space
     systematics = setup.systematics if with_nuisance else []
-    known = [s.name for s in setup.systematics]
-    n_events = {}
-    offsets: dict[str, np.ndarray] = {}
-    headers: list[Any] = []
-    nuisance = []
-    checks = []
-    for sample in samples:
-        unknown = [name for name in sample.systematics if name not in known]
-        if unknown:
-            raise ParameterSpaceError(
-                f"{sample.path}: unknown systematic(s) {unknown}; the setup's systematics are {known}"
-            )
-        if not Path(sample.path).exists():
-            raise InputFormatError(f"{sample.path}: no such file", path=sample.path)
-        if not sample.is_background:
-            if sample.sampled_from_benchmark is None:
-                raise ParameterSpaceError(f"{sample.path}: a signal sample needs sampled_from_benchmark")
-            space.benchmark_index(sample.sampled_from_benchmark)
-        if sample.is_delphes:
-            n_events[sample.path] = _delphes_entries(sample.path)
-            if sample.lhe_path is None and not sample.is_background:
-                raise ParameterSpaceError(
-                    f"{sample.path}: a Delphes signal sample needs lhe_path (the LHE file with its benchmark weights)"
-                )
-            if sample.lhe_path is not None:
-                offsets[sample.path] = event_offsets(sample.lhe_path)
-            if sample.lhe_path is not None and len(offsets[sample.path]) != n_events[sample.path]:
-                raise InputFormatError(
-                    f"{sample.path} holds {n_events[sample.path]} events but its LHE file {sample.lhe_path} holds "
-                    f"{len(offsets[sample.path])}",
-                    path=sample.path,
-                )
-        else:
-            offsets[sample.path] = event_offsets(sample.path)
-            n_events[sample.path] = len(offsets[sample.path])
-        lhe = sample.lhe_path if sample.is_delphes else sample.path
-        headers.append(None if lhe is None else read_lhe_header(lhe))
-        if headers[-1] is None:
-            checks.append({"benchmark_check": "unverified", "reason": "no LHE header (Delphes background)"})
-        else:
-            checks.append(
-                check_sample_benchmarks(
-                    lhe,
-                    headers[-1],
-                    setup,
-                    sampled_from_benchmark=sample.sampled_from_benchmark,
-                    is_background=sample.is_background,
-                    weight_mapping=sample.weight_mapping,
-                )
-            )
-        nuisance.append(_nuisance_plan(sample, systematics, headers[-1]))
+    inspected = [_inspect_sample(sample, setup, systematics) for sample in samples]
     per_process: dict[str, int] = {}
-    for sample in samples:
-        per_process[sample.process_name] = per_process.get(sample.process_name, 0) + n_events[sample.path]
+    for sample, (n, *_) in zip(samples, inspected, strict=True):
+        per_process[sample.process_name] = per_process.get(sample.process_name, 0) + n
     fractions: dict[str, float] = {}
-    for sample in samples:
+    plan = []
+    for sample, (n, offsets, header, check, columns) in zip(samples, inspected, strict=True):
+        n_process = per_process[sample.process_name]
         if not sample.is_background:
             key = str(space.benchmark_index(sample.sampled_from_benchmark))
-            fractions[key] = (
-                fractions.get(key, 0.0) + n_events[sample.path] / per_process[sample.process_name]
-            )
-    plan = []
-    for sample, header, columns, check in zip(samples, headers, nuisance, checks, strict=True):
-        n = n_events[sample.path]
-        if n == 0:
-            raise InputFormatError(f"{sample.path}: the file holds no events", path=sample.path)
-        if sample.is_delphes and sample.lhe_path is None:
-            norm = (sample.event_norm or "average").lower()
-            factor = {"average": 1.0 / n, "sum": 1.0}.get(norm)
-            if factor is None:
-                raise InputFormatError(f"{sample.path}: event_norm must be 'average' or 'sum', got {norm!r}")
-        else:
-            factor = weight_scale_factor(header, n_events=n, event_norm=sample.event_norm)
-        factor *= sample.k_factor * n / per_process[sample.process_name]
+            fractions[key] = fractions.get(key, 0.0) + n / n_process
+        factor = _weight_factor(sample, header, n, n_process)
         sampled_from = -1 if sample.is_background else space.benchmark_index(sample.sampled_from_benchmark)
         identity = file_identity(sample.path)
-        plan.append(
-            PlannedSample(sample, factor, sampled_from, columns, identity, n, check, offsets.get(sample.path))
-        )
+        plan.append(PlannedSample(sample, factor, sampled_from, columns, identity, n, check, offsets))
         logger.info(
             "%s: %d events, weight factor %.6g, sampled_from %d", sample.path, n, factor, sampled_from
         )
@@ -418,7 +480,21 @@ def analyse_samples(
     each benchmark is recorded (``sampling_fractions``) so that samplers restricted to one benchmark's events
     can rescale them. A sample with no surviving events
     logs a warning with the pass counts of every definition; if no event survives at all an
-    :class:`~columnminer.errors.AnalysisError` carries that table (the store stays valid).
+    :class:`~columnminer.errors.AnalysisError` carries that table (the store stays valid). The store also
+    records the analysis's cut names and observable labels and units (:func:`store_metadata`).
+
+    Example:
+        >>> import tempfile
+        >>> from columnminer.io.lhe import example_lhe_file
+        >>> from columnminer.processors._examples import lhe_example_setup
+        >>> setup = lhe_example_setup()
+        >>> analysis = Analysis()
+        >>> analysis.add_observable("n", lambda ev: ak.num(ev.particles))
+        >>> store = EventStore.create(tempfile.mkdtemp() + "/s.zarr", setup, ["n"])
+        >>> path = example_lhe_file()
+        >>> summary = analyse_samples([Sample(path, "sm")], analysis, store, progress=False)
+        >>> store.read("weights").tolist(), summary.n_kept[path]
+        ([[0.5], [1.0]], 2)
     """
     if int(step_size) < 1:
         raise AnalysisError(f"step_size must be a positive number of events, got {step_size}")
@@ -444,7 +520,7 @@ def analyse_samples(
             done = committed_ranges(store, planned)
             summary.skipped_chunks += len(done)
             todo.append(split_ranges(missing_ranges(planned.n_events, done), step_size))
-        store.update_metadata(sampling_fractions=fractions)
+        store.update_metadata(**store_metadata(analysis, fractions))
         for planned, ranges in zip(plan, todo, strict=True):
             _run_sample(planned, ranges, analysis, store, benchmarks, client, batch, progress, summary)
     logger.info("analysis summary:\n%s", summary.table())

@@ -573,3 +573,53 @@ def test_run_delphes_existing_output_and_bad_arguments(fake_delphes, tmp_path):
     with pytest.raises(DelphesRunError, match=r"no executable DelphesHepMC2 in .*empty-dir \(found \[\]\)"):
         run_delphes(empty, tmp_path / "card.tcl", sample, tmp_path / "p.root")
     shutil.rmtree(empty)
+
+
+@pytest.mark.parametrize("span", [(0, 4), (4, 8), (8, 10), (0, 10)])
+def test_events_from_nanoevents_equal_read_delphes_bit_for_bit(span):
+    from coffea.nanoevents import BaseSchema, NanoEventsFactory
+
+    from columnminer.io.delphes import events_from_nanoevents
+
+    start, stop = span
+    delivered = NanoEventsFactory.from_root(
+        {str(DELPHES_FILE): "Delphes"},
+        schemaclass=BaseSchema,
+        mode="virtual",
+        entry_start=start,
+        entry_stop=stop,
+        metadata={"filename": str(DELPHES_FILE), "entrystart": start},
+    ).events()
+    got = events_from_nanoevents(delivered)
+    expected = read_delphes(DELPHES_FILE, entry_start=start, entry_stop=stop)
+    assert str(got.type) == str(expected.type)
+    assert ak.array_equal(got, expected)
+    assert got.attrs["delphes_first_event"] == start and got.attrs["delphes_path"] == str(DELPHES_FILE)
+
+
+def test_events_from_nanoevents_reads_delphes_schema_collections():
+    """DelphesSchema layout: events.Electron.PT, flattened singletons (MissingET, Event)."""
+    from columnminer.io.delphes import events_from_nanoevents
+
+    def jagged(values):
+        return ak.Array(values)
+
+    electrons = ak.zip(
+        {
+            "PT": jagged([[20.0, 40.0], []]),
+            "Eta": jagged([[0.0, 1.0], []]),
+            "Phi": jagged([[0.0, 0.5], []]),
+            "Charge": jagged([[1, -1], []]),
+        }
+    )
+    none = ak.zip({k: jagged([[], []]) for k in ("PT", "Eta", "Phi", "Charge")})
+    met = ak.zip({"MET": np.array([5.0, 6.0]), "Phi": np.array([0.1, 0.2])})
+    event = ak.zip({"Weight": np.array([1.5, 2.5]), "Number": np.array([7, 8])})
+    delivered = ak.zip(
+        {"Electron": electrons, "Muon": none, "Photon": none, "Jet": none, "MissingET": met, "Event": event},
+        depth_limit=1,
+    )
+    events = events_from_nanoevents(delivered)
+    assert events.e.pt.tolist() == [[40.0, 20.0], []] and events.e.pdgid.tolist() == [[11, -11], []]
+    assert events.met.pt.tolist() == [5.0, 6.0] and events.weights.delphes.tolist() == [1.5, 2.5]
+    assert events.event_number.tolist() == [7, 8]

@@ -55,3 +55,36 @@ def test_delphes_signal_with_lhe_weights(tmp_path):
         fileset, AnalysisProcessor(FilesetPlan.build(fileset, jet_analysis(), setup)), chunksize=4
     )
     assert_equal(out, store)
+
+
+def test_delivered_nanoevents_are_used_without_reading_the_file_again(tmp_path, monkeypatch):
+    import columnminer.io.delphes as delphes
+
+    path = str(data_file(*DELPHES))
+    setup = golden_setup(n_trials=10)
+    fileset = {"delphes": {"files": {path: "Delphes"}, "metadata": {"is_background": True}}}
+    store = reference(tmp_path, setup, [Sample(path, is_background=True)])
+    plan = FilesetPlan.build(fileset, jet_analysis(), setup)
+
+    def no_reread(*args, **kwargs):
+        raise AssertionError("read_delphes called: the delivered NanoEvents were not used")
+
+    monkeypatch.setattr(delphes, "read_delphes", no_reread)
+    assert_equal(run_fileset(fileset, AnalysisProcessor(plan), chunksize=4), store)
+
+
+def test_histogram_theta_axis_reads_by_name(tmp_path):
+    import hist
+
+    from columnminer.processors import HistogramProcessor
+
+    path = str(data_file(*DELPHES))
+    setup = golden_setup(n_trials=10)
+    fileset = {"delphes": {"files": {path: "Delphes"}, "metadata": {"is_background": True}}}
+    plan = FilesetPlan.build(fileset, jet_analysis(), setup)
+    axes = {"met": hist.axis.Regular(5, 0.0, 100.0, name="met")}
+    out = run_fileset(fileset, HistogramProcessor(plan, ["sm", [0.5, 0.0]], axes), chunksize=5)
+    h = out["met"]
+    assert list(h.axes["theta"]) == ["sm", "a2=0.5,a3=0"]
+    np.testing.assert_allclose(h[{"theta": "sm"}].values(), h[{"theta": "a2=0.5,a3=0"}].values(), rtol=1e-9)
+    assert h[{"theta": "sm"}].sum(flow=True).value > 0.0

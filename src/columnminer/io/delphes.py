@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import lzma
 import os
@@ -23,6 +24,7 @@ __all__ = [
     "MUON_MASS",
     "TRUTH_BRANCHES",
     "attach_lhe_weights",
+    "events_from_nanoevents",
     "iterate_delphes",
     "read_delphes",
 ]
@@ -242,18 +244,19 @@ def _objects(name: str, kind: str, branch: str, leaves: Mapping[str, str | None]
     return record[ak.argsort(record.pt, axis=1, ascending=False, stable=True)]
 
 
-def _one_per_event(column: ak.Array, path: str, first: int, field: str) -> np.ndarray:
-    """The single entry of each event of a jagged column, as numpy; an error naming the first bad event."""
-    counts = ak.to_numpy(ak.num(column, axis=1))
-    bad = np.flatnonzero(counts != 1)
+def _check_counts(counts: np.ndarray, expected: int, path: str, first: int, field: str, what: str) -> None:
+    """An InputFormatError naming the first event whose entry count in ``field`` is not ``expected``
+    (``what`` says what was expected)."""
+    bad = np.flatnonzero(counts != expected)
     if bad.size:
         event = first + int(bad[0])
-        raise InputFormatError(
-            f"{path}: event {event} has {counts[bad[0]]} {field} entries, expected exactly one",
-            path=path,
-            event=event,
-            field=field,
-        )
+        message = f"{path}: event {event} has {counts[bad[0]]} {field} entries, {what}"
+        raise InputFormatError(message, path=path, event=event, field=field)
+
+
+def _one_per_event(column: ak.Array, path: str, first: int, field: str) -> np.ndarray:
+    """The single entry of each event of a jagged column, as numpy; an error naming the first bad event."""
+    _check_counts(ak.to_numpy(ak.num(column, axis=1)), 1, path, first, field, "expected exactly one")
     return ak.to_numpy(ak.flatten(column, axis=1))
 
 
@@ -290,16 +293,7 @@ def _weights(raw: ak.Array, path: str, first: int, weight_names: Sequence[str] |
         counts = ak.to_numpy(ak.num(column, axis=1))
         n = int(counts.max()) if counts.size else 0
         if n > 0:
-            bad = np.flatnonzero(counts != counts[0])
-            if bad.size:
-                event = first + int(bad[0])
-                raise InputFormatError(
-                    f"{path}: event {event} has {counts[bad[0]]} entries in the Weight branch, "
-                    f"event {first} has {counts[0]}",
-                    path=path,
-                    event=event,
-                    field="Weight.Weight",
-                )
+            _check_counts(counts, counts[0], path, first, "Weight.Weight", f"event {first} has {counts[0]}")
             names = list(weight_names) if weight_names is not None else [f"delphes_{i}" for i in range(n)]
             if len(names) != n:
                 raise InputFormatError(
@@ -342,6 +336,17 @@ def _build(
         return ak.Array([{}] * len(raw))
     events = ak.zip(out, depth_limit=1)
     return ak.Array(events, attrs={"delphes_path": path, "delphes_first_event": int(first)})
+
+
+@contextlib.contextmanager
+def _reading(path: str) -> Iterator[None]:
+    """Turn uproot's errors while reading branches into an InputFormatError naming the file."""
+    try:
+        yield
+    except _READ_ERRORS as err:
+        raise InputFormatError(
+            f"{path}: cannot read the Delphes branches (truncated or corrupt file?): {err}", path=path
+        ) from err
 
 
 def _setup(path: PathLike, tree: str, collections, branches, generator_truth):
@@ -422,15 +427,69 @@ def read_delphes(
         n_entries = int(ttree.num_entries)
         start = 0 if entry_start is None else int(entry_start)
         start = start + n_entries if start < 0 else start
-        try:
+        with _reading(spath):
             raw = ttree.arrays(expressions, entry_start=entry_start, entry_stop=entry_stop, library="ak")
-        except _READ_ERRORS as err:
-            raise InputFormatError(
-                f"{spath}: cannot read the Delphes branches (truncated or corrupt file?): {err}", path=spath
-            ) from err
         return _build(raw, plan, spath, max(start, 0), weight_names)
     finally:
         file.close()
+
+
+def _nanoevents_columns(events: Any) -> dict[str, Any]:
+    """``{"Branch.Leaf": getter}`` for the columns of NanoEvents: BaseSchema fields ``Branch/Branch.Leaf``,
+    or DelphesSchema collections ``events.Branch.Leaf`` (its flattened singletons, ``Event`` and
+    ``MissingET``, get back their one-entry lists so the checks of the uproot path apply)."""
+    columns: dict[str, Any] = {}
+    for name in ak.fields(events):
+        if "/" in name:
+            columns[name.split("/", 1)[1]] = lambda name=name: events[name]
+            continue
+        collection = events[name]
+        for leaf in ak.fields(collection):
+            if collection.ndim == 1:
+                columns[f"{name}.{leaf}"] = lambda c=collection, leaf=leaf: c[leaf][:, np.newaxis]
+            else:
+                columns[f"{name}.{leaf}"] = lambda c=collection, leaf=leaf: c[leaf]
+    return columns
+
+
+def events_from_nanoevents(events: Any, **options: Any) -> ak.Array:
+    """The event model of :func:`read_delphes` as a thin view over the NanoEvents of a Delphes chunk that
+    coffea delivers to a processor: nothing is read again, only the leaves the model needs are touched.
+
+    Works with coffea's ``BaseSchema`` (fields ``Electron/Electron.PT``; the schema the columnminer
+    processors run with) and ``DelphesSchema`` (collections ``events.Electron.PT``; it drops the ``E`` leaf
+    of photons and jets, whose energy is then derived from ``Mass`` as :func:`read_delphes` does without
+    that leaf). The Delphes branches map to the fields exactly as in :func:`read_delphes` (``Electron`` ->
+    ``e``, ``Muon`` -> ``mu``, ``Photon`` -> ``a``, ``Jet`` -> ``j``, ``MissingET`` -> ``met``,
+    ``Event.Weight`` / ``Weight.Weight`` -> ``weights``, ``Event.Number`` -> ``event_number``; momenta in
+    GeV), through the same builder, so a chunk gives the numbers of ``read_delphes(path, entry_start,
+    entry_stop)`` bit for bit. ``attrs["delphes_path"]`` / ``attrs["delphes_first_event"]`` come from the
+    chunk's ``metadata`` (``filename``, ``entrystart``). ``options`` are those of :func:`read_delphes`
+    (``collections``, ``generator_truth``, ``branches``, ``weight_names``).
+
+    Example:
+        >>> raw = ak.zip({"MissingET/MissingET.MET": ak.Array([[3.0], [4.0]]),
+        ...               "MissingET/MissingET.Phi": ak.Array([[0.0], [0.5]])}, depth_limit=1)
+        >>> events_from_nanoevents(raw, collections=("met",)).met.pt.tolist()
+        [3.0, 4.0]
+    """
+    unknown = set(options) - {"collections", "generator_truth", "branches", "weight_names"}
+    if unknown:
+        raise TypeError(f"events_from_nanoevents: unknown options {sorted(unknown)}")
+    collections = options.get("collections", ("e", "mu", "a", "j", "met"))
+    weight_names = options.get("weight_names")
+    columns = _nanoevents_columns(events)
+    metadata = getattr(events, "metadata", None)
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    path = str(metadata.get("filename", "(NanoEvents)"))
+    keys = set(columns)
+    plan = _plan(
+        keys, path, collections, dict(options.get("branches") or {}), options.get("generator_truth", False)
+    )
+    raw = {name: ak.without_parameters(columns[name]()) for name in _expressions(plan, keys)}
+    if not raw:
+        return ak.Array([{}] * len(events))
+    return _build(ak.zip(raw, depth_limit=1), plan, path, int(metadata.get("entrystart", 0)), weight_names)
 
 
 def iterate_delphes(
@@ -461,15 +520,11 @@ def iterate_delphes(
         try:
             iterator = ttree.iterate(expressions, step_size=step_size, library="ak", report=True)
             while True:
-                try:
-                    raw, report = next(iterator)
-                except StopIteration:
+                with _reading(spath):
+                    step = next(iterator, None)
+                if step is None:
                     break
-                except _READ_ERRORS as err:
-                    raise InputFormatError(
-                        f"{spath}: cannot read the Delphes branches (truncated or corrupt file?): {err}",
-                        path=spath,
-                    ) from err
+                raw, report = step
                 yield _build(raw, plan, spath, int(report.tree_entry_start), weight_names)
         finally:
             file.close()

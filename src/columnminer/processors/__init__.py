@@ -21,6 +21,7 @@ from .base import ChunkProcessor, CombinedProcessor
 from .fileset import AnalysedChunk, FilesetPlan, chunk_metadata, normalize_fileset
 from .fisher import CrossSectionOutput, CrossSectionProcessor, FisherOutput, FisherProcessor
 from .histograms import HistogramOutput, HistogramProcessor
+from .morphed import MorphedWeights
 from .runner import DASK_WORKER_CONFIG, run_fileset, run_work_items, work_items
 from .store import StoreRun, StoreSink, analyse_fileset
 
@@ -40,6 +41,7 @@ __all__ = [
     "FisherProcessor",
     "HistogramOutput",
     "HistogramProcessor",
+    "MorphedWeights",
     "StoreRun",
     "StoreSink",
     "analyse_fileset",

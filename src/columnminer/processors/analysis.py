@@ -26,6 +26,11 @@ class AnalysisOutput:
     ``observables`` [n, n_observables], ``weights`` [n, n_benchmarks] (pb), ``nuisance_weights``
     [n, n_nuisance] or None, ``sampled_from`` [n]; ``summary`` the events read and kept and the pass counts
     per sample file; ``chunks`` the chunk keys and ``sources`` their store provenance keys, in order.
+
+    Example:
+        >>> out = AnalysisOutput(np.zeros((2, 1)), np.ones((2, 3)), None, np.zeros(2, np.int16), AnalysisSummary())
+        >>> out.weights.shape, out.chunks
+        ((2, 3), [])
     """
 
     observables: np.ndarray | None
@@ -39,7 +44,18 @@ class AnalysisOutput:
 
 def summary_of(plan: FilesetPlan, receipts: list[tuple[ChunkKey, dict[str, Any]]]) -> AnalysisSummary:
     """An :class:`~columnminer.samples.AnalysisSummary` (per sample file) from per-chunk receipts
-    ``{"n_read", "n_kept", "counts": {name: [n, passed]}}``."""
+    ``{"n_read", "n_kept", "counts": {name: [n, passed]}}``.
+
+    Example:
+        >>> from columnminer.processors._examples import golden_fileset
+        >>> fileset, plan = golden_fileset(50, seed=6)
+        >>> path = fileset["sm"]["files"][0]
+        >>> receipts = [(ChunkKey(0, 0, s, s + 25, "sm", path), {"n_read": 25, "n_kept": 20,
+        ...                                                        "counts": {"cut": [25, 20]}}) for s in (0, 25)]
+        >>> summary = summary_of(plan, receipts)
+        >>> summary.n_kept[path], summary.counts[path]
+        (40, {'cut': (50, 40)})
+    """
     summary = AnalysisSummary()
     for key, receipt in receipts:
         path = plan.file_plan(key.dataset, key.filename).task.sample.path
@@ -60,6 +76,14 @@ class AnalysisProcessor(ChunkProcessor):
     file-set order into an :class:`AnalysisOutput`. With a :class:`~columnminer.processors.store.StoreSink`
     each worker writes its chunk to the sink's staging area and returns only a receipt;
     :func:`~columnminer.processors.store.analyse_fileset` then commits the chunks to the store.
+
+    Example:
+        >>> from columnminer.processors import run_fileset
+        >>> from columnminer.processors._examples import golden_fileset
+        >>> fileset, plan = golden_fileset(100, seed=7)
+        >>> out = run_fileset(fileset, AnalysisProcessor(plan), chunksize=50)
+        >>> out.weights.shape, len(out.chunks), out.observables.shape[1] == len(plan.observable_names)
+        ((100, 6), 2, True)
     """
 
     def __init__(self, plan: FilesetPlan, sink: Any = None) -> None:

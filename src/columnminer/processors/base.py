@@ -32,6 +32,18 @@ class ChunkProcessor(ProcessorABC):
 
     Subclasses implement :meth:`reduce` and :meth:`finalize`. The instance holds no per-run state: coffea
     ships it to every worker.
+
+    Example:
+        >>> from columnminer.processors import run_fileset
+        >>> from columnminer.processors._examples import golden_fileset
+        >>> class Count(ChunkProcessor):
+        ...     def reduce(self, chunk):
+        ...         return {"n": np.int64(chunk.n_events)}
+        ...     def finalize(self, total, chunks):
+        ...         return int(total["n"]), len(chunks)
+        >>> fileset, plan = golden_fileset(100, seed=8)
+        >>> run_fileset(fileset, Count(plan), chunksize=50)
+        (100, 2)
     """
 
     def __init__(self, plan: FilesetPlan, ordered: bool = True) -> None:
@@ -77,6 +89,15 @@ class CombinedProcessor(ProcessorABC):
     same names to their results, e.g. ``CombinedProcessor({"events": AnalysisProcessor(plan, sink=sink),
     "m4l": HistogramProcessor(plan, thetas, axes)})`` streams the events to a store and fills the histograms
     from one read of every chunk.
+
+    Example:
+        >>> from columnminer.processors import AnalysisProcessor, CrossSectionProcessor, run_fileset
+        >>> from columnminer.processors._examples import golden_fileset
+        >>> fileset, plan = golden_fileset(100, seed=9)
+        >>> out = run_fileset(fileset, CombinedProcessor({"events": AnalysisProcessor(plan),
+        ...                                               "xsec": CrossSectionProcessor(plan, "sm")}))
+        >>> bool(np.isclose(out["xsec"].xsec[0], out["events"].weights[:, 0].sum()))
+        True
     """
 
     def __init__(self, processors: Mapping[str, ChunkProcessor]) -> None:

@@ -17,7 +17,7 @@ from ..chunks import ChunkTask, analyse_delphes_chunk, analyse_lhe_chunk
 from ..errors import AnalysisError, LHEFormatError, ProcessorError, StoreMismatchError
 from ..io.lhe_ranges import lhe_byte_range, read_lhe_range
 from ..io.store import EventStore
-from ..samples import PlannedSample, Sample, plan_samples
+from ..samples import PlannedSample, Sample, plan_samples, store_metadata
 from ..setup import AnalysisSetup
 from .accumulators import ChunkKey
 
@@ -62,7 +62,12 @@ def is_root_file(path: str) -> bool:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """One dataset of a file set: ``files`` (path -> ROOT tree name, ``None`` for LHE) and ``metadata``."""
+    """One dataset of a file set: ``files`` (path -> ROOT tree name, ``None`` for LHE) and ``metadata``.
+
+    Example:
+        >>> DatasetSpec({"d.root": "Delphes", "s.lhe.gz": None}, {"is_background": True}).files["d.root"]
+        'Delphes'
+    """
 
     files: dict[str, str | None]
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -175,7 +180,14 @@ def chunk_metadata(events: Any) -> dict[str, Any]:
 
 def read_lhe_events(path: str, byte_range: tuple[int, int], entry_start: int, entry_stop: int) -> ak.Array:
     """Events ``entry_start:entry_stop`` of an LHE file, given their decompressed byte range (offsets from the
-    first event tag, as :func:`columnminer.io.lhe.lhe_to_dask` uses); checks that exactly those were read."""
+    first event tag, as :func:`columnminer.io.lhe.lhe_to_dask` uses); checks that exactly those were read.
+
+    Example:
+        >>> from columnminer.io.lhe import event_offsets, example_lhe_file
+        >>> offsets = event_offsets(example_lhe_file())
+        >>> read_lhe_events(example_lhe_file(), lhe_byte_range(offsets, 1, 2), 1, 2).weight.tolist()
+        [2.0]
+    """
     try:
         return read_lhe_range(path, entry_start, entry_stop, byte_range=byte_range)
     except LHEFormatError as err:
@@ -191,6 +203,12 @@ class AnalysedChunk:
     ``source`` is the chunk's provenance key in an :class:`~columnminer.io.store.EventStore` (the sample's
     :meth:`~columnminer.samples.Sample.source` plus dataset and entry range); ``counts`` are the pass counts of
     every definition; ``n_read`` the events read.
+
+    Example:
+        >>> chunk = AnalysedChunk(ChunkKey(0, 0, 0, 3, "sm", "s.lhe"), {}, np.zeros((2, 1)), np.ones((2, 6)),
+        ...                       None, np.zeros(2, np.int16), 3, {"cut": (3, 2)})
+        >>> chunk.n_events, chunk.n_read
+        (2, 3)
     """
 
     key: ChunkKey
@@ -210,7 +228,13 @@ class AnalysedChunk:
 
 @dataclass(frozen=True)
 class FilePlan:
-    """One file of the plan: its position in the file set and its analysis task (sample, normalisation)."""
+    """One file of the plan: its position in the file set and its analysis task (sample, normalisation).
+
+    Example:
+        >>> task = ChunkTask(Sample("s.lhe.gz", "sm"), 1.0, 0, ("sm",))
+        >>> FilePlan(0, 1, task, None).task.sample.path
+        's.lhe.gz'
+    """
 
     dataset_index: int
     file_index: int
@@ -249,15 +273,8 @@ class FilesetPlan:
 
     @property
     def observable_names(self) -> list[str]:
+        """The analysis's observables: the columns of every chunk's ``observables``."""
         return self.analysis.observable_names
-
-    @property
-    def benchmark_names(self) -> list[str]:
-        return self.setup.benchmark_names
-
-    @property
-    def parameter_names(self) -> list[str]:
-        return list(self.setup.parameter_space.parameter_names)
 
     @classmethod
     def build(
@@ -296,7 +313,7 @@ class FilesetPlan:
         with_nuisance = bool(store.nuisance_benchmark_names) if store is not None else True
         planned, fractions = plan_samples(samples, setup, with_nuisance=with_nuisance)
         if store is not None:
-            store.update_metadata(sampling_fractions=fractions)
+            store.update_metadata(**store_metadata(analysis, fractions))
         benchmarks = tuple(setup.benchmark_names)
         files = {}
         offsets = {}
@@ -336,7 +353,9 @@ class FilesetPlan:
 
     def analyse(self, events: Any) -> AnalysedChunk:
         """Analyse one chunk (raw LHE events from :func:`~columnminer.processors.runner.run_work_items`, or
-        the NanoEvents of a Delphes chunk from coffea's Runner) with the kernels of ``analyse_samples``."""
+        the NanoEvents of a Delphes chunk from coffea's Runner, viewed as the event model without reading the
+        file again: :func:`~columnminer.io.delphes.events_from_nanoevents`) with the kernels of
+        ``analyse_samples``."""
         meta = chunk_metadata(events)
         dataset, filename = str(meta["dataset"]), str(meta["filename"])
         start, stop = int(meta["entrystart"]), int(meta["entrystop"])
@@ -348,7 +367,7 @@ class FilesetPlan:
             if task.sample.lhe_path:
                 offsets = self.lhe_offsets[task.sample.lhe_path]
                 lhe = read_lhe_events(task.sample.lhe_path, lhe_byte_range(offsets, start, stop), start, stop)
-            result = analyse_delphes_chunk(start, stop, lhe, task, self.analysis)
+            result = analyse_delphes_chunk(start, stop, lhe, task, self.analysis, delivered=events)
         else:
             result = analyse_lhe_chunk(events, task, self.analysis)
         if result["n_read"] != stop - start:

@@ -33,7 +33,14 @@ logger = logging.getLogger(__name__)
 class CrossSectionOutput:
     """Cross sections after the analysis at every theta: ``xsec`` [T] (pb), ``xsec_error`` [T] (Monte Carlo
     standard error), ``xsec_gradient`` [T, P] (pb per unit of theta); ``total`` [B] and ``gram`` [B, B] the
-    benchmark-weight moments they come from."""
+    benchmark-weight moments they come from.
+
+    Example:
+        >>> out = CrossSectionOutput(np.zeros((1, 2)), np.array([2.0]), np.array([0.1]), np.zeros((1, 2)),
+        ...                          np.array([2.0]), np.array([[0.01]]), 10)
+        >>> out.xsec.tolist(), out.n_events
+        ([2.0], 10)
+    """
 
     thetas: np.ndarray
     xsec: np.ndarray
@@ -49,7 +56,14 @@ class CrossSectionOutput:
 class FisherOutput(CrossSectionOutput):
     """:class:`CrossSectionOutput` plus, per theta, the truth-level and rate-only
     :class:`~columnminer.inference.fisher.FisherInformation` (with Monte Carlo covariances) for ``luminosity``
-    (pb^-1); ``skipped`` [T] events with w(z|theta) <= 0 left out of the truth-level sums."""
+    (pb^-1); ``skipped`` [T] events with w(z|theta) <= 0 left out of the truth-level sums.
+
+    Example:
+        >>> out = FisherOutput(np.zeros((1, 2)), np.array([2.0]), np.array([0.1]), np.zeros((1, 2)),
+        ...                    np.array([2.0]), np.array([[0.01]]), 10, luminosity=300.0)
+        >>> out.luminosity, out.truth
+        (300.0, None)
+    """
 
     truth: list[FisherInformation] | None = None
     rate: list[FisherInformation] | None = None
@@ -61,17 +75,10 @@ class CrossSectionProcessor(ChunkProcessor):
     """Cross sections, their errors and gradients at many thetas (see the module docstring).
 
     Example:
-        >>> import tempfile
-        >>> from columnminer.analysis import Analysis
-        >>> from columnminer.fourlepton import add_four_lepton_observables
-        >>> from columnminer.simulators.golden import golden_setup, simulate_golden
-        >>> from columnminer.processors import FilesetPlan, run_fileset
-        >>> info = simulate_golden(None, 300, tempfile.mkdtemp(), n_background=0, seed=2)
-        >>> analysis = Analysis()
-        >>> add_four_lepton_observables(analysis)
-        >>> fileset = {"sm": {"files": [info["files"]["signal"]], "metadata": {"sampled_from_benchmark": "sm"}}}
-        >>> out = run_fileset(fileset, CrossSectionProcessor(FilesetPlan.build(fileset, analysis, golden_setup()),
-        ...                                                  ["sm", [0.5, 0.0]]))
+        >>> from columnminer.processors import run_fileset
+        >>> from columnminer.processors._examples import golden_fileset
+        >>> fileset, plan = golden_fileset(300, seed=2)
+        >>> out = run_fileset(fileset, CrossSectionProcessor(plan, ["sm", [0.5, 0.0]]))
         >>> out.xsec.shape, out.xsec_gradient.shape
         ((2,), (2, 2))
     """
@@ -111,6 +118,14 @@ class FisherProcessor(CrossSectionProcessor):
     information :math:`L\, \partial_i\sigma\, \partial_j\sigma / \sigma`; both with the Monte Carlo
     covariance of :func:`~columnminer.inference.fisher.truth_information` and
     :func:`~columnminer.inference.fisher.rate_information`.
+
+    Example:
+        >>> from columnminer.processors import run_fileset
+        >>> from columnminer.processors._examples import golden_fileset
+        >>> fileset, plan = golden_fileset(200, seed=10)
+        >>> out = run_fileset(fileset, FisherProcessor(plan, ["sm"], luminosity=300_000.0))
+        >>> out.truth[0].information.shape, out.rate[0].kind
+        ((2, 2), 'rate')
     """
 
     def __init__(self, plan: FilesetPlan, thetas: Any, luminosity: float, ordered: bool = True) -> None:
@@ -136,7 +151,7 @@ class FisherProcessor(CrossSectionProcessor):
     def finalize(self, total: dict[str, Any], chunks: list[ChunkKey] | None) -> FisherOutput:
         """FisherInformation objects per theta."""
         base = self._cross_sections(total)
-        names = tuple(self.plan.parameter_names)
+        names = tuple(self.plan.setup.parameter_space.parameter_names)
         p = len(names)
         lum = self.luminosity
         truth, rate = [], []

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..display import array_summary, html_summary, text_summary
 from ..errors import ProcessorError
+from ..hists import theta_axis, theta_hist
 from ..weights import morph_moments
 from ._thetas import theta_table
 from .accumulators import ChunkKey
@@ -30,18 +31,25 @@ __all__ = ["HistogramOutput", "HistogramProcessor", "morph_moments"]
 logger = logging.getLogger(__name__)
 
 
-def _theta_axis(n: int) -> hist.axis.Integer:
-    return hist.axis.Integer(
-        0, n, name="theta", label="parameter point (index into thetas)", underflow=False, overflow=False
-    )
-
-
 @dataclass
 class HistogramOutput:
-    """Histograms at every theta: ``histograms[name]`` is a ``hist.Hist`` with a first ``theta`` axis
-    (``hist.axis.Integer`` indexing ``thetas``) and the observable axes, Weight storage (sum of weights in pb
-    and of squared weights); ``counts[name]`` the unweighted Monte Carlo entries per bin.
-    ``moments[name]`` = (W [..., B], G [..., B, B]) over all bins including flow, for :meth:`at`.
+    """Histograms at every theta in the package's convention (:mod:`columnminer.hists`): ``histograms[name]``
+    is a ``hist.Hist`` with a first ``theta`` axis (``hist.axis.StrCategory`` of readable names, ``"sm"`` or
+    ``"a2=0.5,a3=0"``, the values in its metadata) and the observable axes, Weight storage (sum of weights in
+    pb and of squared weights); ``counts[name]`` the unweighted Monte Carlo entries per bin;
+    ``thetas`` [T, P] the parameter values. ``moments[name]`` = (W [..., B], G [..., B, B]) over all bins
+    including flow, for :meth:`at`.
+
+    Example:
+        >>> from columnminer.processors import HistogramProcessor, run_fileset
+        >>> from columnminer.processors._examples import golden_fileset
+        >>> fileset, plan = golden_fileset(200, seed=3)
+        >>> out = run_fileset(fileset, HistogramProcessor(plan, ["sm", [0.5, 0.0]],
+        ...                   {"m4l": hist.axis.Regular(5, 120, 130, name="m4l")}))
+        >>> list(out["m4l"].axes["theta"]), out["m4l"][{"theta": "a2=0.5,a3=0"}].shape
+        (['sm', 'a2=0.5,a3=0'], (5,))
+        >>> list(out.at([[0.0, 0.5]])["m4l"].axes["theta"])
+        ['a2=0,a3=0.5']
     """
 
     thetas: np.ndarray
@@ -71,17 +79,23 @@ class HistogramOutput:
 
     def at(self, thetas: Any) -> dict[str, hist.Hist]:
         """The same histograms morphed to other parameter points (no pass over the events)."""
-        _, _, coefficients = theta_table(self.setup, thetas)
-        return {name: _build(self.axes[name], *self.moments[name], coefficients) for name in self.moments}
+        items, _, coefficients = theta_table(self.setup, thetas)
+        axis = theta_axis(self.setup, items)
+        return {
+            name: _build(axis, self.axes[name], *self.moments[name], coefficients) for name in self.moments
+        }
 
 
-def _build(axes: tuple[Any, ...], sums: np.ndarray, gram: np.ndarray, coefficients: np.ndarray) -> hist.Hist:
+def _build(
+    axis: hist.axis.StrCategory,
+    axes: tuple[Any, ...],
+    sums: np.ndarray,
+    gram: np.ndarray,
+    coefficients: np.ndarray,
+) -> hist.Hist:
+    """The theta histogram (flow bins included) morphed from the bin moments."""
     values, variances = morph_moments(sums, gram, coefficients)
-    h = hist.Hist(_theta_axis(len(coefficients)), *axes, storage=hist.storage.Weight())
-    view = h.view(flow=True)
-    view["value"] = values
-    view["variance"] = variances
-    return h
+    return theta_hist(axis, values, variances, axes)
 
 
 class HistogramProcessor(ChunkProcessor):
@@ -93,16 +107,9 @@ class HistogramProcessor(ChunkProcessor):
     names and points.
 
     Example:
-        >>> import tempfile
-        >>> from columnminer.analysis import Analysis
-        >>> from columnminer.fourlepton import add_four_lepton_observables
-        >>> from columnminer.simulators.golden import golden_setup, simulate_golden
-        >>> from columnminer.processors import FilesetPlan, run_fileset
-        >>> info = simulate_golden(None, 500, tempfile.mkdtemp(), n_background=0, seed=1)
-        >>> analysis = Analysis()
-        >>> add_four_lepton_observables(analysis)
-        >>> fileset = {"sm": {"files": [info["files"]["signal"]], "metadata": {"sampled_from_benchmark": "sm"}}}
-        >>> plan = FilesetPlan.build(fileset, analysis, golden_setup())
+        >>> from columnminer.processors import run_fileset
+        >>> from columnminer.processors._examples import golden_fileset
+        >>> fileset, plan = golden_fileset(500, seed=1)
         >>> thetas = np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5]])
         >>> out = run_fileset(fileset, HistogramProcessor(plan, thetas, {"m4l": hist.axis.Regular(10, 120, 130,
         ...                   name="m4l")}), chunksize=200)
@@ -119,6 +126,7 @@ class HistogramProcessor(ChunkProcessor):
     ) -> None:
         super().__init__(plan, ordered)
         self.thetas_items, self.thetas, self.coefficients = theta_table(plan.setup, thetas)
+        self.theta_axis = theta_axis(plan.setup, self.thetas_items)
         self.axes: dict[str, tuple[Any, ...]] = {}
         self.columns: dict[str, list[int]] = {}
         names = plan.observable_names
@@ -181,7 +189,7 @@ class HistogramProcessor(ChunkProcessor):
             gram[..., iu, ju] = upper
             gram[..., ju, iu] = upper
             moments[name] = (sums, gram)
-            histograms[name] = _build(axes, sums, gram, self.coefficients)
+            histograms[name] = _build(self.theta_axis, axes, sums, gram, self.coefficients)
             entries = hist.Hist(*axes, storage=hist.storage.Double())
             entries.view(flow=True)[...] = total[name]["entries"]
             counts[name] = entries

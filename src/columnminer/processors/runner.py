@@ -269,6 +269,14 @@ def run_work_items(
     directly with a reader of the chunk's byte range (the processor receives the raw LHE events with the
     same metadata in ``attrs["coffea_metadata"]``; see :func:`~columnminer.processors.fileset.chunk_metadata`).
     The outputs are accumulated and ``processor.postprocess`` is called once.
+
+    Example:
+        >>> from columnminer.processors import AnalysisProcessor
+        >>> from columnminer.processors._examples import golden_fileset
+        >>> fileset, plan = golden_fileset(100, seed=11)
+        >>> items = work_items(fileset, chunksize=50)
+        >>> run_work_items(items[1:], AnalysisProcessor(plan)).weights.shape  # the second chunk only
+        (50, 6)
     """
     executor = executor if executor is not None else IterativeExecutor(status=False)
     items = list(items)
@@ -299,6 +307,14 @@ def run_fileset(
     (:func:`run_work_items`): ``IterativeExecutor`` on one core, ``FuturesExecutor`` on local processes,
     ``DaskExecutor(client=...)`` on a LocalCluster or any dask cluster. ``runner_options`` go to coffea's
     ``Runner`` (e.g. ``{"skipbadfiles": True}``) for ROOT files.
+
+    Example:
+        >>> from columnminer.processors import CrossSectionProcessor
+        >>> from columnminer.processors._examples import golden_fileset
+        >>> fileset, plan = golden_fileset(100, seed=12)
+        >>> out = run_fileset(fileset, CrossSectionProcessor(plan, "sm"), IterativeExecutor(status=False))
+        >>> out.n_events, len(out.chunks)
+        (100, 1)
     """
     items = work_items(fileset, chunksize, executor, runner_options)
     return run_work_items(items, processor, executor, runner_options)

@@ -230,6 +230,17 @@ class StoreRun:
     through :attr:`sink` (``AnalysisProcessor(run.plan, sink=run.sink)``, alone or inside a
     :class:`~columnminer.processors.base.CombinedProcessor` that also fills histograms in the same pass), then
     :meth:`commit`. :func:`analyse_fileset` does all of it.
+
+    Example:
+        >>> import tempfile
+        >>> from columnminer.processors._examples import golden_fileset
+        >>> fileset, plan = golden_fileset(100, seed=13)
+        >>> store = EventStore.create(tempfile.mkdtemp() + "/s.zarr", plan.setup, plan.observable_names)
+        >>> run = StoreRun(fileset, plan.analysis, store, chunksize=50)
+        >>> len(run.pending), run_work_items(run.pending, run.processor()).summary.n_read == {}
+        (2, False)
+        >>> run.commit().skipped_chunks, store.n_events
+        (0, 100)
     """
 
     def __init__(
@@ -243,6 +254,8 @@ class StoreRun:
         runner_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.store = store
+        self.executor = executor
+        self.runner_options = runner_options
         self.plan = FilesetPlan.build(fileset, analysis, store=store)
         self.items = work_items(fileset, chunksize, executor, runner_options)
         self.sources = [
@@ -285,17 +298,12 @@ class StoreRun:
 
 
 def analyse_fileset(
-    fileset: Mapping[str, Any] | str | Path,
-    analysis: Analysis,
-    store: EventStore,
-    executor: Any = None,
-    chunksize: int = 100_000,
-    staging: str | None = None,
-    runner_options: Mapping[str, Any] | None = None,
+    fileset: Mapping[str, Any] | str | Path, analysis: Analysis, store: EventStore, **options: Any
 ) -> AnalysisSummary:
     """:func:`~columnminer.samples.analyse_samples` as a coffea run: every chunk of the file set analysed by
     ``executor`` (iterative, futures, or dask on any cluster), written by its worker to the staging area and
-    committed to ``store`` in file-set order (see the module docstring and :class:`StoreRun`).
+    committed to ``store`` in file-set order (see the module docstring and :class:`StoreRun`, whose
+    ``executor``, ``chunksize``, ``staging`` and ``runner_options`` are the ``options``).
 
     The store gets the same events as from ``analyse_samples`` on the same samples, in the same order (only
     the provenance keys differ: they carry the dataset and the entry range of each coffea chunk). A rerun
@@ -317,9 +325,9 @@ def analyse_fileset(
         >>> store.n_events, analyse_fileset(fileset, analysis, store, chunksize=100).skipped_chunks
         (300, 3)
     """
-    run = StoreRun(fileset, analysis, store, executor, chunksize, staging, runner_options)
+    run = StoreRun(fileset, analysis, store, **options)
     if run.pending:
-        run_work_items(run.pending, run.processor(), executor, runner_options)
+        run_work_items(run.pending, run.processor(), run.executor, run.runner_options)
     return run.commit()
 
 
