@@ -81,8 +81,8 @@ def test_two_dimensions_cuts_efficiencies_partition(store):
     expected = np.histogram2d(observables[mask, 0], observables[mask, 1], bins=edges, weights=w)[0]
     np.testing.assert_allclose(binned.cross_sections(benchmark_index(0))[0], expected, rtol=1e-12)
     h = binned.to_hist(benchmark_index(0), luminosity=10.0)
-    np.testing.assert_allclose(h.values(), 10.0 * expected)
-    assert h.axes[0].name == "a" and h.ndim == 2
+    assert h.axes.name == ("theta", "a", "<lambda>") and list(h.axes["theta"]) == [s.benchmark_names[0]]
+    np.testing.assert_allclose(h[{"theta": s.benchmark_names[0]}].values(), 10.0 * expected)
 
 
 def test_reduce_chunks_sees_every_committed_event_once(store):

@@ -96,7 +96,9 @@ def test_histograms_fixed_adaptive_and_events_per_bin(random_store):
     dsigma = np.stack([np.bincount(index, dw[:, i], minlength=3) for i in range(2)], axis=1)
     np.testing.assert_allclose(info.information, _ratio(sigma, dsigma), rtol=1e-10)
     assert info.kind == "histogram" and info.binned.shape == (3,)
-    np.testing.assert_allclose(info.histogram().values(), LUMI * sigma, rtol=1e-10)
+    h = info.histogram()
+    assert h.axes[0].name == "theta" and len(h.axes[0]) == 1
+    np.testing.assert_allclose(h.values()[0], LUMI * sigma, rtol=1e-10)
     assert info.covariance.shape == (2, 2, 2, 2) and np.all(info.uncertainty > 0)
     # adaptive: the equal-cross-section edges at theta
     adaptive = histogram_information(store, THETA, LUMI, "b", bins=6)

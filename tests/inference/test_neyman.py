@@ -1,15 +1,13 @@
 """Event-level likelihood models: they reproduce the limits, cover as Wilks says where it applies, flag a
 mis-specified model, and give Neyman critical values where Wilks fails."""
 
-import inspect
-
 import numpy as np
 import pytest
 from scipy import stats
 
 from columnminer.demo import golden_channel_setup, quadratic_event_weights
 from columnminer.errors import InferenceError
-from columnminer.inference.likelihood import parameter_grid
+from columnminer.inference.likelihood import parameter_grid, resolve_thetas
 from columnminer.inference.limits import expected_limits
 from columnminer.inference.neyman import (
     EventModel,
@@ -90,11 +88,8 @@ def test_event_models_reproduce_expected_limits(small_store):
         return -0.5 * ((x[None, :, 0] - thetas[:, :1]) ** 2 + (x[None, :, 1] - thetas[:, 1:]) ** 2)
 
     kw = {"partition": None, "return_histograms": False}
-    # the ml limits normalise the estimator on the Asimov events where they can ("sample"), else not
-    if "asimov_normalisation" in inspect.signature(expected_limits).parameters:
-        normalisation, ml_kw = "sample", {"asimov_normalisation": True, "closure": False}
-    else:
-        normalisation, ml_kw = "weights", {}
+    # the ml limits normalise the estimator on the Asimov events ("sample")
+    normalisation, ml_kw = "sample", {"asimov_normalisation": True, "closure": False}
     pairs = [
         (EventModel.rate(sample, grid, [0, 0], lum), expected_limits(store, "rate", [0, 0], grid, lum, **kw)),
         (
@@ -108,7 +103,7 @@ def test_event_models_reproduce_expected_limits(small_store):
         (
             EventModel.unbinned(
                 sample,
-                truth_log_density(sample.weights, EventModel._resolve(sample, grid, [0, 0])[0]),
+                truth_log_density(sample.weights, resolve_thetas(sample.setup, grid)[0]),
                 grid,
                 [0, 0],
                 lum,

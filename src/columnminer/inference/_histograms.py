@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,11 +18,12 @@ import numpy as np
 from ..errors import EstimatorError, InferenceError
 from .binned import ChunkColumns, bin_index, binned_weights, feature_values, quantile_edges, reduce_chunks
 from .likelihood import YIELD_FLOOR, histogram_log_likelihood, resolve_thetas
+from .limit_options import LimitOptions
 from .systematic_bins import binned_variations, profile_binned_likelihood
 
 __all__ = [
     "LimitData",
-    "LimitOptions",
+    "LimitTerms",
     "adaptive_edges",
     "asimov_weights",
     "bins_per_dimension",
@@ -42,36 +43,6 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class LimitOptions:
-    """The settings of one limit calculation (see :func:`~columnminer.inference.limits.expected_limits`);
-    ``read`` holds the keyword arguments of every store pass (partition, cuts, efficiencies, client)."""
-
-    estimator: Any = None
-    features: Any = None
-    score_components: Any = None
-    bins: Any = None
-    thetas_binning: Any = None
-    fix_adaptive_binning: bool | None = None
-    theta_ref: Any = None
-    include_rate: bool = True
-    partition: str | None = None
-    cuts: Sequence[Callable] = ()
-    efficiencies: Sequence[Callable] = ()
-    postprocessing: Callable | None = None
-    return_histograms: bool = True
-    dof: int | None = None
-    client: Any = None
-    profile_nuisances: bool | str | Sequence[str] = False
-    asimov_normalisation: bool = True
-    closure: bool = True
-    read: dict = field(default_factory=dict)
-    fitted_nuisances: np.ndarray | None = None
-    profiled_names: tuple[str, ...] = ()
-    closure_result: Any = None
-    asimov_log_normalisation: np.ndarray | None = None
-
-
-@dataclass
 class LimitData:
     """Asimov data (coefficients at theta_true, optional per-row factors) or observed events / counts."""
 
@@ -81,6 +52,27 @@ class LimitData:
     weights: np.ndarray | None = None
     counts: np.ndarray | None = None
     n_observed: float | None = None
+
+
+@dataclass
+class LimitTerms:
+    """The log-likelihood parts [T] of one mode with what the result reports beside them (the optional fields
+    of :class:`~columnminer.inference.limits.LimitResult`)."""
+
+    kinematic: np.ndarray
+    rate: np.ndarray
+    n_total: float
+    histograms: tuple | None = None
+    data_histograms: tuple | None = None
+    nuisance_names: tuple[str, ...] = ()
+    fitted_nuisances: np.ndarray | None = None
+    asimov_log_normalisation: np.ndarray | None = None
+    closure: Any = None
+
+    def reported(self) -> dict[str, Any]:
+        """The optional fields of the result (keywords of ``LimitResult.from_log_likelihood``)."""
+        names = ("histograms", "data_histograms", "nuisance_names", "fitted_nuisances")
+        return {name: getattr(self, name) for name in (*names, "asimov_log_normalisation", "closure")}
 
 
 # -- summaries: what the histograms are made of ---------------------------------------------------------------
@@ -105,9 +97,7 @@ def summary_statistic(mode: str, options: LimitOptions, n_parameters: int) -> tu
     """The per-event summary [n, d] and its labels: the features (histo), the chosen score components
     (sally), or the full score (sallino, adaptive-sally: projected per tested point later)."""
     if mode == "histo":
-        features = options.features
-        if features is None:
-            raise InferenceError("features: the histo mode needs the observables (names or callables) to bin")
+        features = options.histogram.features
         features = [features] if isinstance(features, str) or callable(features) else list(features)
         labels = [
             f if isinstance(f, str) else getattr(f, "__name__", f"feature_{i}")
@@ -118,8 +108,8 @@ def summary_statistic(mode: str, options: LimitOptions, n_parameters: int) -> tu
             return feature_values(columns, features)
 
     else:
-        score = score_function(options.estimator)
-        components = None if mode in ("sallino", "adaptive-sally") else options.score_components
+        score = score_function(options.estimator.estimator)
+        components = None if mode in ("sallino", "adaptive-sally") else options.histogram.score_components
         labels = [f"score_{i}" for i in (range(n_parameters) if components is None else components)]
 
         def values(columns: ChunkColumns) -> np.ndarray:
@@ -131,7 +121,7 @@ def summary_statistic(mode: str, options: LimitOptions, n_parameters: int) -> tu
                 )
             return t if components is None else t[:, list(components)]
 
-    post = options.postprocessing
+    post = options.histogram.postprocessing
     if post is None:
         return values, labels
 
@@ -201,7 +191,7 @@ def gather_events(
         v = None if fn is None else np.asarray(fn(columns), dtype=np.float64).reshape(columns.n_events, -1)
         return v, columns.weights, columns.rows, columns.x if want_x else None
 
-    parts = reduce_chunks(store, chunk, **options.read)
+    parts = reduce_chunks(store, chunk, **options.read.as_kwargs())
     out = {"weights": np.concatenate([p[1] for p in parts]), "rows": np.concatenate([p[2] for p in parts])}
     if fn is not None:
         out["values"] = np.concatenate([p[0] for p in parts])
@@ -238,7 +228,7 @@ def fixed_binning_terms(
 ):
     """One binning for all points: the histogram morphs exactly (BinnedWeights)."""
     fn, labels = summary_statistic(mode, options, points.shape[1])
-    spec = bins_per_dimension(options.bins, summary_dimensions(store, fn))
+    spec = bins_per_dimension(options.histogram.bins, summary_dimensions(store, fn))
     probe = None
     if any(not isinstance(s, np.ndarray) for s in spec) or (
         data.c_true is not None and data.factors is not None
@@ -249,7 +239,7 @@ def fixed_binning_terms(
         None if probe is None else probe["values"],
         None if probe is None else probe["weights"] @ binning_c,
     )
-    binned = binned_weights(store, fn, edges, flow=True, **options.read)
+    binned = binned_weights(store, fn, edges, flow=True, **options.read.as_kwargs())
     if len(labels) != len(edges):
         labels = [f"{labels[0]}_{d}" for d in range(len(edges))]
     n_bins = int(np.prod(binned.shape))
@@ -266,16 +256,18 @@ def fixed_binning_terms(
             raise InferenceError(f"counts: {counts.size} values for the {binned.shape} bins")
     else:
         counts = weighted_histogram(observed_summary(store, fn, data.x), data.weights, edges)
-    if options.profile_nuisances:
-        kinematic, rate = profiled_terms(store, fn, edges, c, luminosity, counts, options)
+    if options.nuisances.profile_nuisances:
+        terms = profiled_terms(store, fn, edges, c, luminosity, counts, options)
     else:
-        kinematic, rate = histogram_log_likelihood(expected, counts)
-    if not options.return_histograms:
-        return kinematic, rate, float(counts.sum()), None, None
-    gram = binned.gram.reshape(n_bins, *binned.gram.shape[-2:])
-    variances = luminosity**2 * np.einsum("tb,kbc,tc->tk", c, gram, c)
-    histograms = tuple(make_hist(edges, labels, e, v) for e, v in zip(expected, variances, strict=True))
-    return kinematic, rate, float(counts.sum()), histograms, (make_hist(edges, labels, counts, counts),)
+        terms = LimitTerms(*histogram_log_likelihood(expected, counts), float(counts.sum()))
+    if options.return_histograms:
+        gram = binned.gram.reshape(n_bins, *binned.gram.shape[-2:])
+        variances = luminosity**2 * np.einsum("tb,kbc,tc->tk", c, gram, c)
+        terms.histograms = tuple(
+            make_hist(edges, labels, e, v) for e, v in zip(expected, variances, strict=True)
+        )
+        terms.data_histograms = (make_hist(edges, labels, counts, counts),)
+    return terms
 
 
 def per_point_binning_terms(
@@ -293,23 +285,21 @@ def per_point_binning_terms(
         raise InferenceError(
             f"x_observed: mode {mode!r} bins every tested point differently; counts do not do"
         )
-    ref_point = (
-        np.zeros(points.shape[1]) if options.theta_ref is None else np.asarray(options.theta_ref, float)
-    )
+    theta_ref = options.estimator.theta_ref
+    ref_point = np.zeros(points.shape[1]) if theta_ref is None else np.asarray(theta_ref, float)
     try:
         c_ref = resolve_thetas(store.setup, ref_point)[0][0]
     except InferenceError as err:
         raise InferenceError(f"theta_ref: {err}") from None
-    keep = (
-        list(range(points.shape[1])) if options.score_components is None else list(options.score_components)
-    )
+    components = options.histogram.score_components
+    keep = list(range(points.shape[1])) if components is None else list(components)
     if mode == "sallino":
         labels = ["h"]
     elif mode == "adaptive-sally":
         labels = [f"score_{i}" for i in keep] + ["h"]
     elif len(labels) != values.shape[1]:
         labels = [f"{labels[0]}_{d}" for d in range(values.shape[1])]
-    spec = bins_per_dimension(options.bins, len(labels))
+    spec = bins_per_dimension(options.histogram.bins, len(labels))
 
     def statistic(v: np.ndarray, t: int) -> np.ndarray:
         if mode not in ("sallino", "adaptive-sally"):
@@ -341,27 +331,24 @@ def per_point_binning_terms(
             histograms.append(make_hist(edges, labels, nu, variance))
             data_histograms.append(make_hist(edges, labels, counts, counts))
     if not options.return_histograms:
-        return kinematic, rate, n_total, None, None
-    return kinematic, rate, n_total, tuple(histograms), tuple(data_histograms)
+        return LimitTerms(kinematic, rate, n_total)
+    return LimitTerms(kinematic, rate, n_total, tuple(histograms), tuple(data_histograms))
 
 
 def profiled_terms(
     store: Any, fn: Callable | None, edges: Sequence[np.ndarray], c, luminosity, counts, options: LimitOptions
-) -> tuple[np.ndarray, np.ndarray]:
+) -> LimitTerms:
     """Kinematic and rate parts [T] with the nuisances profiled per tested point (see
-    :mod:`~columnminer.inference.systematic_bins`); the fitted nuisances go to ``options.fitted_nuisances``.
+    :mod:`~columnminer.inference.systematic_bins`), with the profiled names and their fitted values [T, N].
     The rate part carries the constraint term; without ``include_rate`` the multinomial is profiled. Only
-    the nuisances named in ``options.profile_nuisances`` (all for True) float; the others stay at 0."""
+    the nuisances named in ``profile_nuisances`` (all for True) float; the others stay at 0."""
     feature = fn if fn is not None else (lambda columns: np.zeros(columns.n_events))
-    variations = binned_variations(store, feature, edges, flow=True, **options.read)
+    variations = binned_variations(store, feature, edges, flow=True, **options.read.as_kwargs())
     nominal, alpha, beta = variations.interpolation_at(c)
     names = variations.nuisance_names
-    if options.profile_nuisances is not True:
-        wanted = (
-            [options.profile_nuisances]
-            if isinstance(options.profile_nuisances, str)
-            else list(options.profile_nuisances)
-        )
+    profile = options.nuisances.profile_nuisances
+    if profile is not True:
+        wanted = [profile] if isinstance(profile, str) else list(profile)
         unknown = [n for n in wanted if n not in names]
         if unknown:
             raise InferenceError(
@@ -369,14 +356,14 @@ def profiled_terms(
             )
         keep = [names.index(n) for n in wanted]
         alpha, beta, names = alpha[:, keep], beta[:, keep], tuple(wanted)
-    options.profiled_names = names
     counts = np.asarray(counts, dtype=np.float64).ravel()
     value, nu, varied = profile_binned_likelihood(
         luminosity * nominal, counts, alpha, beta, include_rate=options.include_rate
     )
-    options.fitted_nuisances = nu
     logger.info("profiled %d nuisance(s) %s at %d points", nu.shape[1], names, len(nu))
     if not options.include_rate:
-        return value, np.zeros(len(value))
-    kinematic, rate = histogram_log_likelihood(varied, counts)
-    return kinematic, rate - 0.5 * np.sum(nu**2, axis=1)
+        kinematic, rate = value, np.zeros(len(value))
+    else:
+        kinematic, rate = histogram_log_likelihood(varied, counts)
+        rate = rate - 0.5 * np.sum(nu**2, axis=1)
+    return LimitTerms(kinematic, rate, float(counts.sum()), nuisance_names=names, fitted_nuisances=nu)

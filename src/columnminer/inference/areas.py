@@ -45,6 +45,10 @@ class AreaEstimate:
         error: standard deviation of the bootstrap replicas (NaN without replicas).
         replicas: the replicas' areas [B].
         reaches_edge: whether the nominal region touches the border of the grid (the area is a lower bound).
+
+    Example:
+        >>> str(AreaEstimate(1.234, 0.05, np.array([1.2, 1.3]))), str(AreaEstimate(2.0, 0.1, np.array([]), True))
+        ('1.234 ± 0.050', '2.00 ± 0.10*')
     """
 
     value: float

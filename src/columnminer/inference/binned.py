@@ -276,24 +276,28 @@ class BinnedWeights:
         """Expected events per bin, luminosity (pb^-1) times :meth:`cross_sections`, [n_thetas, *bins]."""
         return float(luminosity) * self.cross_sections(thetas)
 
-    def to_hist(self, theta: Any, luminosity: float | None = None) -> Any:
-        """A ``hist.Hist`` (Weight storage) at one theta: cross sections (pb), or expected events for a
-        luminosity (pb^-1), with the Monte Carlo variances."""
-        import hist
+    def to_hist(self, thetas: Any, luminosity: float | None = None) -> Any:
+        """The package's histogram at ``thetas`` (:mod:`columnminer.hists`): a Weight-storage ``hist.Hist``
+        with a first ``theta`` axis named by benchmark or point, then the observable axes; cross sections (pb),
+        or expected events for a luminosity (pb^-1), with the Monte Carlo variances.
+
+        Example:
+            >>> from columnminer._examples import golden_store
+            >>> store = golden_store(np.linspace(110.0, 140.0, 20))
+            >>> binned = binned_weights(store, ["m4l"], [110.0, 125.0, 140.0])
+            >>> h = binned.to_hist(["sm", [0.5, 0.0]], luminosity=3e6)
+            >>> h.axes.name, list(h.axes["theta"])
+            (('theta', 'm4l'), ['sm', 'a2=0.5,a3=0'])
+            >>> bool(h[{"theta": "sm"}].sum().value > 0)
+            True
+        """
+        from ..hists import theta_axis, theta_hist
 
         scale = 1.0 if luminosity is None else float(luminosity)
-        values = scale * self.cross_sections(theta)
-        variances = (scale * self.cross_section_errors(theta)) ** 2
-        if values.shape[0] != 1:
-            raise InferenceError("to_hist takes one parameter point")
-        axes = [
-            hist.axis.Variable(e, name=label, label=label)
-            for e, label in zip(self.edges, self.labels, strict=True)
-        ]
-        h = hist.Hist(*axes, storage=hist.storage.Weight())
-        h.view()["value"] = values[0]
-        h.view()["variance"] = variances[0]
-        return h
+        values = scale * self.cross_sections(thetas)
+        variances = (scale * self.cross_section_errors(thetas)) ** 2
+        axes = [(label, edges) for edges, label in zip(self.edges, self.labels, strict=True)]
+        return theta_hist(theta_axis(self.setup, thetas), values, variances, axes)
 
 
 def _as_edges(bins: Any) -> tuple[np.ndarray, ...]:

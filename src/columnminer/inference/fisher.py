@@ -130,7 +130,8 @@ class FisherInformation:
         )
 
     def histogram(self) -> Any:
-        """The histogram behind a histogram information as a ``hist.Hist`` of expected events at theta."""
+        """The histogram behind a histogram information: expected events at theta as a ``hist.Hist`` with a
+        one-category ``theta`` axis (the convention of :mod:`columnminer.hists`) and the observable axes."""
         if self.binned is None or self.theta is None:
             raise InferenceError(f"a {self.kind!r} information has no histogram")
         return self.binned.to_hist(self.theta, self.luminosity_pb)

@@ -46,9 +46,12 @@ __all__ = [
     "histogram_nll",
     "log_density_function",
     "neural_nll",
+    "observed_weights",
     "parameter_grid",
+    "positive_luminosity",
     "profile_log_likelihood",
     "project_log_likelihood",
+    "resolve_theta_true",
     "resolve_thetas",
 ]
 
@@ -91,6 +94,33 @@ def asymptotic_p_values(q: Any, dof: int) -> np.ndarray:
     if int(dof) < 1:
         raise InferenceError(f"dof must be a positive integer, got {dof}")
     return stats.chi2.sf(np.maximum(np.asarray(q, dtype=np.float64), 0.0), int(dof))
+
+
+def positive_luminosity(luminosity: Any) -> float:
+    """The integrated luminosity (pb^-1) as a float, or an :class:`~columnminer.errors.InferenceError` unless
+    it is positive.
+
+    Example:
+        >>> positive_luminosity(300_000)
+        300000.0
+    """
+    if not float(luminosity) > 0:
+        raise InferenceError(f"luminosity must be positive (pb^-1), got {luminosity}")
+    return float(luminosity)
+
+
+def observed_weights(n_events: int, weights: Any = None, n_observed: float | None = None) -> np.ndarray:
+    r"""Per-event weights [n] of observed events: ``weights`` (default 1 each), rescaled to
+    :math:`w_i\,N_	ext{obs} / \sum_j w_j` when ``n_observed`` is given.
+
+    Example:
+        >>> observed_weights(4, n_observed=10.0).tolist()
+        [2.5, 2.5, 2.5, 2.5]
+    """
+    w = np.ones(n_events) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (n_events,):
+        raise InferenceError(f"weights must have shape ({n_events},), got {w.shape}")
+    return w if n_observed is None else w * float(n_observed) / w.sum()
 
 
 def parameter_grid(
@@ -153,6 +183,22 @@ def resolve_thetas(setup: AnalysisSetup, thetas: Any) -> tuple[np.ndarray, np.nd
         raise InferenceError(f"thetas: {err}") from err
 
 
+def resolve_theta_true(setup: AnalysisSetup, theta_true: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients [B] and parameter point [P] of one point ``theta_true`` (see :func:`resolve_thetas`); more
+    than one point is an :class:`~columnminer.errors.InferenceError`.
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> c, point = resolve_theta_true(golden_channel_setup(), "sm")
+        >>> c.shape, point.tolist()
+        ((6,), [0.0, 0.0])
+    """
+    coefficients, points = resolve_thetas(setup, theta_true)
+    if len(points) != 1:
+        raise InferenceError(f"theta_true must be one parameter point, got {len(points)}")
+    return coefficients[0], points[0]
+
+
 def benchmark_totals(
     store: Any,
     partition: str | None = None,
@@ -164,10 +210,8 @@ def benchmark_totals(
     partition scaled to the full sample (so :math:`\sigma(\theta) = c(\theta)\cdot` totals).
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup
-        >>> from columnminer.io.store import EventStore
-        >>> store = EventStore.create("memory://doc-totals", golden_channel_setup(), ["m4l"], chunk_size=4)
-        >>> _ = store.append(np.ones((10, 1)), np.ones((10, 6)), 0)
+        >>> from columnminer._examples import golden_store
+        >>> store = golden_store(np.ones(10))
         >>> benchmark_totals(store).tolist()
         [10.0, 10.0, 10.0, 10.0, 10.0, 10.0]
     """
@@ -284,11 +328,9 @@ def histogram_nll(
     :math:`\theta` part of every point must be a benchmark.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup
-        >>> from columnminer.io.store import EventStore
+        >>> from columnminer._examples import golden_store
         >>> from columnminer.inference.binned import binned_weights
-        >>> store = EventStore.create("memory://doc-hnll", golden_channel_setup(), ["m4l"], chunk_size=4)
-        >>> _ = store.append(np.arange(10.0)[:, None], np.ones((10, 6)), 0)
+        >>> store = golden_store(np.arange(10.0))
         >>> binned = binned_weights(store, "m4l", [0.0, 5.0, 10.0])
         >>> nll = histogram_nll(binned, [5.0, 5.0], luminosity=1.0)
         >>> round(float(nll([0.0, 0.0])[0]), 4)  # 2 * (5 - 5 log 5)
@@ -341,7 +383,15 @@ def histogram_nll(
 def log_density_function(
     estimator: Any, theta_ref: np.ndarray | None
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """``f(x [n, d], thetas [T, P]) -> [T, n]``: log p(x|theta) or log r(x|theta, theta_ref)."""
+    r"""``f(x [n, d], thetas [T, P]) -> [T, n]``: :math:`\log\hat p(x|\theta)` of a likelihood estimator,
+    :math:`\log\hat r(x|\theta, \theta_\text{ref})` of a ratio estimator (the mean of an ensemble's members;
+    a doubly parameterised one needs ``theta_ref``), or a plain callable's values.
+
+    Example:
+        >>> log_p = log_density_function(lambda x, t: -0.5 * (x[None, :, 0] - t[:, :1]) ** 2, None)
+        >>> log_p(np.array([[0.0], [1.0]]), np.array([[0.0], [1.0]])).tolist()
+        [[-0.0, -0.5], [-0.5, -0.0]]
+    """
     kind = getattr(estimator, "estimator_class", None) or type(estimator)
     names = {k.__name__ for k in getattr(kind, "__mro__", ())}
 
@@ -396,9 +446,7 @@ def event_log_likelihood(
     if x.ndim != 2 or len(x) == 0:
         raise InferenceError(f"x must be a non-empty [n_events, n_observables] array, got shape {x.shape}")
     points = _points(thetas, None)
-    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != (len(x),):
-        raise InferenceError(f"weights must have shape ({len(x)},), got {w.shape}")
+    w = observed_weights(len(x), weights)
     reference = None if theta_ref is None else _points(theta_ref, points.shape[1], "theta_ref")[0]
     log_p = log_density_function(estimator, reference)
     step = max(1, MAX_PAIRS // len(x))
@@ -449,15 +497,7 @@ def neural_nll(
     """
     x = np.asarray(x, dtype=np.float64)
     x = x[:, None] if x.ndim == 1 else x
-    n = len(x)
-    if weights is None:
-        w = np.full(n, (float(n_observed) if n_observed is not None else n) / max(n, 1))
-    else:
-        w = np.asarray(weights, dtype=np.float64)
-        if n_observed is not None:
-            w = w * float(n_observed) / w.sum()
-    if w.shape != (n,):
-        raise InferenceError(f"weights must have shape ({n},), got {w.shape}")
+    w = observed_weights(len(x), weights, n_observed)
     setup = getattr(store, "setup", None)
     totals = None
     if include_rate:
@@ -516,10 +556,7 @@ def fix_params(
     free = [i for i in range(n) if i not in fixed]
 
     def fn(points: np.ndarray) -> np.ndarray:
-        full = np.empty((len(points), n))
-        full[:, free] = points
-        full[:, fixed] = values
-        return nll(full)
+        return nll(_assemble(n, free, points, fixed, values))
 
     return NegativeLogLikelihood(fn, tuple(nll.parameter_names[i] for i in free))
 
@@ -532,6 +569,12 @@ class LikelihoodScan:
     [T], ``p_values`` [T] (:func:`asymptotic_p_values` with ``dof``), ``best_fit_index``, and
     ``other_values`` [T, N - M]: the values the other components took (fixed for a projection, the
     minimisers for a profile).
+
+    Example:
+        >>> scan = LikelihoodScan(np.array([[0.0], [1.0]]), np.array([1.0, 1.5]), np.array([0.0, 1.0]),
+        ...                       asymptotic_p_values([0.0, 1.0], 1), 0, 1, (0,), np.zeros((2, 1)))
+        >>> scan.best_fit.tolist(), scan.p_values.round(3).tolist()
+        ([0.0], [1.0, 0.317])
     """
 
     thetas: np.ndarray
@@ -549,12 +592,42 @@ class LikelihoodScan:
         return self.thetas[self.best_fit_index]
 
 
-def _scan_points(thetas: Any, grid_ranges: Any, grid_resolutions: Any, m: int) -> np.ndarray:
+def _assemble(
+    n: int, first: list[int], first_values: Any, second: list[int], second_values: Any
+) -> np.ndarray:
+    """Points [T, n] whose components ``first`` are ``first_values`` [T, len(first)] and ``second`` are
+    ``second_values`` (broadcast)."""
+    full = np.empty((len(first_values), n))
+    full[:, first] = first_values
+    full[:, second] = second_values
+    return full
+
+
+def _scan_setup(
+    nll: Any,
+    remaining_components: Any,
+    thetas: Any,
+    grid_ranges: Any,
+    grid_resolutions: Any,
+    n_parameters: Any,
+) -> tuple[NegativeLogLikelihood, list[int], list[int], np.ndarray]:
+    """The likelihood, the remaining and the other components, and the points [T, M] of a scan (``thetas``,
+    or a grid from ``grid_ranges`` / ``grid_resolutions``)."""
+    nll = _as_nll(nll, n_parameters)
+    n = nll.n_parameters
+    remaining = (
+        list(range(n))
+        if remaining_components is None
+        else _components(remaining_components, n, len(remaining_components))
+    )
+    others = [i for i in range(n) if i not in remaining]
     if thetas is not None:
-        return _points(thetas, m)
-    if grid_ranges is None:
+        points = _points(thetas, len(remaining))
+    elif grid_ranges is None:
         raise InferenceError("thetas: give the points to evaluate, or grid_ranges")
-    return _points(parameter_grid(grid_ranges, grid_resolutions), m)
+    else:
+        points = _points(parameter_grid(grid_ranges, grid_resolutions), len(remaining))
+    return nll, remaining, others, points
 
 
 def _scan(
@@ -592,15 +665,9 @@ def project_log_likelihood(
         >>> scan.q.tolist(), scan.best_fit.tolist()
         ([0.0, 1.0], [0.0])
     """
-    nll = _as_nll(nll, n_parameters)
-    n = nll.n_parameters
-    remaining = (
-        list(range(n))
-        if remaining_components is None
-        else _components(remaining_components, n, len(remaining_components))
+    nll, remaining, others, points = _scan_setup(
+        nll, remaining_components, thetas, grid_ranges, grid_resolutions, n_parameters
     )
-    others = [i for i in range(n) if i not in remaining]
-    points = _scan_points(thetas, grid_ranges, grid_resolutions, len(remaining))
     values = (
         np.zeros(len(others))
         if fixed_values is None
@@ -610,9 +677,7 @@ def project_log_likelihood(
         raise InferenceError(
             f"fixed_values needs {len(others)} values (components {others}), got {values.shape}"
         )
-    full = np.empty((len(points), n))
-    full[:, remaining] = points
-    full[:, others] = values
+    full = _assemble(nll.n_parameters, remaining, points, others, values)
     return _scan(
         nll(full), points, remaining, np.broadcast_to(values, (len(points), len(others))).copy(), dof
     )
@@ -680,21 +745,14 @@ def profile_log_likelihood(
     """
     if n_parameters is None and theta_start is not None and not isinstance(nll, NegativeLogLikelihood):
         n_parameters = len(np.atleast_1d(theta_start))
-    nll = _as_nll(nll, n_parameters)
-    n = nll.n_parameters
-    remaining = (
-        list(range(n))
-        if remaining_components is None
-        else _components(remaining_components, n, len(remaining_components))
+    nll, remaining, others, points = _scan_setup(
+        nll, remaining_components, thetas, grid_ranges, grid_resolutions, n_parameters
     )
-    others = [i for i in range(n) if i not in remaining]
-    points = _scan_points(thetas, grid_ranges, grid_resolutions, len(remaining))
+    n = nll.n_parameters
     start = np.zeros(n) if theta_start is None else np.asarray(theta_start, dtype=np.float64).ravel()
     if start.shape != (n,):
         raise InferenceError(f"theta_start must have {n} components, got {start.shape}")
-    full = np.empty((len(points), n))
-    full[:, remaining] = points
-    full[:, others] = start[others]
+    full = _assemble(n, remaining, points, others, start[others])
     if not others:
         return _scan(nll(full), points, remaining, np.empty((len(points), 0)), dof)
     values = np.empty(len(points))

@@ -66,7 +66,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,28 +77,29 @@ from ..errors import InferenceError
 from ..weights import closest_benchmark
 from ._histograms import (
     LimitData,
-    LimitOptions,
+    LimitTerms,
     asimov_weights,
     fixed_binning_terms,
     gather_events,
     per_point_binning_terms,
     profiled_terms,
 )
-from .binned import ChunkColumns, Feature, reduce_chunks
+from .binned import ChunkColumns, reduce_chunks
 from .likelihood import (
     YIELD_FLOOR,
     asymptotic_p_values,
     benchmark_totals,
     event_log_likelihood,
+    observed_weights,
+    positive_luminosity,
+    resolve_theta_true,
     resolve_thetas,
 )
+from .limit_options import MODES, LimitOptions, check_mode, limit_options
 
-__all__ = ["MODES", "LimitResult", "expected_limits", "observed_limits"]
+__all__ = ["MODES", "LimitOptions", "LimitResult", "expected_limits", "limit_options", "observed_limits"]
 
 logger = logging.getLogger(__name__)
-
-#: The ways to build the likelihood, see the module docstring.
-MODES = ("rate", "histo", "sally", "adaptive-sally", "sallino", "ml")
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,17 @@ class LimitResult:
             ``asimov_normalisation``); else None.
         closure: expected ml limits with ``closure``: the
             :class:`~columnminer.ml.calibration.RatioClosure` of the estimator on the Asimov events; else None.
+
+    Build with :meth:`from_log_likelihood` (every limit function does).
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> points = np.array([[0.0, 0.0], [0.5, 0.0], [1.0, 0.0]])
+        >>> rate = np.array([-1.0, 0.0, -2.0])  # log L_rate, up to a constant
+        >>> result = LimitResult.from_log_likelihood("rate", golden_channel_setup(), points, np.zeros(3), rate,
+        ...                                          1000.0, 50.0)
+        >>> result.best_fit.tolist(), result.q[[0, 2]].tolist(), result.p_values.round(3).tolist()
+        ([0.5, 0.0], [2.0, 4.0], [0.368, 1.0, 0.135])
     """
 
     mode: str
@@ -268,89 +279,122 @@ class LimitResult:
         return float(np.sum(self.q < self.threshold(cl)) * np.prod(steps))
 
 
-# -- the likelihood parts per mode: (kinematic [T], rate [T], N, histograms, data histograms) ------------------
-def _rate_and_ml(
-    store, mode, c, points, luminosity, options: LimitOptions, data: LimitData, extras: dict, theta_true
-):
-    totals = benchmark_totals(store, **options.read)
-    matrix = None  # benchmark weights of the Asimov events (times the per-row factors)
-    if data.c_true is not None and (mode == "ml" or extras["return_asimov"] or data.factors is not None):
-        gathered = gather_events(store, None, options, want_x=True)
-        w = asimov_weights(data, gathered, luminosity)
-        keep = w != 0
-        x, w = gathered["x"][keep], w[keep]
-        matrix = gathered["weights"][keep]
-        if data.factors is not None:
-            matrix = matrix * data.factors[gathered["rows"][keep]][:, None]
-        n_asimov = extras["n_asimov"]
-        if n_asimov is not None and int(n_asimov) < len(x):
-            pick = np.random.default_rng(extras["seed"]).choice(len(x), int(n_asimov), replace=False)
-            x, w, matrix = x[pick], w[pick] * w.sum() / w[pick].sum(), matrix[pick]
-        data.x, data.weights = x, w
+# -- the likelihood parts per mode ----------------------------------------------------------------------------
+def _asimov_events(store: Any, options: LimitOptions, data: LimitData, luminosity: float) -> np.ndarray:
+    """Put the Asimov events at theta_true (a random subset of ``n_asimov`` of them, the total kept) into
+    ``data.x`` / ``data.weights``; returns their benchmark weights [n, B] times the per-row factors."""
+    gathered = gather_events(store, None, options, want_x=True)
+    w = asimov_weights(data, gathered, luminosity)
+    keep = w != 0
+    x, w = gathered["x"][keep], w[keep]
+    matrix = gathered["weights"][keep]
+    if data.factors is not None:
+        matrix = matrix * data.factors[gathered["rows"][keep]][:, None]
+    n_asimov = options.asimov.n_asimov
+    if n_asimov is not None and int(n_asimov) < len(x):
+        pick = np.random.default_rng(options.asimov.seed).choice(len(x), int(n_asimov), replace=False)
+        x, w, matrix = x[pick], w[pick] * w.sum() / w[pick].sum(), matrix[pick]
+    data.x, data.weights = x, w
+    return matrix
+
+
+def _n_total(data: LimitData, totals: np.ndarray, luminosity: float) -> float:
+    r"""N: the Asimov events' weight sum (without events: :math:`L\sigma(\theta_\text{true})`), or the observed
+    count (``n_observed``, the sum of the counts or of the event weights)."""
     if data.c_true is not None:
-        n_total = (
-            float(data.weights.sum())
-            if data.weights is not None
-            else float(luminosity * totals @ data.c_true)
-        )
-    elif data.n_observed is not None:
-        n_total = float(data.n_observed)
-    elif data.counts is not None:
-        n_total = float(np.sum(data.counts))
-    else:
-        n_total = float(data.weights.sum())
-    if mode == "rate" and options.profile_nuisances:
-        kinematic, rate = profiled_terms(
-            store, None, (np.array([-1.0, 1.0]),), c, luminosity, [n_total], options
-        )
-        return kinematic, rate, n_total, None, None
+        if data.weights is not None:
+            return float(data.weights.sum())
+        return float(luminosity * totals @ data.c_true)
+    if data.n_observed is not None:
+        return float(data.n_observed)
+    if data.counts is not None:
+        return float(np.sum(data.counts))
+    return float(data.weights.sum())
+
+
+def _rate_and_ml(
+    store: Any, mode: str, c, points, luminosity: float, options: LimitOptions, data: LimitData, theta_true
+) -> LimitTerms:
+    """The rate term :math:`N\\log\\nu(\\theta) - \\nu(\\theta)` and, for ml, the unbinned kinematic term."""
+    totals = benchmark_totals(store, **options.read.as_kwargs())
+    matrix = None  # benchmark weights of the Asimov events (times the per-row factors)
+    if data.c_true is not None and (mode == "ml" or options.asimov.return_asimov or data.factors is not None):
+        matrix = _asimov_events(store, options, data, luminosity)
+    n_total = _n_total(data, totals, luminosity)
+    if mode == "rate" and options.nuisances.profile_nuisances:
+        return profiled_terms(store, None, (np.array([-1.0, 1.0]),), c, luminosity, [n_total], options)
     expected = np.maximum(luminosity * c @ totals, YIELD_FLOOR)
-    rate = n_total * np.log(expected) - expected
-    kinematic = np.zeros(len(c))
-    if mode == "ml":
-        if data.x is None:
-            raise InferenceError("x_observed: the ml mode needs the observed events")
-        ref = np.zeros(points.shape[1]) if options.theta_ref is None else options.theta_ref
-        if matrix is not None and (options.asimov_normalisation or options.closure):
-            offset = rate if options.include_rate else None
-            kinematic = _asimov_kinematic(store, points, theta_true, data.x, matrix, n_total, offset, options)
-        else:
-            w = data.weights * (n_total / data.weights.sum())
-            kinematic = event_log_likelihood(options.estimator, data.x, points, w, ref)
-    return kinematic, rate, n_total, None, None
+    terms = LimitTerms(np.zeros(len(c)), n_total * np.log(expected) - expected, n_total)
+    if mode != "ml":
+        return terms
+    if data.x is None:
+        raise InferenceError("x_observed: the ml mode needs the observed events")
+    ml = options.estimator
+    if matrix is not None and (ml.asimov_normalisation or ml.closure):
+        offset = terms.rate if options.include_rate else None
+        _asimov_kinematic(store, points, theta_true, data.x, matrix, offset, options, terms)
+    else:
+        ref = np.zeros(points.shape[1]) if ml.theta_ref is None else ml.theta_ref
+        w = data.weights * (n_total / data.weights.sum())
+        terms.kinematic = event_log_likelihood(ml.estimator, data.x, points, w, ref)
+    return terms
 
 
 def _asimov_kinematic(
-    store, points, theta_true, x, matrix, n_total, offset, options: LimitOptions
-) -> np.ndarray:
+    store, points, theta_true, x, matrix, offset, options: LimitOptions, terms: LimitTerms
+) -> None:
     r"""The ml kinematic term on the Asimov events at theta_true, with the closure statistics of the estimator
     on them (module docstring): :math:`N[\hat\Lambda(\theta) - \log\hat c(\theta)]`, or without the
-    Asimov normalisation :math:`\sum_i w_i\log\hat r_i(\theta)`. Fills ``options.closure_result``."""
+    Asimov normalisation :math:`\sum_i w_i\log\hat r_i(\theta)`. Fills ``terms`` (kinematic, log c, closure)."""
     from ..ml.calibration import ratio_closure
 
+    n_total = terms.n_total
     closure = ratio_closure(
-        options.estimator,
+        options.estimator.estimator,
         store,
         points,
-        partition=options.partition,
+        partition=options.read.partition,
         theta_ref=theta_true,
         events=(x, matrix),
         n_events=n_total,
         log_likelihood_offset=offset,
     )
     log_c = np.log(closure.normalisation)
-    options.closure_result = closure
-    options.asimov_log_normalisation = log_c
-    if options.closure and not closure.passed:
-        message = (
-            "ml limits: the estimator fails the closure check on the Asimov events, so its limits are not "
-            "reliable (the best fit is theta_true by construction, the regions may be wrong):\n"
-            + closure.summary()
+    terms.asimov_log_normalisation = log_c
+    if options.estimator.closure:
+        terms.closure = closure
+        if not closure.passed:
+            message = (
+                "ml limits: the estimator fails the closure check on the Asimov events, so its limits are not "
+                "reliable (the best fit is theta_true by construction, the regions may be wrong):\n"
+                + closure.summary()
+            )
+            warnings.warn(message, UserWarning, stacklevel=4)
+    if options.estimator.asimov_normalisation:
+        terms.kinematic = n_total * closure.log_likelihood
+    else:
+        terms.kinematic = n_total * (closure.log_likelihood + log_c)
+
+
+def _histogram_terms(
+    store: Any, mode: str, c, points, luminosity: float, options: LimitOptions, data: LimitData, theta_true
+) -> LimitTerms:
+    """The histogram modes: the binning points (``thetas_binning``, theta_true, or the tested point nearest
+    the grid's centre; normalised distributions mixed with equal weight), then one binning or one per point."""
+    binning = options.histogram.thetas_binning
+    if binning is None and theta_true is not None:
+        binning = theta_true[None, :]
+    elif binning is None:
+        binning = points[[np.argmin(np.linalg.norm(points - points.mean(axis=0), axis=1))]]
+    binning_c = resolve_thetas(store.setup, binning)[0]
+    totals = benchmark_totals(store, **options.read.as_kwargs())
+    binning_c = (binning_c / np.maximum(binning_c @ totals, YIELD_FLOOR)[:, None]).mean(axis=0)
+    fix = options.histogram.fix_adaptive_binning
+    if mode in ("sallino", "adaptive-sally") or fix is False:
+        return per_point_binning_terms(
+            store, mode, c, points, luminosity, options, data, binning_c, bool(fix)
         )
-        warnings.warn(message, UserWarning, stacklevel=4)
-    if options.asimov_normalisation:
-        return n_total * closure.log_likelihood
-    return n_total * (closure.log_likelihood + log_c)
+    return fixed_binning_terms(store, mode, c, points, luminosity, options, data, binning_c)
 
 
 def _closest_factors(
@@ -369,7 +413,7 @@ def _closest_factors(
         w = columns.weights @ c_true
         return np.array([w[origin >= 0].sum(), w[origin == closest].sum()])
 
-    signal_all, signal_kept = np.sum(reduce_chunks(store, sums, **options.read), axis=0)
+    signal_all, signal_kept = np.sum(reduce_chunks(store, sums, **options.read.as_kwargs()), axis=0)
     if signal_kept <= 0:
         raise InferenceError("sample_only_from_closest_benchmark: no signal from the closest benchmark")
     factors = np.where(sampled_from == closest, signal_all / signal_kept, 0.0)
@@ -378,79 +422,42 @@ def _closest_factors(
     return factors
 
 
-def _run(
-    store, mode, thetas, luminosity, options: LimitOptions, data: LimitData, theta_true, extras
-) -> LimitResult:
-    mode = str(mode).lower()
-    if mode not in MODES:
-        raise InferenceError(f"mode: unknown mode {mode!r}; choose one of {list(MODES)}")
-    if options.profile_nuisances and (
-        mode in ("ml", "sallino", "adaptive-sally") or options.fix_adaptive_binning is False
-    ):
-        raise InferenceError(
-            f"profile_nuisances: mode {mode!r} with a binning per tested point or unbinned is not supported; "
-            "use rate, histo or sally with one binning"
-        )
-    if mode == "ml" and options.estimator is None:
-        raise InferenceError("estimator: the ml mode needs a likelihood or likelihood-ratio estimator")
-    if not float(luminosity) > 0:
-        raise InferenceError(f"luminosity must be positive (pb^-1), got {luminosity}")
-    luminosity = float(luminosity)
+def _asimov_output(
+    store: Any, options: LimitOptions, data: LimitData, n_total: float, luminosity: float
+) -> dict[str, Any]:
+    """``return_asimov``: the Asimov events ``x`` [n, n_observables], their ``weights`` [n] and ``n``."""
+    if data.x is None and data.c_true is not None:
+        gathered = gather_events(store, None, options, want_x=True)
+        data.x, data.weights = gathered["x"], asimov_weights(data, gathered, luminosity)
+    return {"n": float(n_total), "x": data.x, "weights": data.weights}
+
+
+def _run(store, mode, thetas, luminosity, options: LimitOptions, data: LimitData, theta_true) -> LimitResult:
+    """The limits of checked ``options``: the mode's likelihood terms, then the result."""
+    luminosity = positive_luminosity(luminosity)
     setup = store.setup
     c, points = resolve_thetas(setup, thetas)
-    options.read = {
-        "partition": options.partition,
-        "cuts": tuple(options.cuts),
-        "efficiencies": tuple(options.efficiencies),
-        "client": options.client,
-    }
-    if data.c_true is not None and extras["closest"]:
+    if data.c_true is not None and options.asimov.sample_only_from_closest_benchmark:
         data.factors = _closest_factors(store, theta_true, data.c_true, options)
-    if mode in ("rate", "ml"):
-        parts = _rate_and_ml(store, mode, c, points, luminosity, options, data, extras, theta_true)
-    else:
-        if options.thetas_binning is not None:
-            binning = options.thetas_binning
-        elif theta_true is not None:
-            binning = theta_true[None, :]
-        else:
-            binning = points[[np.argmin(np.linalg.norm(points - points.mean(axis=0), axis=1))]]
-        binning_c = resolve_thetas(setup, binning)[0]
-        totals = benchmark_totals(store, **options.read)
-        binning_c = (binning_c / np.maximum(binning_c @ totals, YIELD_FLOOR)[:, None]).mean(axis=0)
-        fix = options.fix_adaptive_binning
-        if mode in ("sallino", "adaptive-sally") or fix is False:
-            parts = per_point_binning_terms(
-                store, mode, c, points, luminosity, options, data, binning_c, bool(fix)
-            )
-        else:
-            parts = fixed_binning_terms(store, mode, c, points, luminosity, options, data, binning_c)
-    kinematic, rate, n_total, histograms, data_histograms = parts
+    parts = _rate_and_ml if mode in ("rate", "ml") else _histogram_terms
+    terms = parts(store, mode, c, points, luminosity, options, data, theta_true)
     if not options.include_rate:
-        rate = np.zeros(len(c))
+        terms.rate = np.zeros(len(c))
     asimov = None
-    if extras["return_asimov"]:
-        if data.x is None and data.c_true is not None:
-            gathered = gather_events(store, None, options, want_x=True)
-            data.x, data.weights = gathered["x"], asimov_weights(data, gathered, luminosity)
-        asimov = {"n": float(n_total), "x": data.x, "weights": data.weights}
+    if options.asimov.return_asimov:
+        asimov = _asimov_output(store, options, data, terms.n_total, luminosity)
     result = LimitResult.from_log_likelihood(
         mode,
         setup,
         points,
-        kinematic,
-        rate,
+        terms.kinematic,
+        terms.rate,
         luminosity,
-        n_total,
+        terms.n_total,
         options.dof,
         theta_true=theta_true,
-        histograms=histograms,
-        data_histograms=data_histograms,
         asimov=asimov,
-        nuisance_names=options.profiled_names,
-        fitted_nuisances=options.fitted_nuisances,
-        asimov_log_normalisation=options.asimov_log_normalisation,
-        closure=options.closure_result if options.closure else None,
+        **terms.reported(),
     )
     logger.info("%s limits: best fit %s of %d points", mode, result.best_fit.tolist(), len(points))
     return result
@@ -463,93 +470,80 @@ def expected_limits(
     thetas: Any,
     luminosity: float,
     *,
-    estimator: Any = None,
-    features: Feature | Sequence[Feature] | None = None,
-    score_components: Sequence[int] | None = None,
-    bins: Any = None,
-    thetas_binning: Any = None,
-    fix_adaptive_binning: bool | None = None,
-    theta_ref: Any = None,
-    include_rate: bool = True,
-    partition: str | None = "test",
-    sample_only_from_closest_benchmark: bool = False,
-    n_asimov: int | None = None,
-    postprocessing: Callable[[np.ndarray], np.ndarray] | None = None,
-    return_asimov: bool = False,
-    return_histograms: bool = True,
-    dof: int | None = None,
-    cuts: Sequence[Callable] = (),
-    efficiencies: Sequence[Callable] = (),
-    client: Any = None,
-    seed: int | None = 0,
-    profile_nuisances: bool | str | Sequence[str] = False,
-    asimov_normalisation: bool = True,
-    closure: bool = True,
+    options: LimitOptions | None = None,
+    **keywords: Any,
 ) -> LimitResult:
     r"""Expected p-values on the points ``thetas`` for Asimov data at ``theta_true`` (see the module
     docstring for the modes, binning and data conventions).
 
     ``thetas``: parameter points [T, P] (any with morphing; benchmarks without) or benchmark names;
-    ``theta_true`` one of those. ``luminosity`` in pb^-1. ``estimator``: a ScoreEstimator for sally,
-    sallino, adaptive-sally; a LikelihoodEstimator, ratio estimator, Ensemble or callable
-    ``f(x, thetas) -> [T, n]`` of log densities for ml (see
-    :func:`~columnminer.inference.likelihood.event_log_likelihood`). ``features``: what histo bins (observable
-    names or callables on :class:`~columnminer.inference.binned.ChunkColumns`); ``bins``: an int, or per
-    dimension an int (adaptive) or edges; ``postprocessing`` maps the summary statistics [n, d] before
-    binning (the score, for sallino / adaptive-sally). ``theta_ref``: the reference point of sallino /
-    adaptive-sally (default the origin) and of the doubly parameterised ratio estimators. ``n_asimov``:
-    use a random subset of that many Asimov events (ml). ``include_rate=False`` drops the Poisson term of
-    the total count. ``profile_nuisances=True`` (rate, histo and sally with one binning; a setup with
-    systematics and a store with nuisance weights) profiles the nuisance parameters (True: all; or their
-    names, the others fixed at their nominal values) at every tested point:
-    per-bin exponential-quadratic variations and unit Gaussian constraints
-    (:mod:`~columnminer.inference.systematic_bins`); the fitted values are in ``fitted_nuisances``.
-    ml: ``asimov_normalisation`` normalises the estimator's model on the Asimov events (module docstring;
-    False: the raw :math:`\sum_i w_i\log\hat r_i`); ``closure`` checks the estimator on them
-    (:func:`~columnminer.ml.calibration.ratio_closure`: normalisation and learned against parton-level
-    log-likelihood, with their statistical errors), puts the result in ``closure`` and warns when it fails.
+    ``theta_true`` one of those. ``luminosity`` in pb^-1. The options are an
+    :class:`~columnminer.inference.limit_options.LimitOptions` (``options``) and / or keywords, put into their
+    families and checked for ``mode`` by :func:`~columnminer.inference.limit_options.limit_options` (an
+    unknown keyword, or one the mode does not use, is an :class:`~columnminer.errors.InferenceError`):
+
+    - what is read (:class:`~columnminer.inference.limit_options.ReadOptions`): ``partition`` (default
+      "test"; weights scaled to the full sample), ``cuts``, ``efficiencies``, ``client``;
+    - histograms (:class:`~columnminer.inference.limit_options.HistogramOptions`): ``features`` (histo:
+      observable names or callables on :class:`~columnminer.inference.binned.ChunkColumns`),
+      ``score_components`` (sally, adaptive-sally), ``bins`` (an int, or per dimension an int (adaptive) or
+      edges), ``thetas_binning``, ``fix_adaptive_binning``, ``postprocessing`` (maps the summary statistics
+      [n, d] before binning);
+    - the estimator (:class:`~columnminer.inference.limit_options.EstimatorOptions`): ``estimator`` (a
+      ScoreEstimator for sally, sallino, adaptive-sally; a LikelihoodEstimator, ratio estimator, Ensemble or
+      callable ``f(x, thetas) -> [T, n]`` of log densities for ml, see
+      :func:`~columnminer.inference.likelihood.event_log_likelihood`), ``theta_ref`` (the reference point
+      of sallino / adaptive-sally, default the origin, and of the doubly parameterised ratio estimators);
+      ml: ``asimov_normalisation`` normalises the estimator's model on the Asimov events (module docstring;
+      False: the raw :math:`\sum_i w_i\log\hat r_i`), ``closure`` checks the estimator on them
+      (:func:`~columnminer.ml.calibration.ratio_closure`: normalisation and learned against parton-level
+      log-likelihood, with their statistical errors), puts the result in ``closure`` and warns when it fails;
+    - the Asimov data (:class:`~columnminer.inference.limit_options.AsimovOptions`):
+      ``sample_only_from_closest_benchmark``, ``n_asimov`` (ml: a random subset of that many Asimov events,
+      drawn with ``seed``), ``return_asimov``;
+    - nuisances (:class:`~columnminer.inference.limit_options.NuisanceOptions`): ``profile_nuisances=True``
+      (rate, histo and sally with one binning; a setup with systematics and a store with nuisance weights)
+      profiles the nuisance parameters (True: all; or their names, the others fixed at their nominal values)
+      at every tested point: per-bin exponential-quadratic variations and unit Gaussian constraints
+      (:mod:`~columnminer.inference.systematic_bins`); the fitted values are in ``fitted_nuisances``;
+    - every mode: ``include_rate=False`` drops the Poisson term of the total count, ``dof`` (default the
+      number of parameters), ``return_histograms``.
+
     Reference: Cowan, Cranmer, Gross, Vitells, arXiv:1007.1727; MadMiner, arXiv:1907.10621.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup
-        >>> from columnminer.io.store import EventStore
+        >>> from columnminer._examples import golden_store
         >>> rng = np.random.default_rng(0)
-        >>> store = EventStore.create("memory://doc-limits", golden_channel_setup(), ["m4l"], chunk_size=50)
-        >>> _ = store.append(rng.normal(125, 5, (200, 1)), rng.uniform(1, 2, (200, 6)), 0)
+        >>> store = golden_store(rng.normal(125, 5, 200), rng.uniform(1, 2, (200, 6)), chunk_size=50)
         >>> result = expected_limits(store, "rate", [0.0, 0.0], [[0.0, 0.0], [0.5, 0.5]], 10.0, partition=None)
         >>> result.best_fit.tolist(), result.p_values[0]
         ([0.0, 0.0], np.float64(1.0))
+        >>> options = limit_options("histo", features="m4l", bins=4, partition=None)
+        >>> expected_limits(store, "histo", "sm", [[0.0, 0.0], [0.5, 0.5]], 10.0, options=options).best_fit_index
+        0
     """
-    coefficients, point = resolve_thetas(store.setup, theta_true)
-    if len(point) != 1:
-        raise InferenceError(f"theta_true must be one parameter point, got {len(point)}")
-    options = LimitOptions(
-        estimator=estimator,
-        features=features,
-        score_components=score_components,
-        bins=bins,
-        thetas_binning=thetas_binning,
-        fix_adaptive_binning=fix_adaptive_binning,
-        theta_ref=theta_ref,
-        include_rate=include_rate,
-        partition=partition,
-        cuts=cuts,
-        efficiencies=efficiencies,
-        postprocessing=postprocessing,
-        return_histograms=return_histograms,
-        dof=dof,
-        client=client,
-        profile_nuisances=profile_nuisances,
-        asimov_normalisation=bool(asimov_normalisation),
-        closure=bool(closure),
-    )
-    extras = {
-        "return_asimov": return_asimov,
-        "n_asimov": n_asimov,
-        "seed": seed,
-        "closest": sample_only_from_closest_benchmark,
-    }
-    return _run(store, mode, thetas, luminosity, options, LimitData(c_true=coefficients[0]), point[0], extras)
+    options = limit_options(mode, "expected", options, **keywords)
+    coefficients, point = resolve_theta_true(store.setup, theta_true)
+    return _run(store, check_mode(mode), thetas, luminosity, options, LimitData(c_true=coefficients), point)
+
+
+def _observed_data(store: Any, x_observed: Any, counts: Any, weights: Any, n_observed: Any) -> LimitData:
+    """The observed events (weights rescaled to ``n_observed`` when given), counts, or count alone."""
+    data = LimitData(n_observed=n_observed)
+    if x_observed is not None:
+        n_obs = len(store.observable_names)
+        x = np.asarray(x_observed, dtype=np.float64)
+        x = x[:, None] if x.ndim == 1 and n_obs == 1 else x
+        if x.ndim != 2 or x.shape[1] != n_obs:
+            raise InferenceError(
+                f"x_observed must have shape [n, {n_obs}] (the store's observables), got {np.shape(x_observed)}"
+            )
+        data.x, data.weights = x, observed_weights(len(x), weights, n_observed)
+    elif counts is not None:
+        data.counts = np.asarray(counts, dtype=np.float64)
+    elif n_observed is None:
+        raise InferenceError("x_observed: give the observed events, or counts / n_observed")
+    return data
 
 
 def observed_limits(
@@ -562,22 +556,8 @@ def observed_limits(
     counts: Any = None,
     weights: Any = None,
     n_observed: float | None = None,
-    estimator: Any = None,
-    features: Feature | Sequence[Feature] | None = None,
-    score_components: Sequence[int] | None = None,
-    bins: Any = None,
-    thetas_binning: Any = None,
-    fix_adaptive_binning: bool | None = None,
-    theta_ref: Any = None,
-    include_rate: bool = True,
-    partition: str | None = None,
-    postprocessing: Callable[[np.ndarray], np.ndarray] | None = None,
-    return_histograms: bool = True,
-    dof: int | None = None,
-    cuts: Sequence[Callable] = (),
-    efficiencies: Sequence[Callable] = (),
-    client: Any = None,
-    profile_nuisances: bool | str | Sequence[str] = False,
+    options: LimitOptions | None = None,
+    **keywords: Any,
 ) -> LimitResult:
     r"""p-values on the points ``thetas`` for observed data: events ``x_observed`` [n, n_observables] (in the
     store's observable order) with optional per-event ``weights``, or for the rate and fixed-binning
@@ -585,55 +565,18 @@ def observed_limits(
 
     ``n_observed`` rescales the events to that many (the rate term uses it as the count). The model
     (histograms, cross sections) is read from ``partition`` (default: all events). Adaptive bins are
-    decided at ``thetas_binning`` (default: the tested point nearest the grid's centre). Other arguments as
-    in :func:`expected_limits`. Reference: arXiv:1007.1727, arXiv:1907.10621.
+    decided at ``thetas_binning`` (default: the tested point nearest the grid's centre). The options
+    (``options`` and / or keywords) are those of :func:`expected_limits` but the Asimov ones
+    (``sample_only_from_closest_benchmark``, ``n_asimov``, ``seed``, ``return_asimov``,
+    ``asimov_normalisation``, ``closure``). Reference: arXiv:1007.1727, arXiv:1907.10621.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup
-        >>> from columnminer.io.store import EventStore
-        >>> store = EventStore.create("memory://doc-observed", golden_channel_setup(), ["m4l"], chunk_size=50)
-        >>> _ = store.append(np.full((100, 1), 125.0), np.ones((100, 6)), 0)
+        >>> from columnminer._examples import golden_store
+        >>> store = golden_store(np.full(100, 125.0), chunk_size=50)
         >>> result = observed_limits(store, "rate", None, ["sm"], 1.0, n_observed=100)
         >>> round(float(result.log_likelihood_rate[0]), 3)  # 100 log 100 - 100
         360.517
     """
-    data = LimitData()
-    if x_observed is not None:
-        x = np.asarray(x_observed, dtype=np.float64)
-        x = x[:, None] if x.ndim == 1 and len(store.observable_names) == 1 else x
-        if x.ndim != 2 or x.shape[1] != len(store.observable_names):
-            raise InferenceError(
-                f"x_observed must have shape [n, {len(store.observable_names)}] (the store's observables), "
-                f"got {np.shape(x_observed)}"
-            )
-        w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
-        if w.shape != (len(x),):
-            raise InferenceError(f"weights must have shape ({len(x)},), got {w.shape}")
-        if n_observed is not None:
-            w = w * float(n_observed) / w.sum()
-        data.x, data.weights = x, w
-    elif counts is not None:
-        data.counts = np.asarray(counts, dtype=np.float64)
-    elif n_observed is None:
-        raise InferenceError("x_observed: give the observed events, or counts / n_observed")
-    data.n_observed = n_observed
-    options = LimitOptions(
-        estimator=estimator,
-        features=features,
-        score_components=score_components,
-        bins=bins,
-        thetas_binning=thetas_binning,
-        fix_adaptive_binning=fix_adaptive_binning,
-        theta_ref=theta_ref,
-        include_rate=include_rate,
-        partition=partition,
-        cuts=cuts,
-        efficiencies=efficiencies,
-        postprocessing=postprocessing,
-        return_histograms=return_histograms,
-        dof=dof,
-        client=client,
-        profile_nuisances=profile_nuisances,
-    )
-    extras = {"return_asimov": False, "n_asimov": None, "seed": None, "closest": False}
-    return _run(store, mode, thetas, luminosity, options, data, None, extras)
+    options = limit_options(mode, "observed", options, **keywords)
+    data = _observed_data(store, x_observed, counts, weights, n_observed)
+    return _run(store, check_mode(mode), thetas, luminosity, options, data, None)

@@ -65,8 +65,8 @@ from scipy import stats
 from ..errors import InferenceError
 from .areas import AreaEstimate, grid_axes, region_areas
 from .binned import bin_index, quantile_edges, reduce_chunks
-from .likelihood import MAX_PAIRS, YIELD_FLOOR, resolve_thetas
-from .toys import CoverageResult
+from .likelihood import MAX_PAIRS, YIELD_FLOOR, resolve_theta_true, resolve_thetas
+from .toys import CoverageResult, check_levels, coverage_fractions
 
 __all__ = [
     "EventModel",
@@ -94,7 +94,14 @@ LEVELS = (0.6827, 0.9545)
 @dataclass(frozen=True)
 class EventSample:
     """Weighted events of one partition: ``x`` [n, d] observables, ``weights`` [n, B] benchmark weights in pb
-    (scaled to the full sample), ``rows`` [n] store rows, and the store's observable names and setup."""
+    (scaled to the full sample), ``rows`` [n] store rows, and the store's observable names and setup.
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> sample = EventSample(np.zeros((3, 1)), np.ones((3, 6)), np.arange(3), ("m4l",), golden_channel_setup())
+        >>> sample.n_events, float(sample.weights.sum(axis=0)[0])
+        (3, 3.0)
+    """
 
     x: np.ndarray
     weights: np.ndarray
@@ -109,7 +116,15 @@ class EventSample:
 
 
 def gather_event_sample(store: Any, partition: str | None = "test", client: Any = None) -> EventSample:
-    """The events of ``partition`` (all with None) with weights scaled to the full sample, in row order."""
+    """The events of ``partition`` (all with None) with weights scaled to the full sample, in row order.
+
+    Example:
+        >>> from columnminer._examples import golden_store
+        >>> store = golden_store(np.full(100, 125.0), np.random.default_rng(0).uniform(1, 2, (100, 6)), 50)
+        >>> sample = gather_event_sample(store, partition=None)
+        >>> sample.n_events, sample.weights.shape, sample.observable_names
+        (100, (100, 6), ('m4l',))
+    """
     parts = reduce_chunks(store, lambda c: (c.x, c.weights, c.rows), partition=partition, client=client)
     return EventSample(
         np.concatenate([p[0] for p in parts]),
@@ -129,6 +144,10 @@ class MorphedRatio:
     network pass per pair. Every other attribute is the estimator's. The first evaluation is compared with the
     estimator's own :meth:`evaluate_log_likelihood_ratio` on a few events and thetas; a difference above
     :attr:`TOLERANCE` raises :class:`~columnminer.errors.InferenceError` (use the estimator itself then).
+
+    Example:
+        >>> MorphedRatio.applies(lambda x, thetas: x)  # a plain callable has no morphing-aware structure
+        False
     """
 
     TOLERANCE = 1e-4
@@ -198,7 +217,13 @@ class MorphedRatio:
 
 
 def fast_estimator(estimator: Any) -> Any:
-    """:class:`MorphedRatio` for a morphing-aware ratio estimator, else the estimator itself."""
+    """:class:`MorphedRatio` for a morphing-aware ratio estimator, else the estimator itself.
+
+    Example:
+        >>> density = lambda x, thetas: -0.5 * (x[None, :, 0] - thetas[:, :1]) ** 2
+        >>> fast_estimator(density) is density
+        True
+    """
     return MorphedRatio(estimator) if MorphedRatio.applies(estimator) else estimator
 
 
@@ -234,6 +259,13 @@ class EventModel:
     their morphing ``coefficients`` [T, B]; ``true_index`` (theta_true among the points); ``weights`` [n, B]
     (pb); ``luminosity`` (pb^-1); ``bins`` [n] and ``n_bins`` (binned) or ``log_density`` [n, T]
     (unbinned, float32, relative to theta_true); ``dof``.
+
+    Example:
+        >>> from columnminer._examples import golden_store
+        >>> store = golden_store(np.full(100, 125.0), np.random.default_rng(0).uniform(1, 2, (100, 6)), 50)
+        >>> model = EventModel.rate(gather_event_sample(store, None), [[0.0, 0.0], [0.5, 0.0]], [0.0, 0.0], 100.0)
+        >>> model.true_index, model.dof, round(float(model.asimov_q()[1]), 3)
+        (0, 2, 0.152)
     """
 
     name: str
@@ -299,29 +331,30 @@ class EventModel:
 
     # -- construction ---------------------------------------------------------------------------------------
     @staticmethod
-    def _resolve(sample: EventSample, thetas: Any, theta_true: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    def _common(sample: EventSample, thetas: Any, theta_true: Any, luminosity: float) -> dict[str, Any]:
+        """The fields every model shares: the grid, its coefficients, theta_true's index among the points (an
+        error unless it is one), the events' weights, the luminosity and dof (the number of parameters)."""
         c, points = resolve_thetas(sample.setup, thetas)
-        _, point_true = resolve_thetas(sample.setup, theta_true)
-        match = np.flatnonzero(np.all(np.isclose(points, point_true[0], rtol=0, atol=1e-12), axis=1))
+        point_true = resolve_theta_true(sample.setup, theta_true)[1]
+        match = np.flatnonzero(np.all(np.isclose(points, point_true, rtol=0, atol=1e-12), axis=1))
         if not len(match):
-            raise InferenceError(f"theta_true {point_true[0].tolist()} must be one of the grid points")
-        return c, points, int(match[0])
+            raise InferenceError(f"theta_true {point_true.tolist()} must be one of the grid points")
+        return {
+            "points": points,
+            "coefficients": c,
+            "true_index": int(match[0]),
+            "weights": sample.weights,
+            "luminosity": float(luminosity),
+            "dof": points.shape[1],
+        }
 
     @classmethod
-    def rate(cls, sample: EventSample, thetas: Any, theta_true: Any, luminosity: float, name: str = "rate"):
+    def rate(
+        cls, sample: EventSample, thetas: Any, theta_true: Any, luminosity: float, name: str = "rate"
+    ) -> EventModel:
         """The total count alone (one bin)."""
-        c, points, true = cls._resolve(sample, thetas, theta_true)
-        return cls(
-            name,
-            points,
-            c,
-            true,
-            sample.weights,
-            float(luminosity),
-            np.zeros(sample.n_events, int),
-            1,
-            dof=points.shape[1],
-        )
+        common = cls._common(sample, thetas, theta_true, luminosity)
+        return cls(name, bins=np.zeros(sample.n_events, int), n_bins=1, **common)
 
     @classmethod
     def binned(
@@ -337,19 +370,17 @@ class EventModel:
         """A histogram of ``values`` [n, d] (observables, or the estimated score for SALLY) with ``bins``
         adaptive bins per dimension of equal expected events at theta_true (weighted quantiles, values beyond
         the outer edges in the edge bins): the binning of :func:`~columnminer.inference.limits.expected_limits`."""
-        c, points, true = cls._resolve(sample, thetas, theta_true)
+        common = cls._common(sample, thetas, theta_true, luminosity)
         values = np.asarray(values, dtype=np.float64)
         values = values[:, None] if values.ndim == 1 else values
         spec = [int(bins)] * values.shape[1] if np.ndim(bins) == 0 else [int(b) for b in bins]
-        w_true = sample.weights @ c[true]
+        w_true = sample.weights @ common["coefficients"][common["true_index"]]
         edges = tuple(quantile_edges(values[:, d], w_true, s) for d, s in enumerate(spec))
         index, keep = bin_index(values, edges, flow=True)
         if not keep.all():
             raise InferenceError(f"{name}: {int((~keep).sum())} events with non-finite values")
         n_bins = int(np.prod([len(e) - 1 for e in edges]))
-        return cls(
-            name, points, c, true, sample.weights, float(luminosity), index, n_bins, dof=points.shape[1]
-        )
+        return cls(name, bins=index, n_bins=n_bins, **common)
 
     @classmethod
     def unbinned(
@@ -367,18 +398,8 @@ class EventModel:
         \theta_\text{ref})`, ``"none"`` for :math:`\log[\sigma(\theta) p(x|\theta)]` up to per-event constants
         (exact weights), ``"sample"`` for an unnormalised density normalised on the events. Values are taken
         relative to theta_true (float32); non-finite ones are an error."""
-        c, points, true = cls._resolve(sample, thetas, theta_true)
-        return cls(
-            name,
-            points,
-            c,
-            true,
-            sample.weights,
-            float(luminosity),
-            log_density=log_density,
-            dof=points.shape[1],
-            normalisation=normalisation,
-        )
+        common = cls._common(sample, thetas, theta_true, luminosity)
+        return cls(name, log_density=log_density, normalisation=normalisation, **common)
 
     # -- pieces -----------------------------------------------------------------------------------------------
     @property
@@ -506,7 +527,12 @@ class EventModel:
 
 # -- toys ---------------------------------------------------------------------------------------------------------
 def toy_counts(expected: np.ndarray, n_toys: int, rng: np.random.Generator) -> np.ndarray:
-    """Per-event Poisson counts [n_toys, n] with means ``expected`` [n]."""
+    """Per-event Poisson counts [n_toys, n] with means ``expected`` [n].
+
+    Example:
+        >>> toy_counts(np.array([0.5, 2.0, 4.0]), 10, np.random.default_rng(0)).shape
+        (10, 3)
+    """
     return rng.poisson(
         np.asarray(expected, dtype=np.float64)[None, :], size=(int(n_toys), len(expected))
     ).astype(np.float32)
@@ -516,7 +542,16 @@ def toy_q(
     model: EventModel, counts: np.ndarray, index: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per toy: :math:`q(\\theta_t) = 2[\\max\\log L - \\log L(\\theta_t)]` at the point ``index`` (default
-    theta_true) with the refined maximum, the best point, and the border flag."""
+    theta_true) with the refined maximum, the best point, and the border flag.
+
+    Example:
+        >>> from columnminer._examples import golden_store
+        >>> store = golden_store(np.full(100, 125.0), np.random.default_rng(0).uniform(1, 2, (100, 6)), 50)
+        >>> model = EventModel.rate(gather_event_sample(store, None), [[0.0, 0.0], [0.5, 0.0]], [0.0, 0.0], 100.0)
+        >>> q, best, edge = toy_q(model, toy_counts(model.expected_counts(), 3, np.random.default_rng(1)))
+        >>> q.shape, best.shape, edge.tolist()
+        ((3,), (3, 2), [False, False, False])
+    """
     ll = model.log_likelihood(counts)
     top, point, edge = model.refined_maximum(ll)
     t = model.true_index if index is None else int(index)
@@ -562,9 +597,7 @@ def toy_coverage(
         raise InferenceError("toy_coverage: no models")
     if int(n_toys) < 2:
         raise InferenceError(f"n_toys must be at least 2, got {n_toys}")
-    levels = np.asarray(levels, dtype=np.float64)
-    if levels.ndim != 1 or np.any((levels <= 0) | (levels >= 1)):
-        raise InferenceError(f"levels must lie in (0, 1), got {levels}")
+    levels = check_levels(levels)
     mu = _check_common(models)
     rng = np.random.default_rng(seed)
     q = {m.name: np.empty(int(n_toys)) for m in models}
@@ -588,9 +621,7 @@ def toy_coverage(
 def _coverage_result(
     model: EventModel, q: np.ndarray, best: np.ndarray, edge: np.ndarray, levels: np.ndarray, neyman: bool
 ) -> CoverageResult:
-    thresholds = stats.chi2.ppf(levels, model.dof)
-    fractions = np.mean(q[:, None] < thresholds[None, :], axis=0)
-    errors = np.sqrt(fractions * (1.0 - fractions) / len(q))
+    thresholds, fractions, errors = coverage_fractions(q, levels, model.dof)
     extra: dict[str, Any] = {}
     if neyman and len(q) >= 4:
         calibration, check = q[0::2], q[1::2]
@@ -658,7 +689,13 @@ def neyman_critical_values(
 # -- bootstrap -------------------------------------------------------------------------------------------------
 def bootstrap_multipliers(n_events: int, n_replicas: int, seed: int | None = 0) -> np.ndarray:
     """Poisson(1) weight multipliers [n_replicas, n_events] of the event bootstrap (one set shared by all
-    methods, so that ratios of their areas get correlated errors)."""
+    methods, so that ratios of their areas get correlated errors).
+
+    Example:
+        >>> u = bootstrap_multipliers(1000, 3, seed=1)
+        >>> u.shape, bool(abs(u.mean() - 1.0) < 0.05)
+        ((3, 1000), True)
+    """
     return np.random.default_rng(seed).poisson(1.0, size=(int(n_replicas), int(n_events))).astype(np.float64)
 
 
@@ -674,7 +711,18 @@ def area_estimates(
     with their bootstrap errors: the nominal from ``q_nominal`` (e.g. a
     :class:`~columnminer.inference.limits.LimitResult`'s q on the same grid; default the model's own Asimov q),
     the replicas from the model with ``multipliers`` [R, n]. ``thresholds`` default to the chi^2 quantiles.
-    Returns the estimates per level and the replicas' areas [R, n_levels]."""
+    Returns the estimates per level and the replicas' areas [R, n_levels].
+
+    Example:
+        >>> from columnminer.inference.likelihood import parameter_grid
+        >>> x = np.random.default_rng(0).normal(size=(2000, 2))
+        >>> grid = parameter_grid([(-0.3, 0.3), (-0.3, 0.3)], [7, 7])
+        >>> ld = -0.5 * ((x[:, None, :] - grid[None, :, :]) ** 2).sum(axis=-1)  # unit Gaussian, 100 events
+        >>> model = EventModel("gauss", grid, np.ones((49, 1)), 24, np.full((2000, 1), 5e-5), 1000.0, log_density=ld)
+        >>> estimates, replicas = area_estimates(model, bootstrap_multipliers(2000, 5, seed=1), levels=[0.6827])
+        >>> round(estimates[0].value / (2.30 * np.pi / 100), 2), replicas.shape  # the disc q < 2.30
+        (1.0, (5, 1))
+    """
     levels = np.asarray(levels, dtype=np.float64)
     crit = (
         stats.chi2.ppf(levels, model.dof) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
@@ -709,7 +757,12 @@ def _touches_border(model: EventModel, q: np.ndarray, threshold: float) -> bool:
 
 
 def ratio_estimate(numerator: AreaEstimate, denominator: AreaEstimate) -> tuple[float, float]:
-    """A ratio of two areas and its error from their paired bootstrap replicas (same multipliers)."""
+    """A ratio of two areas and its error from their paired bootstrap replicas (same multipliers).
+
+    Example:
+        >>> ratio_estimate(AreaEstimate(2.0, 0.1, np.array([2.0, 2.2])), AreaEstimate(1.0, 0.0, np.ones(2)))
+        (2.0, 0.1414213562373...)
+    """
     value = numerator.value / denominator.value if denominator.value > 0 else math.inf
     n = min(len(numerator.replicas), len(denominator.replicas))
     if n < 2:
@@ -721,7 +774,15 @@ def ratio_estimate(numerator: AreaEstimate, denominator: AreaEstimate) -> tuple[
 
 
 def models_by_name(models: Sequence[EventModel]) -> Mapping[str, EventModel]:
-    """The models keyed by name (duplicates are an error)."""
+    """The models keyed by name (duplicates are an error).
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> sample = EventSample(np.zeros((3, 1)), np.ones((3, 6)), np.arange(3), ("m4l",), golden_channel_setup())
+        >>> models = [EventModel.rate(sample, ["sm"], "sm", 1.0, name=n) for n in ("a", "b")]
+        >>> list(models_by_name(models))
+        ['a', 'b']
+    """
     out: dict[str, EventModel] = {}
     for m in models:
         if m.name in out:

@@ -28,9 +28,9 @@ from scipy import optimize, stats
 
 from ..errors import InferenceError
 from .binned import BinnedWeights
-from .likelihood import YIELD_FLOOR, resolve_thetas
+from .likelihood import YIELD_FLOOR, positive_luminosity, resolve_theta_true, resolve_thetas
 
-__all__ = ["CoverageResult", "coverage"]
+__all__ = ["CoverageResult", "check_levels", "coverage", "coverage_fractions"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,13 @@ class CoverageResult:
             lower bound, which can only over-cover).
         neyman_thresholds, neyman_fractions, neyman_errors: toy-based critical values of q at theta_true (the
             quantiles at ``levels`` of half of the toys) and the coverage they give on the other half, or None.
+
+    Example:
+        >>> levels = np.array([0.6827])
+        >>> result = CoverageResult(levels, np.array([0.70]), np.array([0.02]), np.array([1.0]), np.zeros(400),
+        ...                         np.zeros((400, 1)), 400, 1, 1000.0, np.zeros(1))
+        >>> result.pulls().round(2).tolist(), result.is_nominal()
+        ([0.74], True)
     """
 
     levels: np.ndarray
@@ -80,6 +87,35 @@ class CoverageResult:
         (at the nominal level) of the toys: :math:`|f - \mathrm{CL}| \le` tolerance + n_sigma * error."""
         nominal_error = np.sqrt(self.levels * (1.0 - self.levels) / self.n_toys)
         return bool(np.all(np.abs(self.fractions - self.levels) <= tolerance + n_sigma * nominal_error))
+
+
+def check_levels(levels: Sequence[float]) -> np.ndarray:
+    """Confidence levels as an array [L], each in (0, 1), or an :class:`~columnminer.errors.InferenceError`.
+
+    Example:
+        >>> check_levels([0.6827, 0.9545]).tolist()
+        [0.6827, 0.9545]
+    """
+    levels = np.asarray(levels, dtype=np.float64)
+    if levels.ndim != 1 or np.any((levels <= 0) | (levels >= 1)):
+        raise InferenceError(f"levels must be confidence levels in (0, 1), got {levels}")
+    return levels
+
+
+def coverage_fractions(
+    q: np.ndarray, levels: np.ndarray, dof: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Wilks thresholds :math:`F^{-1}_{\chi^2_k}(\mathrm{CL})` [L], the fraction of toys with q below each
+    [L], and their binomial errors :math:`\sqrt{f(1-f)/M}` [L], for the toys' :math:`q(\theta_\text{true})` [M].
+
+    Example:
+        >>> thresholds, fractions, errors = coverage_fractions(np.array([0.5, 2.0, 5.0, 0.1]), [0.6827], 1)
+        >>> thresholds.round(3).tolist(), fractions.tolist(), errors.round(3).tolist()
+        ([1.0], [0.5], [0.25])
+    """
+    thresholds = stats.chi2.ppf(levels, dof)
+    fractions = np.mean(q[:, None] < thresholds[None, :], axis=0)
+    return thresholds, fractions, np.sqrt(fractions * (1.0 - fractions) / len(q))
 
 
 def _log_likelihood(counts: np.ndarray, expected: np.ndarray, include_rate: bool) -> np.ndarray:
@@ -114,13 +150,11 @@ def coverage(
     (a loop over toys; needs morphing). Reference: arXiv:1007.1727.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup
-        >>> from columnminer.io.store import EventStore
+        >>> from columnminer._examples import golden_store
         >>> from columnminer.inference.binned import binned_weights
         >>> rng = np.random.default_rng(1)
-        >>> store = EventStore.create("memory://doc-coverage", golden_channel_setup(), ["m"], chunk_size=100)
-        >>> _ = store.append(rng.normal(size=(400, 1)), rng.uniform(1, 2, size=(400, 6)), 0)
-        >>> model = binned_weights(store, "m", [-3.0, 0.0, 3.0])
+        >>> store = golden_store(rng.normal(size=400), rng.uniform(1, 2, size=(400, 6)), chunk_size=100)
+        >>> model = binned_weights(store, "m4l", [-3.0, 0.0, 3.0])
         >>> grid = np.column_stack([np.linspace(-0.5, 0.5, 21), np.zeros(21)])
         >>> result = coverage(model, [0.0, 0.0], grid, 1.0, n_toys=200, dof=1, seed=2)
         >>> result.thresholds.round(2).tolist(), result.fractions.shape
@@ -128,22 +162,16 @@ def coverage(
     """
     if int(n_toys) < 1:
         raise InferenceError(f"n_toys must be positive, got {n_toys}")
-    if not float(luminosity) > 0:
-        raise InferenceError(f"luminosity must be positive (pb^-1), got {luminosity}")
-    levels = np.asarray(levels, dtype=np.float64)
-    if levels.ndim != 1 or np.any((levels <= 0) | (levels >= 1)):
-        raise InferenceError(f"levels must be confidence levels in (0, 1), got {levels}")
+    scale = positive_luminosity(luminosity)
+    levels = check_levels(levels)
     setup = binned.setup
-    c_true, point_true = resolve_thetas(setup, theta_true)
-    if len(c_true) != 1:
-        raise InferenceError(f"theta_true must be one parameter point, got {len(c_true)}")
+    c_true, point_true = resolve_theta_true(setup, theta_true)
     c_grid, points = resolve_thetas(setup, thetas)
-    c_grid, points = np.concatenate([c_grid, c_true]), np.concatenate([points, point_true])
+    c_grid, points = np.concatenate([c_grid, c_true[None, :]]), np.concatenate([points, point_true[None, :]])
     if optimise and setup.morpher is None:
         raise InferenceError("optimise: refining the best fit needs a setup with morphing")
     dof = setup.parameter_space.n_parameters if dof is None else int(dof)
     sums = binned.sums.reshape(-1, binned.sums.shape[-1])
-    scale = float(luminosity)
     expected = scale * c_grid @ sums.T
     nu_true = np.maximum(expected[-1], 0.0)
     rng = np.random.default_rng(seed)
@@ -157,21 +185,36 @@ def coverage(
         q[start : start + m] = 2.0 * (ll[np.arange(m), index] - ll[:, -1])
         best[start : start + m] = points[index]
         if optimise:
-            for i in range(m):
-                toy = counts[i : i + 1]
+            batch = slice(start, start + m)
+            _refine_best_fits(
+                setup, scale, sums, counts, ll, points[index], include_rate, q[batch], best[batch]
+            )
+    thresholds, fractions, errors = coverage_fractions(q, levels, dof)
+    logger.info("coverage at %s: %s (%d toys)", point_true.tolist(), fractions.round(4).tolist(), len(q))
+    return CoverageResult(levels, fractions, errors, thresholds, q, best, int(n_toys), dof, scale, point_true)
 
-                def nll(theta: np.ndarray, toy: np.ndarray = toy) -> float:
-                    nu = scale * setup.morphing_weights(theta[None, :]) @ sums.T
-                    return -float(_log_likelihood(toy, nu, include_rate)[0, 0])
 
-                result = optimize.minimize(nll, points[index[i]], method="L-BFGS-B")
-                if -result.fun > ll[i, index[i]]:
-                    q[start + i] = 2.0 * (-result.fun - ll[i, -1])
-                    best[start + i] = result.x
-    thresholds = stats.chi2.ppf(levels, dof)
-    fractions = np.mean(q[:, None] < thresholds[None, :], axis=0)
-    errors = np.sqrt(fractions * (1.0 - fractions) / len(q))
-    logger.info("coverage at %s: %s (%d toys)", point_true[0].tolist(), fractions.round(4).tolist(), len(q))
-    return CoverageResult(
-        levels, fractions, errors, thresholds, q, best, int(n_toys), dof, scale, point_true[0]
-    )
+def _refine_best_fits(
+    setup: Any,
+    scale: float,
+    sums: np.ndarray,
+    counts: np.ndarray,
+    ll: np.ndarray,
+    starts: np.ndarray,
+    include_rate: bool,
+    q: np.ndarray,
+    best: np.ndarray,
+) -> None:
+    """Refine each toy's best grid point by L-BFGS-B over the morphed yields ``scale * sums`` (L in pb^-1
+    times the per-bin benchmark cross sections [K, B] in pb); where that raises the maximum, update the toy's
+    ``q`` and ``best`` in place (the last column of ``ll`` [M, T] is theta_true)."""
+    for i, toy in enumerate(counts):
+
+        def nll(theta: np.ndarray, toy: np.ndarray = toy) -> float:
+            nu = scale * setup.morphing_weights(theta[None, :]) @ sums.T
+            return -float(_log_likelihood(toy[None, :], nu, include_rate)[0, 0])
+
+        result = optimize.minimize(nll, starts[i], method="L-BFGS-B")
+        if -result.fun > ll[i].max():
+            q[i] = 2.0 * (-result.fun - ll[i, -1])
+            best[i] = result.x

@@ -55,7 +55,7 @@ import numpy as np
 
 from ..errors import InferenceError
 from .binned import ChunkColumns, reduce_chunks
-from .likelihood import YIELD_FLOOR, resolve_thetas
+from .likelihood import YIELD_FLOOR, positive_luminosity, resolve_theta_true, resolve_thetas
 from .limits import LimitResult
 
 __all__ = ["mixture_expected_limits", "mixture_log_density", "truth_expected_limits", "truth_log_density"]
@@ -102,47 +102,62 @@ def truth_expected_limits(
     :func:`~columnminer.inference.binned.reduce_chunks`; ``dof`` defaults to the number of parameters.
 
     Example:
-        >>> from columnminer.demo import golden_channel_setup, quadratic_event_weights
-        >>> from columnminer.io.store import EventStore
-        >>> setup = golden_channel_setup()
-        >>> couplings = np.random.default_rng(0).normal(size=(400, 3, 2))
-        >>> w = quadratic_event_weights(couplings, setup.parameter_space.benchmark_array()).T
-        >>> store = EventStore.create("memory://doc-truth-limits", setup, ["m4l"], chunk_size=100)
-        >>> _ = store.append(np.zeros((400, 1)), w, 0)
-        >>> grid = [[a2, a3] for a2 in (-0.5, 0.0, 0.5) for a3 in (-0.5, 0.0, 0.5)]
-        >>> result = truth_expected_limits(store, [0.0, 0.0], grid, 1.0, partition=None)
-        >>> result.mode, result.best_fit.tolist(), float(result.p_values[4])
+        >>> from columnminer._examples import golden_store
+        >>> store = golden_store(np.zeros(200), np.random.default_rng(0).uniform(1, 2, (200, 6)), chunk_size=50)
+        >>> result = truth_expected_limits(store, "sm", [[0.0, 0.0], [0.2, 0.0], [0.0, 0.2]], 100.0, partition=None)
+        >>> result.mode, result.best_fit.tolist(), float(result.p_values[0])
         ('truth', [0.0, 0.0], 1.0)
     """
-    if not float(luminosity) > 0:
-        raise InferenceError(f"luminosity must be positive (pb^-1), got {luminosity}")
-    luminosity = float(luminosity)
-    setup = store.setup
-    c_true, point_true = resolve_thetas(setup, theta_true)
-    if len(point_true) != 1:
-        raise InferenceError(f"theta_true must be one parameter point, got {len(point_true)}")
-    c, points = resolve_thetas(setup, thetas)
-    parts = reduce_chunks(
-        store,
-        _chunk_sums,
-        c,
-        c_true[0],
-        partition=partition,
-        cuts=tuple(cuts),
-        efficiencies=tuple(efficiencies),
-        client=client,
-    )
+    luminosity, c_true, point_true, c, points = _resolve(store, theta_true, thetas, luminosity)
+    read = {
+        "partition": partition,
+        "cuts": tuple(cuts),
+        "efficiencies": tuple(efficiencies),
+        "client": client,
+    }
+    parts = reduce_chunks(store, _chunk_sums, c, c_true, **read)
     weighted_log_w = luminosity * np.sum([p[0] for p in parts], axis=0)
     totals = np.sum([p[1] for p in parts], axis=0)
-    sigma = c @ totals
-    n_total = float(luminosity * totals @ c_true[0])
+    n_total = _positive_total(luminosity * totals @ c_true)
+    expected = np.maximum(luminosity * (c @ totals), YIELD_FLOOR)
+    kinematic = weighted_log_w - n_total * np.log(expected / luminosity)
+    return _exact_result(
+        "truth", store, points, point_true, kinematic, expected, luminosity, n_total, include_rate, dof
+    )
+
+
+def _resolve(
+    store: Any, theta_true: Any, thetas: Any, luminosity: Any
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Luminosity (pb^-1), coefficients [B] and point [P] of theta_true, coefficients [T, B] and points [T, P]."""
+    c_true, point_true = resolve_theta_true(store.setup, theta_true)
+    return (positive_luminosity(luminosity), c_true, point_true, *resolve_thetas(store.setup, thetas))
+
+
+def _positive_total(n_total: float) -> float:
+    """N = L sigma(theta_true), which must be positive."""
     if not n_total > 0:
         raise InferenceError(f"the expected number of events at theta_true is not positive ({n_total})")
-    expected = np.maximum(luminosity * sigma, YIELD_FLOOR)
-    kinematic = weighted_log_w - n_total * np.log(expected / luminosity)
-    rate = n_total * np.log(expected) - expected if include_rate else np.zeros(len(c))
+    return float(n_total)
+
+
+def _exact_result(
+    mode: str,
+    store,
+    points,
+    point_true,
+    kinematic,
+    expected,
+    luminosity: float,
+    n_total: float,
+    include_rate,
+    dof,
+) -> LimitResult:
+    r"""The result from the kinematic part and the expected counts :math:`L\sigma(\theta)` [T]: the rate part
+    :math:`N\log(L\sigma) - L\sigma` (zero without ``include_rate``)."""
+    rate = n_total * np.log(expected) - expected if include_rate else np.zeros(len(points))
     return LimitResult.from_log_likelihood(
-        "truth", setup, points, kinematic, rate, luminosity, n_total, dof, theta_true=point_true[0]
+        mode, store.setup, points, kinematic, rate, luminosity, n_total, dof, theta_true=point_true
     )
 
 
@@ -208,13 +223,11 @@ def mixture_expected_limits(
     ``"truth-unlabelled"``).
 
     Example:
+        >>> from columnminer._examples import golden_store
         >>> from columnminer.demo import golden_channel_setup, quadratic_event_weights
-        >>> from columnminer.io.store import EventStore
-        >>> setup = golden_channel_setup()
         >>> couplings = np.random.default_rng(0).normal(size=(400, 3, 2))
-        >>> w = quadratic_event_weights(couplings, setup.parameter_space.benchmark_array()).T
-        >>> store = EventStore.create("memory://doc-mixture", setup, ["m4l"], chunk_size=100)
-        >>> _ = store.append(np.zeros((400, 1)), w, 0)
+        >>> benchmarks = golden_channel_setup().parameter_space.benchmark_array()
+        >>> store = golden_store(np.zeros(400), quadratic_event_weights(couplings, benchmarks).T, chunk_size=100)
         >>> forms = np.einsum("nik,njk->nij", couplings, couplings)  # w(theta) = c^T A c, c = (1, theta)
         >>> cfn = lambda t: np.concatenate([np.ones((len(t), 1)), t], axis=1)
         >>> grid = [[a2, a3] for a2 in (-0.5, 0.0, 0.5) for a3 in (-0.5, 0.0, 0.5)]
@@ -223,14 +236,7 @@ def mixture_expected_limits(
         >>> bool(np.allclose(r.q, truth_expected_limits(store, [0.0, 0.0], grid, 1.0, partition=None).q))
         True
     """
-    if not float(luminosity) > 0:
-        raise InferenceError(f"luminosity must be positive (pb^-1), got {luminosity}")
-    luminosity = float(luminosity)
-    setup = store.setup
-    c_true, point_true = resolve_thetas(setup, theta_true)
-    if len(point_true) != 1:
-        raise InferenceError(f"theta_true must be one parameter point, got {len(point_true)}")
-    c, points = resolve_thetas(setup, thetas)
+    luminosity, c_true, point_true, c, points = _resolve(store, theta_true, thetas, luminosity)
     parts = reduce_chunks(store, lambda cols: (cols.weights, cols.rows), partition=partition)
     weights = np.concatenate([p[0] for p in parts])
     event_rows = np.concatenate([p[1] for p in parts])
@@ -241,21 +247,16 @@ def mixture_expected_limits(
     if normalisation not in ("sample", "weights"):
         raise InferenceError(f"normalisation must be 'sample' or 'weights', got {normalisation!r}")
     log_f = mixture_log_density(signal_forms, background, couplings(points))  # [n, T]
-    log_f_true = mixture_log_density(signal_forms, background, couplings(point_true))  # [n, 1]
+    log_f_true = mixture_log_density(signal_forms, background, couplings(point_true[None, :]))  # [n, 1]
     log_f = log_f - log_f_true
-    data = luminosity * weights @ c_true[0]
-    totals = weights.sum(axis=0)
-    sigma = np.maximum(c @ totals, YIELD_FLOOR / luminosity)
-    n_total = float(data.sum())
-    if not n_total > 0:
-        raise InferenceError(f"the expected number of events at theta_true is not positive ({n_total})")
+    data = luminosity * weights @ c_true
+    sigma = np.maximum(c @ weights.sum(axis=0), YIELD_FLOOR / luminosity)
+    n_total = _positive_total(float(data.sum()))
     if normalisation == "sample":
         norm = np.log(np.maximum(data @ np.exp(log_f), YIELD_FLOOR) / n_total)
     else:
         norm = np.log(sigma)
     kinematic = data @ log_f - n_total * norm
-    expected = luminosity * sigma
-    rate = n_total * np.log(expected) - expected
-    return LimitResult.from_log_likelihood(
-        mode, setup, points, kinematic, rate, luminosity, n_total, dof, theta_true=point_true[0]
+    return _exact_result(
+        mode, store, points, point_true, kinematic, luminosity * sigma, luminosity, n_total, True, dof
     )
