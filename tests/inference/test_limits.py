@@ -7,6 +7,7 @@ import torch
 from scipy import stats
 
 from columnminer.errors import InferenceError
+from columnminer.hists import theta_values
 from columnminer.inference.binned import binned_weights
 from columnminer.inference.likelihood import parameter_grid
 from columnminer.inference.limits import LimitResult, expected_limits, observed_limits
@@ -94,8 +95,9 @@ def test_toy_exact_histo_and_ml_intervals_agree(toy_store, ratio_estimator, true
     subset = expected_limits(store, "ml", estimator=_exact(toy), n_asimov=500, return_asimov=True, **common)
     assert subset.n_observed == pytest.approx(exact.n_observed) and len(subset.asimov["x"]) == 500
     assert subset.best_fit == pytest.approx([theta_true], abs=0.25)
-    assert len(histo.histograms) == 25 and histo.histograms[0].axes[0].name == "x"
-    assert histo.data_histograms[0].sum().value == pytest.approx(histo.n_observed)
+    assert histo.histograms.axes.name == ("theta", "x") and len(histo.histograms.axes["theta"]) == 25
+    np.testing.assert_allclose(theta_values(histo.histograms), histo.thetas)
+    assert histo.data_histograms.sum().value == pytest.approx(histo.n_observed)
     assert exact.histograms is None and exact.thetas.shape == (25, 1)
 
 
@@ -125,11 +127,12 @@ def test_golden_rate_and_histograms(golden_store):
     assert angles.region_volume(0.9545) < rate.region_volume(0.9545)
     assert m4l.region_volume(0.9545) <= rate.region_volume(0.9545)
     assert np.all(angles.p_values <= rate.p_values + 1e-9)
-    h = angles.histograms[SM]
+    h = angles.histograms[{"theta": "a2=0,a3=0"}]  # the tested point by name (hists convention)
     assert [a.name for a in h.axes] == ["cos_theta1", "Phi"] and h.values().shape == (5, 5)
     assert h.sum().value == pytest.approx(angles.n_observed)
-    np.testing.assert_allclose(angles.data_histograms[0].values(), h.values())
-    assert len(m4l.histograms) == len(GRID) and m4l.histograms[0].axes[0].name == "m4l"
+    np.testing.assert_allclose(angles.data_histograms.values(), h.values())
+    np.testing.assert_allclose(angles.histograms.values()[SM], h.values())
+    assert len(m4l.histograms.axes["theta"]) == len(GRID) and m4l.histograms.axes[1].name == "m4l"
     assert angles.asimov["weights"].sum() == pytest.approx(angles.n_observed)
     assert angles.asimov["x"].shape[1] == len(store.observable_names)
     # restricting the Asimov events to the SM sample keeps the total, and the best fit
@@ -169,12 +172,12 @@ def test_golden_sally_modes(golden_store, sally):
         assert np.all((result.p_values >= 0) & (result.p_values <= 1)), name
         assert np.all(np.abs(result.best_fit) <= 0.25), name
     assert results["sally"].best_fit_index == SM
-    assert [a.name for a in results["sally"].histograms[0].axes] == ["score_0", "score_1"]
+    assert results["sally"].histograms.axes.name == ("theta", "score_0", "score_1")
     # per tested point binning: one histogram per point, h = t . (theta - theta_ref); zero at theta_ref
     sallino = results["sallino"]
-    assert len(sallino.data_histograms) == len(small) and sallino.histograms[0].axes[0].name == "h"
+    assert len(sallino.data_histograms) == len(small) and sallino.histograms[0].axes.name == ("theta", "h")
     assert sallino.log_likelihood_kinematic[sm] == 0.0
-    assert [a.name for a in results["adaptive"].histograms[1].axes] == ["score_0", "score_1", "h"]
+    assert results["adaptive"].histograms[1].axes.name == ("theta", "score_0", "score_1", "h")
     # binning options: sallino binned once at theta_true; histo binned per tested point; postprocessing
     fixed = expected_limits(
         store, "sallino", [0.0, 0.0], small, LUMINOSITY, estimator=sally, bins=8, fix_adaptive_binning=True
@@ -187,7 +190,7 @@ def test_golden_sally_modes(golden_store, sally):
     folded = expected_limits(
         store, "histo", "sm", small, LUMINOSITY, features="Phi", bins=5, postprocessing=np.abs
     )
-    assert folded.histograms[0].axes[0].edges[0] >= 0.0 and folded.best_fit_index == sm
+    assert folded.histograms.axes[1].edges[0] >= 0.0 and folded.best_fit_index == sm
     # observed events through the per-point binning
     x = store.read("observables", 0, 300)
     observed = observed_limits(store, "sallino", x, small, LUMINOSITY, estimator=sally, bins=5)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EstimatorError, InferenceError
+from ..hists import theta_axis, theta_hist
 from .binned import ChunkColumns, bin_index, binned_weights, feature_values, quantile_edges, reduce_chunks
 from .likelihood import YIELD_FLOOR, histogram_log_likelihood, resolve_thetas
 from .limit_options import LimitOptions
@@ -62,8 +63,8 @@ class LimitTerms:
     kinematic: np.ndarray
     rate: np.ndarray
     n_total: float
-    histograms: tuple | None = None
-    data_histograms: tuple | None = None
+    histograms: Any = None
+    data_histograms: Any = None
     nuisance_names: tuple[str, ...] = ()
     fitted_nuisances: np.ndarray | None = None
     asimov_log_normalisation: np.ndarray | None = None
@@ -263,10 +264,12 @@ def fixed_binning_terms(
     if options.return_histograms:
         gram = binned.gram.reshape(n_bins, *binned.gram.shape[-2:])
         variances = luminosity**2 * np.einsum("tb,kbc,tc->tk", c, gram, c)
-        terms.histograms = tuple(
-            make_hist(edges, labels, e, v) for e, v in zip(expected, variances, strict=True)
+        shape = (len(points), *(len(e) - 1 for e in edges))
+        axes = list(zip(labels, edges, strict=True))
+        terms.histograms = theta_hist(
+            theta_axis(store.setup, points), expected.reshape(shape), variances.reshape(shape), axes
         )
-        terms.data_histograms = (make_hist(edges, labels, counts, counts),)
+        terms.data_histograms = make_hist(edges, labels, counts, counts)
     return terms
 
 
@@ -328,7 +331,10 @@ def per_point_binning_terms(
         kinematic[t] = np.sum(np.where(counts > 0, counts * (log_p - log_p_ref), 0.0))
         if options.return_histograms:
             variance = luminosity**2 * np.bincount(flat[ok], (weights[ok] @ c[t]) ** 2, minlength=n_bins)
-            histograms.append(make_hist(edges, labels, nu, variance))
+            shape = (1, *(len(e) - 1 for e in edges))
+            axis = theta_axis(store.setup, points[t : t + 1])
+            axes = list(zip(labels, edges, strict=True))
+            histograms.append(theta_hist(axis, nu.reshape(shape), variance.reshape(shape), axes))
             data_histograms.append(make_hist(edges, labels, counts, counts))
     if not options.return_histograms:
         return LimitTerms(kinematic, rate, n_total)

@@ -118,10 +118,13 @@ class LimitResult:
         luminosity_pb: integrated luminosity (pb^-1).
         n_observed: the (expected) number of observed events.
         theta_true: the Asimov point [P] (expected limits) or None.
-        histograms: per tested point, the model's ``hist.Hist`` of expected events at that point (histogram
-            modes with ``return_histograms``), else None.
-        data_histograms: the observed / Asimov counts as ``hist.Hist`` (one, or one per tested point when
-            the binning differs between points), else None.
+        histograms: the model's expected events in the package's histogram convention
+            (:mod:`columnminer.hists`; histogram modes with ``return_histograms``, else None): with one binning
+            for all points, one ``hist.Hist`` whose ``theta`` axis names every tested point, so
+            ``histograms[{"theta": "a2=0.5,a3=0"}]`` is the model there; with a binning per point (sallino,
+            adaptive-sally, ``fix_adaptive_binning=False``) a tuple of such histograms, one per point.
+        data_histograms: the observed / Asimov counts as a ``hist.Hist`` (a tuple of them, one per tested point,
+            when the binning differs between points), else None.
         asimov: with ``return_asimov``, the Asimov data: ``x`` [n, n_observables] and ``weights`` [n]
             (``n`` for the rate mode).
         nuisance_names, fitted_nuisances: with ``profile_nuisances``, the nuisance parameters and their
@@ -157,8 +160,8 @@ class LimitResult:
     luminosity_pb: float
     n_observed: float
     theta_true: np.ndarray | None = None
-    histograms: tuple[Any, ...] | None = None
-    data_histograms: tuple[Any, ...] | None = None
+    histograms: Any = None
+    data_histograms: Any = None
     asimov: dict[str, Any] | None = None
     nuisance_names: tuple[str, ...] = ()
     fitted_nuisances: np.ndarray | None = None
