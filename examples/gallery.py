@@ -38,7 +38,10 @@ from columnminer.inference.likelihood import parameter_grid
 from columnminer.io.store import EventStore
 from columnminer.ml import ParameterizedRatioEstimator
 from columnminer.plotting import (
+    axis_label,
     combine_variations,
+    luminosity_label,
+    observable_info,
     plot_distribution_of_information,
     plot_distributions,
     plot_fisher_barplot,
@@ -53,6 +56,8 @@ from columnminer.plotting import (
     plot_p_value_maps,
     plot_systematics,
     plot_training_history,
+    selection_annotation,
+    theta_label,
 )
 from columnminer.samples import Sample, analyse_samples
 from columnminer.simulators.golden import golden_setup, simulate_golden
@@ -119,7 +124,8 @@ def golden_store(out, n_events):
         ),
         Sample(sm["files"]["background"], is_background=True, systematics=["lumi"]),
     ]
-    analyse_samples(samples, analysis, store, progress=False)
+    analyse_samples(samples, analysis, store, progress=False)  # also stores the axis labels, units and cuts
+    store.update_metadata(level="parton")  # the generated events, no detector simulation
     return store
 
 
@@ -157,15 +163,24 @@ def golden_figures(out, store, quick):
         luminosity=LUMINOSITY,
         systematic_bands=bands,
         sample_only_from_closest_benchmark=True,
-        observable_labels={"pt4l": "$p_T^{4l}$ [GeV]", "Phi": r"$\Phi$"},
         n_cols=2,
     )
     save(fig, out, "distributions_closest_benchmark")
 
+    info, names = observable_info(store), store.setup.parameter_space.parameter_names
+    note = f"{selection_annotation(store.metadata)}; {luminosity_label(LUMINOSITY)}"
     binned = binned_weights(store, "Phi", np.linspace(-np.pi, np.pi, 11))
-    models = {f"a2 = {a2:+.1f}": binned.to_hist([a2, 0.0], LUMINOSITY) for a2 in (-0.5, 0.0, 0.5)}
+    models = {theta_label([a2, 0.0], names): binned.to_hist([a2, 0.0], LUMINOSITY) for a2 in (-0.5, 0.0, 0.5)}
     observed = np.random.default_rng(5).poisson(binned.yields("sm", LUMINOSITY)[0])
-    save(plot_histograms(models, observed, edges=binned.edges[0], xlabel=r"$\Phi$"), out, "histograms")
+    fig = plot_histograms(
+        models,
+        observed,
+        edges=binned.edges[0],
+        xlabel=axis_label("Phi", info),
+        observed_label="pseudo-data (SM)",
+        annotation=note,
+    )
+    save(fig, out, "histograms")
 
     save(plot_morphing_basis_2d(store.setup), out, "morphing_2d")
 
@@ -184,7 +199,11 @@ def golden_figures(out, store, quick):
     )
     counting = histogram_of_information(store, "sm", LUMINOSITY, "Phi", np.linspace(-np.pi, np.pi, 13))
     fig = plot_distribution_of_information(
-        per_bin, information_aux=counting, aux_label="counting", xlabel=r"$\Phi$"
+        per_bin,
+        information_aux=counting,
+        aux_label="counting",
+        xlabel=axis_label("Phi", info),
+        annotation=selection_annotation(store.metadata),
     )
     save(fig, out, "information_distribution")
 
@@ -200,7 +219,8 @@ def golden_figures(out, store, quick):
     }
     save(plot_limits(results, show_index=3, xlabel="$a_2$", ylabel="$a_3$"), out, "limits")
     save(plot_p_value_maps(results, n_cols=2, xlabel="$a_2$", ylabel="$a_3$"), out, "p_value_maps")
-    save(plot_systematics(edges, nominal, variations, xlabel="$p_T^{4l}$ [GeV]"), out, "systematics")
+    fig = plot_systematics(edges, nominal, variations, xlabel=axis_label("pt4l", info), annotation=note)
+    save(fig, out, "systematics")
 
 
 def morphing_figures(out):

@@ -1,5 +1,7 @@
 """Tests of columnminer.analysis: semantics of observables, cuts and efficiencies, and clear errors."""
 
+import json
+
 import awkward as ak
 import numpy as np
 import pytest
@@ -128,3 +130,14 @@ def test_default_observables_on_a_real_file():
     # at parton level the visible system balances the neutrino in the transverse plane
     np.testing.assert_allclose(values["pt_visible"], values["et_miss"], rtol=1e-9)
     assert set(values["n_leptons"].tolist()) == {1.0}
+
+
+def test_observable_labels_and_units():
+    analysis = Analysis()
+    analysis.add_observable("mee", lambda ev: ev.met.pt, label="$m_{ee}$", unit="GeV")
+    analysis.add_default_observables(n_leptons_max=1, n_photons_max=0, n_jets_max=0)
+    info = analysis.observable_info()
+    assert info["mee"] == {"label": "$m_{ee}$", "unit": "GeV"}
+    assert info["pt_l1"] == {"label": r"$p_T(\ell_1)$", "unit": "GeV"}
+    assert info["eta_l1"]["unit"] == "" and info["phi_miss"]["unit"] == "rad" and info["n_jets"]["unit"] == ""
+    assert info == json.loads(json.dumps(info))  # JSON-able, for the store's metadata

@@ -20,19 +20,42 @@ logger = logging.getLogger(__name__)
 
 EventFunction = Callable[[ak.Array], Any]
 
+#: (attribute, name prefix, symbol, unit) of the kinematic observables of an object in
+#: :meth:`Analysis.add_default_observables`.
+_KINEMATICS = (
+    ("E", "e", "E", "GeV"),
+    ("pt", "pt", "p_T", "GeV"),
+    ("eta", "eta", r"\eta", ""),
+    ("phi", "phi", r"\phi", "rad"),
+)
+
 
 @dataclass(frozen=True)
 class Observable:
-    """A named column: ``fn(events)`` returns one number per event.
+    r"""A named column: ``fn(events)`` returns one number per event.
 
     Undefined values (None from a missing object, NaN) drop the event when ``required``; otherwise they
     become ``default``. With neither, an undefined value is an error that names the observable.
+    ``label`` (mathtext / LaTeX, e.g. ``r"$m_{4\ell}$"``) and ``unit`` (``"GeV"``, ``"rad"``, ``""`` for a
+    dimensionless number; None: not known) are what plots write on an axis (see
+    :meth:`Analysis.observable_info`).
+
+    Example:
+        >>> o = Observable("pt4l", lambda ev: ev.pt4l, required=True, label="$p_T^{4l}$", unit="GeV")
+        >>> o.info(), Observable("n_jets", lambda ev: ev.n).info()
+        ({'label': '$p_T^{4l}$', 'unit': 'GeV'}, {'label': 'n_jets', 'unit': ''})
     """
 
     name: str
     fn: EventFunction
     required: bool = False
     default: float | None = None
+    label: str | None = None
+    unit: str | None = None
+
+    def info(self) -> dict[str, str]:
+        """The JSON-able axis description ``{"label": label or name, "unit": unit or ""}``."""
+        return {"label": self.label or self.name, "unit": self.unit or ""}
 
 
 @dataclass(frozen=True)
@@ -41,6 +64,13 @@ class Cut:
 
     ``required``: the cut must be evaluable; events where it is undefined (None, e.g. a missing object)
     fail it. With ``required=False`` such events pass.
+
+    Example:
+        >>> import awkward as ak
+        >>> analysis = Analysis()
+        >>> analysis.add_cut(lambda ev: ev.x > 1.0, name="x > 1")
+        >>> analysis.cuts[0].name, analysis.evaluate(ak.Array({"x": [0.5, 2.0]})).keep.tolist()
+        ('x > 1', [False, True])
     """
 
     name: str
@@ -50,7 +80,15 @@ class Cut:
 
 @dataclass(frozen=True)
 class Efficiency:
-    """A per-event factor multiplying every weight (trigger, identification...); undefined -> ``default``."""
+    """A per-event factor multiplying every weight (trigger, identification...); undefined -> ``default``.
+
+    Example:
+        >>> import awkward as ak
+        >>> analysis = Analysis()
+        >>> analysis.add_efficiency(lambda ev: ev.eff, name="trigger")
+        >>> analysis.evaluate(ak.Array({"eff": [0.9, None]})).efficiencies.tolist()
+        [0.9, 1.0]
+    """
 
     name: str
     fn: EventFunction
@@ -64,6 +102,16 @@ class AnalysisResult:
     ``keep`` [n_events] selects the surviving events; ``observables`` [n_kept, n_observables] and
     ``efficiencies`` [n_kept] (the product of all efficiency factors) are for the survivors only;
     ``counts`` maps each definition to (n_evaluated, n_passed).
+
+    Example:
+        >>> import awkward as ak
+        >>> analysis = Analysis()
+        >>> analysis.add_observable("x", lambda ev: ev.x, required=True)
+        >>> result = analysis.evaluate(ak.Array({"x": [1.0, None, 3.0]}))
+        >>> result.keep.tolist(), result.observables.tolist(), result.counts
+        ([True, False, True], [[1.0], [3.0]], {'observable x': (3, 2)})
+        >>> result.merge_counts({"observable x": (10, 9)})
+        {'observable x': (13, 11)}
     """
 
     keep: np.ndarray
@@ -154,9 +202,16 @@ class Analysis:
         return html_summary("Analysis", self._summary_rows())
 
     def add_observable(
-        self, name: str, fn: EventFunction, required: bool = False, default: float | None = None
+        self,
+        name: str,
+        fn: EventFunction,
+        required: bool = False,
+        default: float | None = None,
+        label: str | None = None,
+        unit: str | None = None,
     ) -> None:
-        """Add an observable ``fn(events) -> one number per event`` (see :class:`Observable`)."""
+        """Add an observable ``fn(events) -> one number per event`` (see :class:`Observable`), with an
+        optional axis ``label`` and ``unit`` ("GeV", "rad", "" when dimensionless)."""
         if not callable(fn):
             raise AnalysisError(
                 f"observable {name!r}: the definition must be a callable on the events array, got {fn!r}"
@@ -164,8 +219,22 @@ class Analysis:
         if name in self.observable_names:
             raise AnalysisError(f"duplicate observable name {name!r}")
         self.observables.append(
-            Observable(name, fn, bool(required), None if default is None else float(default))
+            Observable(name, fn, bool(required), None if default is None else float(default), label, unit)
         )
+
+    def observable_info(self) -> dict[str, dict[str, str]]:
+        """Per observable its axis label and unit, ``{name: {"label": ..., "unit": ...}}`` (JSON-able; the
+        name and "" where none was given). Stored in an event store's metadata under ``"observable_info"``,
+        where the plots read it.
+
+        Example:
+            >>> analysis = Analysis()
+            >>> analysis.add_observable("mZ2", lambda ev: ev.mZ2, label="$m_{Z_2}$", unit="GeV")
+            >>> analysis.add_observable("n_jets", lambda ev: ev.n)
+            >>> analysis.observable_info()
+            {'mZ2': {'label': '$m_{Z_2}$', 'unit': 'GeV'}, 'n_jets': {'label': 'n_jets', 'unit': ''}}
+        """
+        return {o.name: o.info() for o in self.observables}
 
     def add_cut(self, fn: EventFunction, name: str | None = None, required: bool = True) -> None:
         """Add a cut ``fn(events) -> one bool per event`` (see :class:`Cut`)."""
@@ -210,19 +279,30 @@ class Analysis:
             return lambda ev: getattr(nth(collection(ev), i), attribute)
 
         groups = [
-            ("l", leptons, n_leptons_max),
-            ("a", lambda ev: ev.a, n_photons_max),
-            ("j", lambda ev: ev.j, n_jets_max),
+            ("l", r"\ell", leptons, n_leptons_max),
+            ("a", r"\gamma", lambda ev: ev.a, n_photons_max),
+            ("j", "j", lambda ev: ev.j, n_jets_max),
         ]
-        for label, collection, n_max in groups:
+        for key, symbol, collection, n_max in groups:
             for i in range(n_max):
-                for attribute, prefix in (("E", "e"), ("pt", "pt"), ("eta", "eta"), ("phi", "phi")):
-                    self.add_observable(f"{prefix}_{label}{i + 1}", of(collection, i, attribute), default=0.0)
-                if label == "l" and include_charge:
-                    self.add_observable(f"charge_{label}{i + 1}", of(collection, i, "charge"), default=0.0)
+                quantities = list(_KINEMATICS)
+                if key == "l" and include_charge:
+                    quantities.append(("charge", "charge", "q", "e"))
+                for attribute, prefix, tex, unit in quantities:
+                    self.add_observable(
+                        f"{prefix}_{key}{i + 1}",
+                        of(collection, i, attribute),
+                        default=0.0,
+                        label=f"${tex}({symbol}_{i + 1})$",
+                        unit=unit,
+                    )
         if include_met:
-            self.add_observable("et_miss", lambda ev: ev.met.pt, default=0.0)
-            self.add_observable("phi_miss", lambda ev: ev.met.phi, default=0.0)
+            self.add_observable(
+                "et_miss", lambda ev: ev.met.pt, default=0.0, label=r"$E_T^\mathrm{miss}$", unit="GeV"
+            )
+            self.add_observable(
+                "phi_miss", lambda ev: ev.met.phi, default=0.0, label=r"$\phi^\mathrm{miss}$", unit="rad"
+            )
         if include_visible_sum:
 
             def visible(ev: ak.Array) -> ak.Array:
@@ -237,14 +317,20 @@ class Analysis:
                     with_name="Momentum4D",
                 )
 
-            self.add_observable("e_visible", lambda ev: visible(ev).E, default=0.0)
-            self.add_observable("pt_visible", lambda ev: visible(ev).pt, default=0.0)
-            self.add_observable("eta_visible", lambda ev: visible(ev).eta, default=0.0)
-            self.add_observable("phi_visible", lambda ev: visible(ev).phi, default=0.0)
+            for attribute, prefix, tex, unit in _KINEMATICS:
+                self.add_observable(
+                    f"{prefix}_visible",
+                    lambda ev, attribute=attribute: getattr(visible(ev), attribute),
+                    default=0.0,
+                    label=f"${tex}" + r"^\mathrm{vis}$",
+                    unit=unit,
+                )
         if include_numbers:
-            self.add_observable("n_leptons", lambda ev: ak.num(ev.e) + ak.num(ev.mu))
-            self.add_observable("n_photons", lambda ev: ak.num(ev.a))
-            self.add_observable("n_jets", lambda ev: ak.num(ev.j))
+            self.add_observable(
+                "n_leptons", lambda ev: ak.num(ev.e) + ak.num(ev.mu), label=r"$n_\ell$", unit=""
+            )
+            self.add_observable("n_photons", lambda ev: ak.num(ev.a), label=r"$n_\gamma$", unit="")
+            self.add_observable("n_jets", lambda ev: ak.num(ev.j), label="$n_j$", unit="")
 
     def evaluate(self, events: ak.Array) -> AnalysisResult:
         """Evaluate every definition on ``events``; raise :class:`AnalysisError` naming a failing one."""

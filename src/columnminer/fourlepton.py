@@ -24,6 +24,7 @@ from .analysis import Analysis
 __all__ = [
     "M_Z_GEV",
     "OBSERVABLES",
+    "OBSERVABLE_INFO",
     "add_four_lepton_observables",
     "first_with_charge",
     "four_lepton_observables",
@@ -43,6 +44,20 @@ OBSERVABLES = (
     "Phi",
     "Phi1",
 )
+#: Axis label (mathtext) and unit of every observable (masses and momenta GeV, angles rad, cosines and the
+#: rapidity dimensionless), as :meth:`~columnminer.analysis.Analysis.observable_info` reports them.
+OBSERVABLE_INFO = {
+    "m4l": {"label": r"$m_{4\ell}$", "unit": "GeV"},
+    "mZ1": {"label": r"$m_{Z_1}$", "unit": "GeV"},
+    "mZ2": {"label": r"$m_{Z_2}$", "unit": "GeV"},
+    "pt4l": {"label": r"$p_T^{4\ell}$", "unit": "GeV"},
+    "y4l": {"label": r"$y_{4\ell}$", "unit": ""},
+    "cos_theta_star": {"label": r"$\cos\theta^*$", "unit": ""},
+    "cos_theta1": {"label": r"$\cos\theta_1$", "unit": ""},
+    "cos_theta2": {"label": r"$\cos\theta_2$", "unit": ""},
+    "Phi": {"label": r"$\Phi$", "unit": "rad"},
+    "Phi1": {"label": r"$\Phi_1$", "unit": "rad"},
+}
 #: The Z mass used to choose Z1, GeV.
 M_Z_GEV = 91.1876
 
@@ -61,7 +76,19 @@ def first_with_charge(collection: ak.Array, sign: float) -> ak.Array:
 def z_candidates(events: ak.Array) -> tuple[ak.Array, ak.Array, ak.Array, ak.Array]:
     """(Z1 negative lepton, Z1 positive lepton, Z2 negative, Z2 positive) for 2e2mu events.
 
-    The leading e-, e+, mu-, mu+ form the ee and mumu pairs; Z1 is the pair closer to m_Z.
+    The leading e-, e+, mu-, mu+ form the ee and mumu pairs; Z1 is the pair closer to m_Z (``M_Z_GEV``).
+
+    Example:
+        >>> from columnminer.events import build_collection
+        >>> def leptons(pt, eta, phi, pdgid):  # one event, massless leptons, charge from the PDG id
+        ...     pt, eta = np.array(pt), np.array(eta)
+        ...     arrays = [pt, eta, phi, pt * np.cosh(eta), -np.sign(pdgid), pdgid]
+        ...     return build_collection(*(ak.Array([list(a)]) for a in arrays))
+        >>> events = ak.zip({"e": leptons([40.0, 30.0], [0.1, -0.4], [0.0, 2.5], [11, -11]),
+        ...                  "mu": leptons([20.0, 10.0], [1.0, 0.2], [1.0, -2.0], [13, -13])}, depth_limit=1)
+        >>> z1_minus, z1_plus, z2_minus, z2_plus = z_candidates(events)
+        >>> z1_minus.pdgid.tolist(), z2_plus.pdgid.tolist()
+        ([11], [-13])
     """
     e_minus, e_plus = first_with_charge(events.e, -1.0), first_with_charge(events.e, +1.0)
     mu_minus, mu_plus = first_with_charge(events.mu, -1.0), first_with_charge(events.mu, +1.0)
@@ -114,7 +141,22 @@ def _signed_angle(a: np.ndarray, b: np.ndarray, axis: np.ndarray) -> np.ndarray:
 
 def four_lepton_observables(events: ak.Array) -> dict[str, np.ndarray]:
     """``m4l``, ``mZ1``, ``mZ2``, ``pt4l`` (GeV), ``y4l`` and the five angles (see the module docstring),
-    as float64 columns with NaN for events that are not 2e2mu."""
+    as float64 columns with NaN for events that are not 2e2mu.
+
+    Example:
+        >>> from columnminer.events import build_collection
+        >>> def leptons(pt, eta, phi, pdgid):  # two events, the second without leptons
+        ...     pt, eta = np.array(pt), np.array(eta)
+        ...     arrays = [pt, eta, phi, pt * np.cosh(eta), -np.sign(pdgid), pdgid]
+        ...     return build_collection(*(ak.Array([list(a), []]) for a in arrays))
+        >>> events = ak.zip({"e": leptons([40.0, 30.0], [0.1, -0.4], [0.0, 2.5], [11, -11]),
+        ...                  "mu": leptons([20.0, 10.0], [1.0, 0.2], [1.0, -2.0], [13, -13])}, depth_limit=1)
+        >>> columns = four_lepton_observables(events)
+        >>> list(columns) == list(OBSERVABLES), np.isnan(columns["m4l"]).tolist()
+        (True, [False, True])
+        >>> bool(-np.pi < columns["Phi"][0] <= np.pi), bool(-1 <= columns["cos_theta1"][0] <= 1)
+        (True, True)
+    """
     leptons = np.stack([_four_momenta(lepton) for lepton in z_candidates(events)], axis=1)  # [n, 4, 4]
     total = leptons.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -146,14 +188,14 @@ def four_lepton_observables(events: ak.Array) -> dict[str, np.ndarray]:
 
 
 def add_four_lepton_observables(analysis: Analysis, required: bool = True) -> None:
-    """Add the observables of :func:`four_lepton_observables` to ``analysis`` (required: events without a
-    2e2mu final state are dropped).
+    """Add the observables of :func:`four_lepton_observables` to ``analysis``, with their axis labels and
+    units (:data:`OBSERVABLE_INFO`; required: events without a 2e2mu final state are dropped).
 
     Example:
         >>> analysis = Analysis()
         >>> add_four_lepton_observables(analysis)
-        >>> analysis.observable_names[:3]
-        ['m4l', 'mZ1', 'mZ2']
+        >>> analysis.observable_names[:3], analysis.observable_info()["mZ2"]
+        (['m4l', 'mZ1', 'mZ2'], {'label': '$m_{Z_2}$', 'unit': 'GeV'})
     """
     cache: list = [None, None]  # computed once per events array, not once per observable
 
@@ -163,4 +205,6 @@ def add_four_lepton_observables(analysis: Analysis, required: bool = True) -> No
         return cache[1]
 
     for name in OBSERVABLES:
-        analysis.add_observable(name, lambda ev, name=name: observables(ev)[name], required=required)
+        analysis.add_observable(
+            name, lambda ev, name=name: observables(ev)[name], required=required, **OBSERVABLE_INFO[name]
+        )

@@ -31,7 +31,8 @@ def _one_torch_thread():
 @pytest.fixture(scope="session")
 def small_golden(tmp_path_factory):
     """The golden channel at parton level, kept small: 800 signal events at the SM, 400 at the basis point
-    morphing_basis_vector_2 and 200 background events, with the ten four-lepton observables."""
+    morphing_basis_vector_2 and 200 background events, with the ten four-lepton observables (their labels and
+    units in the metadata, parton level, no cuts)."""
     out = tmp_path_factory.mktemp("plotting_golden")
     sm = simulate_golden(None, 800, out / "sm", n_background=200, seed=41)
     setup = AnalysisSetup.load(sm["files"]["setup"])
@@ -47,6 +48,8 @@ def small_golden(tmp_path_factory):
         Sample(sm["files"]["background"], is_background=True),
     ]
     analyse_samples(samples, analysis, store, progress=False)
+    # analyse_samples stores the axis labels and units and the cuts; the level is the user's to say
+    store.update_metadata(level="parton")
     return store
 
 

@@ -23,12 +23,19 @@ def test_distributions_panels_lines_bands_and_legend(small_golden, render):
     render(fig, "distributions")
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert len(panels) == 3 and len(fig.axes) == 4  # one spare axes hidden
-    for ax, name in zip(panels, ["Phi", "cos_theta1", "pt4l"], strict=True):
-        assert ax.get_xlabel() == name
+    # axis labels with units from the store's metadata (dimensionless: no brackets)
+    for ax, label in zip(panels, [r"$\Phi$ [rad]", r"$\cos\theta_1$", r"$p_T^{4\ell}$ [GeV]"], strict=True):
+        assert ax.get_xlabel() == label
         assert ax.get_ylabel() == r"$\sigma$ per bin [pb]"
         assert len(ax.patches) == 2 * len(THETAS)  # a step line and a statistical band per point
     texts = [t.get_text() for t in panels[0].get_legend().get_texts()]
-    assert texts == ["sm", "a2 = 0.5, a3 = 0", "a2 = 0, a3 = -0.5", "MC stat. unc."]
+    assert texts == ["SM (a2 = 0, a3 = 0)", "a2 = 0.5, a3 = 0", "a2 = 0, a3 = -0.5", "MC stat. unc."]
+    assert fig.get_suptitle() == "parton level, no selection"
+    # an annotation and units given by hand win over the metadata
+    fig = plot_distributions(
+        small_golden, ["Phi"], ["sm"], bins=6, annotation="my note", observable_units={"Phi": "deg"}
+    )
+    assert fig.axes[0].get_xlabel() == r"$\Phi$ [deg]" and fig.axes[0].get_title(loc="left") == "my note"
 
 
 def test_distribution_values_are_the_exactly_morphed_bins(small_golden):
@@ -114,3 +121,15 @@ def test_histograms_with_hist_objects_and_data(render):
         plot_histograms([np.ones(3)])
     with pytest.raises(PlottingError, match="1-d"):
         plot_histograms([hist.Hist(axis, hist.axis.Regular(2, 0.0, 1.0, name="y"))])
+
+
+def test_histograms_with_a_theta_axis(small_golden, render):
+    """The package's histograms (a theta axis first): one line per point, named as everywhere."""
+    binned = binned_weights(small_golden, "Phi", np.linspace(-np.pi, np.pi, 7))
+    fig = plot_histograms([binned.to_hist(["sm", [0.5, 0.0]], LUMINOSITY)], observable="Phi")
+    render(fig, "histograms_theta")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SM (a2 = 0, a3 = 0)", "a2 = 0.5, a3 = 0"]
+    fig = plot_histograms({"model": binned.to_hist([[0.5, 0.0]], LUMINOSITY)})
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["model"]
+    assert fig.axes[0].get_xlabel() == "Phi"  # the hist axis's name: no units without a mapping

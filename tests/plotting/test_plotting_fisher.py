@@ -38,8 +38,27 @@ def test_contours_of_store_informations(informations, render):
     assert len(ax.collections) == 2 * len(informations)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == list(informations)
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("a2", "a3")
-    fig = plot_fisher_contours(informations, uncertainties=False, resolution=60)
+    # the legend says what the ellipse is, for which luminosity, around which point
+    assert ax.get_legend().get_title().get_text().split("\n") == [
+        r"$\Delta\theta^T I\,\Delta\theta = 1$: 1$\sigma$ (39.3% CL in 2D)",
+        r"$L = 300\,\mathrm{fb}^{-1}$",
+        "at a2 = 0, a3 = 0",
+    ]
+    # no ellipse hides another: distinct line styles, the smallest ellipse drawn last and narrowest
+    lines = [c for c in ax.collections if c.get_zorder() >= 2]  # the contour lines, above the bands
+    widths = [c.get_linewidths()[0] for c in lines]
+    assert len(lines) == 3 and widths == sorted(widths, reverse=True) and len(set(widths)) == 3
+    assert len({str(c.get_linestyles()[0]) for c in lines}) == 3
+    fig = plot_fisher_contours(informations, uncertainties=False, resolution=60, distance=2.45)
     assert len(fig.axes[0].collections) == len(informations)
+    assert "(95.0% CL in 2D)" in fig.axes[0].get_legend().get_title().get_text()
+    # informations for different luminosities: each entry says its own
+    mixed = {"a": informations["truth"], "b": informations["rate"].scaled(1000.0)}
+    fig = plot_fisher_contours(mixed, uncertainties=False, resolution=30)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        r"a ($L = 300\,\mathrm{fb}^{-1}$)",
+        r"b ($L = 1\,\mathrm{fb}^{-1}$)",
+    ]
 
 
 def test_ellipse_geometry(render):
@@ -62,7 +81,7 @@ def test_barplot(informations, render):
     top, bottom = fig.axes
     heights = [p.get_height() for p in bottom.patches]
     expected = [max(np.linalg.det(i.information), 0.0) ** 0.5 for i in informations.values()]
-    np.testing.assert_allclose(heights, expected, rtol=1e-8)
+    np.testing.assert_allclose(heights, expected, rtol=1e-8, atol=1e-6)  # the rate information is singular
     assert [t.get_text() for t in bottom.get_xticklabels()] == list(informations)
     assert len(top.patches) == 3 * 2 * 2  # 3 matrices x 2 eigenvalues x 2 parameter shares
     assert [t.get_text() for t in top.get_legend().get_texts()] == ["a2", "a3"]

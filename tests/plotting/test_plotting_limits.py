@@ -41,7 +41,10 @@ def test_several_methods_on_one_figure(results, render):
     for contour in contours:
         np.testing.assert_allclose(contour.levels, [0.05, 0.32])
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert texts == ["rate", "histo", "68% CL", "95% CL", "best fit", "true θ"]
+    assert texts == ["rate", "histo", "68% CL", "95% CL", "best fit", "true θ (a2 = 0, a3 = 0)"]
+    # the data and the luminosity are stated; the first method is drawn wider than the second
+    assert ax.get_legend().get_title().get_text() == r"expected (Asimov), $L = 300\,\mathrm{fb}^{-1}$"
+    assert contours[0].get_linewidths()[0] > contours[1].get_linewidths()[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("a2", "a3")
     assert fig.axes[1].get_ylabel() == "p-value (histo)"  # the colour bar of the shown map
     best = [c.get_offsets()[0].tolist() for c in ax.collections if c.get_offsets().shape == (1, 2)]
@@ -54,6 +57,7 @@ def test_several_methods_on_one_figure(results, render):
 def test_p_value_maps(results, render):
     fig = plot_p_value_maps(results, n_cols=2)
     render(fig, "p_value_maps")
+    assert fig.get_suptitle() == r"expected (Asimov), $L = 300\,\mathrm{fb}^{-1}$"
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
     assert [ax.get_title() for ax in panels] == ["rate", "histo"]
     for ax, result in zip(panels, results.values(), strict=True):

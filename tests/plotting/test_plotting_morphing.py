@@ -5,6 +5,7 @@ import pytest
 
 from columnminer import AnalysisSetup, Morpher
 from columnminer.errors import PlottingError
+from columnminer.plotting import theta_label
 from columnminer.plotting.morphing import (
     plot_morphing_basis_1d,
     plot_morphing_basis_2d,
@@ -49,7 +50,7 @@ def test_2d_basis_from_a_setup(morphing_setup, render):
     assert mesh.get_array().shape == (30, 30)
     assert mesh.norm.vmin == 0.5 and mesh.norm.vmax == 50.0
     np.testing.assert_allclose(markers.get_offsets(), morphing_setup.morpher.basis)
-    assert [t.get_text() for t in ax.texts] == morphing_setup.morphing_benchmarks
+    assert [t.get_text() for t in ax.texts] == [theta_label(n) for n in morphing_setup.morphing_benchmarks]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("a2", "a3")
     lo, hi = ax.get_xlim()
     assert lo == pytest.approx(-1.2) and hi == pytest.approx(1.2)  # the range plus 10 % on each side

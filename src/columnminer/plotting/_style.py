@@ -1,7 +1,14 @@
-"""Shared plotting helpers: the HEP style context, figure creation, colour and line-style cycles, argument checks.
+"""Shared plotting helpers: the HEP style context, figure creation, colour and line-style cycles, argument checks,
+and the words on a figure (axis labels with units, names of parameter points, luminosity and selection notes).
 
 Figures are plain :class:`matplotlib.figure.Figure` objects made without pyplot, so nothing is registered with
 a GUI backend: they render headless (Agg) through ``fig.savefig`` and are freed when the last reference goes.
+
+Conventions of the words (the same in every plot): an observable's axis reads ``label [unit]`` (the label and
+unit from the event store's metadata ``"observable_info"``, written from
+:meth:`~columnminer.analysis.Analysis.observable_info`; no brackets for a dimensionless one); a parameter point
+in a legend reads ``a2 = 0.5, a3 = 0``, a benchmark ``SM (a2 = 0, a3 = 0)`` (its name, "sm" written "SM", and
+its values); a luminosity reads ``L = 300 fb^-1`` (fb^-1 from 1 fb^-1 = 1000 pb^-1 up, else pb^-1).
 """
 
 from __future__ import annotations
@@ -20,13 +27,21 @@ from ..errors import PlottingError
 __all__ = [
     "DEFAULT_COLORS",
     "DEFAULT_LINESTYLES",
+    "annotate",
     "as_list",
+    "axis_label",
     "cycle",
     "hep_style",
     "labelled_items",
+    "layered_widths",
+    "luminosity_label",
     "new_figure",
+    "observable_info",
     "panel_grid",
+    "per_item_note",
     "place_legend",
+    "selection_annotation",
+    "step",
     "theta_label",
 ]
 
@@ -198,16 +213,185 @@ def labelled_items(items: Any, labels: Sequence[str | None] | None, what: str) -
     return values, names
 
 
-def theta_label(theta: Any, parameter_names: Sequence[str] | None = None, digits: int = 3) -> str:
-    """A legend label for a parameter point: a benchmark name as it is, a point as ``name = value, ...``.
+def _number(value: float, digits: int) -> str:
+    """``value`` with ``digits`` significant digits, never "-0"."""
+    text = f"{value:.{digits}g}"
+    return "0" if float(text) == 0.0 else text
+
+
+def theta_label(
+    theta: Any,
+    parameter_names: Sequence[str] | None = None,
+    digits: int = 3,
+    point: Any = None,
+) -> str:
+    """The legend name of a parameter point, the same in every plot: a point as ``name = value, ...``; a
+    benchmark by its name ("sm" written "SM"), followed by its values in brackets when ``point`` (its
+    parameter values) is given. Without parameter names the parameters are called θ0, θ1, ...
 
     Example:
-        >>> theta_label([0.5, -1.0], ["a2", "a3"]), theta_label("sm")
-        ('a2 = 0.5, a3 = -1', 'sm')
+        >>> theta_label([0.5, -0.0], ["a2", "a3"]), theta_label("sm")
+        ('a2 = 0.5, a3 = 0', 'SM')
+        >>> theta_label("sm", ["a2", "a3"], point=[0, 0])
+        'SM (a2 = 0, a3 = 0)'
     """
     if isinstance(theta, str):
-        return theta
+        name = "SM" if theta.lower() == "sm" else theta
+        if point is None:
+            return name
+        return f"{name} ({theta_label(point, parameter_names, digits)})"
     values = np.atleast_1d(np.asarray(theta, dtype=np.float64))
     if parameter_names is None or len(parameter_names) != len(values):
         parameter_names = [f"θ{i}" for i in range(len(values))]
-    return ", ".join(f"{n} = {v:.{digits}g}" for n, v in zip(parameter_names, values, strict=True))
+    return ", ".join(f"{n} = {_number(v, digits)}" for n, v in zip(parameter_names, values, strict=True))
+
+
+def observable_info(store: Any) -> dict[str, dict[str, str]]:
+    """The axis labels and units of a store's observables, ``{name: {"label": ..., "unit": ...}}``, from its
+    metadata key ``"observable_info"`` (empty when the store has none).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> info = {"m4l": {"label": "$m_{4l}$", "unit": "GeV"}}
+        >>> store = SimpleNamespace(metadata={"observable_info": info})
+        >>> observable_info(store), observable_info(SimpleNamespace(metadata={}))
+        ({'m4l': {'label': '$m_{4l}$', 'unit': 'GeV'}}, {})
+    """
+    metadata = getattr(store, "metadata", None)
+    info = metadata.get("observable_info") if isinstance(metadata, Mapping) else None
+    return dict(info) if isinstance(info, Mapping) else {}
+
+
+def axis_label(
+    name: str,
+    info: Mapping[str, Mapping[str, str]] | None = None,
+    labels: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
+) -> str:
+    r"""The axis label ``label [unit]`` of observable ``name``: label and unit from ``labels`` / ``units``
+    (name -> text) if given there, else from ``info`` (:func:`observable_info`), else the name and no unit;
+    a dimensionless observable (unit "") gets no brackets.
+
+    Example:
+        >>> info = {"mZ2": {"label": "$m_{Z_2}$", "unit": "GeV"}, "Phi": {"label": "$\\Phi$", "unit": "rad"}}
+        >>> axis_label("mZ2", info), axis_label("y4l", info), axis_label("Phi", info, labels={"Phi": "phi"})
+        ('$m_{Z_2}$ [GeV]', 'y4l', 'phi [rad]')
+    """
+    entry = (info or {}).get(name, {})
+    label = (labels or {}).get(name, entry.get("label") or name)
+    unit = (units or {}).get(name, entry.get("unit") or "")
+    return f"{label} [{unit}]" if unit else str(label)
+
+
+def luminosity_label(luminosity_pb: float | None) -> str:
+    r"""``L = ... fb^-1`` (mathtext) for an integrated luminosity in pb^-1 (fb^-1 from 1000 pb^-1 up, else
+    pb^-1); "" for None.
+
+    Example:
+        >>> print(luminosity_label(3e5), luminosity_label(20.0), repr(luminosity_label(None)))
+        $L = 300\,\mathrm{fb}^{-1}$ $L = 20\,\mathrm{pb}^{-1}$ ''
+    """
+    if luminosity_pb is None:
+        return ""
+    value, unit = (luminosity_pb / 1000.0, "fb") if luminosity_pb >= 1000.0 else (luminosity_pb, "pb")
+    return rf"$L = {_number(value, 3)}\,\mathrm{{{unit}}}^{{-1}}$"
+
+
+def selection_annotation(metadata: Mapping[str, Any] | None, annotation: str | None = None) -> str:
+    """The note on the level and selection of the events shown: ``annotation`` when given (``""`` for
+    none), else from the store's metadata: ``"level"`` ("parton", "detector", "mixed") and ``"cuts"`` (the
+    cut names, or a text; an empty list reads "no selection"), at the top level or in the record
+    ``"analysis"`` that ``columnminer analyse`` writes (with the ``"detector"`` used); "" when neither is
+    there.
+
+    Example:
+        >>> record = {"level": "detector", "detector": "cms: smearing", "cuts": ["a", "b"]}
+        >>> selection_annotation({"analysis": record})
+        'detector level (cms), after selection (2 cuts)'
+        >>> selection_annotation({"level": "parton", "cuts": []}), selection_annotation({}, "my note")
+        ('parton level, no selection', 'my note')
+    """
+    if annotation is not None:
+        return str(annotation)
+    metadata = metadata or {}
+    record = metadata.get("analysis") if isinstance(metadata.get("analysis"), Mapping) else {}
+    parts = []
+    level = metadata.get("level") or record.get("level")
+    if level:
+        level = str(level)
+        parts.append(level if "level" in level else f"{level} level")
+        detector = str(record.get("detector") or "none").split(":")[0]
+        if level.startswith("detector") and detector != "none":
+            parts[-1] += f" ({detector})"
+    cuts = metadata.get("cuts", record.get("cuts"))
+    if isinstance(cuts, str) and cuts:
+        parts.append(cuts)
+    elif isinstance(cuts, Sequence) and not isinstance(cuts, str):
+        n = len(cuts)
+        parts.append(f"after selection ({n} cut{'s' if n != 1 else ''})" if n else "no selection")
+    return ", ".join(parts)
+
+
+def per_item_note(notes: Sequence[str], names: Sequence[str | None]) -> tuple[str, list[str | None]]:
+    """A note (e.g. the luminosity) said once when every item shares it, else appended to each item's name in
+    brackets: returns (the shared note or "", the names).
+
+    Example:
+        >>> per_item_note(["L = 1", "L = 1"], ["a", "b"]), per_item_note(["L = 1", "L = 2"], ["a", None])
+        (('L = 1', ['a', 'b']), ('', ['a (L = 1)', None]))
+    """
+    if len(set(notes)) <= 1:
+        return (notes[0] if notes else ""), list(names)
+    return "", [
+        name if name is None or not note else f"{name} ({note})"
+        for name, note in zip(names, notes, strict=True)
+    ]
+
+
+def annotate(target: Any, *texts: str) -> str:
+    """Write the non-empty ``texts`` (joined by "; ") above an axes (left-aligned title) or, for a figure,
+    as its small suptitle; returns the text written ("" writes nothing).
+
+    Example:
+        >>> fig, ax = new_figure()
+        >>> annotate(ax, "detector level", "", luminosity_label(3e5)) == ax.get_title(loc="left")
+        True
+    """
+    text = "; ".join(t for t in texts if t)
+    if text:
+        if isinstance(target, Figure):
+            target.suptitle(text, fontsize=11)
+        else:
+            target.set_title(text, loc="left", fontsize=10)
+    return text
+
+
+def layered_widths(n: int, linewidth: float, spread: float | None = None) -> list[float]:
+    """Line widths for ``n`` curves drawn in order, from ``(1 + spread) * linewidth`` for the first (drawn
+    at the bottom) down to ``linewidth`` for the last (on top): where curves coincide, the ones below still
+    show on both sides of the ones above. The default spread, ``max(1, 0.6 (n - 1))``, keeps about 0.6
+    ``linewidth`` between neighbours.
+
+    Example:
+        >>> layered_widths(3, 1.5), layered_widths(2, 1.0, spread=0.5)
+        ([3.3, 2.4, 1.5], [1.5, 1.0])
+    """
+    if n <= 1:
+        return [float(linewidth)] * n
+    spread = max(1.0, 0.6 * (n - 1)) if spread is None else float(spread)
+    return [round(float(linewidth) * (1.0 + spread * (n - 1 - k) / (n - 1)), 6) for k in range(n)]
+
+
+def step(ax: Any, values: np.ndarray, bin_edges: np.ndarray, **kwargs: Any) -> Any:
+    """A histogram as a step line (``mplhep.histplot``, no under- or overflow), keyword arguments passed on
+    (``color``, ``ls``, ``lw``, ``label``, ``histtype``, ``yerr``, ``edges`` ...).
+
+    Example:
+        >>> fig, ax = new_figure()
+        >>> _ = step(ax, np.array([1.0, 2.0]), np.array([0.0, 1.0, 2.0]), color="k", label="nominal")
+        >>> ax.get_legend_handles_labels()[1]
+        ['nominal']
+    """
+    import mplhep
+
+    return mplhep.histplot(values, bin_edges, ax=ax, flow="none", **kwargs)

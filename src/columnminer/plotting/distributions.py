@@ -23,7 +23,7 @@ from ..inference.binned import binned_weights
 from ..inference.likelihood import resolve_thetas
 from ..thetas import theta_items
 from ..weights import closest_benchmark
-from ._style import DEFAULT_COLORS, DEFAULT_LINESTYLES, cycle, hep_style, new_figure, panel_grid, theta_label
+from . import _style
 
 __all__ = [
     "distribution_edges",
@@ -167,6 +167,7 @@ def plot_distributions(
     systematic_bands: Mapping[str, Any] | None = None,
     sample_only_from_closest_benchmark: bool = False,
     observable_labels: Sequence[str] | Mapping[str, str] | None = None,
+    observable_units: Mapping[str, str] | None = None,
     line_labels: Sequence[str] | None = None,
     colors: Sequence[str] | str | None = None,
     linestyles: Sequence[str] | str | None = None,
@@ -178,18 +179,27 @@ def plot_distributions(
     cuts: Sequence[Callable] = (),
     efficiencies: Sequence[Callable] = (),
     style: str | None = "ROOT",
+    annotation: str | None = None,
 ) -> Figure:
     r"""One panel per observable, one step line per parameter point: the morphed distribution
     :math:`\sigma_k(\theta)` per bin (pb, or events for a ``luminosity`` in pb^-1, or with ``normalize`` the
     fraction per bin, :math:`\sigma_k / \sum_k \sigma_k`), with the Monte Carlo band
     :math:`\pm\sqrt{c^T G_k c}` shaded (``uncertainties="statistical"``; ``"none"`` for lines only).
 
-    ``parameter_points``: benchmark names and / or parameter points (default: every physics benchmark).
+    ``parameter_points``: benchmark names and / or parameter points (default: every physics benchmark),
+    named in the legend as in :func:`~columnminer.plotting._style.theta_label` ("SM (a2 = 0, a3 = 0)",
+    "a2 = 0.5, a3 = 0") unless ``line_labels`` are given.
     ``bins``: a number of bins (equidistant between ``quantiles_for_range`` of the stored values), edges, or a
     mapping observable -> either. ``systematic_bands``: observable -> multiplicative (low, high) factors per
     bin, shape [2, n_bins] (all points) or [n_thetas, 2, n_bins], drawn hatched around each line (give the
     edges they were made for in ``bins``). ``sample_only_from_closest_benchmark``: use only the signal events
     generated at the benchmark nearest to each theta (plus background), see :func:`morphed_histograms`.
+
+    Axes read ``label [unit]`` from the store's metadata ``"observable_info"`` (the name where it has
+    none); ``observable_labels`` (full axis labels, a list or a mapping) and ``observable_units`` (a
+    mapping) override it. Above the panels: the level and selection of the events (the metadata, see
+    :func:`~columnminer.plotting._style.selection_annotation`, or ``annotation``; ``""`` for none) and the
+    luminosity when one is given.
 
     Example:
         >>> from columnminer.demo import golden_channel_setup
@@ -197,103 +207,125 @@ def plot_distributions(
         >>> rng = np.random.default_rng(0)
         >>> store = EventStore.create("memory://doc-dist", golden_channel_setup(), ["m4l"], chunk_size=50)
         >>> _ = store.append(rng.normal(125, 2, (100, 1)), rng.uniform(1, 2, (100, 6)), 0)
+        >>> info = {"m4l": {"label": "$m_{4l}$", "unit": "GeV"}}
+        >>> store.update_metadata(observable_info=info, level="parton")
         >>> fig = plot_distributions(store, ["m4l"], ["sm", [0.5, 0.5]], bins=10)
-        >>> len(fig.axes[0].get_legend().get_texts())
-        3
+        >>> ax = fig.axes[0]
+        >>> [t.get_text() for t in ax.get_legend().get_texts()], ax.get_xlabel(), ax.get_title(loc="left")
+        (['SM (a2 = 0, a3 = 0)', 'a2 = 0.5, a3 = 0.5', 'MC stat. unc.'], '$m_{4l}$ [GeV]', 'parton level')
     """
     if uncertainties not in ("statistical", "none"):
         raise PlottingError(f"uncertainties must be 'statistical' or 'none', got {uncertainties!r}")
-    names = list(store.observable_names) if observables is None else list(observables)
-    unknown = sorted(set(names) - set(store.observable_names))
-    if unknown or not names:
-        raise PlottingError(f"observables: unknown {unknown}; the store has {store.observable_names}")
+    names = _checked_observables(store, observables)
     items = _theta_items(store, parameter_points)
     _, points = resolve_points(store.setup, items)
     n_thetas = len(points)
-    parameter_names = store.setup.parameter_space.parameter_names
-    labels = (
-        [theta_label(item, parameter_names) for item in items]
-        if line_labels is None
-        else [str(x) for x in line_labels]
-    )
-    if len(labels) != n_thetas:
-        raise PlottingError(f"line_labels: expected {n_thetas} labels, got {len(labels)}")
-    if isinstance(observable_labels, Mapping):
-        axis_labels = [observable_labels.get(n, n) for n in names]
+    labels = _line_labels(store, items, points, line_labels)
+    axis_labels = _axis_labels(store, names, observable_labels, observable_units)
+    colors = _style.cycle(colors, n_thetas, _style.DEFAULT_COLORS)
+    linestyles = _style.cycle(linestyles, n_thetas, _style.DEFAULT_LINESTYLES[:1])
+    if normalize:
+        ylabel = "Fraction per bin"
     else:
-        axis_labels = names if observable_labels is None else list(observable_labels)
-    colors = cycle(colors, n_thetas, DEFAULT_COLORS)
-    linestyles = cycle(linestyles, n_thetas, DEFAULT_LINESTYLES[:1])
-    with hep_style(style):
-        fig, axes = panel_grid(len(names), n_cols)
-        for ax, name, axis_label in zip(axes, names, axis_labels, strict=True):
-            spec = bins.get(name, 25) if isinstance(bins, Mapping) else bins
-            if np.ndim(spec) == 0:
-                column = store.observable_names.index(name)
-                values = np.asarray(store.to_dask("observables")[:, column].compute())
-                edges = distribution_edges(values, int(spec), quantiles_for_range)
-            else:
-                edges = np.asarray(spec, dtype=np.float64)
-            values, errors = morphed_histograms(
-                store,
-                name,
-                edges,
-                items,
-                luminosity,
-                sample_only_from_closest_benchmark,
-                partition,
-                cuts,
-                efficiencies,
-            )
+        ylabel = r"$\sigma$ per bin [pb]" if luminosity is None else "Events per bin"
+    options = {
+        "luminosity": luminosity,
+        "sample_only_from_closest_benchmark": sample_only_from_closest_benchmark,
+        "partition": partition,
+        "cuts": cuts,
+        "efficiencies": efficiencies,
+    }
+    with _style.hep_style(style):
+        fig, axes = _style.panel_grid(len(names), n_cols)
+        for ax, name, axis_label_ in zip(axes, names, axis_labels, strict=True):
+            edges = _edges(store, name, bins, quantiles_for_range)
+            values, errors = morphed_histograms(store, name, edges, items, **options)
             if normalize:
                 totals = values.sum(axis=1, keepdims=True)
                 totals[totals == 0] = 1.0
                 values, errors = values / totals, errors / totals
-            bands = None
-            if systematic_bands is not None and name in systematic_bands:
-                bands = np.asarray(systematic_bands[name], dtype=np.float64)
-                bands = np.broadcast_to(bands, (n_thetas, *bands.shape[-2:]))
-                if bands.shape[1:] != (2, len(edges) - 1):
-                    raise PlottingError(
-                        f"systematic_bands[{name!r}]: expected shape [2, {len(edges) - 1}] or "
-                        f"[{n_thetas}, 2, {len(edges) - 1}], got {np.shape(systematic_bands[name])}"
-                    )
-            _draw_panel(
-                ax,
-                edges,
-                values,
-                errors,
-                bands,
-                labels,
-                colors,
-                linestyles,
-                linewidth,
-                alpha,
-                uncertainties == "statistical",
-            )
-            ax.set_xlabel(axis_label)
-            if normalize:
-                ax.set_ylabel("Fraction per bin")
-            elif luminosity is not None:
-                ax.set_ylabel("Events per bin")
-            else:
-                ax.set_ylabel(r"$\sigma$ per bin [pb]")
-            if log:
-                ax.set_yscale("log")
-            else:
-                ax.set_ylim(bottom=0.0)
-        handles, _ = axes[0].get_legend_handles_labels()
-        if uncertainties == "statistical":
-            handles.append(Patch(facecolor="grey", alpha=alpha, label="MC stat. unc."))
-        if systematic_bands:
-            handles.append(Patch(facecolor="none", edgecolor="grey", hatch="///", label="syst. unc."))
-        axes[0].legend(handles=handles, loc="best")
+            bands = _systematic_band(systematic_bands, name, n_thetas, len(edges) - 1)
+            lines = (labels, colors, linestyles, linewidth, alpha, uncertainties == "statistical")
+            _draw_panel(ax, edges, values, errors, bands, *lines)
+            _finish_axes(ax, axis_label_, ylabel, log)
+        _distribution_legend(axes[0], uncertainties == "statistical", alpha, bool(systematic_bands))
+        note = _style.selection_annotation(getattr(store, "metadata", None), annotation)
+        _style.annotate(fig if len(axes) > 1 else axes[0], note, _style.luminosity_label(luminosity))
     return fig
 
 
-def _draw_panel(ax, edges, values, errors, bands, labels, colors, linestyles, linewidth, alpha, stat):
-    import mplhep
+def _checked_observables(store: Any, observables: Sequence[str] | None) -> list[str]:
+    names = list(store.observable_names) if observables is None else list(observables)
+    unknown = sorted(set(names) - set(store.observable_names))
+    if unknown or not names:
+        raise PlottingError(f"observables: unknown {unknown}; the store has {store.observable_names}")
+    return names
 
+
+def _line_labels(store: Any, items: list, points: np.ndarray, line_labels: Sequence[str] | None) -> list[str]:
+    """Legend names of the parameter points (:func:`theta_label`), or the given ones checked."""
+    if line_labels is None:
+        parameter_names = store.setup.parameter_space.parameter_names
+        return [_style.theta_label(i, parameter_names, point=p) for i, p in zip(items, points, strict=True)]
+    labels = [str(x) for x in line_labels]
+    if len(labels) != len(points):
+        raise PlottingError(f"line_labels: expected {len(points)} labels, got {len(labels)}")
+    return labels
+
+
+def _axis_labels(store: Any, names: list[str], observable_labels: Any, units: Any) -> list[str]:
+    """``label [unit]`` per observable from the store's metadata, overridden by the given labels / units."""
+    if observable_labels is not None and not isinstance(observable_labels, Mapping):
+        return [str(x) for x in observable_labels]
+    info = _style.observable_info(store)
+    given = dict(observable_labels or {})
+    return [given[n] if n in given else _style.axis_label(n, info, units=units) for n in names]
+
+
+def _edges(store: Any, name: str, bins: Any, quantiles: tuple[float, float]) -> np.ndarray:
+    """The bin edges of one observable: given, or equidistant between quantiles of its stored values."""
+    spec = bins.get(name, 25) if isinstance(bins, Mapping) else bins
+    if np.ndim(spec) != 0:
+        return np.asarray(spec, dtype=np.float64)
+    column = store.observable_names.index(name)
+    values = np.asarray(store.to_dask("observables")[:, column].compute())
+    return distribution_edges(values, int(spec), quantiles)
+
+
+def _systematic_band(bands: Mapping[str, Any] | None, name: str, n_thetas: int, n_bins: int) -> Any:
+    """The (low, high) factors [n_thetas, 2, n_bins] of one observable, or None."""
+    if bands is None or name not in bands:
+        return None
+    band = np.asarray(bands[name], dtype=np.float64)
+    band = np.broadcast_to(band, (n_thetas, *band.shape[-2:]))
+    if band.shape[1:] != (2, n_bins):
+        raise PlottingError(
+            f"systematic_bands[{name!r}]: expected shape [2, {n_bins}] or [{n_thetas}, 2, {n_bins}], got "
+            f"{np.shape(bands[name])}"
+        )
+    return band
+
+
+def _finish_axes(ax: Any, xlabel: str, ylabel: str, log: bool) -> None:
+    """Axis labels and the y scale (log, or linear from 0) of a histogram panel."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0.0)
+
+
+def _distribution_legend(ax: Any, stat: bool, alpha: float, systematics: bool) -> None:
+    handles, _ = ax.get_legend_handles_labels()
+    if stat:
+        handles.append(Patch(facecolor="grey", alpha=alpha, label="MC stat. unc."))
+    if systematics:
+        handles.append(Patch(facecolor="none", edgecolor="grey", hatch="///", label="syst. unc."))
+    ax.legend(handles=handles, loc="best")
+
+
+def _draw_panel(ax, edges, values, errors, bands, labels, colors, linestyles, linewidth, alpha, stat):
     for t in range(len(values)):
         if stat:
             _band(ax, edges, values[t] - errors[t], values[t] + errors[t], color=colors[t], alpha=alpha, lw=0)
@@ -310,16 +342,7 @@ def _draw_panel(ax, edges, values, errors, bands, labels, colors, linestyles, li
                 lw=0,
                 alpha=0.7,
             )
-        mplhep.histplot(
-            values[t],
-            edges,
-            ax=ax,
-            color=colors[t],
-            ls=linestyles[t],
-            lw=linewidth,
-            label=labels[t],
-            flow="none",
-        )
+        _style.step(ax, values[t], edges, color=colors[t], ls=linestyles[t], lw=linewidth, label=labels[t])
 
 
 def _hist_parts(item: Any, edges: np.ndarray | None, what: str) -> tuple[np.ndarray, np.ndarray, Any, str]:
@@ -351,6 +374,9 @@ def plot_histograms(
     labels: Sequence[str] | None = None,
     observed_label: str = "Data",
     xlabel: str | None = None,
+    observable: str | None = None,
+    observable_labels: Mapping[str, str] | None = None,
+    observable_units: Mapping[str, str] | None = None,
     ylabel: str = "Events per bin",
     log: bool = False,
     colors: Sequence[str] | str | None = None,
@@ -358,6 +384,7 @@ def plot_histograms(
     linewidth: float = 1.6,
     marker_color: str = "black",
     style: str | None = "ROOT",
+    annotation: str | None = None,
 ) -> Figure:
     r"""Overlay 1-d histograms as step lines and the observed data as points with error bars.
 
@@ -366,69 +393,93 @@ def plot_histograms(
     when it has weights, else :math:`\sqrt{n}`) or counts per bin; or ``observed_events`` (values, optional
     ``observed_weights``) histogrammed with the model's edges, error bars :math:`\sqrt{\sum w^2}`.
 
+    The x axis reads ``xlabel`` if given, else ``label [unit]`` of the ``observable`` (default: the name of
+    the first histogram's axis) from ``observable_labels`` / ``observable_units`` (name -> text, e.g. from a
+    store's metadata, see :func:`~columnminer.plotting._style.axis_label`). ``annotation`` (e.g. "detector
+    level, after selection") is written above the axes.
+
     Example:
         >>> fig = plot_histograms([[3.0, 5.0, 2.0], [4.0, 4.0, 2.0]], [3, 6, 1], edges=[0, 1, 2, 3],
-        ...                       labels=["a", "b"])
-        >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-        ['a', 'b', 'Data']
+        ...                       labels=["a", "b"], observable="m", observable_units={"m": "GeV"})
+        >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()], fig.axes[0].get_xlabel()
+        (['a', 'b', 'Data'], 'm [GeV]')
     """
-    import mplhep
-
-    items, names = (
-        (list(histograms.values()), [str(k) for k in histograms])
-        if isinstance(histograms, Mapping)
-        else (list(histograms), None)
-    )
-    if not items:
-        raise PlottingError("histograms: nothing to draw")
-    if labels is not None:
-        names = [str(x) for x in labels]
-    if names is None:
-        names = [f"histogram {i}" for i in range(len(items))]
-    if len(names) != len(items):
-        raise PlottingError(f"labels: expected {len(items)} labels, got {len(names)}")
+    items, names = _histogram_items(histograms, labels)
     base_edges = None if edges is None else np.asarray(edges, dtype=np.float64)
-    colors = cycle(colors, len(items), DEFAULT_COLORS)
-    linestyles = cycle(linestyles, len(items), DEFAULT_LINESTYLES[:1])
-    with hep_style(style):
-        fig, ax = new_figure(figsize=(6.0, 4.8))
-        axis_label = ""
+    colors = _style.cycle(colors, len(items), _style.DEFAULT_COLORS)
+    linestyles = _style.cycle(linestyles, len(items), _style.DEFAULT_LINESTYLES[:1])
+    with _style.hep_style(style):
+        fig, ax = _style.new_figure(figsize=(6.0, 4.8))
+        axis_name = ""
         model_edges = None
         for i, item in enumerate(items):
-            values, item_edges, _, axis_label_i = _hist_parts(item, base_edges, f"histograms[{i}]")
-            axis_label = axis_label or axis_label_i
+            values, item_edges, _, axis_name_i = _hist_parts(item, base_edges, f"histograms[{i}]")
+            axis_name = axis_name or axis_name_i
             model_edges = item_edges if model_edges is None else model_edges
-            mplhep.histplot(
-                values,
-                item_edges,
-                ax=ax,
-                color=colors[i],
-                ls=linestyles[i],
-                lw=linewidth,
-                label=names[i],
-                flow="none",
+            _style.step(
+                ax, values, item_edges, color=colors[i], ls=linestyles[i], lw=linewidth, label=names[i]
             )
         data = _observed(observed, observed_events, observed_weights, model_edges)
         if data is not None:
             values, data_edges, errors = data
-            mplhep.histplot(
+            _style.step(
+                ax,
                 values,
                 data_edges,
                 yerr=errors,
-                ax=ax,
                 histtype="errorbar",
                 color=marker_color,
                 label=observed_label,
-                flow="none",
             )
-        ax.set_xlabel(xlabel if xlabel is not None else axis_label)
-        ax.set_ylabel(ylabel)
-        if log:
-            ax.set_yscale("log")
-        else:
-            ax.set_ylim(bottom=0.0)
+        if xlabel is None:
+            name = observable or axis_name
+            xlabel = _style.axis_label(name, None, observable_labels, observable_units) if name else ""
+        _finish_axes(ax, xlabel, ylabel, log)
         ax.legend(loc="best")
+        _style.annotate(ax, annotation or "")
     return fig
+
+
+def _histogram_items(histograms: Any, labels: Sequence[str] | None) -> tuple[list, list[str]]:
+    """The histograms and their legend names (the mapping's keys, ``labels``, or "histogram i"); a
+    ``hist.Hist`` with a ``theta`` axis (:mod:`columnminer.hists`) gives one histogram per parameter point."""
+    if isinstance(histograms, Mapping):
+        items, names = list(histograms.values()), [str(k) for k in histograms]
+    else:
+        items, names = list(histograms), [None] * len(histograms)
+    if not items:
+        raise PlottingError("histograms: nothing to draw")
+    pairs = [pair for item, name in zip(items, names, strict=True) for pair in _per_theta(item, name)]
+    items, names = [item for item, _ in pairs], [name for _, name in pairs]
+    if labels is not None:
+        names = [str(x) for x in labels]
+    names = [f"histogram {i}" if name is None else name for i, name in enumerate(names)]
+    if len(names) != len(items):
+        raise PlottingError(f"labels: expected {len(items)} labels, got {len(names)}")
+    return items, names
+
+
+def _per_theta(item: Any, name: str | None) -> list[tuple[Any, str | None]]:
+    """``(histogram, name)`` per category of a ``theta`` axis (named as in :func:`theta_label`, after
+    ``name`` when there are several), or the item itself."""
+    axes = getattr(item, "axes", None)
+    if axes is None or "theta" not in getattr(axes, "name", ()):
+        return [(item, name)]
+    axis = axes["theta"]
+    metadata = axis.metadata if isinstance(axis.metadata, Mapping) else {}
+    parameters, values = metadata.get("parameters"), metadata.get("values") or [None] * len(axis)
+    out = []
+    for category, point in zip(axis, values, strict=True):
+        if point is None:
+            label = _style.theta_label(category)
+        elif "=" in category:  # a point named by its values
+            label = _style.theta_label(point, parameters)
+        else:  # a benchmark
+            label = _style.theta_label(category, parameters, point=point)
+        if name is not None:
+            label = name if len(axis) == 1 else f"{name}, {label}"
+        out.append((item[{"theta": category}], label))
+    return out
 
 
 def _observed(observed, events, weights, edges):

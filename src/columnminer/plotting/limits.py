@@ -18,16 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..errors import PlottingError
-from ._style import (
-    DEFAULT_COLORS,
-    DEFAULT_LINESTYLES,
-    cycle,
-    hep_style,
-    labelled_items,
-    new_figure,
-    panel_grid,
-    place_legend,
-)
+from . import _style
 
 __all__ = ["grid_values", "plot_limits", "plot_p_value_maps"]
 
@@ -128,22 +119,31 @@ def plot_limits(
     every CL in ``cls`` (one colour per method, one line style per CL), its best fit as a marker of its
     colour, theta_true as a black star, and (``show_index``) one method's p-value map in the background (log
     colours over ``p_value_range``, drawn with ``map_alpha``). One parameter: p-value curves on a log axis,
-    dotted lines at :math:`1 - \mathrm{CL}`, best fits marked on the curves. ``legend_loc``: a matplotlib
-    location, or "outside" (right of the axes).
+    dotted lines at :math:`1 - \mathrm{CL}` labelled with their CL, best fits marked on the curves, one line
+    style per method.
+    ``legend_loc``: a matplotlib location, or "outside" (right of the axes).
+
+    The legend's title states the data, "expected (Asimov)" for results with a ``theta_true`` and "observed"
+    for those without, and the luminosity (``luminosity_pb``), once when the methods share them, else per
+    method. Methods are drawn in order with decreasing line widths, so that coinciding contours (an estimator
+    that reproduces the exact likelihood) stay visible, the earlier one around the later.
 
     Example:
         >>> from types import SimpleNamespace
         >>> from scipy import stats
         >>> g = np.stack(np.meshgrid(np.linspace(-1, 1, 11), np.linspace(-1, 1, 11)), -1).reshape(-1, 2)
-        >>> def result(scale):  # q = scale |theta|^2, two degrees of freedom
+        >>> def result(scale):  # q = scale |theta|^2, two degrees of freedom; Asimov data at (0, 0)
         ...     p = stats.chi2.sf(scale * (g**2).sum(axis=1), 2)
-        ...     return SimpleNamespace(thetas=g, p_values=p, best_fit_index=60, parameter_names=("a", "b"))
+        ...     return SimpleNamespace(thetas=g, p_values=p, best_fit_index=60, parameter_names=("a", "b"),
+        ...                            theta_true=np.zeros(2), luminosity_pb=3e5)
         >>> fig = plot_limits({"histo": result(10.0), "ml": result(20.0)}, show_index=0)
-        >>> ax = fig.axes[0]
-        >>> [t.get_text() for t in ax.get_legend().get_texts()]
-        ['histo', 'ml', '68.3% CL', '95.5% CL', 'best fit']
+        >>> legend = fig.axes[0].get_legend()
+        >>> [t.get_text() for t in legend.get_texts()]
+        ['histo', 'ml', '68.3% CL', '95.5% CL', 'best fit', 'true θ (a = 0, b = 0)']
+        >>> print(legend.get_title().get_text())
+        expected (Asimov), $L = 300\,\mathrm{fb}^{-1}$
     """
-    items, names = labelled_items(results, labels, "results")
+    items, names = _style.labelled_items(results, labels, "results")
     names = [
         getattr(r, "mode", f"method {i}") if n is None else n
         for i, (r, n) in enumerate(zip(items, names, strict=True))
@@ -152,68 +152,109 @@ def plot_limits(
     cls = sorted(float(c) for c in cls)
     if not cls or not all(0.0 < c < 1.0 for c in cls):
         raise PlottingError(f"cls: confidence levels must lie in (0, 1), got {cls}")
-    colors = cycle(colors, len(items), DEFAULT_COLORS)
-    cl_styles = cycle(linestyles, len(cls), DEFAULT_LINESTYLES)
+    title, names = _data_note(items, names)
+    lines = {
+        "colors": _style.cycle(colors, len(items), _style.DEFAULT_COLORS),
+        "widths": _style.layered_widths(len(items), linewidth),
+        "cl_styles": _style.cycle(linestyles, len(cls), _style.DEFAULT_LINESTYLES),
+        # one parameter: the line styles tell the methods apart (two: they tell the CLs apart)
+        "styles": _style.cycle(None if n_dims == 1 else "-", len(items), _style.DEFAULT_LINESTYLES),
+    }
     xlabel, ylabel = _labels(items, xlabel, ylabel)
     if show_index is not None and not 0 <= int(show_index) < len(items):
         raise PlottingError(f"show_index {show_index} out of range for {len(items)} results")
-    with hep_style(style):
-        fig, ax = new_figure(figsize=(6.4, 5.2))
-        handles = [Line2D([], [], color=c, lw=linewidth, label=n) for c, n in zip(colors, names, strict=True)]
-        handles += [
-            Line2D([], [], color="grey", ls=s, lw=linewidth, label=f"{100 * c:.3g}% CL")
-            for c, s in zip(cls, cl_styles, strict=True)
-        ]
+    with _style.hep_style(style):
+        width = 6.4 + (2.2 if legend_loc == "outside" else 0.0) + (1.2 if show_index is not None else 0.0)
+        fig, ax = _style.new_figure(figsize=(width, 5.2))
         if n_dims == 1:
-            _one_parameter(ax, items, colors, cls, linewidth, mark_best_fit, p_value_range)
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel("p-value")
+            _one_parameter(ax, items, lines, cls, mark_best_fit, p_value_range)
+            ylabel = "p-value"
         else:
             if show_index is not None:
                 mesh = _map(ax, items[int(show_index)], LogNorm(*p_value_range), cmap)
                 mesh.set_alpha(map_alpha)
                 fig.colorbar(mesh, ax=ax, label=f"p-value ({names[int(show_index)]})")
-            levels = [1.0 - c for c in reversed(cls)]
-            for result, color in zip(items, colors, strict=True):
-                _contour(
-                    ax,
-                    result,
-                    levels,
-                    colors=[color],
-                    linestyles=list(reversed(cl_styles)),
-                    linewidths=linewidth,
-                )
-                if mark_best_fit:
-                    best = np.asarray(result.thetas)[int(result.best_fit_index)]
-                    ax.scatter(best[0], best[1], marker="o", s=50, color=color, edgecolor="white", zorder=5)
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(ylabel)
-        if mark_best_fit:
-            handles.append(Line2D([], [], color="grey", marker="o", ls="", label="best fit"))
+            _two_parameters(ax, items, lines, cls, mark_best_fit)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        handles = _limit_handles(names, lines, cls if n_dims == 2 else None, linewidth, mark_best_fit)
         truth = _truth(items)
         if mark_truth and truth is not None:
             if n_dims == 2:
                 ax.scatter(truth[0], truth[1], marker="*", s=160, color="black", zorder=6)
             else:
                 ax.axvline(truth[0], color="black", lw=1.0)
-            handles.append(Line2D([], [], color="black", marker="*", ls="", ms=10, label="true θ"))
-        place_legend(
-            ax, handles, legend_loc, frameon=legend_loc != "outside", facecolor="white", edgecolor="none"
-        )
+            label = f"true θ ({_style.theta_label(truth, getattr(items[0], 'parameter_names', None))})"
+            handles.append(Line2D([], [], color="black", marker="*", ls="", ms=10, label=label))
+        frame = {"frameon": legend_loc != "outside", "facecolor": "white", "edgecolor": "none"}
+        _style.place_legend(ax, handles, legend_loc, title=title or None, alignment="left", **frame)
     return fig
 
 
-def _one_parameter(ax, results, colors, cls, linewidth, mark_best_fit, p_value_range):
-    for result, color in zip(results, colors, strict=True):
+def _data_note(items: list, names: list) -> tuple[str, list]:
+    """The legend title: the data ("expected (Asimov)" with a theta_true, else "observed") and the luminosity,
+    said once when shared, else appended to the method names (see
+    :func:`~columnminer.plotting._style.per_item_note`)."""
+    kinds = [
+        "" if not hasattr(r, "theta_true") else ("observed" if r.theta_true is None else "expected (Asimov)")
+        for r in items
+    ]
+    kind, names = _style.per_item_note(kinds, names)
+    luminosity, names = _style.per_item_note(
+        [_style.luminosity_label(getattr(r, "luminosity_pb", None)) for r in items], names
+    )
+    return ", ".join(t for t in (kind, luminosity) if t), names
+
+
+def _limit_handles(names, lines, cls, linewidth, mark_best_fit) -> list:
+    """Legend entries: the methods (colour, width), the confidence levels (line style; none for ``cls=None``)
+    and the best fit."""
+    handles = [
+        Line2D([], [], color=c, lw=w, ls=s, label=n)
+        for c, w, s, n in zip(lines["colors"], lines["widths"], lines["styles"], names, strict=True)
+    ]
+    handles += [
+        Line2D([], [], color="grey", ls=s, lw=linewidth, label=f"{100 * c:.3g}% CL")
+        for c, s in zip(cls or [], lines["cl_styles"], strict=False)
+    ]
+    if mark_best_fit:
+        handles.append(Line2D([], [], color="grey", marker="o", ls="", label="best fit"))
+    return handles
+
+
+def _two_parameters(ax, results, lines, cls, mark_best_fit) -> None:
+    """Each method's contours at p = 1 - CL (one line style per CL, widths decreasing in drawing order) and
+    its best fit."""
+    levels = [1.0 - c for c in reversed(cls)]
+    n = len(results)
+    for k, (result, color, width) in enumerate(zip(results, lines["colors"], lines["widths"], strict=True)):
+        styles = list(reversed(lines["cl_styles"]))
+        _contour(ax, result, levels, colors=[color], linestyles=styles, linewidths=width, zorder=2 + k / n)
+        if mark_best_fit:
+            best = np.asarray(result.thetas)[int(result.best_fit_index)]
+            ax.scatter(best[0], best[1], marker="o", s=50, color=color, edgecolor="white", zorder=5)
+
+
+def _one_parameter(ax, results, lines, cls, mark_best_fit, p_value_range):
+    styles = zip(lines["colors"], lines["widths"], lines["styles"], strict=True)
+    for result, (color, width, style) in zip(results, styles, strict=True):
         thetas = np.asarray(result.thetas, dtype=np.float64)[:, 0]
         p_values = np.asarray(result.p_values, dtype=np.float64)
         order = np.argsort(thetas)
-        ax.plot(thetas[order], np.clip(p_values[order], *p_value_range), color=color, lw=linewidth)
+        ax.plot(thetas[order], np.clip(p_values[order], *p_value_range), color=color, lw=width, ls=style)
         if mark_best_fit:
             best = int(result.best_fit_index)
             ax.scatter(thetas[best], np.clip(p_values[best], *p_value_range), color=color, s=40, zorder=5)
-    for c in cls:
+    for c in cls:  # labelled on the line: the legend's CL styles are those of the two-parameter contours
         ax.axhline(1.0 - c, color="grey", ls=":", lw=1.0)
+        ax.annotate(
+            f"{100 * c:.3g}% CL",
+            (0.01, 1.0 - c),
+            xycoords=("axes fraction", "data"),
+            va="bottom",
+            fontsize=9,
+            color="grey",
+        )
     ax.set_yscale("log")
     ax.set_ylim(*p_value_range)
 
@@ -242,21 +283,22 @@ def plot_p_value_maps(
         >>> [ax.get_title() for ax in fig.axes[:2]]
         ['a', 'b']
     """
-    items, names = labelled_items(results, labels, "results")
+    items, names = _style.labelled_items(results, labels, "results")
     names = [
         getattr(r, "mode", f"method {i}") if n is None else n
         for i, (r, n) in enumerate(zip(items, names, strict=True))
     ]
     if _check(items, "results") != 2:
         raise PlottingError("plot_p_value_maps needs two-parameter results (use plot_limits for one)")
+    note, names = _data_note(items, names)
     xlabel, ylabel = _labels(items, xlabel, ylabel)
     cls = sorted(float(c) for c in cls)
     levels = [1.0 - c for c in reversed(cls)]
-    styles = list(reversed(cycle(None, len(cls), DEFAULT_LINESTYLES)))
+    styles = list(reversed(_style.cycle(None, len(cls), _style.DEFAULT_LINESTYLES)))
     norm = LogNorm(*p_value_range)
     truth = _truth(items)
-    with hep_style(style):
-        fig, axes = panel_grid(len(items), n_cols)
+    with _style.hep_style(style):
+        fig, axes = _style.panel_grid(len(items), n_cols)
         mesh = None
         for ax, result, name in zip(axes, items, names, strict=True):
             mesh = _map(ax, result, norm, cmap)
@@ -269,4 +311,5 @@ def plot_p_value_maps(
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
         fig.colorbar(mesh, ax=axes, label="p-value")
+        _style.annotate(fig, note)
     return fig

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from ..errors import PlottingError
 from ..morphing import Morpher
-from ._style import DEFAULT_COLORS, hep_style, new_figure, place_legend
+from ._style import DEFAULT_COLORS, hep_style, new_figure, place_legend, theta_label
 
 __all__ = [
     "plot_morphing_basis_1d",
@@ -39,7 +39,7 @@ def _unpack(morpher: Any, n_parameters: int | None = None) -> tuple[Morpher, np.
         m = morpher.morpher
         space = morpher.parameter_space
         ranges, names = np.asarray(space.parameter_ranges, dtype=np.float64), list(space.parameter_names)
-        basis_names = list(morpher.morphing_benchmarks)
+        basis_names = [theta_label(name) for name in morpher.morphing_benchmarks]
     else:
         raise PlottingError("morpher: expected a Morpher or an AnalysisSetup with morphing")
     if n_parameters is not None and m.n_parameters != n_parameters:
@@ -101,7 +101,11 @@ def plot_morphing_basis_1d(
             color = DEFAULT_COLORS[b % len(DEFAULT_COLORS)]
             if show_components:
                 ax.plot(
-                    thetas[:, 0], weights[:, b] ** 2, color=color, lw=1.0, label=f"$w^2$ {basis_names[b]}"
+                    thetas[:, 0],
+                    weights[:, b] ** 2,
+                    color=color,
+                    lw=1.0,
+                    label=f"$w^2$ {basis_names[b]} ({theta_label(m.basis[b], names)})",
                 )
             ax.axvline(m.basis[b, 0], color=color, ls=":", lw=1.2)
         ax.set_yscale("log")
@@ -124,9 +128,13 @@ def _mark_basis(ax: Any, points: np.ndarray, labels: Sequence[str] | None) -> No
         zorder=5,
         label="basis points",
     )
-    if labels is not None:
-        for (x, y), text in zip(points, labels, strict=True):
-            ax.annotate(text, (x, y), xytext=(5, 5), textcoords="offset points", fontsize=8, zorder=6)
+    if labels is not None:  # labels point inwards, so that they stay inside the axes
+        right = points[:, 0] > 0.5 * (points[:, 0].min() + points[:, 0].max())
+        for (x, y), text, inward in zip(points, labels, right, strict=True):
+            offset, align = ((-5, 5), "right") if inward else ((5, 5), "left")
+            ax.annotate(
+                text, (x, y), xytext=offset, textcoords="offset points", ha=align, fontsize=8, zorder=6
+            )
 
 
 def plot_morphing_basis_2d(

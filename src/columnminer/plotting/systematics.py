@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import PlottingError
-from ._style import DEFAULT_COLORS, cycle, hep_style, new_figure
+from ._style import DEFAULT_COLORS, annotate, axis_label, cycle, hep_style, new_figure, step
 
 __all__ = ["combine_variations", "plot_systematics"]
 
@@ -46,9 +46,7 @@ def combine_variations(
     nominal = np.asarray(nominal, dtype=np.float64)
     ups, downs = [], []
     for name, pair in variations.items():
-        if len(pair) != 2:
-            raise PlottingError(f"variations[{name!r}]: expected (up, down) yields")
-        up, down = (_yields(v, len(nominal), f"variations[{name!r}]") for v in pair)
+        up, down = _pair(pair, len(nominal), name)
         ups.append(np.maximum.reduce([up - nominal, down - nominal, np.zeros_like(nominal)]))
         downs.append(np.maximum.reduce([nominal - up, nominal - down, np.zeros_like(nominal)]))
     if not ups:
@@ -76,6 +74,9 @@ def plot_systematics(
     combine: str = "quadrature",
     show_variations: bool = True,
     xlabel: str = "",
+    observable: str | None = None,
+    observable_labels: Mapping[str, str] | None = None,
+    observable_units: Mapping[str, str] | None = None,
     ylabel: str = "Events per bin",
     nominal_label: str = "nominal",
     band_label: str | None = None,
@@ -86,6 +87,7 @@ def plot_systematics(
     colors: Sequence[str] | str | None = None,
     band_alpha: float = 0.35,
     style: str | None = "ROOT",
+    annotation: str | None = None,
 ) -> Figure:
     r"""The nominal histogram (black step line), the total systematic band (filled; ``band`` = (low, high)
     yields, else combined from ``variations`` as in :func:`combine_variations`) and, with ``show_variations``,
@@ -93,26 +95,22 @@ def plot_systematics(
     it divided by the nominal, within ``ratio_range``.
 
     ``edges``: the n_bins + 1 bin edges; ``nominal``: per-bin yields; ``variations``: name -> (up, down)
-    per-bin yields.
+    per-bin yields. The x axis reads ``xlabel``, else ``label [unit]`` of ``observable`` from
+    ``observable_labels`` / ``observable_units`` (name -> text, e.g. a store's metadata); ``annotation``
+    (level, selection, luminosity) is written above the plot.
 
     Example:
-        >>> fig = plot_systematics([0, 1, 2, 3], [10.0, 8.0, 4.0], {"scale": ([11, 9, 4.5], [9, 7, 3.5])})
+        >>> fig = plot_systematics([0, 1, 2, 3], [10.0, 8.0, 4.0], {"scale": ([11, 9, 4.5], [9, 7, 3.5])},
+        ...                        observable="pt", observable_units={"pt": "GeV"}, annotation="parton level")
         >>> main, ratio = fig.axes
-        >>> [t.get_text() for t in main.get_legend().get_texts()], ratio.get_ylabel()
-        (['nominal', 'total (quadrature)', 'scale'], 'ratio to nominal')
+        >>> [t.get_text() for t in main.get_legend().get_texts()], ratio.get_ylabel(), ratio.get_xlabel()
+        (['nominal', 'total (quadrature)', 'scale'], 'ratio to nominal', 'pt [GeV]')
     """
-    import mplhep
-
     edges = np.asarray(edges, dtype=np.float64)
     if edges.ndim != 1 or len(edges) < 2 or not np.all(np.diff(edges) > 0):
         raise PlottingError("edges: expected increasing bin edges")
     nominal = _yields(nominal, len(edges) - 1, "nominal")
-    checked = {}
-    for name, pair in (variations or {}).items():
-        if len(pair) != 2:
-            raise PlottingError(f"variations[{name!r}]: expected (up, down) yields")
-        checked[str(name)] = tuple(_yields(v, len(nominal), f"variations[{name!r}]") for v in pair)
-    variations = checked
+    variations = {str(name): _pair(pair, len(nominal), name) for name, pair in (variations or {}).items()}
     if band is not None:
         if len(band) != 2:
             raise PlottingError("band: expected (low, high) per-bin yields")
@@ -126,57 +124,58 @@ def plot_systematics(
         raise PlottingError("give variations (name -> (up, down)) or a total band (low, high)")
     shown = variations if show_variations else {}
     colors = cycle(colors, max(len(shown), 1), DEFAULT_COLORS)
+    if not xlabel and observable is not None:
+        xlabel = axis_label(observable, None, observable_labels, observable_units)
     with hep_style(style):
         fig, (main, ratio) = new_figure(
             2, 1, figsize=(6.0, 6.0), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
         )
-        for ax in (main, ratio):
-            in_ratio = ax is ratio
-            scale = nominal if in_ratio else np.ones_like(nominal)
-            ax.stairs(
-                _ratio(high, scale),
-                edges,
-                baseline=_ratio(low, scale),
-                fill=True,
-                color=band_color,
-                alpha=band_alpha,
-                lw=0,
-                label=None if in_ratio else band_label,
-            )
-            for (name, (up, down)), color in zip(shown.items(), colors, strict=False):
-                for values, ls, label in ((up, "-", name), (down, "--", None)):
-                    mplhep.histplot(
-                        _ratio(values, scale),
-                        edges,
-                        ax=ax,
-                        color=color,
-                        lw=1.2,
-                        ls=ls,
-                        label=None if in_ratio else label,
-                        edges=not in_ratio,
-                        flow="none",
-                    )
-            mplhep.histplot(
-                _ratio(nominal, scale),
-                edges,
-                ax=ax,
-                color=line_color,
-                lw=2.0,
-                label=None if in_ratio else nominal_label,
-                edges=not in_ratio,
-                flow="none",
-            )
-        handles, texts = main.get_legend_handles_labels()
-        order = [texts.index(nominal_label), texts.index(band_label)]
-        order += [i for i in range(len(texts)) if i not in order]
-        main.legend([handles[i] for i in order], [texts[i] for i in order], loc="best")
-        main.set_ylabel(ylabel)
-        if log:
-            main.set_yscale("log")
-        else:
-            main.set_ylim(bottom=0.0)
-        ratio.set_ylim(*ratio_range)
-        ratio.set_ylabel("ratio to nominal")
-        ratio.set_xlabel(xlabel)
-        main.set_xlabel("")
+        lines = [
+            (values, color, 1.2, ls, label)
+            for (name, (up, down)), color in zip(shown.items(), colors, strict=False)
+            for values, ls, label in ((up, "-", name), (down, "--", None))
+        ]
+        lines.append((nominal, line_color, 2.0, "-", nominal_label))
+        band_style = {"color": band_color, "alpha": band_alpha, "label": band_label}
+        _draw_panel(main, edges, np.ones_like(nominal), (low, high), band_style, lines)
+        _draw_panel(ratio, edges, nominal, (low, high), band_style, lines, in_ratio=True)
+        _finish(main, ratio, nominal_label, band_label, xlabel, ylabel, log, ratio_range)
+        annotate(main, annotation or "")
     return fig
+
+
+def _draw_panel(ax, edges, scale, band, band_style, lines, in_ratio=False) -> None:
+    """The band and the lines (values, colour, width, style, label) divided by ``scale``; in the ratio panel
+    without labels and without the vertical step edges."""
+    low, high = band
+    label = None if in_ratio else band_style["label"]
+    style = {"color": band_style["color"], "alpha": band_style["alpha"]}
+    ax.stairs(_ratio(high, scale), edges, baseline=_ratio(low, scale), fill=True, lw=0, label=label, **style)
+    for values, color, width, ls, label in lines:
+        label = None if in_ratio else label
+        step(ax, _ratio(values, scale), edges, color=color, lw=width, ls=ls, label=label, edges=not in_ratio)
+
+
+def _pair(pair: Any, n_bins: int, name: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A systematic's (up, down) per-bin yields, checked."""
+    if len(pair) != 2:
+        raise PlottingError(f"variations[{name!r}]: expected (up, down) yields")
+    up, down = (_yields(v, n_bins, f"variations[{name!r}]") for v in pair)
+    return up, down
+
+
+def _finish(main, ratio, nominal_label, band_label, xlabel, ylabel, log, ratio_range) -> None:
+    """The legend (nominal and total band first), axis labels and ranges of the two panels."""
+    handles, texts = main.get_legend_handles_labels()
+    order = [texts.index(nominal_label), texts.index(band_label)]
+    order += [i for i in range(len(texts)) if i not in order]
+    main.legend([handles[i] for i in order], [texts[i] for i in order], loc="best")
+    main.set_ylabel(ylabel)
+    if log:
+        main.set_yscale("log")
+    else:
+        main.set_ylim(bottom=0.0)
+    ratio.set_ylim(*ratio_range)
+    ratio.set_ylabel("ratio to nominal")
+    ratio.set_xlabel(xlabel)
+    main.set_xlabel("")
