@@ -49,6 +49,15 @@ class UnsavedTransform:
 
     Calling it raises :class:`~columnminer.errors.MissingTransformError`; pass the callable again through
     ``transforms={parameter_name: fn}`` when loading the setup.
+
+    Example:
+        >>> stand_in = UnsavedTransform("cwl2", "lambda t: 2 * t")
+        >>> try:
+        ...     stand_in(1.0)
+        ... except MissingTransformError as err:
+        ...     print(err)
+        the param-card transform of parameter 'cwl2' (lambda t: 2 * t) was not saved with the setup; pass
+        transforms={'cwl2': fn} when loading it
     """
 
     parameter: str
@@ -223,6 +232,24 @@ class Benchmark:
         return np.array([self.values[name] for name in parameter_names], dtype=np.float64)
 
 
+def _ordered_views(attr: str, what: str) -> tuple[property, property, property]:
+    """Read-only views of the ordered dict ``self.<attr>``: a copy by name, the names, the count."""
+
+    def by_name(self: Any) -> dict[str, Any]:
+        return dict(getattr(self, attr))
+
+    def names(self: Any) -> list[str]:
+        return list(getattr(self, attr))
+
+    def count(self: Any) -> int:
+        return len(getattr(self, attr))
+
+    by_name.__doc__ = f"The {what} by name, in definition order (a copy)."
+    names.__doc__ = f"The names of the {what}, in definition order."
+    count.__doc__ = f"The number of {what}."
+    return property(by_name), property(names), property(count)
+
+
 class ParameterSpace:
     """An ordered set of parameters and the benchmarks defined on them.
 
@@ -246,18 +273,7 @@ class ParameterSpace:
         self.finite_difference_epsilon: float | None = None
 
     # -- parameters -----------------------------------------------------------------------------------
-    @property
-    def parameters(self) -> dict[str, Parameter]:
-        """The parameters by name, in definition order (a copy)."""
-        return dict(self._parameters)
-
-    @property
-    def parameter_names(self) -> list[str]:
-        return list(self._parameters)
-
-    @property
-    def n_parameters(self) -> int:
-        return len(self._parameters)
+    parameters, parameter_names, n_parameters = _ordered_views("_parameters", "parameters")
 
     @property
     def parameter_ranges(self) -> np.ndarray:
@@ -329,18 +345,7 @@ class ParameterSpace:
                 )
 
     # -- benchmarks -----------------------------------------------------------------------------------
-    @property
-    def benchmarks(self) -> dict[str, Benchmark]:
-        """The benchmarks by name, in definition order (a copy)."""
-        return dict(self._benchmarks)
-
-    @property
-    def benchmark_names(self) -> list[str]:
-        return list(self._benchmarks)
-
-    @property
-    def n_benchmarks(self) -> int:
-        return len(self._benchmarks)
+    benchmarks, benchmark_names, n_benchmarks = _ordered_views("_benchmarks", "benchmarks")
 
     def benchmark_index(self, name: str) -> int:
         """Column index of a benchmark; a :class:`ParameterSpaceError` names unknown ones."""

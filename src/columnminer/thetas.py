@@ -30,7 +30,15 @@ __all__ = ["BenchmarkIndex", "benchmark_column", "benchmark_index", "theta_items
 
 @dataclass(frozen=True)
 class BenchmarkIndex:
-    """A benchmark selected by its column in the setup's benchmark order (see :func:`benchmark_index`)."""
+    """A benchmark selected by its column in the setup's benchmark order (see :func:`benchmark_index`).
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> setup = golden_channel_setup()
+        >>> name = setup.parameter_space.benchmark_names[1]
+        >>> benchmark_column(setup, BenchmarkIndex(1)) == benchmark_column(setup, name)
+        True
+    """
 
     index: int
 
@@ -55,6 +63,11 @@ def theta_items(setup: Any, thetas: Any, what: str = "thetas") -> list[str | Ben
     ``setup`` is an :class:`~columnminer.setup.AnalysisSetup` or a
     :class:`~columnminer.parameters.ParameterSpace`. Errors (:class:`~columnminer.errors.ParameterSpaceError`)
     name ``what``.
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> theta_items(golden_channel_setup(), [[0.5, 0.0], "sm"])
+        [array([0.5, 0. ]), 'sm']
     """
     space = getattr(setup, "parameter_space", setup)
     n = space.n_parameters
@@ -102,7 +115,19 @@ def theta_items(setup: Any, thetas: Any, what: str = "thetas") -> list[str | Ben
 
 
 def benchmark_column(setup: Any, item: str | BenchmarkIndex) -> int:
-    """The column of a benchmark given by name or explicit index (range-checked)."""
+    """The column of a benchmark given by name or explicit index (range-checked).
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> setup = golden_channel_setup()
+        >>> benchmark_column(setup, "sm"), benchmark_column(setup, benchmark_index(2))
+        (0, 2)
+        >>> try:
+        ...     benchmark_column(setup, benchmark_index(99))
+        ... except ParameterSpaceError as err:
+        ...     print(err)
+        benchmark index 99 out of range (0..5)
+    """
     space = getattr(setup, "parameter_space", setup)
     if isinstance(item, str):
         return space.benchmark_index(item)

@@ -210,6 +210,77 @@ def _numbers(line: str, path: str, lineno: int, what: str) -> list[float]:
         ) from None
 
 
+def _init_values(line: str, path: str, lineno: int, what: str, n_min: int, need: str) -> list[float]:
+    """The numbers of one ``<init>`` line; at least ``n_min`` of them, else an error saying ``need``."""
+    vals = _numbers(line, path, lineno, what)
+    if len(vals) < n_min:
+        raise LHEFormatError(
+            f"{path}: line {lineno}: {need.format(n=len(vals))}", path=path, line=lineno, field="init"
+        )
+    return vals
+
+
+def _parse_init(text: str, init_text: str, path: str) -> tuple[list[float], list[LHEProcess]]:
+    """The beam line (10 numbers) and the process lines of the ``<init>`` block ``init_text``."""
+    init_line0 = text[: text.find("<init")].count("\n") + 1 if "<init" in text else None
+    numeric_lines: list[tuple[int, str]] = []
+    for k, line in enumerate(init_text.split("\n")):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if s.startswith("<"):
+            break
+        numeric_lines.append(((init_line0 or 0) + k, s))
+    if not numeric_lines:
+        raise LHEFormatError(f"{path}: empty <init> block", path=path, line=init_line0, field="init")
+    lineno, first = numeric_lines[0]
+    need = "the first <init> line needs 10 numbers, got {n}"
+    vals = _init_values(first, path, lineno, "beam line", 10, need)
+    nprup = int(vals[9])
+    processes = []
+    for lineno, line in numeric_lines[1 : 1 + max(nprup, 0)]:
+        pv = _init_values(line, path, lineno, "process line", 4, "an <init> process line needs 4 numbers")
+        processes.append(LHEProcess(pv[0], pv[1], pv[2], int(pv[3])))
+    if len(processes) != nprup:
+        log.warning("%s: <init> announces %d processes but lists %d", path, nprup, len(processes))
+    return vals, processes
+
+
+def _weight_declarations(
+    header: str, init_text: str
+) -> tuple[list[LHEWeightInfo], list[LHEWeightGroup], int]:
+    """Declared weights (first of each id), their groups and the count of positional header weights.
+
+    ``<initrwgt>`` in ``<header>`` first (as pylhe), else the LHEF 3 place inside ``<init>``.
+    """
+    weights: list[LHEWeightInfo] = []
+    groups: list[LHEWeightGroup] = []
+    header_weight_count = 0
+    rw = _INITRWGT.search(header)
+    if rw:
+        weights, groups = _parse_initrwgt(_CDATA.sub(r"\1", rw.group(1)))
+        header_weight_count = len(weights)
+    else:
+        rw = _INITRWGT.search(init_text)
+        if rw:
+            weights, groups = _parse_initrwgt(rw.group(1))
+    first: dict[str, LHEWeightInfo] = {}
+    for w in weights:
+        first.setdefault(w.id, w)
+    unique = list(first.values())
+    return unique, groups, header_weight_count if len(unique) == len(weights) else len(unique)
+
+
+def _run_card(header: str) -> dict[str, str]:
+    """``name -> value`` of the MadGraph run card (``<MGRunCard>``) in the header; {} without one."""
+    run_card: dict[str, str] = {}
+    rc = _MG_RUNCARD.search(header)
+    if rc:
+        for m in _RUNCARD_LINE.finditer(_CDATA.sub(r"\1", rc.group(1))):
+            run_card[m.group(2).strip()] = m.group(1).strip()
+    return run_card
+
+
 def parse_header_text(text: str, path: str) -> LHEHeader:
     """Parse the text before the first ``<event>`` of an LHE file into an :class:`LHEHeader`."""
     root = _ROOT.search(text)
@@ -229,65 +300,8 @@ def parse_header_text(text: str, path: str) -> LHEHeader:
     if imatch is None:
         raise LHEFormatError(f"{path}: no complete <init> block before the first event", path=path)
     init_text = imatch.group(1)
-    init_line0 = text[: text.find("<init")].count("\n") + 1 if "<init" in text else None
-    numeric_lines: list[tuple[int, str]] = []
-    for k, line in enumerate(init_text.split("\n")):
-        s = line.strip()
-        if not s or s.startswith("#"):
-            continue
-        if s.startswith("<"):
-            break
-        numeric_lines.append((k, s))
-    if not numeric_lines:
-        raise LHEFormatError(f"{path}: empty <init> block", path=path, line=init_line0, field="init")
-    k0, first = numeric_lines[0]
-    vals = _numbers(first, path, (init_line0 or 0) + k0, "beam line")
-    if len(vals) < 10:
-        raise LHEFormatError(
-            f"{path}: line {(init_line0 or 0) + k0}: the first <init> line needs 10 numbers, got {len(vals)}",
-            path=path,
-            line=(init_line0 or 0) + k0,
-            field="init",
-        )
-    nprup = int(vals[9])
-    processes = []
-    for k, line in numeric_lines[1 : 1 + max(nprup, 0)]:
-        pv = _numbers(line, path, (init_line0 or 0) + k, "process line")
-        if len(pv) < 4:
-            raise LHEFormatError(
-                f"{path}: line {(init_line0 or 0) + k}: an <init> process line needs 4 numbers",
-                path=path,
-                line=(init_line0 or 0) + k,
-                field="init",
-            )
-        processes.append(LHEProcess(pv[0], pv[1], pv[2], int(pv[3])))
-    if len(processes) != nprup:
-        log.warning("%s: <init> announces %d processes but lists %d", path, nprup, len(processes))
-    # weight declarations: <header> first (as pylhe), else the LHEF 3 place inside <init>
-    weights: list[LHEWeightInfo] = []
-    groups: list[LHEWeightGroup] = []
-    header_weight_count = 0
-    rw = _INITRWGT.search(header)
-    if rw:
-        weights, groups = _parse_initrwgt(_CDATA.sub(r"\1", rw.group(1)))
-        header_weight_count = len(weights)
-    else:
-        rw = _INITRWGT.search(init_text)
-        if rw:
-            weights, groups = _parse_initrwgt(rw.group(1))
-    seen: set[str] = set()
-    unique = []
-    for w in weights:
-        if w.id not in seen:
-            seen.add(w.id)
-            unique.append(w)
-    run_card: dict[str, str] = {}
-    rc = _MG_RUNCARD.search(header)
-    if rc:
-        card = _CDATA.sub(r"\1", rc.group(1))
-        for m in _RUNCARD_LINE.finditer(card):
-            value, name = m.group(1).strip(), m.group(2).strip()
-            run_card[name] = value
+    vals, processes = _parse_init(text, init_text, path)
+    weights, groups, header_weight_count = _weight_declarations(header, init_text)
     return LHEHeader(
         path=path,
         version=version,
@@ -297,11 +311,11 @@ def parse_header_text(text: str, path: str) -> LHEHeader:
         pdf_sets=(int(vals[6]), int(vals[7])),
         weighting_strategy=int(vals[8]),
         processes=processes,
-        weights=unique,
+        weights=weights,
         weight_groups=groups,
         generators=_find_generators(header, comment, init_text),
-        run_card=run_card,
+        run_card=_run_card(header),
         raw_header=header,
         comment=comment.strip(),
-        header_weight_count=header_weight_count if len(unique) == len(weights) else len(unique),
+        header_weight_count=header_weight_count,
     )

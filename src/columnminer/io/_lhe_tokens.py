@@ -17,6 +17,18 @@ def is_space(c):
     return c == 32 or c == 9 or c == 13 or c == 10 or c == 11 or c == 12
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _digits(buf, j, end, mant):
+    """Append the decimal digits from ``buf[j]`` on to ``mant``: (new mantissa, index after the digits)."""
+    while j < end:
+        d = np.int64(buf[j]) - 48
+        if d < 0 or d > 9:
+            break
+        mant = mant * 10 + d
+        j += 1
+    return mant, j
+
+
 @numba.njit(cache=True, nogil=True)
 def parse_number(buf, i, end, pow10):
     """Parse the token starting at ``i`` (no leading blanks).
@@ -32,25 +44,14 @@ def parse_number(buf, i, end, pow10):
     if c == 43 or c == 45:  # + -
         neg = c == 45
         j += 1
-    mant = 0
     d0 = j
-    while j < end:
-        d = np.int64(buf[j]) - 48
-        if d < 0 or d > 9:
-            break
-        mant = mant * 10 + d
-        j += 1
+    mant, j = _digits(buf, j, end, 0)
     ndig = j - d0
     exp10 = 0
     if j < end and buf[j] == 46:  # '.'
         j += 1
         f0 = j
-        while j < end:
-            d = np.int64(buf[j]) - 48
-            if d < 0 or d > 9:
-                break
-            mant = mant * 10 + d
-            j += 1
+        mant, j = _digits(buf, j, end, mant)
         exp10 = f0 - j
         ndig += j - f0
     hard = ndig == 0 or ndig > 18

@@ -324,6 +324,199 @@ class _Checker:
         )
         return None
 
+    def raise_mismatches(self) -> None:
+        """Raise :class:`~columnminer.errors.BenchmarkMismatchError` listing the differences, if any."""
+        if not self.mismatches:
+            return
+        lines = self.lines[:_MAX_LISTED]
+        if len(self.lines) > _MAX_LISTED:
+            lines.append(f"  ... and {len(self.lines) - _MAX_LISTED} more")
+        raise BenchmarkMismatchError(
+            f"{self.path}: the file was made at other parameter values than the analysis setup's "
+            f"({len(self.mismatches)} difference(s); rtol {self.rtol:g}, atol {self.atol:g}):\n"
+            + "\n".join(lines),
+            path=self.path,
+            mismatches=tuple(self.mismatches),
+        )
+
+
+@dataclass
+class _Tally:
+    """What the check found so far: benchmarks verified, partly verified, unchecked, and why."""
+
+    verified: list[str] = field(default_factory=list)
+    #: benchmark -> the parameters not verified for it
+    partial: dict[str, list[str]] = field(default_factory=dict)
+    #: benchmarks whose weight has no reweighting text
+    unchecked: list[str] = field(default_factory=list)
+    #: parameter -> why it is unverified (the first reason met)
+    why: dict[str, str] = field(default_factory=dict)
+    #: generation-point parameter -> why it is unverified
+    generation_missing: dict[str, str] = field(default_factory=dict)
+    n_compared: int = 0
+
+
+def _file_value(
+    declared: _Declared, card: _Card | None, key: CardKey, wid: str
+) -> tuple[float | None, str, str | None]:
+    """(value, source, None) of an LHA entry for weight ``wid``, or (None, "", why it is unknown).
+
+    An entry the weight's text does not set keeps the generation card's value (MadGraph's reweighting);
+    the value is None with no reason when neither declares it (the checker then says so).
+    """
+    if key in declared.values:
+        return declared.values[key], f"set by the reweighting text of weight {wid!r}", None
+    if key in declared.unknown:
+        return None, "", "the file sets it to a value that is not a number"
+    if declared.unresolved:
+        return None, "", f"the weight sets names the param card does not resolve: {declared.unresolved}"
+    if card is not None and key in card.values:
+        return (
+            card.values[key],
+            f"weight {wid!r} does not set it, so it keeps the generation card's value",
+            None,
+        )
+    return None, "", None
+
+
+def _check_weights(
+    checker: _Checker,
+    tally: _Tally,
+    space: Any,
+    names: Sequence[str],
+    mapping: Mapping[str, str],
+    header: LHEHeader | None,
+    card: _Card | None,
+) -> None:
+    """Compare, for each benchmark in ``names``, the entries its weight declares with the setup's values."""
+    declarations = _declarations(header, card)
+    declared_ids = set(header.weight_ids) if header is not None else set()
+    all_benchmarks = space.benchmarks
+    for name in names:
+        wid = mapping.get(name, name)
+        if wid not in declared_ids:
+            continue  # the weight reader names missing weights
+        declared = declarations.get(wid)
+        if declared is None:
+            tally.unchecked.append(name)
+            continue
+        theta = all_benchmarks[name].values
+        missing = []
+        for p in space.parameters.values():
+            value, source, reason = _file_value(declared, card, _key(p), wid)
+            if reason is None:
+                what = f"benchmark {name!r} (weight {wid!r})"
+                reason = checker.compare(p, theta[p.name], value, what, source, name, wid)
+            if reason is None:
+                tally.n_compared += 1
+            else:
+                missing.append(p.name)
+                tally.why.setdefault(p.name, reason)
+        if missing:
+            tally.partial[name] = missing
+        else:
+            tally.verified.append(name)
+
+
+def _check_generation(
+    checker: _Checker, tally: _Tally, space: Any, card: _Card | None, sampled_from_benchmark: str | None
+) -> str:
+    """Compare the header's param card with ``sampled_from_benchmark``: "verified", "partial", ... ."""
+    if sampled_from_benchmark is None:
+        return "not checked"
+    if card is None:
+        return "unverified"
+    theta = space.benchmarks[sampled_from_benchmark].values
+    parameters = list(space.parameters.values())
+    what = f"generation point (the header's param card) vs sampled_from_benchmark {sampled_from_benchmark!r}"
+    n_gen = 0
+    for p in parameters:
+        reason = checker.compare(
+            p, theta[p.name], card.values.get(_key(p)), what, "generation card", sampled_from_benchmark, None
+        )
+        if reason is None:
+            n_gen += 1
+        else:
+            tally.generation_missing[p.name] = reason
+    tally.n_compared += n_gen
+    return "verified" if n_gen == len(parameters) else "partial" if n_gen else "unverified"
+
+
+def _unverified_reason(
+    tally: _Tally, header: LHEHeader | None, card: _Card | None, sampled_from_benchmark: str | None
+) -> str:
+    """Why nothing at all could be compared."""
+    if header is None:
+        return "no LHE header"
+    reasons = [
+        "no weight of a benchmark has a reweighting text (set lines)"
+        if not (tally.verified or tally.partial)
+        else "the reweighting texts set none of the setup's parameters"
+    ]
+    if card is None:
+        reasons.append("the header has no param card")
+    elif sampled_from_benchmark is not None:
+        reasons.append("its param card has none of the setup's LHA entries")
+    return "; ".join(reasons)
+
+
+def _partial_reason(tally: _Tally, generation: str, card: _Card | None) -> str:
+    """What was left unchecked, for a partly verified file."""
+    reasons = []
+    if tally.unchecked:
+        reasons.append(f"weights of {tally.unchecked} have no reweighting text")
+    if tally.partial:
+        details = ", ".join(f"{p} ({r})" for p, r in tally.why.items())
+        reasons.append(f"parameters unchecked for {sorted(tally.partial)}: {details}")
+    if generation == "unverified" and card is None:
+        reasons.append("the header has no param card (generation point unchecked)")
+    elif generation in ("partial", "unverified"):
+        reasons.append(
+            f"generation point {generation}: "
+            + ", ".join(f"{p} ({r})" for p, r in tally.generation_missing.items())
+        )
+    return "; ".join(reasons)
+
+
+def _note(
+    path: str,
+    tally: _Tally,
+    generation: str,
+    header: LHEHeader | None,
+    card: _Card | None,
+    sampled_from_benchmark: str | None,
+) -> dict[str, Any]:
+    """The provenance note of a check without mismatches (see :func:`check_sample_benchmarks`); logged."""
+    note: dict[str, Any] = {
+        "benchmark_check": "verified",
+        "benchmarks": tally.verified,
+        "generation": generation,
+    }
+    if tally.partial:
+        note["partial"] = tally.partial
+    if tally.unchecked:
+        note["unchecked"] = tally.unchecked
+    if tally.n_compared == 0:
+        note = {
+            "benchmark_check": "unverified",
+            "reason": _unverified_reason(tally, header, card, sampled_from_benchmark),
+        }
+        if tally.unchecked:
+            note["unchecked"] = tally.unchecked
+        logger.warning(
+            "%s: the benchmark values of this file could not be checked against the setup (%s); "
+            "its weights are trusted to be at the setup's benchmarks",
+            path,
+            note["reason"],
+        )
+    elif tally.partial or tally.unchecked or generation in ("partial", "unverified"):
+        note["benchmark_check"] = "partial"
+        note["reason"] = _partial_reason(tally, generation, card)
+        logger.warning("%s: benchmark values only partly checked against the setup: %s", path, note["reason"])
+    else:
+        logger.debug("%s: benchmark values verified for %s, generation %s", path, tally.verified, generation)
+    return note
+
 
 def check_sample_benchmarks(
     path: str | os.PathLike,
@@ -382,143 +575,10 @@ def check_sample_benchmarks(
     names = space.benchmark_names if benchmarks is None else [str(b) for b in benchmarks]
     for name in names:
         space.benchmark_index(name)
-    mapping = dict(weight_mapping or {})
-    parameters = list(space.parameters.values())
-    all_benchmarks = space.benchmarks
     card = _generation(header)
-    declarations = _declarations(header, card)
-    declared_ids = set(header.weight_ids) if header is not None else set()
     checker = _Checker(path, float(rtol), float(atol))
-
-    verified: list[str] = []
-    partial: dict[str, list[str]] = {}
-    unchecked: list[str] = []
-    why: dict[str, str] = {}
-    n_compared = 0
-    for name in names:
-        wid = mapping.get(name, name)
-        if wid not in declared_ids:
-            continue  # the weight reader names missing weights
-        declared = declarations.get(wid)
-        if declared is None:
-            unchecked.append(name)
-            continue
-        theta = all_benchmarks[name].values
-        missing = []
-        for p in parameters:
-            key = _key(p)
-            if key in declared.values:
-                value, source = declared.values[key], f"set by the reweighting text of weight {wid!r}"
-            elif key in declared.unknown:
-                missing.append(p.name)
-                why.setdefault(p.name, "the file sets it to a value that is not a number")
-                continue
-            elif declared.unresolved:
-                missing.append(p.name)
-                unresolved = declared.unresolved
-                why.setdefault(p.name, f"the weight sets names the param card does not resolve: {unresolved}")
-                continue
-            elif card is not None and key in card.values:
-                value = card.values[key]
-                source = f"weight {wid!r} does not set it, so it keeps the generation card's value"
-            else:
-                value, source = None, ""
-            reason = checker.compare(
-                p, theta[p.name], value, f"benchmark {name!r} (weight {wid!r})", source, name, wid
-            )
-            if reason is None:
-                n_compared += 1
-            else:
-                missing.append(p.name)
-                why.setdefault(p.name, reason)
-        if missing:
-            partial[name] = missing
-        else:
-            verified.append(name)
-
-    generation_missing: dict[str, str] = {}
-    if sampled_from_benchmark is None:
-        generation = "not checked"
-    elif card is None:
-        generation = "unverified"
-    else:
-        theta = all_benchmarks[sampled_from_benchmark].values
-        n_gen = 0
-        for p in parameters:
-            reason = checker.compare(
-                p,
-                theta[p.name],
-                card.values.get(_key(p)),
-                f"generation point (the header's param card) vs sampled_from_benchmark {sampled_from_benchmark!r}",
-                "generation card",
-                sampled_from_benchmark,
-                None,
-            )
-            if reason is None:
-                n_gen += 1
-            else:
-                generation_missing[p.name] = reason
-        n_compared += n_gen
-        generation = "verified" if n_gen == len(parameters) else "partial" if n_gen else "unverified"
-
-    if checker.mismatches:
-        lines = checker.lines[:_MAX_LISTED]
-        if len(checker.lines) > _MAX_LISTED:
-            lines.append(f"  ... and {len(checker.lines) - _MAX_LISTED} more")
-        raise BenchmarkMismatchError(
-            f"{path}: the file was made at other parameter values than the analysis setup's "
-            f"({len(checker.mismatches)} difference(s); rtol {checker.rtol:g}, atol {checker.atol:g}):\n"
-            + "\n".join(lines),
-            path=path,
-            mismatches=tuple(checker.mismatches),
-        )
-
-    note: dict[str, Any] = {"benchmark_check": "verified", "benchmarks": verified, "generation": generation}
-    if partial:
-        note["partial"] = partial
-    if unchecked:
-        note["unchecked"] = unchecked
-    if n_compared == 0:
-        reasons = []
-        if header is None:
-            reasons.append("no LHE header")
-        else:
-            reasons.append(
-                "no weight of a benchmark has a reweighting text (set lines)"
-                if not (verified or partial)
-                else "the reweighting texts set none of the setup's parameters"
-            )
-            if card is None:
-                reasons.append("the header has no param card")
-            elif sampled_from_benchmark is not None:
-                reasons.append("its param card has none of the setup's LHA entries")
-        note = {"benchmark_check": "unverified", "reason": "; ".join(reasons)}
-        if unchecked:
-            note["unchecked"] = unchecked
-        logger.warning(
-            "%s: the benchmark values of this file could not be checked against the setup (%s); "
-            "its weights are trusted to be at the setup's benchmarks",
-            path,
-            note["reason"],
-        )
-        return note
-    if partial or unchecked or generation in ("partial", "unverified"):
-        reasons = []
-        if unchecked:
-            reasons.append(f"weights of {unchecked} have no reweighting text")
-        if partial:
-            details = ", ".join(f"{p} ({r})" for p, r in why.items())
-            reasons.append(f"parameters unchecked for {sorted(partial)}: {details}")
-        if generation == "unverified" and card is None:
-            reasons.append("the header has no param card (generation point unchecked)")
-        elif generation in ("partial", "unverified"):
-            reasons.append(
-                f"generation point {generation}: "
-                + ", ".join(f"{p} ({r})" for p, r in generation_missing.items())
-            )
-        note["benchmark_check"] = "partial"
-        note["reason"] = "; ".join(reasons)
-        logger.warning("%s: benchmark values only partly checked against the setup: %s", path, note["reason"])
-    else:
-        logger.debug("%s: benchmark values verified for %s, generation %s", path, verified, generation)
-    return note
+    tally = _Tally()
+    _check_weights(checker, tally, space, names, dict(weight_mapping or {}), header, card)
+    generation = _check_generation(checker, tally, space, card, sampled_from_benchmark)
+    checker.raise_mismatches()
+    return _note(path, tally, generation, header, card, sampled_from_benchmark)

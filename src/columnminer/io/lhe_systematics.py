@@ -23,7 +23,14 @@ from ..systematics import Systematic
 from ._lhe_header import LHEHeader, parse_header_text
 from ._lhe_weights import _attr, _float, systematic_weights
 
-__all__ = ["PDFSet", "pdf_sets", "pdf_systematic", "scale_weights", "variation_weight_ids"]
+__all__ = [
+    "PDFSet",
+    "pdf_sets",
+    "pdf_systematic",
+    "reference_weight_ids",
+    "scale_weights",
+    "variation_weight_ids",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +47,14 @@ class PDFSet:
         kind: "replicas", "hessian" or "symmhessian" (from the group's ``combine`` rule or the name).
         lhapdf_id: LHAPDF id of the central member (None when the header does not say).
         central: weight id of the central member (None when absent).
-        members: weight ids of the error members, in header order.
+        members: weight ids of the error members, in header order (without alpha_s variations).
+        alphas_members: weight ids of the alpha_s variations of a ``+as`` set (LHAPDF puts them last,
+            two of them); they are no PDF error members and are left out of ``members``.
+
+    Example:
+        >>> s = PDFSet("NNPDF23_lo_as_0130_qed", "replicas", 247000, "8", ("9", "10"))
+        >>> s.kind, s.central, len(s.members), s.alphas_members
+        ('replicas', '8', 2, ())
     """
 
     name: str
@@ -48,6 +62,7 @@ class PDFSet:
     lhapdf_id: int | None
     central: str | None
     members: tuple[str, ...]
+    alphas_members: tuple[str, ...] = ()
 
 
 def _header(header_or_path: LHEHeader | str | os.PathLike) -> LHEHeader:
@@ -78,6 +93,18 @@ def _kind(combine: str | None, name: str, n_members: int) -> str | None:
     return "hessian" if n_members % 2 == 0 and n_members else None
 
 
+def _split_central(members: list[str], lhapdf: dict[str, float | None]) -> tuple[list[str], str | None]:
+    """(error members, central member) of a set other than the generation PDF, whose central member is
+    sorted among the variations: the first member, when the others follow its LHAPDF id (id + 1, ...)."""
+    ids = [lhapdf.get(m) for m in members]
+    if len(members) < 2 or any(i is None for i in ids):
+        return members, None
+    first = ids[0]
+    if all(i > first for i in ids[1:]) and min(ids[1:]) == first + 1:  # type: ignore[operator]
+        return members[1:], members[0]
+    return members, None
+
+
 def pdf_sets(header_or_path: LHEHeader | str | os.PathLike) -> list[PDFSet]:
     """The PDF error sets of an LHE file (header or path), one per weight group holding PDF variations.
 
@@ -97,14 +124,19 @@ def pdf_sets(header_or_path: LHEHeader | str | os.PathLike) -> list[PDFSet]:
     for group_name, members in by_group.items():
         group = groups.get(group_name) if group_name else None
         central = group.weight_ids[0] if group and group.weight_ids[0] not in variations else None
+        if central is None:
+            members, central = _split_central(members, lhapdf)
         ids = [lhapdf[m] for m in members if lhapdf[m] is not None]
         lhapdf_id = lhapdf.get(central) if central else None
         lhapdf_id = int(lhapdf_id) if lhapdf_id is not None else (int(min(ids)) - 1 if ids else None)
         label = group_name or ""
         if not _SET_NAME.match(label) or _GENERIC.match(label):
             label = str(lhapdf_id) if lhapdf_id is not None else (label or "pdf")
-        kind = _kind(group.combine if group else None, label, len(members))
-        out.append(PDFSet(label, kind, lhapdf_id, central, tuple(members)))
+        combine = group.combine if group else None
+        n_alphas = 2 if "+as" in (combine or "").lower() and len(members) > 2 else 0
+        errors, alphas = members[: len(members) - n_alphas], members[len(members) - n_alphas :]
+        kind = _kind(combine, label, len(errors))
+        out.append(PDFSet(label, kind, lhapdf_id, central, tuple(errors), tuple(alphas)))
     return out
 
 
@@ -123,7 +155,8 @@ def pdf_systematic(
     ``pdf_variation`` (a set name or LHAPDF id) picks one of several sets; by default the set of the
     file's central PDF, else the first. The kind comes from the group's ``combine`` rule (``gaussian``
     counts as replicas), else from the set name (NNPDF: replicas, PDF4LHC: symmetric Hessian), else
-    Hessian. Members for alpha_s variations (``combine="...+as"``) are kept as error members.
+    Hessian. The two alpha_s members of a ``+as`` set (``combine="hessian+as"``...) are no error
+    members and are not counted (LHAPDF's convention: they come last).
 
     Example:
         >>> pdf_systematic(_example_header())
@@ -249,6 +282,30 @@ def variation_weight_ids(
             field=chosen.name,
         )
     return dict(zip(systematic.column_names, chosen.members, strict=True))
+
+
+def reference_weight_ids(
+    header_or_path: LHEHeader | str | os.PathLike, systematic: Systematic
+) -> dict[str, str | None]:
+    """The LHE weight id each nuisance column of ``systematic`` is measured against (None: the nominal weight).
+
+    PDF members are varied against their own set's central member (member 0), not against the generation
+    weight, so that a set other than the generation PDF gives :math:`L_k - L_0` (see
+    :func:`columnminer.systematics.relative_to_reference`); when the header has no central member of the
+    set, the nominal weight is the reference. Norm and scale columns: always the nominal weight.
+
+    Example:
+        >>> header = _example_header()
+        >>> reference_weight_ids(header, Systematic("pdf", "pdf", pdf_members=2))
+        {'pdf_member_1': '8', 'pdf_member_2': '8'}
+        >>> reference_weight_ids(header, Systematic("mu", "scale"))
+        {'mu_up': None, 'mu_down': None}
+    """
+    if systematic.effect != "pdf":
+        return {column: None for column in systematic.column_names}
+    header = _header(header_or_path)
+    central = _pdf_set(header, systematic.pdf_variation, systematic.name).central
+    return {column: central for column in systematic.column_names}
 
 
 _EXAMPLE = """<LesHouchesEvents version="3.0">

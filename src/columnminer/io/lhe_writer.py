@@ -383,13 +383,8 @@ def write_lhe(
             raise ValueError("write_lhe: n_events is required when events is an iterable of blocks")
     if event_norm not in ("average", "sum"):
         raise ValueError(f"event_norm must be 'average' or 'sum', got {event_norm!r}")
-    for name in weight_names:
-        if not name or any(c in name for c in "'<>&\"") or name.strip() != name:
-            raise ValueError(f"weight id {name!r} cannot be written to an LHE attribute")
     groups = list(weight_groups or ())
-    members = [wid for group in groups for wid in group.weight_ids]
-    if len(set(members)) != len(members) or not set(members) <= set(weight_names):
-        raise ValueError("weight_groups: every member must be one of weight_names, in one group only")
+    _check_weight_ids(weight_names, groups)
     if run_card is None:
         run_card = madgraph_run_card(n_events, event_norm, beam_energies=init.beam_energies)
     total_xsec = float(sum(p[0] for p in init.processes))
@@ -410,21 +405,11 @@ def write_lhe(
         raw: io.IOBase = gzip.open(tmp, "wt", compresslevel=compresslevel, encoding="ascii")
     else:
         raw = open(tmp, "w", encoding="ascii")
-    written = 0
     try:
         with raw as handle:
             handle.write(header)
             handle.write(init.text())
-            formats: dict[int, str] = {}
-            for block in blocks:
-                k = block.n_particles
-                if k not in formats:
-                    formats[k] = _event_format(k, weight_names, weight_digits)
-                for start in range(0, block.n_events, chunk_size):
-                    stop = min(start + chunk_size, block.n_events)
-                    values = block.columns(start, stop, weight_names)
-                    handle.write((formats[k] * (stop - start)) % tuple(values.ravel().tolist()))
-                    written += stop - start
+            written = _write_events(handle, blocks, weight_names, chunk_size, weight_digits)
             handle.write("</LesHouchesEvents>\n")
         if written != n_events:
             logger.warning("%s: header announces %d events, %d were written", path, n_events, written)
@@ -434,3 +419,32 @@ def write_lhe(
         raise
     logger.info("wrote %d events to %s", written, path)
     return path
+
+
+def _check_weight_ids(weight_names: Sequence[str], groups: Sequence[WeightGroup]) -> None:
+    """Refuse weight ids that cannot stand in an LHE attribute, and groups with unknown or shared members."""
+    for name in weight_names:
+        if not name or any(c in name for c in "'<>&\"") or name.strip() != name:
+            raise ValueError(f"weight id {name!r} cannot be written to an LHE attribute")
+    members = [wid for group in groups for wid in group.weight_ids]
+    if len(set(members)) != len(members) or not set(members) <= set(weight_names):
+        raise ValueError("weight_groups: every member must be one of weight_names, in one group only")
+
+
+def _write_events(
+    handle: Any, blocks: Iterable[LHEEvents], weight_names: Sequence[str], chunk_size: int, weight_digits: int
+) -> int:
+    """Write the ``<event>`` records of every block to ``handle``, ``chunk_size`` events per ``%`` operation;
+    returns the number of events written."""
+    written = 0
+    formats: dict[int, str] = {}
+    for block in blocks:
+        k = block.n_particles
+        if k not in formats:
+            formats[k] = _event_format(k, weight_names, weight_digits)
+        for start in range(0, block.n_events, chunk_size):
+            stop = min(start + chunk_size, block.n_events)
+            values = block.columns(start, stop, weight_names)
+            handle.write((formats[k] * (stop - start)) % tuple(values.ravel().tolist()))
+            written += stop - start
+    return written

@@ -64,7 +64,14 @@ def file_key(identity: Mapping[str, Any]) -> str:
 
 
 def source_file_key(source: Any) -> str | None:
-    """The file key of a store source record (``None`` for sources that name no file identity)."""
+    """The file key of a store source record (``None`` for sources that name no file identity).
+
+    Example:
+        >>> source_file_key({"file": {"path": "a.lhe", "size": 3, "digest": "ab"}, "events": [0, 100]})
+        '3:ab'
+        >>> source_file_key({"events": [0, 100]}) is None
+        True
+    """
     if isinstance(source, Mapping) and isinstance(source.get("file"), Mapping):
         ident = source["file"]
         if "size" in ident and "digest" in ident:
@@ -73,7 +80,12 @@ def source_file_key(source: Any) -> str | None:
 
 
 def source_range(source: Any) -> tuple[int, int] | None:
-    """The event range ``(start, stop)`` of a source record (``None`` when it names none)."""
+    """The event range ``(start, stop)`` of a source record (``None`` when it names none).
+
+    Example:
+        >>> source_range({"file": {"path": "a.lhe"}, "events": [0, 100]}), source_range({})
+        ((0, 100), None)
+    """
     if isinstance(source, Mapping) and source.get("events") is not None:
         start, stop = source["events"]
         return int(start), int(stop)

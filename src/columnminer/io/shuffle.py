@@ -95,79 +95,32 @@ def combine_and_shuffle(
     # a bucket, its permuted copy and one input block must fit in the budget at once
     capacity = max(1, int(max_memory_bytes // (4 * row_bytes)))
     n_buckets = max(1, math.ceil(n_total / capacity))
-    block = capacity
-    chunk_size = int(chunk_size or first.chunk_size)
     rng = np.random.default_rng(seed)
     logger.info("shuffling %d events from %d stores through %d bucket(s)", n_total, len(stores), n_buckets)
 
-    attrs = first.metadata
     final = local_path(str(out))
     if final is not None and Path(final).exists() and not overwrite:
         raise StoreError(f"{out}: a store already exists there (pass overwrite=True to replace it)")
     target = str(out) if final is None else f"{final}.partial-{uuid.uuid4().hex[:12]}"
-    output = EventStore.create(
-        target,
-        first.setup,
-        first.observable_names,
-        chunk_size=chunk_size,
-        nuisance_benchmarks=first.nuisance_benchmark_names,
-        partition_fractions=list(attrs["partitions"]["fractions"].values()),
-        partition_seed=attrs["partitions"]["seed"],
-        overwrite=overwrite and final is None,
-    )
+    output = _create_like(first, target, int(chunk_size or first.chunk_size), overwrite and final is None)
     # Bucket sizes first (multinomial), then each block's share of every bucket drawn from what is left
     # (multivariate hypergeometric): the same joint law as iid uniform labels, in O(n_buckets) memory.
-    remaining = rng.multinomial(n_total, np.full(n_buckets, 1.0 / n_buckets))
-    bucket_edges = np.concatenate([[0], np.cumsum(remaining)])
+    bucket_sizes = rng.multinomial(n_total, np.full(n_buckets, 1.0 / n_buckets))
     parent = Path(out).parent if "://" not in str(out) else None
     scratch = Path(tempfile.mkdtemp(prefix=".shuffle-", dir=parent if parent and parent.exists() else None))
     try:
-        # Pass 1: scatter every block into the contiguous on-disk region of each bucket (raw memory maps).
-        columns = {n: first.read(n, 0, 0).shape[1:] for n in names}
         regions = {
             n: np.lib.format.open_memmap(
-                scratch / f"{n}.npy", mode="w+", dtype=ARRAYS[n], shape=(max(n_total, 1), *columns[n])
+                scratch / f"{n}.npy",
+                mode="w+",
+                dtype=ARRAYS[n],
+                shape=(max(n_total, 1), *first.read(n, 0, 0).shape[1:]),
             )
             for n in names
         }
-        filled = bucket_edges[:-1].copy()
         with tqdm(total=2 * n_total, disable=not progress, unit="events", desc="combine_and_shuffle") as bar:
-            blocks = (
-                (store, first, min(first + block, store.n_events))
-                for store in stores
-                for first in range(0, store.n_events, block)
-            )
-            for store, first_row, stop in blocks:
-                block_counts = rng.multivariate_hypergeometric(remaining, stop - first_row)
-                remaining -= block_counts
-                labels = rng.permutation(np.repeat(np.arange(n_buckets), block_counts))
-                order = np.argsort(labels, kind="stable")
-                rows = {name: store.read(name, first_row, stop)[order] for name in names}
-                offsets = np.concatenate([[0], np.cumsum(block_counts)])
-                for b in np.flatnonzero(block_counts):
-                    for name in names:
-                        regions[name][filled[b] : filled[b] + block_counts[b]] = rows[name][
-                            offsets[b] : offsets[b + 1]
-                        ]
-                filled += block_counts
-                bar.update(stop - first_row)
-                del rows
-            # Pass 2: each bucket in memory, permuted, appended to the output.
-            for b in range(n_buckets):
-                lo, hi = int(bucket_edges[b]), int(bucket_edges[b + 1])
-                if hi == lo:
-                    continue
-                permutation = rng.permutation(hi - lo)
-                data = {name: np.asarray(regions[name][lo:hi])[permutation] for name in names}
-                output.append(
-                    data["observables"],
-                    data["weights"],
-                    data["sampled_from"],
-                    data.get("nuisance_weights"),
-                    source=None,
-                )
-                bar.update(hi - lo)
-                del data
+            _scatter(stores, regions, bucket_sizes, capacity, rng, bar)
+            _gather(regions, bucket_sizes, output, rng, bar)
         del regions
     except BaseException:
         if final is not None:
@@ -183,6 +136,80 @@ def combine_and_shuffle(
         shutil.rmtree(final)
     os.replace(target, final)
     return EventStore.open(str(out), mode="a")
+
+
+def _create_like(first: EventStore, target: str, chunk_size: int, overwrite: bool) -> EventStore:
+    """An empty store at ``target`` with the setup, observables, nuisances and partitions of ``first``."""
+    attrs = first.metadata
+    return EventStore.create(
+        target,
+        first.setup,
+        first.observable_names,
+        chunk_size=chunk_size,
+        nuisance_benchmarks=first.nuisance_benchmark_names,
+        partition_fractions=list(attrs["partitions"]["fractions"].values()),
+        partition_seed=attrs["partitions"]["seed"],
+        overwrite=overwrite,
+    )
+
+
+def _scatter(
+    stores: Sequence[EventStore],
+    regions: dict[str, np.ndarray],
+    bucket_sizes: np.ndarray,
+    block: int,
+    rng: np.random.Generator,
+    bar: tqdm,
+) -> None:
+    """Pass 1: send every event to a random bucket, writing each block into the buckets' regions of
+    ``regions`` (bucket b holds rows ``cumsum(bucket_sizes)[b-1]`` up to ``cumsum(bucket_sizes)[b]``)."""
+    n_buckets = len(bucket_sizes)
+    remaining = bucket_sizes.copy()
+    filled = np.concatenate([[0], np.cumsum(bucket_sizes)])[:-1]
+    blocks = (
+        (store, first, min(first + block, store.n_events))
+        for store in stores
+        for first in range(0, store.n_events, block)
+    )
+    for store, first_row, stop in blocks:
+        block_counts = rng.multivariate_hypergeometric(remaining, stop - first_row)
+        remaining -= block_counts
+        labels = rng.permutation(np.repeat(np.arange(n_buckets), block_counts))
+        order = np.argsort(labels, kind="stable")
+        rows = {name: store.read(name, first_row, stop)[order] for name in regions}
+        offsets = np.concatenate([[0], np.cumsum(block_counts)])
+        for b in np.flatnonzero(block_counts):
+            for name, region in regions.items():
+                region[filled[b] : filled[b] + block_counts[b]] = rows[name][offsets[b] : offsets[b + 1]]
+        filled += block_counts
+        bar.update(stop - first_row)
+        del rows
+
+
+def _gather(
+    regions: dict[str, np.ndarray],
+    bucket_sizes: np.ndarray,
+    output: EventStore,
+    rng: np.random.Generator,
+    bar: tqdm,
+) -> None:
+    """Pass 2: load each bucket, permute it uniformly and append it to ``output``."""
+    bucket_edges = np.concatenate([[0], np.cumsum(bucket_sizes)])
+    for b in range(len(bucket_sizes)):
+        lo, hi = int(bucket_edges[b]), int(bucket_edges[b + 1])
+        if hi == lo:
+            continue
+        permutation = rng.permutation(hi - lo)
+        data = {name: np.asarray(region[lo:hi])[permutation] for name, region in regions.items()}
+        output.append(
+            data["observables"],
+            data["weights"],
+            data["sampled_from"],
+            data.get("nuisance_weights"),
+            source=None,
+        )
+        bar.update(hi - lo)
+        del data
 
 
 def _check_disjoint(stores: Sequence[EventStore]) -> None:

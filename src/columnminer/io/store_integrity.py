@@ -20,6 +20,12 @@ def chunk_keys(array: zarr.Array, start: int, stop: int) -> list[tuple[int, str]
     """``(first_row, key)`` of every chunk (relative to the array's path) holding rows ``start:stop``.
 
     Arrays of a store are chunked along rows only (one chunk spans all columns).
+
+    Example:
+        >>> import tempfile, zarr
+        >>> a = zarr.open_array(tempfile.mkdtemp() + "/w", mode="w", shape=(10, 2), chunks=(4, 2), dtype="f8")
+        >>> chunk_keys(a, 3, 9)
+        [(0, 'c/0/0'), (4, 'c/1/0'), (8, 'c/2/0')]
     """
     rows = int(array.chunks[0])
     encoding = array.metadata.chunk_key_encoding
@@ -42,6 +48,18 @@ def require_chunks(url: str, name: str, array: zarr.Array, start: int, stop: int
     """Raise :class:`StoreCorruptError` if a chunk holding committed rows ``start:stop`` is missing.
 
     zarr reads a missing chunk as its fill value (NaN weights): a missing chunk must never be data.
+
+    Example:
+        >>> import tempfile, zarr
+        >>> a = zarr.open_array(tempfile.mkdtemp() + "/w", mode="w", shape=(10, 2), chunks=(4, 2), dtype="f8")
+        >>> a[:8] = 1.0  # rows 8..10 never written: their chunk does not exist
+        >>> require_chunks("s.zarr", "weights", a, 0, 8)
+        >>> try:
+        ...     require_chunks("s.zarr", "weights", a, 0, 10)
+        ... except StoreCorruptError as err:
+        ...     print(err)
+        s.zarr: chunk 'weights/c/2/0' (rows 8..10) of committed data is missing; the store is damaged (run
+        `columnminer inspect --verify`)
     """
     if stop <= start:
         return
@@ -56,7 +74,15 @@ def require_chunks(url: str, name: str, array: zarr.Array, start: int, stop: int
 
 def read_checked(url: str, name: str, array: zarr.Array, selection: Any, start: int, stop: int) -> np.ndarray:
     """``array[selection]`` after checking that the chunks of rows ``start:stop`` exist; a chunk that fails
-    to decode (checksum, truncation) raises :class:`StoreCorruptError` naming it."""
+    to decode (checksum, truncation) raises :class:`StoreCorruptError` naming it.
+
+    Example:
+        >>> import tempfile, zarr
+        >>> a = zarr.open_array(tempfile.mkdtemp() + "/w", mode="w", shape=(10, 2), chunks=(4, 2), dtype="f8")
+        >>> a[:] = 1.0
+        >>> read_checked("s.zarr", "weights", a, slice(0, 2), 0, 2).tolist()
+        [[1.0, 1.0], [1.0, 1.0]]
+    """
     require_chunks(url, name, array, start, stop)
     try:
         return array[selection]
@@ -79,7 +105,16 @@ def verify_array(
     url: str, name: str, array: zarr.Array, n_events: int, n_benchmarks: int | None = None
 ) -> list[str]:
     """Every problem of one array's committed rows: missing or undecodable chunks, non-finite weights,
-    impossible ``sampled_from`` values. Reads the whole array, one chunk at a time."""
+    impossible ``sampled_from`` values. Reads the whole array, one chunk at a time.
+
+    Example:
+        >>> import tempfile, zarr
+        >>> a = zarr.open_array(tempfile.mkdtemp() + "/w", mode="w", shape=(10, 2), chunks=(4, 2), dtype="f8")
+        >>> a[:] = 1.0
+        >>> a[5, 1] = np.nan
+        >>> verify_array("s.zarr", "weights", a, 10)
+        ["chunk 'weights/c/1/0' (rows 4..8): 1 non-finite values (first in row 5)"]
+    """
     problems = []
     rows = int(array.chunks[0])
     for first, key in chunk_keys(array, 0, n_events):

@@ -37,7 +37,13 @@ def local_path(url: str) -> str | None:
 
 
 def current_writer() -> dict[str, Any]:
-    """This writer, as recorded in a store it holds: process id, host, thread, since when."""
+    """This writer, as recorded in a store it holds: process id, host, thread, since when (UTC, ISO 8601).
+
+    Example:
+        >>> me = current_writer()
+        >>> sorted(me), me["pid"] == os.getpid()
+        (['host', 'pid', 'since', 'thread'], True)
+    """
     return {
         "pid": os.getpid(),
         "host": socket.gethostname(),

@@ -115,6 +115,13 @@ class GoldenSample:
         cross_section_covariance: [6, 6] Monte Carlo covariance of the upper-triangle entries of S (pb^2).
         sampling_benchmark, sampling_theta: where the events were unweighted.
         n_trials, efficiency: trial points drawn and the unweighting efficiency.
+
+    Example:
+        >>> sample = GoldenChannel().generate(golden_setup(n_trials=10), 50, seed=1)
+        >>> sample.momenta.shape, sample.lepton_momenta.shape, sample.sampling_benchmark
+        ((50, 10, 4), (50, 4, 4), 'sm')
+        >>> bool(sample.cross_section([0.0, 0.0]) > 0)
+        True
     """
 
     momenta: np.ndarray
@@ -405,80 +412,26 @@ def simulate_golden(
     setup = setup if setup is not None else golden_setup()
     channel = channel or GoldenChannel()
     suffix = ".lhe.gz" if gzip else ".lhe"
-    points = None if scale_variations is None else scale_points(scale_variations)
-    groups = None if points is None else [scale_weight_group(points)]
+    if scale_variations is not None:
+        scale_points(scale_variations)  # raises on bad factors before anything is generated
     start = time.perf_counter()
     sample = channel.generate(setup, n_events, sampling_benchmark, seed=seed)
     t_generate = time.perf_counter() - start
     sigma = float(sample.cross_section(sample.sampling_theta))
     sigma_error = float(sample.cross_section_error(sample.sampling_theta))
-    descriptions = reweight_descriptions(setup)
-    card = param_card(setup, sample.sampling_theta, channel.ew)
-    signal_weights = dict(sample.weights)
-    scale_summary: dict[str, Any] = {}
-    if points is not None:
-        higgs_pt = np.hypot(sample.momenta[:, 2, 1], sample.momenta[:, 2, 2])
-        varied = scale_weights(sample.weights[sampling_benchmark], higgs_pt, scale_variations, GGH_SCALES)
-        signal_weights = _add_weights(signal_weights, varied)
-        scale_summary = {
-            "points": [list(p) for p in points],
-            "weight_ids": list(varied),
-            "signal_cross_section_pb": {wid: float(np.mean(w)) for wid, w in varied.items()},
-        }
-    start = time.perf_counter()
-    signal_path = write_events(
-        out / f"signal{suffix}",
-        sample.momenta,
-        SIGNAL_RECORD,
-        signal_weights,
-        sigma,
-        sigma_error,
-        np.full(sample.n_events, channel.ew.m_h),
-        seed,
-        card,
-        descriptions,
-        f"columnminer {__version__}: g g > h > z z > e- e+ mu- mu+ (built-in golden channel), "
-        f"sampled at {sampling_benchmark}",
-        1,
-        groups,
+    writer = _LHEFiles(
+        out, suffix, param_card(setup, sample.sampling_theta, channel.ew), setup, scale_variations
     )
+    start = time.perf_counter()
+    files, scale_summary = writer.signal(sample, channel, sigma, sigma_error, seed)
     n_background = n_events if n_background is None else int(n_background)
-    files = {"signal": str(signal_path)}
     background_sigma = None
     if n_background > 0:
         bkg_seed = None if seed is None else seed + 1_000_003
         momenta, background_sigma = background_events(
             n_background, seed=bkg_seed, cross_section_pb=background_cross_section_pb, ew=channel.ew
         )
-        m4l = momenta[:, BACKGROUND_LEPTONS].sum(axis=1)
-        m4l = np.sqrt(np.maximum(m4l[:, 0] ** 2 - np.sum(m4l[:, 1:] ** 2, axis=1), 0.0))
-        names = [b.name for b in setup.parameter_space.benchmarks.values() if not b.is_nuisance]
-        weights = {name: np.full(n_background, background_sigma) for name in names}
-        if points is not None:
-            four_lepton = momenta[:, BACKGROUND_LEPTONS].sum(axis=1)
-            pt = np.hypot(four_lepton[:, 1], four_lepton[:, 2])
-            varied = scale_weights(np.full(n_background, background_sigma), pt, scale_variations, QQZZ_SCALES)
-            weights = _add_weights(weights, varied)
-            scale_summary["background_cross_section_pb"] = {
-                wid: float(np.mean(w)) for wid, w in varied.items()
-            }
-        files["background"] = str(
-            write_events(
-                out / f"background{suffix}",
-                momenta,
-                BACKGROUND_RECORD,
-                weights,
-                background_sigma,
-                0.0,
-                m4l,
-                bkg_seed,
-                card,
-                descriptions,
-                f"columnminer {__version__}: u u~ > z z > e- e+ mu- mu+ (simplified continuum background)",
-                2,
-                groups,
-            )
-        )
+        files["background"] = writer.background(momenta, background_sigma, bkg_seed, scale_summary)
     t_write = time.perf_counter() - start
     files["setup"] = str(setup.save(out / "setup.json"))
     summary = {
@@ -506,6 +459,94 @@ def simulate_golden(
     if not math.isfinite(sigma):
         raise SimulationError(f"the golden-channel cross section is not finite ({sigma})")
     return summary
+
+
+@dataclass
+class _LHEFiles:
+    """Writes the signal and background LHE files of :func:`simulate_golden` (shared card, reweighting
+    texts and scale-variation points)."""
+
+    out: Path
+    suffix: str
+    card: str
+    setup: AnalysisSetup
+    #: the scale factors of the "Central scale variation" weights (None: no scale weights)
+    variations: Sequence[float] | None
+
+    @property
+    def points(self) -> list[tuple[float, float]] | None:
+        return None if self.variations is None else scale_points(self.variations)
+
+    @property
+    def groups(self) -> list | None:
+        return None if self.points is None else [scale_weight_group(self.points)]
+
+    def signal(
+        self, sample: GoldenSample, channel: GoldenChannel, sigma: float, sigma_error: float, seed: int | None
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        """Write the signal file: ({"signal": path}, the scale-variation summary, {} without variations)."""
+        weights = dict(sample.weights)
+        scale_summary: dict[str, Any] = {}
+        if self.points is not None:
+            higgs_pt = np.hypot(sample.momenta[:, 2, 1], sample.momenta[:, 2, 2])
+            reference = sample.weights[sample.sampling_benchmark]
+            varied = scale_weights(reference, higgs_pt, self.variations, GGH_SCALES)
+            weights = _add_weights(weights, varied)
+            scale_summary = {
+                "points": [list(p) for p in self.points],
+                "weight_ids": list(varied),
+                "signal_cross_section_pb": {wid: float(np.mean(w)) for wid, w in varied.items()},
+            }
+        path = write_events(
+            self.out / f"signal{self.suffix}",
+            sample.momenta,
+            SIGNAL_RECORD,
+            weights,
+            sigma,
+            sigma_error,
+            np.full(sample.n_events, channel.ew.m_h),
+            seed,
+            self.card,
+            reweight_descriptions(self.setup),
+            f"columnminer {__version__}: g g > h > z z > e- e+ mu- mu+ (built-in golden channel), "
+            f"sampled at {sample.sampling_benchmark}",
+            1,
+            self.groups,
+        )
+        return {"signal": str(path)}, scale_summary
+
+    def background(
+        self, momenta: np.ndarray, sigma: float, seed: int | None, scale_summary: dict[str, Any]
+    ) -> str:
+        """Write the background file (weight ``sigma`` at every physics benchmark); returns its path."""
+        n = momenta.shape[0]
+        four_lepton = momenta[:, BACKGROUND_LEPTONS].sum(axis=1)
+        m4l = np.sqrt(np.maximum(four_lepton[:, 0] ** 2 - np.sum(four_lepton[:, 1:] ** 2, axis=1), 0.0))
+        names = [b.name for b in self.setup.parameter_space.benchmarks.values() if not b.is_nuisance]
+        weights = {name: np.full(n, sigma) for name in names}
+        if self.points is not None:
+            pt = np.hypot(four_lepton[:, 1], four_lepton[:, 2])
+            varied = scale_weights(np.full(n, sigma), pt, self.variations, QQZZ_SCALES)
+            weights = _add_weights(weights, varied)
+            scale_summary["background_cross_section_pb"] = {
+                wid: float(np.mean(w)) for wid, w in varied.items()
+            }
+        path = write_events(
+            self.out / f"background{self.suffix}",
+            momenta,
+            BACKGROUND_RECORD,
+            weights,
+            sigma,
+            0.0,
+            m4l,
+            seed,
+            self.card,
+            reweight_descriptions(self.setup),
+            f"columnminer {__version__}: u u~ > z z > e- e+ mu- mu+ (simplified continuum background)",
+            2,
+            self.groups,
+        )
+        return str(path)
 
 
 def _add_weights(weights: dict[str, np.ndarray], extra: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -140,6 +140,11 @@ class DetectorDensities:
         signal_error, background_error: [n] relative Monte Carlo standard errors of :math:`c_{SM}^T A c_{SM}`
             and of b (0 where the value is 0).
         n_samples: integration points per event.
+
+    Example:
+        >>> d = DetectorDensities(np.eye(3)[None], np.array([0.5]), np.zeros(1), np.zeros(1), 16)
+        >>> d.signal([[1.0, 0.0, 0.0]]), d.signal_probability([1.0, 0.0, 0.0])
+        (array([[1.]]), array([0.66666667]))
     """
 
     signal_forms: np.ndarray
@@ -200,6 +205,100 @@ def _common_log_factors(
     return log_t + np.sum(np.log(jac), axis=-1) + log_h, m4l, m1, m2
 
 
+@dataclass(frozen=True)
+class _Draws:
+    """Monte Carlo points of a chunk of m events, k per event: measured magnitudes ``v_meas`` [m, 1, 4], drawn
+    eta, phi and magnitudes ``w`` [m, k, 4], the proposal widths ``tau``, log proposal density [m, k] and the
+    four-momenta ``p`` [m, k, 4, 4] of the drawn points."""
+
+    v_meas: np.ndarray
+    eta: np.ndarray
+    phi: np.ndarray
+    w: np.ndarray
+    tau: np.ndarray
+    log_q: np.ndarray
+    p: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Smearing:
+    """The transfer functions of (e-, e+, mu-, mu+) as arrays [4]: energy or p_T magnitude, relative width
+    of the magnitude, widths in eta and phi."""
+
+    energy_like: np.ndarray
+    rel: np.ndarray
+    s_eta: np.ndarray
+    s_phi: np.ndarray
+
+    @classmethod
+    def of(cls, electron: LeptonTransfer, muon: LeptonTransfer) -> _Smearing:
+        transfers = (electron, electron, muon, muon)
+        return cls(
+            np.array([t.magnitude == "energy" for t in transfers]),
+            np.array([t.relative for t in transfers]),
+            np.array([t.eta for t in transfers]),
+            np.array([t.phi for t in transfers]),
+        )
+
+    def draw(self, xc: np.ndarray, k: int, rng: np.random.Generator) -> _Draws:
+        """k proposal points around each measured event of ``xc`` [m, 4, 3] (Gaussian in eta, phi and the
+        magnitude, folded to positive magnitudes)."""
+        m = len(xc)
+        pt_m, eta_m, phi_m = xc[..., 0], xc[..., 1], xc[..., 2]
+        v_meas = np.where(self.energy_like, pt_m * np.cosh(eta_m), pt_m)[:, None, :]  # [m, 1, 4]
+        eta = eta_m[:, None, :] + self.s_eta * rng.standard_normal((m, k, 4))
+        phi = phi_m[:, None, :] + self.s_phi * rng.standard_normal((m, k, 4))
+        tau = self.rel * v_meas
+        w = np.abs(v_meas + tau * rng.standard_normal((m, k, 4)))
+        log_q = np.sum(-0.5 * ((w - v_meas) / tau) ** 2 - np.log(math.sqrt(2 * math.pi) * tau), axis=-1)
+        return _Draws(v_meas, eta, phi, w, tau, log_q, _momenta(w, eta, phi, self.energy_like))
+
+
+def _background_weights(
+    d: _Draws,
+    sm: _Smearing,
+    ew: ElectroweakParameters,
+    log_b_norm: float,
+    m4l_range: tuple[float, float],
+    m_ll_min: float,
+) -> np.ndarray:
+    """Importance weights [m, k] of b(x): the magnitudes are the proposal's draws."""
+    p_b = d.p
+    log_c, m4l, m1, m2 = _common_log_factors(p_b, d.w, d.v_meas, sm.rel, sm.energy_like)
+    inside = (m4l > m4l_range[0]) & (m4l < m4l_range[1]) & (m1 > m_ll_min) & (m2 > m_ll_min)
+    me_b = background_matrix_element(p_b, ew)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(inside, np.exp(log_c - d.log_q + log_b_norm) * me_b, 0.0)
+
+
+def _signal_weights(d: _Draws, sm: _Smearing, channel: Any) -> np.ndarray:
+    """Importance weights [m, k, 3, 3] of A(x): the draws projected on the surface m4l = m_H, weighted by
+    1 / q_u (the proposal density along the projection)."""
+    ew: ElectroweakParameters = channel.ew
+    m_h = ew.m_h
+    m, k = d.log_q.shape
+    u = d.w / _mass(d.p.sum(axis=-2))[..., None]
+    a = np.sum(u**2 / d.tau**2, axis=-1)
+    b = np.sum(u * d.v_meas / d.tau**2, axis=-1)
+    c = np.sum(d.v_meas**2 / d.tau**2, axis=-1)
+    mu = b / a
+    log_qu = (
+        np.sum(-np.log(math.sqrt(2 * math.pi) * d.tau), axis=-1)
+        - 0.5 * (c - b * b / a)
+        + 0.5 * np.log(2 * math.pi / a)
+        + np.log(mu**3 + 3 * mu / a)
+    )
+    v_s = m_h * u
+    p_s = _momenta(v_s, d.eta, d.phi, sm.energy_like)
+    log_c, _, m1, m2 = _common_log_factors(p_s, v_s, d.v_meas, sm.rel, sm.energy_like)
+    allowed = (m1 > channel.m_ll_min) & (m2 > channel.m_ll_min)
+    log_f = math.log(channel._weight_factor)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(allowed, np.exp(3 * math.log(m_h) + log_c - log_qu + log_f), 0.0)
+    q = quadratic_form(p_s.reshape(-1, 4, 4), ew).reshape(m, k, 3, 3)
+    return scale[..., None, None] * q
+
+
 def detector_densities(
     measured: Any,
     *,
@@ -251,13 +350,7 @@ def detector_densities(
             m4l_range=(low, high), m_ll_min=background_m_ll_min, ew=ew, seed=seed
         )[0]
     log_b_norm = math.log(float(background_cross_section_pb) / (float(background_integral) * (high - low)))
-    log_f = math.log(channel._weight_factor)
-    transfers = (electron, electron, muon, muon)
-    energy_like = np.array([t.magnitude == "energy" for t in transfers])
-    rel = np.array([t.relative for t in transfers])
-    s_eta = np.array([t.eta for t in transfers])
-    s_phi = np.array([t.phi for t in transfers])
-    m_h = ew.m_h
+    smearing = _Smearing.of(electron, muon)
     rng = np.random.default_rng(seed)
     n = len(x)
     forms = np.zeros((n, 3, 3))
@@ -266,44 +359,10 @@ def detector_densities(
     background_error = np.zeros(n)
     c_sm = channel.couplings(np.zeros(2))
     for start in range(0, n, int(chunk_size)):
-        xc = x[start : start + int(chunk_size)]
-        m = len(xc)
-        pt_m, eta_m, phi_m = xc[..., 0], xc[..., 1], xc[..., 2]
-        v_meas = np.where(energy_like, pt_m * np.cosh(eta_m), pt_m)[:, None, :]  # [m, 1, 4]
-        eta = eta_m[:, None, :] + s_eta * rng.standard_normal((m, k, 4))
-        phi = phi_m[:, None, :] + s_phi * rng.standard_normal((m, k, 4))
-        tau = rel * v_meas
-        w = np.abs(v_meas + tau * rng.standard_normal((m, k, 4)))
-        log_q = np.sum(-0.5 * ((w - v_meas) / tau) ** 2 - np.log(math.sqrt(2 * math.pi) * tau), axis=-1)
-
-        # background: the magnitudes are the proposal's draws
-        p_b = _momenta(w, eta, phi, energy_like)
-        log_c, m4l, m1, m2 = _common_log_factors(p_b, w, v_meas, rel, energy_like)
-        inside = (m4l > low) & (m4l < high) & (m1 > background_m_ll_min) & (m2 > background_m_ll_min)
-        me_b = background_matrix_element(p_b, ew)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            wb = np.where(inside, np.exp(log_c - log_q + log_b_norm) * me_b, 0.0)
-
-        # signal: the draws projected on the surface m4l = m_H, weighted by 1 / q_u
-        u = w / _mass(p_b.sum(axis=-2))[..., None]
-        a = np.sum(u**2 / tau**2, axis=-1)
-        b = np.sum(u * v_meas / tau**2, axis=-1)
-        c = np.sum(v_meas**2 / tau**2, axis=-1)
-        mu = b / a
-        log_qu = (
-            np.sum(-np.log(math.sqrt(2 * math.pi) * tau), axis=-1)
-            - 0.5 * (c - b * b / a)
-            + 0.5 * np.log(2 * math.pi / a)
-            + np.log(mu**3 + 3 * mu / a)
-        )
-        v_s = m_h * u
-        p_s = _momenta(v_s, eta, phi, energy_like)
-        log_c, _, m1, m2 = _common_log_factors(p_s, v_s, v_meas, rel, energy_like)
-        allowed = (m1 > channel.m_ll_min) & (m2 > channel.m_ll_min)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(allowed, np.exp(3 * math.log(m_h) + log_c - log_qu + log_f), 0.0)
-        q = quadratic_form(p_s.reshape(-1, 4, 4), ew).reshape(m, k, 3, 3)
-        ws = scale[..., None, None] * q
+        draws = smearing.draw(x[start : start + int(chunk_size)], k, rng)
+        m = len(draws.v_meas)
+        wb = _background_weights(draws, smearing, ew, log_b_norm, (low, high), background_m_ll_min)
+        ws = _signal_weights(draws, smearing, channel)
         forms[start : start + m] = ws.mean(axis=1)
         background[start : start + m] = wb.mean(axis=1)
         sm = np.einsum("i,mkij,j->mk", c_sm, ws, c_sm)
