@@ -6,7 +6,15 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_arguments, add_command, open_store, positive_int, progress_enabled, remove_on_failure
+from .common import (
+    add_arguments,
+    add_command,
+    add_flags,
+    open_store,
+    positive_int,
+    progress_enabled,
+    remove_on_failure,
+)
 
 __all__ = ["register", "run_export", "run_import"]
 
@@ -99,6 +107,17 @@ _COMMANDS = (
 )
 
 
+#: Options of one command only: command -> ((flags, keywords), ...).
+_OPTIONS = {
+    "import-madminer": (
+        (
+            ("--chunk-size",),
+            {"type": positive_int, "default": 100_000, "help": "events per chunk (default: %(default)s)"},
+        ),
+    ),
+}
+
+
 def register(commands: Any) -> None:
     """Add ``import-madminer`` and ``export-madminer`` to the subcommands.
 
@@ -112,12 +131,7 @@ def register(commands: Any) -> None:
         parser = add_command(commands, name, func, help=summary, description=description)
         for argument, text in positionals:
             parser.add_argument(argument, help=text)
-        if name == "import-madminer":
-            parser.add_argument(
-                "--chunk-size",
-                type=positive_int,
-                default=100_000,
-                help="events per chunk (default: %(default)s)",
-            )
-        parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+        for flags, keywords in _OPTIONS.get(name, ()):
+            parser.add_argument(*flags, **keywords)
+        add_flags(parser, {"--overwrite": "replace an existing output"})
         add_arguments(parser, "progress")

@@ -15,10 +15,17 @@ Run from this folder: ``/tmp/madminer-venv/bin/python make_files.py``. It writes
   outputs at small sizes;
 - ``sally/``: a ``ScoreEstimator`` (n_hidden (8,), tanh) trained 3 epochs on the local sample, saved by
   ``ScoreEstimator.save`` (``_settings.json``, ``_state_dict.pt``, ``_x_means.npy``, ``_x_stds.npy``);
+- ``samples/`` also: ``sample_train_more_ratios`` (120, 4 random theta0 / theta1 points: ``t_xz0_`` and
+  ``t_xz1_`` names), ``sample_train_ratio`` (120, 5 random theta0 points against ``sm``: ``train_ratio_param``)
+  and ``sample_test`` (40 at ``sm``: ``x_test`` / ``theta_test``);
+- ``alices/``: a ``ParameterizedRatioEstimator`` (n_hidden (8, 8), relu, features [1, 0]) trained 3 epochs
+  (ALICES) on ``train_ratio_param``, and ``rascal2/``: a ``DoubleParameterizedRatioEstimator`` (n_hidden (6,),
+  ``lrelu``) trained 3 epochs (RASCAL) on the more-ratios sample, both with theta scaling
+  (``_theta_means.npy``, ``_theta_stds.npy``);
 - ``expected.json``: the numbers MadMiner computes on these files: cross sections at the benchmarks and at
   a few thetas (``DataAnalyzer.xsecs``), their gradients, the truth-level Fisher information at the SM
-  (``FisherInformation.truth_information``, with and without nuisance parameters) and the estimator's
-  scores on a few inputs.
+  (``FisherInformation.truth_information``, with and without nuisance parameters) and the estimators'
+  scores, log likelihood ratios and ratio scores on a few inputs.
 """
 
 import json
@@ -32,9 +39,9 @@ import torch
 from madminer.analysis import DataAnalyzer
 from madminer.core import MadMiner
 from madminer.fisherinformation import FisherInformation
-from madminer.ml import ScoreEstimator
+from madminer.ml import DoubleParameterizedRatioEstimator, ParameterizedRatioEstimator, ScoreEstimator
 from madminer.models import NuisanceParameter, Observable
-from madminer.sampling import SampleAugmenter, benchmark
+from madminer.sampling import SampleAugmenter, benchmark, random_morphing_points
 from madminer.utils.interfaces.hdf5 import _save_systematics, save_events, save_nuisance_setup
 
 logging.basicConfig(level=logging.WARNING)
@@ -161,6 +168,88 @@ def make_samples_and_model(events: Path) -> dict:
     return {"inputs": inputs.tolist(), "t_hat": np.asarray(estimator.evaluate_score(inputs)).tolist()}
 
 
+def _save(estimator, name: str) -> None:
+    folder = HERE / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    estimator.save(str(folder / name))
+
+
+def make_ratio_models(events: Path) -> dict:
+    """The more-ratios and test samples, an ALICES and a doubly parameterised RASCAL model, and their outputs
+    (made after the SALLY model, so that the earlier files stay as they were)."""
+    np.random.seed(3)  # noqa: NPY002 - SampleAugmenter draws from the legacy global generator
+    torch.manual_seed(1)
+    folder = HERE / "samples"
+    augmenter = SampleAugmenter(str(events))
+    priors = [("flat", -1.0, 1.0), ("flat", -1.0, 1.0)]
+    augmenter.sample_train_more_ratios(
+        random_morphing_points(4, priors),
+        random_morphing_points(4, priors),
+        120,
+        folder=str(folder),
+        filename="train_more_ratios",
+        test_split=0.5,
+    )
+    augmenter.sample_train_ratio(
+        random_morphing_points(5, priors),
+        benchmark("sm"),
+        120,
+        folder=str(folder),
+        filename="train_ratio_param",
+        test_split=0.5,
+    )
+    augmenter.sample_test(benchmark("sm"), 40, folder=str(folder), filename="test", test_split=0.5)
+    ratio = {n: np.load(folder / f"{n}_train_ratio_param.npy") for n in ("x", "theta0", "y", "r_xz", "t_xz")}
+    alices = ParameterizedRatioEstimator(n_hidden=(8, 8), activation="relu", features=[1, 0])
+    alices.train(
+        method="alices",
+        x=ratio["x"],
+        theta=ratio["theta0"],
+        y=ratio["y"],
+        r_xz=ratio["r_xz"],
+        t_xz=ratio["t_xz"],
+        n_epochs=3,
+        batch_size=32,
+        verbose="none",
+    )
+    _save(alices, "alices")
+    more = {
+        n: np.load(folder / f"{n}_train_more_ratios.npy")
+        for n in ("x", "theta0", "theta1", "y", "r_xz", "t_xz0", "t_xz1")
+    }
+    rascal = DoubleParameterizedRatioEstimator(n_hidden=(6,), activation="lrelu")
+    rascal.train(
+        method="rascal",
+        x=more["x"],
+        theta0=more["theta0"],
+        theta1=more["theta1"],
+        y=more["y"],
+        r_xz=more["r_xz"],
+        t_xz0=more["t_xz0"],
+        t_xz1=more["t_xz1"],
+        n_epochs=3,
+        batch_size=32,
+        verbose="none",
+    )
+    _save(rascal, "rascal2")
+    inputs = np.array([[0.0, 0.0], [0.5, -1.0], [-1.2, 0.3], [2.0, 2.0]])
+    # theta has the nuisance parameter as its last component (MadMiner's samples include it)
+    theta0 = np.array([[0.0, 0.0, 0.0], [0.3, -0.2, 0.0], [-0.7, 0.5, 0.0]])
+    theta1 = np.array([[0.1, 0.2, 0.0], [-0.4, 0.6, 0.0], [0.9, -0.3, 0.0]])
+    log_r, t_hat = alices.evaluate_log_likelihood_ratio(inputs, theta0, evaluate_score=True)
+    # MadMiner 0.9.6 cannot return the doubly parameterised scores (evaluate_ratio_model builds no graph for
+    # the second gradient: "Trying to backward through the graph a second time"): log r only.
+    log_r2, _, _ = rascal.evaluate_log_likelihood_ratio(inputs, theta0, theta1)
+    return {
+        "inputs": inputs.tolist(),
+        "theta0": theta0.tolist(),
+        "theta1": theta1.tolist(),
+        "alices": {"log_r_hat": np.asarray(log_r).tolist(), "t_hat": np.asarray(t_hat).tolist()},
+        "rascal2": {"log_r_hat": np.asarray(log_r2).tolist()},
+    }
+
+
 def main() -> None:
     setup_path, events_path = HERE / "setup.h5", HERE / "events.h5"
     for p in (setup_path, events_path):
@@ -196,6 +285,7 @@ def main() -> None:
         "morphing_matrix": analyzer.morphing_matrix.tolist(),
         "sally": make_samples_and_model(events_path),
     }
+    expected["ratio_models"] = make_ratio_models(events_path)
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
 
 
