@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from columnminer import AnalysisSetup, __version__
+from columnminer._demo.plots import FIGURES
 from columnminer.cli import main
 from columnminer.demo import STEPS, DemoResult, run_demo
 from columnminer.io.store import EventStore
@@ -118,6 +119,51 @@ def test_demo_summaries(quick_demo):
     assert data["fisher_information"]["rate"]["one_sigma_area"] is None  # singular: infinite area
     assert data["headline_holds"] == result.headline_holds
     assert set(data["timings_s"]) == set(STEPS)
+    assert data["config"]["luminosity_pb"] == 3.0e6 and data["config"]["partition_fractions"] == [
+        0.8,
+        0.1,
+        0.1,
+    ]
+
+
+def test_demo_summary_lists_every_output_with_its_size(quick_demo):
+    """Every output folder is listed with its size, the LHE files too; no check is labelled with a document."""
+    markdown = (quick_demo.out / "summary.md").read_text()
+    files = markdown.split("## Files")[1]
+    for name in ("lhe", "golden.zarr", "leptons.zarr", "models", "plots", "setup.json", "setup.zarr"):
+        line = next(line for line in files.splitlines() if line.startswith(f"- `{quick_demo.out / name}`"))
+        assert line.endswith(" kB)") or line.endswith(" MB)") or line.endswith(" B)"), line
+    assert quick_demo.output_sizes()[str(quick_demo.out / "lhe")] > 0
+    assert "design.md" not in markdown
+    assert "morphing reference case: weights and gradients at theta = (1, 1)" in quick_demo.checks
+
+
+def test_demo_fisher_table_shows_the_truth_and_flags_disagreements(quick_demo):
+    text = quick_demo.summary_text()
+    fisher = text.split("Fisher information at the SM")[1].split("Expected limits")[0]
+    truth = np.asarray(quick_demo.fisher["truth"].information)
+    sally_row = next(line for line in fisher.splitlines() if line.strip().startswith("SALLY"))
+    assert f"({truth[0, 1]:.4g})" in sally_row  # the truth beside the estimate
+    assert "vs truth" in fisher
+    flags = quick_demo.fisher_disagreements()
+    for key, words in flags.items():
+        assert "DISAGREES" in next(line for line in fisher.splitlines() if quick_demo._label(key) in line)
+        assert words in fisher
+    # a made-up estimate with the wrong correlation is flagged in words
+    from types import SimpleNamespace
+
+    rho = truth[0, 1] / np.sqrt(truth[0, 0] * truth[1, 1])
+    off = -0.8 * (1.0 if rho >= 0 else -1.0) * 0.5 * np.sqrt(truth[0, 0] * truth[1, 1])
+    wrong = np.array([[0.5 * truth[0, 0], off], [off, 0.5 * truth[1, 1]]])
+    saved = dict(quick_demo.fisher)
+    try:
+        quick_demo.fisher["alices"] = SimpleNamespace(
+            information=wrong, determinant=float(np.linalg.det(wrong))
+        )
+        assert "correlation" in quick_demo.fisher_disagreements()["alices"]
+    finally:
+        quick_demo.fisher.clear()
+        quick_demo.fisher.update(saved)
 
 
 def test_demo_plot_fallbacks(quick_demo, tmp_path, monkeypatch):
@@ -140,13 +186,18 @@ def test_demo_plot_fallbacks(quick_demo, tmp_path, monkeypatch):
 
 
 def test_cli_demo_and_setup(tmp_path, capsys):
-    assert main(["demo", "--quick", "--events", "6000", "--coverage-toys", "0", "--out", str(tmp_path)]) == 0
+    images = tmp_path / "images"
+    args = ["demo", "--quick", "--events", "6000", "--coverage-toys", "0", "--out", str(tmp_path)]
+    assert main([*args, "--images", str(images)]) == 0
     text = capsys.readouterr().out
     assert "Expected limits at the SM" in text and "Coverage of the expected regions" not in text
     assert any(
-        line.split()[:2] == ["design.md", "reference"] and " OK " in line for line in text.splitlines()
+        line.strip().startswith("morphing reference case") and " OK " in line for line in text.splitlines()
     )
     assert text.rstrip().endswith("demo passed")
+    # the README's figures under stable names
+    assert sorted(p.name for p in images.iterdir()) == sorted(FIGURES)
+    assert (images / "limits.png").read_bytes() == (tmp_path / "plots" / "limits.png").read_bytes()
     assert main(["setup", str(tmp_path / "setup.json")]) == 0
     assert "morphing_basis_vector_0" in capsys.readouterr().out
     assert main(["setup", str(tmp_path / "setup.zarr")]) == 0

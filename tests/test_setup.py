@@ -179,3 +179,20 @@ def test_zarr_without_setup(tmp_path):
         AnalysisSetup.from_zarr(str(tmp_path / "empty.zarr"))
     with pytest.raises(SetupFormatError, match="no zarr group"):
         AnalysisSetup.from_zarr(str(tmp_path / "missing.zarr"))
+
+
+def test_saved_setup_gets_the_mode_of_any_new_file(tmp_path, morphing_setup):
+    """setup.json is written 0644 under the usual umask 022 (not the 0600 of a temporary file), and follows
+    the umask."""
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        path = morphing_setup.save(tmp_path / "setup.json")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        os.umask(0o077)
+        path = morphing_setup.save(tmp_path / "private.json")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)

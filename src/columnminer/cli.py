@@ -1,14 +1,14 @@
 """The ``columnminer`` command line.
 
 Commands (``columnminer COMMAND --help`` for each): ``demo``, ``setup``, ``simulate {golden,toy}``,
-``analyse``, ``inspect``, ``augment``, ``train``, ``fisher``, ``limits``. They live in
-:mod:`columnminer._cli`, one module per command group.
+``analyse``, ``inspect``, ``augment``, ``train``, ``fisher``, ``limits``, ``import-madminer``,
+``export-madminer``. They live in :mod:`columnminer._cli`, one module per command group.
 
 Exit codes: 0 success; 1 a columnminer error (bad input file, unknown benchmark or observable, a failed
 check) or a failed file operation (disk full, permission denied), reported as one line
 ``columnminer: error: ...`` naming the file, option or field; 2 a usage error (argparse: unknown option,
-malformed or nonsensical value such as ``--hidden 0``). ``setup`` and ``simulate`` keep their earlier
-convention of exit code 2 for bad input. A command that fails removes the outputs it created (a new store,
+malformed or nonsensical value such as ``--hidden 0``). ``setup`` and ``simulate`` also answer 2 for a setup
+file or simulator settings they cannot use. A command that fails removes the outputs it created (a new store,
 model directory or output directory); what existed before is left alone.
 """
 
@@ -26,11 +26,28 @@ from .errors import ColumnMinerError
 __all__ = ["build_parser", "main"]
 
 #: The command modules of :mod:`columnminer._cli`, in the order ``--help`` lists them.
-_COMMAND_MODULES = ("demo", "simulate", "analyse", "inspect_store", "augment", "train", "fisher", "limits")
+_COMMAND_MODULES = (
+    "demo",
+    "simulate",
+    "analyse",
+    "inspect_store",
+    "augment",
+    "train",
+    "fisher",
+    "limits",
+    "madminer",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``columnminer`` command."""
+    """The argument parser of the ``columnminer`` command (one subcommand per module of
+    :mod:`columnminer._cli`; their shared options are defined once in ``columnminer._cli.common``).
+
+    Example:
+        >>> args = build_parser().parse_args(["limits", "golden.zarr", "rate"])
+        >>> args.command, args.luminosity, args.partition
+        ('limits', 3000000.0, 'test')
+    """
     import importlib
 
     parser = argparse.ArgumentParser(
@@ -79,7 +96,12 @@ def _report(message: str, verbose: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 success, 1 a columnminer error, 2 a usage error)."""
+    """Entry point; returns the exit code (0 success, 1 a columnminer error, 2 a usage error).
+
+    Example:
+        >>> main(["inspect", "no-such-store.zarr"])  # the one-line message goes to stderr
+        1
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]

@@ -9,7 +9,9 @@ the unlabelled detector-level :math:`p(x|\theta)`, integrated over the detector'
 (:mod:`columnminer.simulators.golden_detector`), and the labelled parton-level bound
 (:mod:`columnminer.inference.truth_limits`). Areas come from the interpolated q with bootstrap errors
 (:mod:`columnminer.inference.areas`), and the coverage of every method's regions is measured by toys at 300
-and 3000 fb^-1 (:mod:`columnminer.inference.neyman`). Nothing outside columnminer is needed. It returns a
+and 3000 fb^-1 (:mod:`columnminer.inference.neyman`). The limits and the Fisher information are at 3000 fb^-1
+on the test partition, as ``columnminer fisher`` and ``limits`` compute them (:mod:`columnminer._cli.defaults`).
+Nothing outside columnminer is needed. It returns a
 :class:`DemoResult` (``summary_text()`` for the terminal) and writes ``summary.md``, ``summary.json`` and
 ``plots/*.png`` into the output directory. The steps live in :mod:`columnminer._demo`.
 """
@@ -19,13 +21,14 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ._demo.reference import golden_channel_setup, quadratic_event_weights
 from ._demo.result import DemoResult
 
-__all__ = ["DemoResult", "golden_channel_setup", "quadratic_event_weights", "run_demo"]
+__all__ = ["STEPS", "DemoResult", "golden_channel_setup", "quadratic_event_weights", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,23 +56,29 @@ def run_demo(
     progress: bool = True,
     coverage_toys: int | None = None,
     neyman: bool = False,
+    images: str | Path | None = None,
 ) -> DemoResult:
     """Run the whole chain on the golden channel and write its summary and plots into ``out``.
 
     ``n_events``: SM signal events to generate (default 80 000, or 20 000 with ``quick``); the BSM and
     background samples and the training samples scale with it. ``quick`` also trains for fewer epochs on a
-    coarser grid (on two free CPU cores about 30 s instead of about 100 s; a loaded machine takes up to a
-    few times longer). ``coverage_toys``: toys per luminosity (300 and 3000 fb^-1) for the coverage of every
-    method (default 2000, 300 with ``quick``; 0 skips the coverage); ``neyman``: also the areas with toy
-    critical values of q at the SM. ``progress`` shows tqdm bars on stderr. Nothing is printed: the returned
+    coarser grid (a few times faster than the default run). ``coverage_toys``: toys per luminosity (300 and
+    3000 fb^-1) for the coverage of every method (default 2000, 300 with ``quick``; 0 skips the coverage);
+    ``neyman``: also the areas with toy critical values of q at the SM. ``images``: a directory that also
+    gets the figures under their stable names (:data:`~columnminer._demo.plots.FIGURES`), e.g. the README's
+    ``docs/images``. ``progress`` shows tqdm bars on stderr. Nothing is printed: the returned
     :class:`DemoResult` holds every number (``summary_text()``, ``summary_markdown()``, ``to_dict()``),
-    ``ok`` is True when every check passed, ``files`` lists what was written (setup JSON and zarr, the event
-    store and its lepton sidecar, the trained models, ``summary.md``, ``summary.json``, ``plots/*.png``).
+    ``ok`` is True when every check passed, ``files`` lists what was written (setup JSON and zarr, the LHE
+    files, the event store and its lepton sidecar, the trained models, ``summary.md``, ``summary.json``,
+    ``plots/*.png``). The luminosity (3000 fb^-1) and the partitions are the command line's
+    (:mod:`columnminer._cli.defaults`).
+
+    Example:
+        >>> run_demo.__name__  # the whole chain takes a minute or more: see ``columnminer demo --quick``
+        'run_demo'
     """
     from ._demo import chain, training
-    from ._demo.checks import morphing_checks, store_check
     from ._demo.config import DemoConfig
-    from ._demo.plots import write_plots
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -77,63 +86,75 @@ def run_demo(
     steps = chain.Steps(list(STEPS), progress)
     try:
         with training.torch_threads(1):
-            with steps.step(STEPS[0]):
-                setup = golden_channel_setup(seed)
-                result = DemoResult(out=out, config=config, setup=setup, seed=seed)
-                checks, files = morphing_checks(setup, out, seed)
-                result.checks.update(checks)
-                result.files += files
-            with steps.step(STEPS[1]):
-                generated = chain.generate(setup, config, out, seed, progress)
-            with steps.step(STEPS[2]):
-                store = chain.analyse(setup, config, generated, out, seed, progress)
-                result.samples = [*generated.samples, generated.background]
-                result.n_events = store.n_events
-                result.cross_sections = chain.selected_cross_sections(store)
-                n_kept = sum(s["n_selected"] for s in result.samples)
-                result.checks["event store complete"] = store_check(store, n_kept)
-                result.files.append(Path(store.url))
-                leptons = chain.analyse_leptons(setup, config, generated, out, seed, progress)
-                result.files.append(Path(leptons.url))
-            with steps.step(STEPS[3]):
-                exact = chain.exact_densities(store, leptons, config, generated, seed)
-                result.exact = exact
-            with steps.step(STEPS[4]):
-                local, ratio = chain.augment(store, config, seed)
-            with steps.step(STEPS[5]):
-                sally = training.train_sally(local, config, seed, progress)
-            with steps.step(STEPS[6]):
-                alices, shifts = training.train_alices(ratio, store, config, seed, progress)
-                partition = getattr(training, "CALIBRATION_PARTITION", "test")
-                result.notes.append(
-                    "ALICES: morphing-aware network; its log cross sections calibrated on the SM-weighted "
-                    f"events of the {partition} partition so that E_SM[r_hat(x|theta, SM)] = 1 (shifts "
-                    + ", ".join(f"{v:+.4f}" for v in shifts)
-                    + "); the limits normalise it on the Asimov (test) events, as the exact detector-level "
-                    "likelihood"
-                )
-            result.histories = {"sally": sally.history, "alices": alices.history}
-            for name, estimator in (("sally", sally), ("alices", alices)):
-                estimator.save(out / "models" / name)
-            result.files.append(out / "models")
-            with steps.step(STEPS[7]):
-                result.fisher = chain.fisher_informations(store, config, {"sally": sally, "alices": alices})
-            with steps.step(STEPS[8]):
-                result.limits = chain.limits(store, config, sally, alices, exact, progress)
-            with steps.step(STEPS[9]):
-                result.uncertainties = chain.uncertainties_and_coverage(
-                    store, config, sally, alices, exact, result.limits, seed, progress
-                )
-            _result_checks(result)
-            with steps.step(STEPS[10]):
-                result.files += write_plots(result, store, out / "plots")
+            result = _run_steps(steps, out, config, seed, progress)
     finally:
         steps.close()
     result.timings = steps.timings
+    if images is not None:
+        from ._demo.plots import copy_figures
+
+        result.files += copy_figures(result.files, Path(images))
     result.files += [out / "summary.md", out / "summary.json"]
     (out / "summary.md").write_text(result.summary_markdown())
     (out / "summary.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     logger.info("demo finished in %.1f s: %s", sum(result.timings.values()), "ok" if result.ok else "FAILED")
+    return result
+
+
+def _run_steps(steps: Any, out: Path, config: Any, seed: int, progress: bool) -> DemoResult:
+    """The steps of :data:`STEPS`, each timed: the physics chain, then the checks and the plots."""
+    from ._demo import chain, training
+    from ._demo.checks import morphing_checks, store_check
+    from ._demo.plots import write_plots
+
+    with steps.step(STEPS[0]):
+        setup = golden_channel_setup(seed)
+        result = DemoResult(out=out, config=config, setup=setup, seed=seed)
+        checks, files = morphing_checks(setup, out, seed)
+        result.checks.update(checks)
+        result.files += files
+    with steps.step(STEPS[1]):
+        generated = chain.generate(setup, config, out, seed, progress)
+        result.files.append(out / "lhe")
+    with steps.step(STEPS[2]):
+        store = chain.analyse(setup, config, generated, out, seed, progress)
+        result.samples = [*generated.samples, generated.background]
+        result.n_events = store.n_events
+        result.cross_sections = chain.selected_cross_sections(store)
+        n_kept = sum(s["n_selected"] for s in result.samples)
+        result.checks["event store complete"] = store_check(store, n_kept)
+        result.files.append(Path(store.url))
+        leptons = chain.analyse_leptons(setup, config, generated, out, seed, progress)
+        result.files.append(Path(leptons.url))
+    with steps.step(STEPS[3]):
+        result.exact = exact = chain.exact_densities(store, leptons, config, generated, seed)
+    with steps.step(STEPS[4]):
+        local, ratio = chain.augment(store, config, seed)
+    with steps.step(STEPS[5]):
+        sally = training.train_sally(local, config, seed, progress)
+    with steps.step(STEPS[6]):
+        alices, shifts = training.train_alices(ratio, store, config, seed, progress)
+        result.notes.append(
+            "ALICES: morphing-aware network; its log cross sections calibrated on the SM-weighted events of "
+            f"the {training.CALIBRATION_PARTITION} partition so that E_SM[r_hat(x|theta, SM)] = 1 (shifts "
+            + ", ".join(f"{v:+.4f}" for v in shifts)
+            + "); the limits normalise it on the Asimov (test) events, as the exact detector-level likelihood"
+        )
+    result.histories = {"sally": sally.history, "alices": alices.history}
+    for name, estimator in (("sally", sally), ("alices", alices)):
+        estimator.save(out / "models" / name)
+    result.files.append(out / "models")
+    with steps.step(STEPS[7]):
+        result.fisher = chain.fisher_informations(store, config, {"sally": sally, "alices": alices})
+    with steps.step(STEPS[8]):
+        result.limits = chain.limits(store, config, sally, alices, exact, progress)
+    with steps.step(STEPS[9]):
+        result.uncertainties = chain.uncertainties_and_coverage(
+            store, config, sally, alices, exact, result.limits, seed, progress
+        )
+    _result_checks(result)
+    with steps.step(STEPS[10]):
+        result.files += write_plots(result, store, out / "plots")
     return result
 
 

@@ -18,13 +18,18 @@ from .morphing import Morpher, find_components, optimize_basis
 from .parameters import Benchmark, CardTransform, Parameter, ParameterSpace
 from .systematics import NuisanceModel, Systematic, nuisance_model
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "AnalysisSetup"]
+__all__ = ["DEFAULT_PARTITION_FRACTIONS", "SCHEMA", "SCHEMA_VERSION", "AnalysisSetup"]
 
 logger = logging.getLogger(__name__)
 
 SCHEMA = "columnminer.setup"
 SCHEMA_VERSION = 1
 ZARR_ATTR = "setup"
+#: The default train / validation / test fractions of an event store's events, used by
+#: :meth:`~columnminer.io.store.EventStore.create`, ``columnminer analyse`` and the demo: training samples
+#: are drawn from "train", early stopping and calibration use "validation", the Fisher information and the
+#: Asimov data of the limits use "test".
+DEFAULT_PARTITION_FRACTIONS = (0.8, 0.1, 0.1)
 
 
 class AnalysisSetup:
@@ -85,10 +90,12 @@ class AnalysisSetup:
 
     @property
     def parameter_names(self) -> list[str]:
+        """The parameter names, in order (those of :attr:`parameter_space`)."""
         return self.parameter_space.parameter_names
 
     @property
     def benchmark_names(self) -> list[str]:
+        """The benchmark names, in order, nuisance benchmarks included (those of :attr:`parameter_space`)."""
         return self.parameter_space.benchmark_names
 
     # -- morphing -------------------------------------------------------------------------------------
@@ -305,13 +312,24 @@ class AnalysisSetup:
         return setup
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the setup as JSON, atomically (a crash never leaves a half-written file)."""
+        """Write the setup as JSON, atomically (a crash never leaves a half-written file). The file gets
+        the permissions of any new file (0666 less the umask, usually 0644), not the 0600 of a temporary one.
+
+        Example:
+            >>> import tempfile
+            >>> setup = AnalysisSetup()
+            >>> _ = setup.add_parameter("anoinputs", 2, name="a2")
+            >>> path = setup.save(Path(tempfile.mkdtemp()) / "setup.json")
+            >>> AnalysisSetup.load(path) == setup
+            True
+        """
         path = Path(path)
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
         fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "w") as handle:
                 handle.write(text + "\n")
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -391,6 +409,13 @@ class AnalysisSetup:
         if self.morpher is not None:
             rows.append(("morphing", f"{self.morpher.n_components} components on {self.morphing_benchmarks}"))
         return html_summary("AnalysisSetup", rows)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it: there is no other portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 _PARAMETER_FIELDS = {

@@ -18,7 +18,7 @@ from columnminer.io.store import EventStore
 from columnminer.ml import load_estimator
 from columnminer.weights import cross_sections
 
-LUMINOSITY = 300_000.0
+LUMINOSITY = 3.0e6  # the default: 3000 fb^-1
 
 
 def _line(text, start):
@@ -49,6 +49,7 @@ def test_chain(golden_dir, golden_store, tmp_path, capsys):
     assert f"background events: {n_background}" in out
     assert str(n_signal) in _line(out, str(golden_dir / "signal.lhe.gz"))
     assert "Phi1" in out and "nuisance columns: none" in out
+    assert "level: parton (detector: none); cuts: none" in out
     info = json.loads((tmp_path / "inspect.json").read_text())
     assert info["n_events"] == n_signal + n_background
     assert np.isclose(info["benchmarks"][0]["cross_section_pb"], xsec[0])
@@ -67,6 +68,7 @@ def test_chain(golden_dir, golden_store, tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "trained ScoreEstimator (sally) on samples/local" in out
+    assert "validation: 150 rows drawn from the validation partition" in out  # 1200 * 0.1 / 0.8
     assert (tmp_path / "models" / "sally_settings.json").is_file()
     estimator = load_estimator(model)
     assert estimator.n_observables == 10 and estimator.n_parameters == 2
@@ -75,10 +77,10 @@ def test_chain(golden_dir, golden_store, tmp_path, capsys):
     args = ["fisher", str(golden_store), "--theta", "sm", "--observables", "Phi", "--bins", "8"]
     assert main([*args, "--estimator", str(model), "--json", str(tmp_path / "fisher.json")]) == 0
     out = capsys.readouterr().out
-    expected = {
-        "truth": truth_information(store, "sm", LUMINOSITY),
-        "rate": rate_information(store, "sm", LUMINOSITY),
-        "histo": histogram_information(store, "sm", LUMINOSITY, ["Phi"], bins=8),
+    expected = {  # every kind on the test partition
+        "truth": truth_information(store, "sm", LUMINOSITY, partition="test"),
+        "rate": rate_information(store, "sm", LUMINOSITY, partition="test"),
+        "histo": histogram_information(store, "sm", LUMINOSITY, ["Phi"], bins=8, partition="test"),
         "sally": detector_information(estimator, store, "sm", LUMINOSITY, partition="test"),
     }
     for kind, info in expected.items():
@@ -92,12 +94,20 @@ def test_chain(golden_dir, golden_store, tmp_path, capsys):
 
     # limits: the scan is the library's
     target = tmp_path / "limits.json"
-    args = ["limits", str(golden_store), "histo", "--observables", "Phi", "--bins", "8", "--points", "11"]
+    args = ["limits", str(golden_store), "histo", "--observables", "Phi", "--bins", "8", "--grid=-1:1:11"]
     assert main([*args, "--json", str(target)]) == 0
     out = capsys.readouterr().out
     grid = parameter_grid(store.setup, [], 11)
     result = expected_limits(
-        store, "histo", "sm", grid, LUMINOSITY, features=["Phi"], bins=8, return_histograms=False
+        store,
+        "histo",
+        "sm",
+        grid,
+        LUMINOSITY,
+        features=["Phi"],
+        bins=8,
+        partition="test",
+        return_histograms=False,
     )
     saved = json.loads(target.read_text())
     np.testing.assert_allclose(saved["q"], result.q, atol=1e-9)

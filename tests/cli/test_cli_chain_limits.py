@@ -14,7 +14,7 @@ from columnminer.cli import main
 from columnminer.inference import expected_limits, truth_expected_limits
 from columnminer.io.store import EventStore
 
-#: The grid of ``limits`` by default: 21 points per parameter over [-1, 1].
+#: The coarsest grid step of ``limits`` by default: 21 points per parameter over [-1, 1] (then zoomed).
 GRID_STEP = 0.1
 
 
@@ -42,7 +42,7 @@ def test_default_chain_limits_contain_the_sm(tmp_path, monkeypatch, capsys, one_
     record = json.loads((tmp_path / "models" / "alices_calibration.json").read_text())
     assert record["partition"] == "validation" and record["theta_ref"] == [0.0, 0.0]
 
-    # limits: Asimov data at the SM from the test partition, the default 21 x 21 grid
+    # limits: Asimov data at the SM from the test partition, the default 21 x 21 grid zoomed onto the regions
     assert main(["limits", "g.zarr", "ml", "--estimator", "models/alices", "--json", "limits.json"]) == 0
     captured = capsys.readouterr()
     saved = json.loads((tmp_path / "limits.json").read_text())
@@ -51,6 +51,7 @@ def test_default_chain_limits_contain_the_sm(tmp_path, monkeypatch, capsys, one_
     assert np.all(np.abs(saved["best_fit"]) <= GRID_STEP + 1e-9), saved["best_fit"]
     assert q[sm] < saved["regions"][0]["threshold"]  # the SM is inside the 68% region
     assert saved["regions"][0]["cl"] == pytest.approx(0.6827)
+    assert saved["grid_zooms"] >= 1 and not saved["regions"][0]["below_grid_resolution"]
     assert saved["closure"]["passed"], captured.out
     assert "closure passed" in captured.out and "closure check" not in captured.err
     assert saved["calibration"].startswith("calibration: normalisation on")
@@ -58,8 +59,8 @@ def test_default_chain_limits_contain_the_sm(tmp_path, monkeypatch, capsys, one_
     # the regions mean something: smaller than the rate alone gives, not smaller than the parton-level truth
     store = EventStore.open("g.zarr")
     n68 = saved["regions"][0]["n_inside"]
-    rate = expected_limits(store, "rate", "sm", thetas, 3e5, return_histograms=False)
-    truth = truth_expected_limits(store, "sm", thetas, 3e5)
+    rate = expected_limits(store, "rate", "sm", thetas, 3e6, partition="test", return_histograms=False)
+    truth = truth_expected_limits(store, "sm", thetas, 3e6, partition="test")
     assert np.sum(truth.q < truth.threshold(0.6827)) <= n68 < np.sum(rate.q < rate.threshold(0.6827))
 
 

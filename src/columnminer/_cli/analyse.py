@@ -1,4 +1,13 @@
-"""The ``analyse`` command: LHE / Delphes samples through an analysis into a zarr event store."""
+"""The ``analyse`` command: LHE / Delphes samples through an analysis into a zarr event store.
+
+Read LHE (plain or gzip) or Delphes ROOT samples chunk by chunk, evaluate the analysis (observables, cuts,
+efficiencies) and write the surviving events with their weights at every benchmark into a zarr event store.
+The analysis comes from --analysis (a module with a function analysis() or an Analysis named analysis), from a
+TOML / JSON --config naming callables by 'module:function' paths, from --observable options, or, by default,
+the four-lepton observables. LHE events are parton level unless --detector smears them; the store records the
+level, the detector and the cuts (see `columnminer inspect`). Example: columnminer analyse golden.zarr
+--sample golden/signal.lhe.gz:sm --background golden/background.lhe.gz --detector golden
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .common import fraction, non_negative_int, positive_int, progress_enabled, remove_on_failure
+from ..setup import DEFAULT_PARTITION_FRACTIONS
+from .common import (
+    add_arguments,
+    add_command,
+    fraction,
+    non_negative_int,
+    positive_int,
+    progress_enabled,
+    remove_on_failure,
+)
 from .config import (
     PRESETS,
     SampleSpec,
@@ -20,7 +38,10 @@ from .config import (
     samples_from_config,
 )
 
-__all__ = ["register", "run_analyse"]
+__all__ = ["DETECTOR_CHOICES", "level_record", "level_text", "register", "run_analyse"]
+
+#: Choices of ``--detector``: none (the events as read) or a detector model of the demo.
+DETECTOR_CHOICES = ("none", "golden")
 
 
 def _load_setup(path: str, where: str) -> Any:
@@ -131,12 +152,96 @@ def _store(args: argparse.Namespace, config: dict, setup: Any, observables: list
         observables,
         chunk_size=_setting(args.chunk_size, config, "chunk_size", 100_000, source),
         partition_fractions=_setting(
-            args.partition_fractions, config, "partition_fractions", [0.8, 0.1, 0.1], source
+            args.partition_fractions, config, "partition_fractions", list(DEFAULT_PARTITION_FRACTIONS), source
         ),
         partition_seed=_setting(args.partition_seed, config, "partition_seed", 0, source),
         overwrite=bool(args.overwrite),
     )
     return store, True
+
+
+def _add_detector(
+    args: argparse.Namespace, samples: list[Any], specs: list[SampleSpec], analysis: Any
+) -> list[Any]:
+    """``--detector golden``: the (LHE) samples, each smeared by the demo's detector (one seed per sample,
+    from ``--seed``); the demo's selection cuts are added to the analysis."""
+    if args.detector == "none":
+        return samples
+    import dataclasses
+
+    from .._demo.config import DETECTORS, Smearing, add_selection
+
+    detector = DETECTORS[args.detector][0]
+    for sample, spec in zip(samples, specs, strict=True):
+        if sample.path.endswith(".root"):
+            raise ConfigError(
+                f"{spec.where}: --detector {args.detector}: a Delphes file is detector level already"
+            )
+        if sample.transform is not None:
+            raise ConfigError(
+                f"{spec.where}: --detector {args.detector}: the sample has a transform of its own"
+            )
+    smeared = [
+        dataclasses.replace(sample, transform=Smearing(1000 * args.seed + k, detector))
+        for k, sample in enumerate(samples)
+    ]
+    add_selection(analysis)
+    return smeared
+
+
+def level_record(samples: list[Any], analysis: Any, detector: str) -> dict[str, Any]:
+    """What ``analyse`` stores in the store's metadata (key ``analysis``, shown by ``inspect``): the level of
+    the events (parton: LHE as generated; detector: smeared by ``--detector`` or Delphes; mixed), the
+    detector, the cuts and the observables.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> from columnminer.analysis import Analysis
+        >>> level_record([SimpleNamespace(path="signal.lhe.gz")], Analysis(), "none")["level"]
+        'parton'
+    """
+    from .._demo.config import DETECTORS
+
+    delphes = [str(sample.path).endswith(".root") for sample in samples]
+    if detector != "none":
+        level, model = "detector", f"{detector}: {DETECTORS[detector][1]}"
+    elif all(delphes):
+        level, model = "detector", "Delphes"
+    else:
+        level, model = ("mixed" if any(delphes) else "parton"), "none"
+    return {
+        "level": level,
+        "detector": model,
+        "cuts": [cut.name for cut in analysis.cuts],
+        "observables": list(analysis.observable_names),
+    }
+
+
+def level_text(record: dict[str, Any] | None) -> str:
+    """The level line of ``analyse`` and ``inspect``.
+
+    Example:
+        >>> level_text({"level": "parton", "detector": "none", "cuts": []})
+        'level: parton (detector: none); cuts: none'
+    """
+    if record is None:
+        return "level: not recorded (a store written before columnminer analyse recorded it)"
+    return f"level: {record['level']} (detector: {record['detector']}); cuts: {', '.join(record['cuts']) or 'none'}"
+
+
+def _record_level(store: Any, record: dict[str, Any], created: bool) -> None:
+    """Write ``record`` into a new store; an appended store must hold events of the same level and cuts."""
+    if created:
+        store.update_metadata(analysis=record)
+        return
+    before = store.metadata.get("analysis")
+    keys = ("level", "detector", "cuts")
+    if before is not None and any(before.get(k) != record[k] for k in keys):
+        raise ConfigError(
+            f"{store.url}: --append: the store holds {before['level']}-level events (detector "
+            f"{before['detector']}, cuts {before['cuts'] or 'none'}), these samples would be "
+            f"{record['level']}-level (detector {record['detector']}, cuts {record['cuts'] or 'none'})"
+        )
 
 
 def run_analyse(args: argparse.Namespace) -> int:
@@ -164,6 +269,7 @@ def run_analyse(args: argparse.Namespace) -> int:
     analysis, origin = build_analysis(
         config, name, base, args.analysis, args.preset, args.observables, args.cuts
     )
+    samples = _add_detector(args, samples, specs, analysis)
     if setup is None:  # --append to an existing store: its own setup
         from ..io.store import EventStore
 
@@ -190,11 +296,16 @@ def _fill_store(
     from ..samples import analyse_samples
 
     store, created = _store(args, config, setup, analysis.observable_names)
+    record = level_record(samples, analysis, args.detector)
+    _record_level(store, record, created)
     before = store.n_events
     print(
         f"analysis ({origin}): {len(analysis.observables)} observables "
         f"({', '.join(analysis.observable_names)}), {len(analysis.cuts)} cuts, "
         f"{len(analysis.efficiencies)} efficiencies; setup from {setup_source}"
+    )
+    print(
+        f"level: {record['level']} (detector: {record['detector']}; cuts: {', '.join(record['cuts']) or 'none'})"
     )
     summary = analyse_samples(
         samples,
@@ -214,20 +325,11 @@ def _fill_store(
 
 def register(commands: Any) -> None:
     """Add ``analyse`` to the subcommands."""
-    parser = commands.add_parser(
-        "analyse",
-        help="read LHE / Delphes samples through an analysis into an event store",
-        description="Read LHE (plain or gzip) or Delphes ROOT samples chunk by chunk, evaluate the analysis "
-        "(observables, cuts, efficiencies) and write the surviving events with their weights at every "
-        "benchmark into a zarr event store. The analysis comes from --analysis (a module with a function "
-        "analysis() or an Analysis named analysis), from a TOML / JSON --config naming callables by "
-        "'module:function' paths, from --observable options, or, by default, the four-lepton observables.",
-        epilog="Exit codes: 0 success, 1 a columnminer error (message names the file or option), 2 usage. "
-        "Example: columnminer analyse golden.zarr --sample golden/signal.lhe.gz:sm "
-        "--background golden/background.lhe.gz",
+    parser = add_command(commands, "analyse", run_analyse, __doc__)
+    add_arguments(parser, "store", store="the zarr event store to create (or to add to, with --append)")
+    parser.add_argument(
+        "--config", help="TOML or JSON analysis configuration (keys: see the command-line documentation)"
     )
-    parser.add_argument("store", help="the zarr event store to create (or to add to, with --append)")
-    parser.add_argument("--config", help="TOML or JSON analysis configuration (see the docs of _cli.config)")
     parser.add_argument(
         "--analysis", metavar="MODULE", help="analysis module: a dotted name or a .py file (optionally :attr)"
     )
@@ -236,6 +338,43 @@ def register(commands: Any) -> None:
         choices=PRESETS,
         help="built-in observables (default: fourlepton when nothing else defines observables)",
     )
+    _add_definitions(parser)
+    parser.add_argument(
+        "--detector",
+        choices=DETECTOR_CHOICES,
+        default="none",
+        help="none: the events as read (LHE: parton level); golden: the demo's lepton smearing, acceptance "
+        "and efficiencies, and its selection 40 < mZ1 < 120, 12 < mZ2 < 120, 115 < m4l < 135 GeV "
+        "(default: %(default)s)",
+    )
+    add_arguments(parser, "seed", seed="seed of the --detector smearing (default: %(default)s)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--append",
+        action="store_true",
+        help="add to an existing store (only the events of each file that it does not hold yet)",
+    )
+    mode.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    parser.add_argument("--chunk-size", type=positive_int, help="rows per store chunk (default: 100000)")
+    parser.add_argument("--step-size", type=positive_int, help="events per analysis task (default: 100000)")
+    parser.add_argument(
+        "--partition-fractions",
+        type=fraction,
+        nargs=3,
+        action=_PartitionFractions,
+        metavar=("TRAIN", "VALIDATION", "TEST"),
+        help="train / validation / test fractions of a new store, summing to 1 (default: "
+        + " ".join(f"{f:g}" for f in DEFAULT_PARTITION_FRACTIONS)
+        + ")",
+    )
+    parser.add_argument(
+        "--partition-seed", type=non_negative_int, help="seed of the partition hash (default: 0)"
+    )
+    add_arguments(parser, "progress")
+
+
+def _add_definitions(parser: argparse.ArgumentParser) -> None:
+    """The repeatable definitions: observables, cuts, the setup, signal and background samples."""
     parser.add_argument(
         "--observable",
         dest="observables",
@@ -275,30 +414,3 @@ def register(commands: Any) -> None:
         metavar="FILE[,key=value]",
         help="a background sample, the same weight at every benchmark (repeatable)",
     )
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--append",
-        action="store_true",
-        help="add to an existing store (only the events of each file that it does not hold yet)",
-    )
-    mode.add_argument("--overwrite", action="store_true", help="replace an existing store")
-    parser.add_argument("--chunk-size", type=positive_int, help="rows per store chunk (default: 100000)")
-    parser.add_argument("--step-size", type=positive_int, help="events per analysis task (default: 100000)")
-    parser.add_argument(
-        "--partition-fractions",
-        type=fraction,
-        nargs=3,
-        action=_PartitionFractions,
-        metavar=("TRAIN", "VALIDATION", "TEST"),
-        help="train / validation / test fractions of a new store, summing to 1 (default: 0.8 0.1 0.1)",
-    )
-    parser.add_argument(
-        "--partition-seed", type=non_negative_int, help="seed of the partition hash (default: 0)"
-    )
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress bars (default: on a tty)",
-    )
-    parser.set_defaults(func=run_analyse)

@@ -1,4 +1,12 @@
-"""The ``augment`` command: unweighted training / test samples with joint ratios and scores from a store."""
+"""The ``augment`` command: unweighted training / test samples with joint ratios and scores from a store.
+
+Draw an unweighted sample from the store's events, with the joint likelihood ratio and joint score where the
+method needs them: plain (x, theta0), local (SALLY: + t_xz0 at one point), density (NDE / SCANDAL), ratio
+(CARL, ROLR, ALICE(S), RASCAL, CASCAL: theta0 against theta1), more-ratios (doubly parameterised: + t_xz1),
+test (evaluation data from the test partition). Parameter points (--theta0 / --theta1): NAME or NAME1,NAME2
+(benchmarks), A,B (a point), 'A,B;C,D' (points), random:N (flat over the ranges) or
+random:N:flat:-1:1,gaussian:0:0.3, grid:N. Write negative points as --theta0=-0.5,0.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from .common import (
-    PARTITIONS,
+    add_arguments,
+    add_command,
     annotate_os_error,
     fmt,
     non_negative_int,
@@ -183,18 +192,8 @@ def _write_npy(folder: Path, sample: Any) -> None:
 
 def register(commands: Any) -> None:
     """Add ``augment`` to the subcommands."""
-    parser = commands.add_parser(
-        "augment",
-        help="draw training / test samples (joint ratios and scores) from a store",
-        description="Draw an unweighted sample from the store's events, with the joint likelihood ratio "
-        "and joint score where the method needs them: plain (x, theta0), local (SALLY: + t_xz0 at one point), "
-        "density (NDE / SCANDAL), ratio (CARL, ROLR, ALICE(S), RASCAL, CASCAL: theta0 against theta1), "
-        "more-ratios (doubly parameterised: + t_xz1), test (evaluation data from the test partition).",
-        epilog="Parameter points (--theta0 / --theta1): NAME or NAME1,NAME2 (benchmarks), A,B (a point), "
-        "'A,B;C,D' (points), random:N (flat over the ranges) or random:N:flat:-1:1,gaussian:0:0.3, grid:N. "
-        "Write negative points as --theta0=-0.5,0. Exit codes: 0 success, 1 a columnminer error, 2 usage.",
-    )
-    parser.add_argument("store", help="the zarr event store (augmented samples go to its samples/ group)")
+    parser = add_command(commands, "augment", run_augment, __doc__)
+    add_arguments(parser, "store", store="the zarr event store (augmented samples go to its samples/ group)")
     parser.add_argument("method", choices=list(METHODS), help="which kind of sample")
     parser.add_argument(
         "--theta0",
@@ -209,10 +208,12 @@ def register(commands: Any) -> None:
         "--samples", type=positive_int, default=10_000, help="rows to draw (default: %(default)s)"
     )
     parser.add_argument("--name", help="sample name in the store (default: the method)")
-    parser.add_argument(
-        "--partition", choices=PARTITIONS, help="events to draw from (default: train; test for 'test')"
+    add_arguments(
+        parser,
+        "partition",
+        "seed",
+        partition={"default": None, "help": "events to draw from (default: train; test for 'test')"},
     )
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument(
         "--all-events",
         action="store_true",
@@ -227,4 +228,3 @@ def register(commands: Any) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace a stored sample of the same name")
     parser.add_argument("--npy", metavar="DIR", help="also write every array as DIR/<name>_<array>.npy")
     parser.add_argument("--no-store", action="store_true", help="do not write the sample into the store")
-    parser.set_defaults(func=run_augment)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -16,10 +17,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from .defaults import DEFAULT_LUMINOSITY, EVALUATION_PARTITION, LUMINOSITY_HELP
 
 __all__ = [
     "DEFAULT_LUMINOSITY",
+    "EXIT_CODES",
     "PARTITIONS",
+    "add_arguments",
+    "add_command",
+    "add_flags",
     "annotate_os_error",
     "apply_calibration",
     "calibration_file",
@@ -50,10 +56,10 @@ __all__ = [
     "write_json",
 ]
 
-#: The default integrated luminosity of ``fisher`` and ``limits``: 300 fb^-1, in pb^-1.
-DEFAULT_LUMINOSITY = 300_000.0
 #: Choices of the ``--partition`` options ("all" means every event).
 PARTITIONS = ("all", "train", "validation", "test")
+#: The last sentence of every command's ``--help``.
+EXIT_CODES = "Exit codes: 0 success, 1 a columnminer error (one line naming the file or option), 2 usage."
 
 
 # -- argparse types: a nonsensical value is a usage error (exit code 2) naming the option -------------------
@@ -228,6 +234,122 @@ def annotate_os_error(path: str | os.PathLike) -> Iterator[None]:
         if err.filename is None:
             err.filename = str(path)
         raise
+
+
+# -- the parser: commands and the options several of them share ------------------------------------------------
+def _plain(doc: str) -> str:
+    """A docstring as --help prose: without reST roles and literal quotes."""
+    text = re.sub(r":\w+:`~?([^`]+)`", lambda m: m.group(1).rsplit(".", 1)[-1], doc)
+    return text.replace("``", "")
+
+
+def add_command(
+    commands: Any,
+    name: str,
+    func: Callable[[argparse.Namespace], int],
+    doc: str | None = None,
+    *,
+    epilog: str = "",
+    **texts: Any,
+) -> argparse.ArgumentParser:
+    """Add the subcommand ``name`` running ``func``. Its description is ``doc`` (the command module's
+    docstring, the one home of the command's text, reST markup removed) and its one-line help the summary
+    line of ``doc`` (after ``The ... command:``); ``texts`` change them (``help``, ``description``, any other
+    keyword of ``add_parser``); the epilog ends with :data:`EXIT_CODES`.
+
+    Example:
+        >>> parser = argparse.ArgumentParser(prog="columnminer")
+        >>> commands = parser.add_subparsers()
+        >>> sub = add_command(commands, "hello", lambda args: 0, "The ``hello`` command: say hello.")
+        >>> sub.description, sub.epilog == EXIT_CODES, parser.parse_args(["hello"]).func(None)
+        ('The hello command: say hello.', True, 0)
+    """
+    if doc is not None:
+        summary = _plain(doc).strip().splitlines()[0]
+        texts = {"help": summary.split(": ", 1)[-1].rstrip("."), "description": _plain(doc), **texts}
+    parser = commands.add_parser(name, epilog=f"{epilog} {EXIT_CODES}".strip(), **texts)
+    parser.set_defaults(func=func)
+    return parser
+
+
+#: The options several commands share: name -> (flags, add_argument keywords).
+_SHARED: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "store": (("store",), {"help": "the zarr event store"}),
+    "luminosity": (
+        ("--luminosity",),
+        {"type": positive_float, "default": DEFAULT_LUMINOSITY, "metavar": "PB^-1", "help": LUMINOSITY_HELP},
+    ),
+    "partition": (
+        ("--partition",),
+        {
+            "choices": PARTITIONS,
+            "default": EVALUATION_PARTITION,
+            "help": f"events used (default: {EVALUATION_PARTITION}, held out from training)",
+        },
+    ),
+    "seed": (
+        ("--seed",),
+        {"type": non_negative_int, "default": 0, "help": "random seed (default: %(default)s)"},
+    ),
+    "out": (("--out",), {"required": True, "help": "output directory"}),
+    "json": (("--json",), {"metavar": "FILE", "help": "also write the results as JSON"}),
+    "progress": (
+        ("--progress",),
+        {
+            "action": argparse.BooleanOptionalAction,
+            "default": None,
+            "help": "progress bars (default: on a tty)",
+        },
+    ),
+    "estimator": (("--estimator",), {"metavar": "PATH", "help": "saved estimator or ensemble"}),
+    "observables": (("--observables",), {"nargs": "+", "metavar": "NAME", "help": "observables to bin"}),
+    "bins": (
+        ("--bins",),
+        {
+            "type": positive_int,
+            "nargs": "+",
+            "metavar": "N",
+            "help": "adaptive bins (one, or per observable)",
+        },
+    ),
+    "events": (
+        ("--events",),
+        {"type": positive_int, "default": 10_000, "help": "events (default: %(default)s)"},
+    ),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser, *names: str, **changes: str | dict[str, Any]) -> None:
+    """Add the shared options ``names`` (see ``_SHARED``: store, luminosity, partition, seed, out, json,
+    progress, estimator, observables, bins, events) to ``parser``, each defined once for every command;
+    ``changes[name]`` is a new help text or a dict of changed keywords.
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> add_arguments(parser, "store", "luminosity", "seed", store="the store to read")
+        >>> args = parser.parse_args(["s.zarr"])
+        >>> args.store, args.luminosity, args.seed
+        ('s.zarr', 3000000.0, 0)
+    """
+    for name in names:
+        flags, keywords = _SHARED[name]
+        change = changes.get(name, {})
+        parser.add_argument(
+            *flags, **{**keywords, **({"help": change} if isinstance(change, str) else change)}
+        )
+
+
+def add_flags(parser: argparse.ArgumentParser, flags: dict[str, str]) -> None:
+    """On / off options: flag -> help text (each ``store_true``, default off).
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> add_flags(parser, {"--quick": "a smaller run", "--no-rate": "drop the rate"})
+        >>> vars(parser.parse_args(["--quick"]))
+        {'quick': True, 'no_rate': False}
+    """
+    for flag, text in flags.items():
+        parser.add_argument(flag, action="store_true", help=text)
 
 
 def partition_value(choice: str | None) -> str | None:

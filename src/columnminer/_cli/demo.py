@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import non_negative_int, positive_int, remove_on_failure
+from .common import add_arguments, add_command, add_flags, non_negative_int, positive_int, remove_on_failure
 
 __all__ = ["coverage_toys", "register", "run_demo_command", "run_setup_command"]
 
@@ -24,6 +24,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
             progress=True,
             coverage_toys=args.coverage_toys,
             neyman=args.neyman,
+            images=args.images,
         )
     print(result.summary_text())
     return 0 if result.ok else 1
@@ -49,23 +50,30 @@ def coverage_toys(text: str) -> int:
 
 def register(commands: Any) -> None:
     """Add ``demo`` and ``setup`` to the subcommands."""
-    demo = commands.add_parser(
+    demo = add_command(
+        commands,
         "demo",
+        run_demo_command,
         help="run the whole chain on the built-in golden channel and print the summary",
         description="The whole chain on the built-in H -> ZZ* -> 2e2mu process: generate, read, smear, select, "
         "store, Fisher information, augmented samples, train SALLY and ALICES, expected limits (histogram, "
         "SALLY, ALICES, exact likelihood), plots and a summary table (summary.md, summary.json, plots/ in "
-        "--out). Exit code 1 if a check fails.",
+        "--out). Exit code 1 also when a check fails.",
+        epilog="The luminosity (3000 fb^-1) and the partitions (0.8 / 0.1 / 0.1) are those of the other "
+        "commands. The default run takes several times longer than --quick.",
     )
-    demo.add_argument("--out", default="demo-output", help="output directory (default: %(default)s)")
+    add_arguments(
+        demo,
+        "out",
+        "seed",
+        out={"default": "demo-output", "required": False, "help": "output directory (default: %(default)s)"},
+    )
     demo.add_argument(
         "--events",
         type=positive_int,
         default=None,
         help="SM signal events to generate (default: 80000, 20000 with --quick)",
     )
-    demo.add_argument("--quick", action="store_true", help="a smaller, faster run (about a minute)")
-    demo.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
     demo.add_argument(
         "--coverage-toys",
         type=coverage_toys,
@@ -73,18 +81,26 @@ def register(commands: Any) -> None:
         help="toys per luminosity (300, 3000 fb^-1) for the coverage of every method (default: 2000, 300 with "
         "--quick; 0: no coverage; at least 20 otherwise)",
     )
-    demo.add_argument(
-        "--neyman",
-        action="store_true",
-        help="also the areas with toy-based (Neyman) critical values of q at the SM",
+    add_flags(
+        demo,
+        {
+            "--quick": "a smaller, faster run (fewer events and epochs)",
+            "--neyman": "also the areas with toy-based (Neyman) critical values of q at the SM",
+        },
     )
-    demo.set_defaults(func=run_demo_command)
-
-    setup = commands.add_parser(
+    demo.add_argument(
+        "--images",
+        metavar="DIR",
+        help="also copy the figures into DIR under their stable names (limits.png, fisher.png, "
+        "distributions.png, training_sally.png, training_alices.png), e.g. docs/images",
+    )
+    setup = add_command(
+        commands,
         "setup",
+        run_setup_command,
         help="print a saved analysis setup (JSON file or zarr store)",
-        description="Print a saved analysis setup. Exit code 2 when it cannot be read (kept from earlier "
-        "versions; the other commands use 1).",
+        description="Print a saved analysis setup. A setup that cannot be read is exit code 2 here (1 in "
+        "the other commands).",
     )
     setup.add_argument("path", help="setup JSON file or zarr store")
-    setup.set_defaults(func=run_setup_command, error_exit_code=2)
+    setup.set_defaults(error_exit_code=2)

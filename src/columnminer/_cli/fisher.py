@@ -1,4 +1,10 @@
-"""The ``fisher`` command: expected Fisher information (truth, rate, histogram, score estimator) as a table."""
+"""The ``fisher`` command: expected Fisher information (truth, rate, histogram, score estimator) as a table.
+
+Expected Fisher information at theta for a luminosity: truth level (every event's z), rate only, a histogram
+of one or two observables, and the detector level from a SALLY score estimator, with Monte Carlo uncertainties
+and the one-sigma errors. Every kind is evaluated on the same events: the test partition by default (held out
+from training, as in `limits`). Write negative points as --theta=-0.5,0.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +16,20 @@ import numpy as np
 
 from ..errors import ConfigError
 from .common import (
-    DEFAULT_LUMINOSITY,
-    PARTITIONS,
+    add_arguments,
+    add_command,
     fmt,
     fmt_error,
     load_any_estimator,
     open_store,
     parse_theta,
     partition_value,
-    positive_float,
-    positive_int,
     table,
     theta_label,
     theta_point,
     write_json,
 )
+from .defaults import luminosity_label
 
 __all__ = ["KINDS", "check_observables", "default_bins", "one_sigma_errors", "register", "run_fisher"]
 
@@ -73,8 +78,9 @@ def one_sigma_errors(information: np.ndarray) -> list[float | None]:
     return [float(v) for v in np.sqrt(np.diag(np.linalg.inv(matrix)))]
 
 
-def run_fisher(args: argparse.Namespace) -> int:
-    """``columnminer fisher STORE``: compute the requested informations and print them."""
+def _informations(args: argparse.Namespace, store: Any, theta: Any, kinds: list[str]) -> tuple[dict, dict]:
+    """Compute every requested kind of information on the chosen partition: (kind -> FisherInformation,
+    kind -> row label)."""
     from ..inference import (
         detector_information,
         histogram_information,
@@ -82,29 +88,15 @@ def run_fisher(args: argparse.Namespace) -> int:
         truth_information,
     )
 
-    store = open_store(args.store)
-    setup = store.setup
-    theta = parse_theta(setup, args.theta, "--theta")
     luminosity = float(args.luminosity)
-    kinds = list(
-        dict.fromkeys(
-            args.kinds
-            or ["truth", "rate"]
-            + (["histo"] if args.observables else [])
-            + (["sally"] if args.estimator else [])
-        )
-    )
-    features = check_observables(store, args.observables or store.observable_names[:1])
     partition = partition_value(args.partition)
+    features = check_observables(store, args.observables or store.observable_names[:1])
     results: dict[str, Any] = {}
     labels: dict[str, str] = {}
     for kind in kinds:
-        if kind == "truth":
-            results[kind] = truth_information(store, theta, luminosity, partition=partition)
-            labels[kind] = "truth"
-        elif kind == "rate":
-            results[kind] = rate_information(store, theta, luminosity, partition=partition)
-            labels[kind] = "rate"
+        if kind in ("truth", "rate"):
+            compute = truth_information if kind == "truth" else rate_information
+            results[kind], labels[kind] = compute(store, theta, luminosity, partition=partition), kind
         elif kind == "histo":
             bins = default_bins(args.bins, len(features))
             results[kind] = histogram_information(
@@ -116,15 +108,24 @@ def run_fisher(args: argparse.Namespace) -> int:
             if not args.estimator:
                 raise ConfigError(f"--kind {kind}: give the estimator with --estimator PATH")
             estimator = load_any_estimator(args.estimator)
-            sally_partition = "test" if args.partition is None else partition
             results[kind] = detector_information(
-                estimator, store, theta, luminosity, partition=sally_partition, trained_at=None
+                estimator, store, theta, luminosity, partition=partition, trained_at=None
             )
             members = list(estimator) if hasattr(estimator, "estimators") else [estimator]
             score = all(type(member).__name__ == "ScoreEstimator" for member in members)
-            labels[kind] = (
-                f"{'sally' if score else 'detector'} ({args.estimator}; {sally_partition or 'all'} events)"
-            )
+            labels[kind] = f"{'sally' if score else 'detector'} ({args.estimator})"
+    return results, labels
+
+
+def run_fisher(args: argparse.Namespace) -> int:
+    """``columnminer fisher STORE``: compute the requested informations and print them."""
+    store = open_store(args.store)
+    setup = store.setup
+    theta = parse_theta(setup, args.theta, "--theta")
+    luminosity = float(args.luminosity)
+    default_kinds = ["truth", "rate"] + (["histo"] if args.observables else [])
+    kinds = list(dict.fromkeys(args.kinds or default_kinds + (["sally"] if args.estimator else [])))
+    results, labels = _informations(args, store, theta, kinds)
     names = setup.parameter_names
     pairs = [(i, j) for i in range(len(names)) for j in range(i, len(names))]
     rows = []
@@ -136,7 +137,8 @@ def run_fisher(args: argparse.Namespace) -> int:
         )
     print(
         f"Fisher information at theta = {theta_label(setup, theta)} for L = {fmt(luminosity)} pb^-1 "
-        f"({store.n_events} events in {store.url}; ± Monte Carlo uncertainty)"
+        f"({luminosity_label(luminosity)}), {args.partition} partition of {store.url} ({store.n_events} "
+        "events in all; ± Monte Carlo uncertainty)"
     )
     print(table(["kind", *(f"I[{names[i]},{names[j]}]" for i, j in pairs)], rows))
     print("\nexpected one-sigma errors sqrt((I^-1)_ii), other parameters profiled (- where I is singular)")
@@ -148,6 +150,7 @@ def run_fisher(args: argparse.Namespace) -> int:
             "theta": theta_point(setup, theta),
             "theta_name": theta if isinstance(theta, str) else None,
             "luminosity_pb": luminosity,
+            "partition": args.partition,
             "parameters": names,
             "information": {
                 kind: {
@@ -165,22 +168,9 @@ def run_fisher(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add ``fisher`` to the subcommands."""
-    parser = commands.add_parser(
-        "fisher",
-        help="print the expected Fisher information at a parameter point",
-        description="Expected Fisher information at theta for a luminosity: truth level (every event's z), "
-        "rate only, a histogram of one or two observables, and the detector level from a SALLY score "
-        "estimator (over the test partition), with Monte Carlo uncertainties and the one-sigma errors.",
-        epilog="Write negative points as --theta=-0.5,0. Exit codes: 0 success, 1 a columnminer error, 2 usage.",
-    )
-    parser.add_argument("store", help="the zarr event store")
+    parser = add_command(commands, "fisher", run_fisher, __doc__)
+    add_arguments(parser, "store", "luminosity", "partition")
     parser.add_argument("--theta", default="sm", help="benchmark name or point A,B (default: %(default)s)")
-    parser.add_argument(
-        "--luminosity",
-        type=positive_float,
-        default=DEFAULT_LUMINOSITY,
-        help="in pb^-1 (default: %(default)g)",
-    )
     parser.add_argument(
         "--kind",
         dest="kinds",
@@ -189,11 +179,14 @@ def register(commands: Any) -> None:
         help="repeatable; detector is sally for any estimator (default: truth, rate, + histo with "
         "--observables, + sally with --estimator)",
     )
-    parser.add_argument("--observables", nargs="+", metavar="NAME", help="histogram observables (1 or 2)")
-    parser.add_argument(
-        "--bins", type=positive_int, nargs="+", metavar="N", help="adaptive bins (default: 25, or 8x8)"
+    add_arguments(
+        parser,
+        "observables",
+        "bins",
+        "estimator",
+        "json",
+        observables="histogram observables (1 or 2)",
+        bins="adaptive bins (default: 25, or 8x8)",
+        estimator="saved score estimator or ensemble (for sally)",
+        json="also write the matrices as JSON",
     )
-    parser.add_argument("--estimator", metavar="PATH", help="saved score estimator or ensemble (for sally)")
-    parser.add_argument("--partition", choices=PARTITIONS, help="events used (default: all; test for sally)")
-    parser.add_argument("--json", metavar="FILE", help="also write the matrices as JSON")
-    parser.set_defaults(func=run_fisher)

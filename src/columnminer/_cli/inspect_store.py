@@ -1,4 +1,10 @@
-"""The ``inspect`` command: what an event store holds (setup, samples, events, cross sections, samples made)."""
+"""The ``inspect`` command: what an event store holds (setup, samples, events, cross sections, samples made).
+
+Summarise an event store: the level of its events (parton or detector) and the cuts applied, setup
+(parameters, benchmarks), input samples, event counts, observables, cross sections per benchmark (pb) with
+statistical errors, nuisance columns and the augmented samples it holds. Exit code 1 also for damage found by
+--verify.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .common import fmt, fmt_error, open_store, table, write_json
+from .analyse import level_text
+from .common import add_arguments, add_command, fmt, fmt_error, open_store, table, write_json
 
 __all__ = ["register", "run_inspect", "store_summary"]
 
@@ -117,6 +124,7 @@ def store_summary(store: Any) -> dict[str, Any]:
         "chunk_size": store.chunk_size,
         "incomplete": None if store.incomplete is None else store.incomplete["message"],
         "partitions": store.partition_spec,
+        "analysis": store.metadata.get("analysis"),
         "parameters": [
             {
                 "name": p.name,
@@ -149,17 +157,9 @@ def store_summary(store: Any) -> dict[str, Any]:
     }
 
 
-def _report(info: dict[str, Any]) -> str:
-    partitions = info["partitions"]
-    fractions = " / ".join(f"{k} {fmt(v)}" for k, v in partitions["fractions"].items())
-    lines = [
-        f"{info['store']}: columnminer event store (written by columnminer {info['columnminer']})",
-        f"  {info['n_events']} events, chunk size {info['chunk_size']}, partitions {fractions} "
-        f"(seed {partitions['seed']})",
-    ]
-    if info["incomplete"]:
-        lines.append(f"  WARNING: {info['incomplete']}")
-    lines += ["", "parameters"]
+def _setup_lines(info: dict[str, Any]) -> list[str]:
+    """The parameters and the benchmarks with their cross sections."""
+    lines = ["", "parameters"]
     lines.append(
         table(
             ["name", "LHA block", "id", "max power", "range"],
@@ -197,25 +197,30 @@ def _report(info: dict[str, Any]) -> str:
         )
     )
     lines.append(f"  background events: {info['background_events']}")
-    lines += ["", "input samples"]
+    return lines
+
+
+#: The columns of the input-sample table: (header, key of the source entry).
+_SOURCE_COLUMNS = (
+    ("source", "source"),
+    ("type", "type"),
+    ("benchmark", "benchmark"),
+    ("k-factor", "k_factor"),
+    ("benchmarks", "benchmarks"),
+    ("chunks", "chunks"),
+    ("events", "events"),
+)
+
+
+def _content_lines(info: dict[str, Any]) -> list[str]:
+    """The input samples, the observables, the nuisance columns and the augmented samples."""
+    lines = ["", "input samples"]
     if info["sources"]:
-        lines.append(
-            table(
-                ["source", "type", "benchmark", "k-factor", "benchmarks", "chunks", "events"],
-                [
-                    [
-                        s["source"],
-                        s["type"],
-                        s["benchmark"],
-                        fmt(s["k_factor"]),
-                        s["benchmarks"],
-                        s["chunks"],
-                        s["events"],
-                    ]
-                    for s in info["sources"]
-                ],
-            )
-        )
+        rows = [
+            [fmt(s[key]) if key == "k_factor" else s[key] for _, key in _SOURCE_COLUMNS]
+            for s in info["sources"]
+        ]
+        lines.append(table([header for header, _ in _SOURCE_COLUMNS], rows))
     else:
         lines.append("  none recorded")
     lines += ["", f"observables ({len(info['observables'])})"]
@@ -228,18 +233,32 @@ def _report(info: dict[str, Any]) -> str:
     nuisance = info["nuisance_columns"]
     lines += ["", f"nuisance columns: {', '.join(nuisance) if nuisance else 'none'}", ""]
     samples = info["augmented_samples"]
-    if samples:
-        lines.append(f"augmented samples ({len(samples)})")
-        rows = []
-        for s in samples:
-            arrays = ", ".join(f"{k} {tuple(v)}" for k, v in s["arrays"].items()) or "(incomplete)"
-            rows.append(
-                [s["name"], s["kind"], "-" if s["rows"] is None else s["rows"], s["partition"], arrays]
-            )
-        lines.append(table(["name", "kind", "rows", "partition", "arrays"], rows))
-    else:
-        lines.append("augmented samples: none")
-    return "\n".join(lines)
+    if not samples:
+        return [*lines, "augmented samples: none"]
+    rows = []
+    for s in samples:
+        arrays = ", ".join(f"{k} {tuple(v)}" for k, v in s["arrays"].items()) or "(incomplete)"
+        rows.append([s["name"], s["kind"], "-" if s["rows"] is None else s["rows"], s["partition"], arrays])
+    return [
+        *lines,
+        f"augmented samples ({len(samples)})",
+        table(["name", "kind", "rows", "partition", "arrays"], rows),
+    ]
+
+
+def _report(info: dict[str, Any]) -> str:
+    """The summary as text: the header (events, partitions, level and cuts), the setup, the content."""
+    partitions = info["partitions"]
+    fractions = " / ".join(f"{k} {fmt(v)}" for k, v in partitions["fractions"].items())
+    lines = [
+        f"{info['store']}: columnminer event store (written by columnminer {info['columnminer']})",
+        f"  {info['n_events']} events, chunk size {info['chunk_size']}, partitions {fractions} "
+        f"(seed {partitions['seed']})",
+        "  " + level_text(info["analysis"]),
+    ]
+    if info["incomplete"]:
+        lines.append(f"  WARNING: {info['incomplete']}")
+    return "\n".join([*lines, *_setup_lines(info), *_content_lines(info)])
 
 
 def run_inspect(args: argparse.Namespace) -> int:
@@ -265,20 +284,10 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add ``inspect`` to the subcommands."""
-    parser = commands.add_parser(
-        "inspect",
-        help="summarise an event store",
-        description="Summarise an event store: setup (parameters, benchmarks), input samples, event counts, "
-        "observables, cross sections per benchmark (pb) with statistical errors, nuisance columns and the "
-        "augmented samples it holds.",
-        epilog="Exit codes: 0 success, 1 a columnminer error (e.g. no store there, or damage found by "
-        "--verify), 2 usage.",
-    )
-    parser.add_argument("store", help="the zarr event store")
-    parser.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
+    parser = add_command(commands, "inspect", run_inspect, __doc__)
+    add_arguments(parser, "store", "json", json="also write the summary as JSON")
     parser.add_argument(
         "--verify",
         action="store_true",
         help="read and check every chunk (present, checksum, finite weights) first; exit 1 on damage",
     )
-    parser.set_defaults(func=run_inspect)

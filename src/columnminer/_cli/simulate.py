@@ -1,4 +1,7 @@
-"""The ``simulate`` command: the built-in reference simulators (golden channel LHE files, Gaussian toy)."""
+"""The ``simulate`` command: run a built-in reference simulator (golden channel LHE files, Gaussian toy).
+
+Bad simulator settings are exit code 2 here (1 in the other commands).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,11 @@ import argparse
 from typing import Any
 
 from .common import (
+    add_arguments,
+    add_command,
     finite_float,
     non_negative_int,
     positive_float,
-    positive_int,
     remove_on_failure,
 )
 
@@ -64,24 +68,17 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add ``simulate golden`` and ``simulate toy`` to the subcommands."""
-    simulate = commands.add_parser(
-        "simulate",
-        help="run a built-in reference simulator",
-        description="Run a built-in reference simulator. Exit code 2 for bad simulator settings (kept from "
-        "earlier versions; the other commands use 1).",
-    )
+    simulate = add_command(commands, "simulate", run_simulate, __doc__)
     processes = simulate.add_subparsers(dest="process", required=True, metavar="{golden,toy}")
-    golden = processes.add_parser(
+    golden = add_command(
+        processes,
         "golden",
+        run_simulate,
         help="H -> ZZ* -> 2e2mu signal and background as LHE files",
         description="H -> ZZ* -> 2e2mu signal (weights at every benchmark) and q qbar -> ZZ background as "
         "MadGraph-style LHE files, plus setup.json and summary.json.",
     )
-    golden.add_argument(
-        "--events", type=positive_int, default=10_000, help="signal events (default: %(default)s)"
-    )
-    golden.add_argument("--out", required=True, help="output directory")
-    golden.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
+    add_arguments(golden, "events", "out", "seed", events="signal events (default: %(default)s)")
     golden.add_argument("--benchmark", default="sm", help="sampling benchmark (default: %(default)s)")
     golden.add_argument(
         "--background",
@@ -105,21 +102,17 @@ def register(commands: Any) -> None:
         help="add MadGraph-style scale-variation weights for these factors, e.g. 0.5 1 2",
     )
     golden.add_argument("--no-gzip", action="store_true", help="write plain .lhe instead of .lhe.gz")
-    golden.set_defaults(func=run_simulate, error_exit_code=2)
-    toy = processes.add_parser(
+    toy = add_command(
+        processes,
         "toy",
+        run_simulate,
         help="the Gaussian toy: x, z and exact ratios and scores (npz)",
         description="The Gaussian toy: events at theta0 and theta1 with every exact quantity, in toy.npz.",
     )
-    toy.add_argument(
-        "--events", type=positive_int, default=10_000, help="events per theta (default: %(default)s)"
-    )
-    toy.add_argument("--out", required=True, help="output directory")
-    toy.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
-    toy.add_argument(
-        "--theta0", type=finite_float, default=0.0, help="numerator hypothesis (default: %(default)s)"
-    )
-    toy.add_argument(
-        "--theta1", type=finite_float, default=1.0, help="denominator hypothesis (default: %(default)s)"
-    )
-    toy.set_defaults(func=run_simulate, error_exit_code=2)
+    add_arguments(toy, "events", "out", "seed", events="events per theta (default: %(default)s)")
+    for name, value, role in (("--theta0", 0.0, "numerator"), ("--theta1", 1.0, "denominator")):
+        toy.add_argument(
+            name, type=finite_float, default=value, help=f"{role} hypothesis (default: %(default)s)"
+        )
+    for parser in (simulate, golden, toy):
+        parser.set_defaults(error_exit_code=2)

@@ -1,12 +1,16 @@
-r"""The ``train`` command: a neural estimator (or an ensemble) trained on an augmented sample of a store.
+"""The ``train`` command: a neural estimator (or an ensemble) trained on an augmented sample of a store.
 
-Ratio methods train, where the setup has morphing, a morphing-aware estimator
-(:class:`~columnminer.ml.morphing_aware.MorphingAwareRatioEstimator`: the theta dependence is the exact
-morphing polynomial) against the reference point of the sample, and calibrate its normalisation
-:math:`E_{\theta_1}[\hat r(x|\theta,\theta_1)] = 1` on held-out events (the validation partition: neither
-the training sample, drawn from "train", nor the Asimov data of ``limits``, "test";
-:func:`~columnminer.ml.calibration.calibrate_ratio`). The calibration is recorded in
-``<out>_calibration.json`` (an ensemble: ``<out>/calibration.json``), which ``limits`` reads.
+Train a neural estimator on an augmented sample of the store (read in blocks): sally / sallino (score), carl /
+rolr / alice / rascal / alices / cascal (likelihood ratio; --double for the doubly parameterised one), nde /
+scandal (conditional density). Saves <out>_settings.json, <out>_state_dict.pt and <out>_scaling.npz (an
+ensemble: a directory). Early stopping watches a sample drawn like the training sample from the store's
+validation partition. Ratio methods use a morphing-aware network where the setup morphs and calibrate its
+normalisation on the validation partition (<out>_calibration.json). Default samples: local (score), ratio
+(ratio), more-ratios (--double), density (nde, scandal), as made by `columnminer augment`.
+
+The calibration makes E[r_hat(x|theta, theta1)] = 1 under theta1 (``calibrate_ratio``) on the validation
+partition, held out from the training sample ("train") and from the Asimov data of ``limits`` ("test"); it is
+recorded in <out>_calibration.json (an ensemble: <out>/calibration.json), which ``limits`` reads.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 from ..errors import ConfigError
 from .common import (
     PARTITIONS,
+    add_arguments,
+    add_command,
     annotate_os_error,
     calibration_file,
     fmt,
@@ -32,8 +38,9 @@ from .common import (
     table,
     write_json,
 )
+from .defaults import TRAINING_PARTITION, VALIDATION_PARTITION
 
-__all__ = ["ARCHITECTURES", "METHODS", "register", "run_train"]
+__all__ = ["ARCHITECTURES", "METHODS", "register", "run_train", "validation_size"]
 
 #: method -> estimator family ("score", "ratio", "likelihood")
 METHODS = {
@@ -164,19 +171,83 @@ def run_train(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "initial_lr": args.lr,
         "final_lr": args.final_lr,
-        "validation_split": args.validation_split,
         "early_stopping": args.early_stopping,
         "device": args.device,
         "seed": args.seed,
         "progress": progress_enabled(args.progress),
     }
     training = {key: value for key, value in training.items() if value is not None}
+    training.update(_validation(args, store, sample))
     training["calibrate"] = calibrate
     klass = _estimator_class(family)
     out = args.out or f"models/{args.method}"
     # a model directory (or model files) created here is removed again if training or saving fails
     with remove_on_failure(*_outputs(out, bool(args.ensemble))):
         return _train_and_save(args, klass, settings, training, out)
+
+
+def _sampler(spec: dict[str, Any] | None) -> Any:
+    """The :class:`~columnminer.sampling.ThetaSampler` an augmented sample recorded (``to_dict``)."""
+    from ..sampling.parameters import ThetaSampler
+
+    if spec is None:
+        return None
+    return ThetaSampler(
+        str(spec["kind"]),
+        names=tuple(spec.get("names", ())),
+        values=tuple(tuple(float(v) for v in row) for row in spec.get("values", ())),
+        n_thetas=int(spec.get("n_thetas", 0)),
+        priors=tuple((str(k), float(a), float(b)) for k, a, b in spec.get("priors", ())),
+    )
+
+
+def validation_size(n_train: int, fractions: dict[str, float]) -> int:
+    """Rows of the validation sample for a training sample of ``n_train`` rows: the same number of rows per
+    event of its partition (at least 100).
+
+    Example:
+        >>> validation_size(10_000, {"train": 0.8, "validation": 0.1, "test": 0.1})
+        1250
+    """
+    ratio = fractions.get(VALIDATION_PARTITION, 0.0) / max(fractions.get(TRAINING_PARTITION, 0.0), 1e-12)
+    return max(round(n_train * ratio), 100)
+
+
+def _validation(args: argparse.Namespace, store: Any, sample: str) -> dict[str, Any]:
+    """The validation keywords of the training: with ``--validation-split F`` that fraction of the training
+    sample (as before); by default a sample drawn from the store's validation partition with the training
+    sample's recipe (method, parameter points, closest-benchmark rule; another seed), which training never
+    sees. Prints which."""
+    from ..ml.data import STORE_COLUMNS
+    from ..sampling import SampleAugmenter
+
+    if args.validation_split is not None:
+        print(f"validation: {args.validation_split:g} of samples/{sample}, held out from training")
+        return {"validation_split": args.validation_split}
+    attrs = store.sample_attrs(sample)
+    fractions = store.partition_spec["fractions"]
+    if attrs.get("partition") != TRAINING_PARTITION or attrs.get("nu0") is not None:
+        raise ConfigError(
+            f"{store.url}: samples/{sample} was drawn from partition {attrs.get('partition') or 'all'}"
+            + (" with nuisance parameters" if attrs.get("nu0") is not None else "")
+            + ": no validation sample can be drawn to match it; pass --validation-split F"
+        )
+    if fractions.get(VALIDATION_PARTITION, 0.0) <= 0.0:
+        raise ConfigError(f"{store.url}: the store has no validation partition; pass --validation-split F")
+    n = validation_size(int(attrs["n_samples"]), fractions)
+    theta1 = _sampler(attrs.get("theta1"))
+    positional = [_sampler(attrs["theta0"])] + ([theta1] if theta1 is not None else [])
+    options = {
+        "partition": VALIDATION_PARTITION,
+        "sample_only_from_closest_benchmark": bool(attrs.get("sample_only_from_closest_benchmark", True)),
+        "seed": int(attrs.get("seed", 0)) + 1,
+        "write": False,
+    }
+    if attrs.get("additional_thetas"):
+        options["additional_thetas"] = int(attrs["additional_thetas"])
+    drawn = getattr(SampleAugmenter(store), f"sample_{attrs['kind']}")(*positional, n, **options)
+    print(f"validation: {n} rows drawn from the {VALIDATION_PARTITION} partition as samples/{sample} was")
+    return {"validation": {STORE_COLUMNS[k]: v for k, v in drawn.arrays.items() if k in STORE_COLUMNS}}
 
 
 def _outputs(out: str, ensemble: bool) -> list[Path]:
@@ -278,51 +349,27 @@ def _train_and_save(
 
 def register(commands: Any) -> None:
     """Add ``train`` to the subcommands."""
-    parser = commands.add_parser(
-        "train",
-        help="train a neural estimator on an augmented sample",
-        description="Train a neural estimator on an augmented sample of the store (read in blocks): sally / "
-        "sallino (score), carl / rolr / alice / rascal / alices / cascal (likelihood ratio; --double for "
-        "the doubly parameterised one), nde / scandal (conditional density). Saves <out>_settings.json, "
-        "<out>_state_dict.pt and <out>_scaling.npz (an ensemble: a directory). Ratio methods use a "
-        "morphing-aware network where the setup morphs and calibrate its normalisation on the validation "
-        "partition (<out>_calibration.json).",
-        epilog="Default samples: local (score), ratio (ratio), more-ratios (--double), density (nde, scandal), "
-        "as made by `columnminer augment`. Exit codes: 0 success, 1 a columnminer error, 2 usage.",
-    )
-    parser.add_argument("store", help="the zarr event store holding the augmented sample")
+    parser = add_command(commands, "train", run_train, __doc__)
+    add_arguments(parser, "store", store="the zarr event store holding the augmented sample")
     parser.add_argument("method", choices=list(METHODS), help="training method")
     parser.add_argument("--sample", help="augmented sample name (default: by method, see below)")
-    parser.add_argument("--out", help="where to save (default: models/<method>)")
-    parser.add_argument(
-        "--hidden",
-        type=positive_int,
-        nargs="+",
-        default=None,
-        metavar="N",
-        help="hidden layer sizes (default: the estimator's, 100 100)",
-    )
-    parser.add_argument("--activation", default=None, help="activation function (default: the estimator's)")
-    parser.add_argument(
-        "--features", type=non_negative_int, nargs="+", metavar="I", help="observable columns to use"
-    )
-    parser.add_argument(
-        "--epochs", type=positive_int, default=None, help="training epochs (default: the library's, 30)"
-    )
-    parser.add_argument(
-        "--batch-size", type=positive_int, default=None, help="batch size (default: the library's)"
-    )
-    parser.add_argument(
-        "--lr", type=positive_float, default=None, help="initial learning rate (default: the library's)"
-    )
-    parser.add_argument(
-        "--final-lr", type=positive_float, default=None, help="final learning rate (default: the library's)"
-    )
+    add_arguments(parser, "out", out={"required": False, "help": "where to save (default: models/<method>)"})
+    _add_network_options(parser)
+    library = {
+        "--epochs": (positive_int, "training epochs (default: the library's, 30)"),
+        "--batch-size": (positive_int, "batch size (default: the library's)"),
+        "--lr": (positive_float, "initial learning rate (default: the library's)"),
+        "--final-lr": (positive_float, "final learning rate (default: the library's)"),
+    }
+    for flag, (kind, text) in library.items():
+        parser.add_argument(flag, type=kind, default=None, help=text)
     parser.add_argument(
         "--validation-split",
         type=split_fraction,
-        default=0.25,
-        help="validation fraction in [0, 1) (default: %(default)s)",
+        default=None,
+        metavar="F",
+        help="validate on this fraction of the training sample instead (default: a sample from the store's "
+        "validation partition)",
     )
     parser.add_argument(
         "--early-stopping",
@@ -357,11 +404,20 @@ def register(commands: Any) -> None:
         "--ensemble", type=positive_int, metavar="N", help="train an ensemble of N estimators"
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
+    add_arguments(parser, "seed", "progress")
+
+
+def _add_network_options(parser: argparse.ArgumentParser) -> None:
+    """The network: hidden layers, activation, the observable columns it sees."""
     parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
+        "--hidden",
+        type=positive_int,
+        nargs="+",
         default=None,
-        help="progress bars (default: on a tty)",
+        metavar="N",
+        help="hidden layer sizes (default: the estimator's, 100 100)",
     )
-    parser.set_defaults(func=run_train)
+    parser.add_argument("--activation", default=None, help="activation function (default: the estimator's)")
+    parser.add_argument(
+        "--features", type=non_negative_int, nargs="+", metavar="I", help="observable columns to use"
+    )

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._cli.defaults import EVALUATION_PARTITION
 from ..inference import (
     detector_information,
     expected_limits,
@@ -25,7 +26,7 @@ from ..inference import (
     rate_information,
     truth_information,
 )
-from ..inference.likelihood import parameter_grid
+from ..inference.likelihood import parameter_grid, resolve_thetas
 from ..inference.neyman import fast_estimator
 from ..inference.truth_limits import mixture_expected_limits, truth_expected_limits
 from ..io.store import EventStore
@@ -34,6 +35,7 @@ from ..sampling import SampleAugmenter, benchmark, random_morphing_points
 from ..setup import AnalysisSetup
 from ..simulators.golden import GoldenChannel, simulate_golden
 from .config import DETECTOR, LEPTON_COLUMNS, DemoConfig, Smearing, make_analysis, make_lepton_analysis
+from .result import LABELS, ORDER
 
 __all__ = [
     "METHODS",
@@ -52,16 +54,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: The limit methods in the order of the report: key -> label.
-METHODS = {
-    "rate": "rate only",
-    "histogram": "2-d histogram",
-    "sally": "SALLY",
-    "alices": "ALICES",
-    "exact": "exact likelihood, detector level (unlabelled)",
-    "truth": "exact likelihood, parton level (labelled bound)",
-}
-#: Train / validation / test fractions of the store (the test partition holds the Asimov data).
-PARTITIONS = (0.75, 0.05, 0.2)
+METHODS = {key: LABELS[key] for key in ORDER}
 
 
 class Steps:
@@ -168,7 +161,7 @@ def _analyse_into(
         setup,
         analysis.observable_names,
         chunk_size=config.step_size,
-        partition_fractions=PARTITIONS,
+        partition_fractions=config.partition_fractions,
         partition_seed=seed,
         overwrite=True,
     )
@@ -233,8 +226,10 @@ def exact_densities(
     from ..simulators._background import background_normalisation
     from ..simulators.golden_detector import detector_densities, lepton_transfers
 
-    rows = store.partition_indices("test")
-    if leptons.n_events != store.n_events or list(leptons.partition_indices("test")) != list(rows):
+    rows = store.partition_indices(EVALUATION_PARTITION)
+    if leptons.n_events != store.n_events or list(leptons.partition_indices(EVALUATION_PARTITION)) != list(
+        rows
+    ):
         raise RuntimeError("the lepton store does not hold the events of the event store")
     x_main = store.read_rows("observables", rows)
     x_side = leptons.read_rows("observables", rows)
@@ -291,14 +286,14 @@ def fisher_informations(store: EventStore, config: DemoConfig, estimators: dict[
     lum = config.luminosity_pb
     features = list(config.histogram_features)
     infos = {
-        "truth": truth_information(store, "sm", lum, partition="test"),
-        "rate": rate_information(store, "sm", lum, partition="test"),
+        "truth": truth_information(store, "sm", lum, partition=EVALUATION_PARTITION),
+        "rate": rate_information(store, "sm", lum, partition=EVALUATION_PARTITION),
         "histogram": histogram_information(
-            store, "sm", lum, features, bins=config.histogram_bins, partition="test"
+            store, "sm", lum, features, bins=config.histogram_bins, partition=EVALUATION_PARTITION
         ),
     }
     for key, estimator in estimators.items():
-        infos[key] = detector_information(estimator, store, "sm", lum, partition="test")
+        infos[key] = detector_information(estimator, store, "sm", lum, partition=EVALUATION_PARTITION)
     return infos
 
 
@@ -387,12 +382,12 @@ def event_models(
     from ..inference.neyman import EventModel, estimator_log_density, gather_event_sample
     from ..inference.truth_limits import mixture_log_density, truth_log_density
 
-    sample = sample if sample is not None else gather_event_sample(store, "test")
+    sample = sample if sample is not None else gather_event_sample(store, EVALUATION_PARTITION)
     if not np.array_equal(sample.rows, exact.rows):
         raise RuntimeError("the exact densities are not those of the test events")
     features = [sample.observable_names.index(f) for f in config.histogram_features]
     sm = [0.0, 0.0]
-    coefficients = EventModel._resolve(sample, grid, sm)[0]
+    coefficients = resolve_thetas(sample.setup, grid)[0]
     points = np.asarray(grid, dtype=np.float64)
     return {
         "rate": EventModel.rate(sample, grid, sm, luminosity, name="rate"),
@@ -487,7 +482,7 @@ def uncertainties_and_coverage(
     from .result import CL_68, CL_95
 
     out = Uncertainties(n_bootstrap=config.n_bootstrap)
-    sample = gather_event_sample(store, "test")
+    sample = gather_event_sample(store, EVALUATION_PARTITION)
     grid = parameter_grid(config.grid_ranges, config.grid_resolution)
     # the ml limits normalise the estimator on the Asimov events ("sample") or not ("weights"): the model that
     # reproduces them

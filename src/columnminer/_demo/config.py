@@ -1,7 +1,9 @@
 """Settings of a demo run: event counts, training and grid sizes, the detector model and the event selection.
 
-:meth:`DemoConfig.make` picks the sizes: the default run (about five minutes on two CPU cores) or ``quick``
-(about one minute), with the number of generated SM signal events as the one knob that scales the rest.
+:meth:`DemoConfig.make` picks the sizes: the default run or ``quick`` (a smaller, faster one), with the number
+of generated SM signal events as the one knob that scales the rest. The luminosity and the partitions are
+the command line's (:mod:`columnminer._cli.defaults`). The detector model and the selection are also
+``columnminer analyse --detector golden`` (:data:`DETECTORS`, :func:`add_selection`).
 """
 
 from __future__ import annotations
@@ -15,11 +17,22 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from .._cli.defaults import DEFAULT_LUMINOSITY, DEFAULT_PARTITION_FRACTIONS
 from ..analysis import Analysis
 from ..detector import DetectorConfig, ObjectSmearing, Resolution, smear_events
 from ..fourlepton import add_four_lepton_observables, four_lepton_observables
 
-__all__ = ["DETECTOR", "LEPTON_COLUMNS", "DemoConfig", "Smearing", "make_analysis", "make_lepton_analysis"]
+__all__ = [
+    "DETECTOR",
+    "DETECTORS",
+    "LEPTON_COLUMNS",
+    "SELECTION",
+    "DemoConfig",
+    "Smearing",
+    "add_selection",
+    "make_analysis",
+    "make_lepton_analysis",
+]
 
 #: The detector of the demo: electrons with a 2 % energy resolution, muons with 1.5 % in pt, small angular
 #: smearing, the usual acceptance (pt > 7 / 5 GeV, |eta| < 2.5 / 2.4) and reconstruction efficiencies.
@@ -58,7 +71,8 @@ class DemoConfig:
     n_bsm: int
     n_background: int
     n_bsm_benchmarks: int = 2
-    luminosity_pb: float = 3.0e6
+    luminosity_pb: float = DEFAULT_LUMINOSITY
+    partition_fractions: tuple[float, float, float] = DEFAULT_PARTITION_FRACTIONS
     n_train: int = 150_000
     n_theta0: int = 1000
     theta0_prior: tuple[tuple[str, float, float], ...] = (("gaussian", 0.0, 0.2), ("gaussian", 0.0, 0.6))
@@ -75,7 +89,7 @@ class DemoConfig:
     n_integration: int = 64
     n_bootstrap: int = 100
     coverage_toys: int = 2000
-    coverage_luminosities_pb: tuple[float, ...] = (3.0e5, 3.0e6)
+    coverage_luminosities_pb: tuple[float, ...] = (3.0e5, DEFAULT_LUMINOSITY)
     neyman: bool = False
     quick: bool = False
 
@@ -121,10 +135,25 @@ class DemoConfig:
         return dataclasses.asdict(self)
 
 
+#: The detector models of ``columnminer analyse --detector``: name -> (configuration, description).
+DETECTORS = {
+    "golden": (
+        DETECTOR,
+        "the demo's: electron energy 2 %, muon pt 1.5 %, pt > 7 / 5 GeV, |eta| < 2.5 / 2.4, "
+        "efficiencies 0.95 / 0.97",
+    )
+}
+
+
 class Smearing:
     """The detector as a ``Sample.transform``: :func:`~columnminer.detector.smear_events` with :data:`DETECTOR`,
     seeded per chunk from ``seed`` and the chunk's content, so that a rerun smears every chunk the same way
-    whatever the order in which dask runs them."""
+    whatever the order in which dask runs them.
+
+    Example:
+        >>> Smearing(3).seed, Smearing(3).config is DETECTOR
+        (3, True)
+    """
 
     def __init__(self, seed: int, config: DetectorConfig = DETECTOR) -> None:
         self.seed = int(seed)
@@ -147,9 +176,35 @@ def _cached_observables() -> Callable[[ak.Array], dict[str, np.ndarray]]:
     return observables
 
 
+#: The usual H -> 4l selection: (observable, low, high) windows in GeV.
+SELECTION = (("mZ1", 40.0, 120.0), ("mZ2", 12.0, 120.0), ("m4l", 115.0, 135.0))
+
+
+def add_selection(analysis: Analysis) -> list[str]:
+    """Add the cuts of :data:`SELECTION` (40 < mZ1 < 120 GeV, 12 < mZ2 < 120 GeV, 115 < m4l < 135 GeV, on the
+    four-lepton observables of each event, whichever observables the analysis has); returns their names.
+
+    Example:
+        >>> add_selection(Analysis())
+        ['40 < mZ1 < 120 GeV', '12 < mZ2 < 120 GeV', '115 < m4l < 135 GeV']
+    """
+    observables = _cached_observables()
+    names = []
+    for name, low, high in SELECTION:
+
+        def cut(events: ak.Array, name: str = name, low: float = low, high: float = high) -> np.ndarray:
+            value = np.asarray(observables(events)[name], dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                return (value > low) & (value < high)
+
+        names.append(f"{low:g} < {name} < {high:g} GeV")
+        analysis.add_cut(cut, name=names[-1])
+    return names
+
+
 def make_analysis() -> Analysis:
     """The ten four-lepton observables (events without an e+ e- mu+ mu- final state after the detector are
-    dropped) and the usual H -> 4l selection: 40 < mZ1 < 120 GeV, 12 < mZ2 < 120 GeV, 115 < m4l < 135 GeV.
+    dropped) and the selection of :func:`add_selection`.
 
     Example:
         >>> make_analysis().observable_names[:3]
@@ -157,16 +212,7 @@ def make_analysis() -> Analysis:
     """
     analysis = Analysis()
     add_four_lepton_observables(analysis)
-    observables = _cached_observables()
-    windows = (("mZ1", 40.0, 120.0), ("mZ2", 12.0, 120.0), ("m4l", 115.0, 135.0))
-    for name, low, high in windows:
-
-        def cut(events: ak.Array, name: str = name, low: float = low, high: float = high) -> np.ndarray:
-            value = np.asarray(observables(events)[name], dtype=np.float64)
-            with np.errstate(invalid="ignore"):
-                return (value > low) & (value < high)
-
-        analysis.add_cut(cut, name=f"{low:g} < {name} < {high:g} GeV")
+    add_selection(analysis)
     return analysis
 
 

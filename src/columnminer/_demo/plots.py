@@ -16,10 +16,12 @@ import numpy as np
 
 from .result import CL_68, CL_95, DemoResult
 
-__all__ = ["DISTRIBUTION_POINTS", "OBSERVABLES", "write_plots"]
+__all__ = ["DISTRIBUTION_POINTS", "FIGURES", "OBSERVABLES", "copy_figures", "write_plots"]
 
 logger = logging.getLogger(__name__)
 
+#: The figures, under stable names (``plots/<name>``; ``columnminer demo --images DIR`` copies them to DIR).
+FIGURES = ("limits.png", "fisher.png", "distributions.png", "training_sally.png", "training_alices.png")
 #: Observables and parameter points of the distributions figure.
 OBSERVABLES = ("m4l", "mZ2", "cos_theta1", "cos_theta2", "Phi", "Phi1")
 DISTRIBUTION_POINTS = ("sm", [0.5, 0.0], [-0.5, 0.0], [0.0, 1.0])
@@ -194,3 +196,20 @@ def write_plots(result: DemoResult, store: Any, directory: Path) -> list[Path]:
         fig.savefig(path, dpi=110)
         paths.append(path)
     return paths
+
+
+def copy_figures(files: list[Path], directory: Path) -> list[Path]:
+    """Copy the figures among ``files`` (those named in :data:`FIGURES`) into ``directory`` under the same
+    names, replacing older copies; returns the copies.
+
+    Example:
+        >>> import tempfile
+        >>> source = Path(tempfile.mkdtemp()) / "limits.png"
+        >>> _ = source.write_bytes(b"png")
+        >>> [p.name for p in copy_figures([source, Path("summary.md")], Path(tempfile.mkdtemp()) / "images")]
+        ['limits.png']
+    """
+    import shutil
+
+    directory.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copyfile(f, directory / f.name)) for f in files if Path(f).name in FIGURES]

@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from .._cli.common import to_jsonable
 from .._version import __version__
 from ..inference.areas import format_value_error, region_area
 from ..setup import AnalysisSetup
 from .config import DemoConfig
 
-__all__ = ["CL_68", "CL_95", "DemoResult", "render_table"]
+__all__ = ["CL_68", "CL_95", "DemoResult", "path_size", "render_table", "size_text"]
 
 CL_68 = 0.6827
 CL_95 = 0.9545
@@ -34,6 +35,11 @@ ORDER = ("rate", "histogram", "sally", "alices", "exact", "truth")
 #: nominal.
 TARGETS = {"alices": 1.05, "sally": 1.10}
 COVERAGE_TOLERANCE = 0.02
+#: An estimated Fisher information disagrees with the truth when a diagonal element exceeds the truth's by more
+#: than this fraction ...
+FISHER_EXCESS = 0.1
+#: ... or its correlation I_ij / sqrt(I_ii I_jj) differs from the truth's by more than this.
+FISHER_CORRELATION = 0.25
 
 
 def render_table(
@@ -218,13 +224,13 @@ class DemoResult:
             return f"{LABELS[key]} ({', '.join(self.config.histogram_features)})"
         return LABELS[key]
 
-    def _tables(self) -> list[tuple[str, list[str], list[list[str]], list[str], str | None]]:
-        """(title, headers, rows, notes, column alignment) of every table of the summary."""
+    def _events_table(self) -> tuple[str, list[str], list[list[str]], list[str], str | None]:
+        """The generated and selected samples and the cross sections after the selection."""
         lum = self.config.luminosity_pb
-        events_rows = []
+        rows = []
         for s in self.samples:
             theta = "-" if s["theta"] is None else "({:+.3f}, {:+.3f})".format(*s["theta"])
-            events_rows.append(
+            rows.append(
                 [
                     "background (q q~ -> ZZ)" if s["theta"] is None else f"signal at {s['name']}",
                     theta,
@@ -234,55 +240,96 @@ class DemoResult:
                 ]
             )
         sig, bkg = self.cross_sections.get("signal_sm_pb", 0.0), self.cross_sections.get("background_pb", 0.0)
-        events_notes = [
+        fractions = " / ".join(f"{f:g}" for f in self.config.partition_fractions)
+        notes = [
             f"after the selection: signal sigma(SM) = {1000 * sig:.4g} fb, background {1000 * bkg:.4g} fb; "
             f"expected at L = {lum / 1000:g} fb^-1: {lum * sig:.0f} signal + {lum * bkg:.0f} background events",
-            f"store: {self.n_events} events (train / validation / test partitions, the test one for the "
-            "Fisher information and the Asimov data)",
+            f"store: {self.n_events} events (train / validation / test partitions {fractions}, the test one for "
+            "the Fisher information and the Asimov data)",
         ]
+        header = ["sample", "generated at (a2, a3)", "generated", "selected", "sigma [fb]"]
+        return ("Events", header, rows, notes, "lrrrr")
+
+    def fisher_disagreements(self) -> dict[str, str]:
+        """key -> the words that flag an estimated Fisher information far from the parton-level truth: a
+        diagonal element above the truth's by more than :data:`FISHER_EXCESS` (more information than the
+        bound allows), or a correlation I_ij / sqrt(I_ii I_jj) off the truth's by more than
+        :data:`FISHER_CORRELATION` (the estimate constrains another direction)."""
+        if "truth" not in self.fisher:
+            return {}
+        names = self.setup.parameter_names
+        truth = np.asarray(self.fisher["truth"].information)
+        flags = {}
+        for key, info in self.fisher.items():
+            matrix = np.asarray(info.information)
+            words = [
+                f"I_{names[i]}{names[i]} {_g(matrix[i, i])} exceeds the truth's {_g(truth[i, i])}"
+                for i in range(len(names))
+                if matrix[i, i] > (1 + FISHER_EXCESS) * truth[i, i]
+            ]
+            rho, rho_truth = _correlation(matrix), _correlation(truth)
+            if key != "truth" and abs(rho - rho_truth) > FISHER_CORRELATION:
+                words.append(
+                    f"I_{names[0]}{names[1]} {_g(matrix[0, 1])} against the truth's {_g(truth[0, 1])}: "
+                    f"correlation {rho:+.2f}, the truth's {rho_truth:+.2f}"
+                )
+            if words and key != "truth":
+                flags[key] = "; ".join(words)
+        return flags
+
+    def _fisher_table(self) -> tuple[str, list[str], list[list[str]], list[str], str | None]:
+        """The Fisher informations, each element with the truth's beside it, and the disagreements in words."""
+        lum = self.config.luminosity_pb
+        truth = np.asarray(self.fisher["truth"].information) if "truth" in self.fisher else None
         truth_det = self.fisher["truth"].determinant if "truth" in self.fisher else math.nan
-        fisher_rows = []
+        flags = self.fisher_disagreements()
+        rows = []
         for key in ("truth", "rate", "histogram", "sally", "alices"):
             if key not in self.fisher:
                 continue
             info = np.asarray(self.fisher[key].information)
             det = self.fisher[key].determinant
-            fisher_rows.append(
-                [
-                    self._label(key),
-                    _g(info[0, 0]),
-                    _g(info[0, 1]),
-                    _g(info[1, 1]),
-                    _g(det),
-                    _g(self.fisher_area(key)),
-                    f"{det / truth_det:.3f}" if truth_det > 0 else "-",
-                ]
-            )
+            cells = [
+                _g(info[i, j]) if key == "truth" or truth is None else f"{_g(info[i, j])} ({_g(truth[i, j])})"
+                for i, j in ((0, 0), (0, 1), (1, 1))
+            ]
+            ratio = f"{det / truth_det:.3f}" if truth_det > 0 else "-"
+            remark = "the bound" if key == "truth" else ("DISAGREES" if key in flags else "consistent")
+            rows.append([self._label(key), *cells, _g(det), _g(self.fisher_area(key)), ratio, remark])
+        notes = [
+            "in brackets: the parton-level truth (the labelled bound no detector-level method exceeds)",
+            "1-sigma area: pi / sqrt(det I), the area of the ellipse Delta theta^T I Delta theta <= 1",
+            f"DISAGREES: a diagonal element more than {FISHER_EXCESS:.0%} above the truth's, or a correlation "
+            f"more than {FISHER_CORRELATION:g} off the truth's",
+            *(f"{self._label(key)}: {words}" for key, words in flags.items()),
+        ]
+        header = ["method", "I_a2a2", "I_a2a3", "I_a3a3", "det I", "1-sigma area", "det / truth", "vs truth"]
+        return (f"Fisher information at the SM, L = {lum / 1000:g} fb^-1", header, rows, notes, "lrrrrrrl")
+
+    def _limits_table(self) -> tuple[str, list[str], list[list[str]], list[str], str | None]:
+        """Areas, their ratios to the exact likelihood's and the histogram's, overlaps and best fits."""
         ref = self.reference
-        limit_rows = []
-        for key in ORDER:
-            if key not in self.limits:
-                continue
-            limit_rows.append(
-                [
-                    self._label(key),
-                    self.area_text(key),
-                    self.area_text(key, CL_95),
-                    self.ratio_text(key),
-                    f"{self.area_ratio(key, 'histogram'):.3f}",
-                    f"{self.overlap(key):.2f}",
-                    "({:+.3f}, {:+.3f})".format(*self.limits[key].best_fit),
-                ]
-            )
+        rows = [
+            [
+                self._label(key),
+                self.area_text(key),
+                self.area_text(key, CL_95),
+                self.ratio_text(key),
+                f"{self.area_ratio(key, 'histogram'):.3f}",
+                f"{self.overlap(key):.2f}",
+                "({:+.3f}, {:+.3f})".format(*self.limits[key].best_fit),
+            ]
+            for key in ORDER
+            if key in self.limits
+        ]
+        names = self.setup.parameter_space.parameter_names
         ranges = ", ".join(
             f"{name} in [{lo:g}, {hi:g}]"
-            for name, (lo, hi) in zip(
-                self.setup.parameter_space.parameter_names, self.config.grid_ranges, strict=True
-            )
+            for name, (lo, hi) in zip(names, self.config.grid_ranges, strict=True)
         )
         grid = " x ".join(str(n) for n in self.config.grid_resolution)
         n_boot = self.uncertainties.n_bootstrap if self.uncertainties is not None else 0
-        limit_notes = [
+        notes = [
             f"grid {grid} on {ranges}; Asimov data at the SM (the test events); q = -2 Delta log L, regions "
             "q < 2.30 / 6.18 (chi^2 with 2 dof)",
             "areas: bicubic interpolation of q, contour polygon; +- the Monte Carlo error from the finite test "
@@ -292,40 +339,28 @@ class DemoResult:
         ]
         if self.exact is not None:
             d = self.exact
-            limit_notes.append(
+            notes.append(
                 f"exact, detector level: p(x|theta) = [sigma_s p_s(x|theta) + sigma_b p_b(x)] / sigma(theta), "
                 f"integrated over the detector's transfer function ({d.densities.n_samples} points per event; "
                 f"background closure {d.background_closure:.3f} +- {d.closure_error:.3f}); the labelled "
                 "parton-level likelihood is the unlabelled one at the parton level (signal m4l = mH exactly), "
                 "a bound no detector-level analysis reaches"
             )
+        header = ["method", "area 68%", "area 95%", "/ exact", "/ histogram", "overlap", "best fit (a2, a3)"]
+        lum = self.config.luminosity_pb
+        return (f"Expected limits at the SM, L = {lum / 1000:g} fb^-1", header, rows, notes, None)
+
+    def _tables(self) -> list[tuple[str, list[str], list[list[str]], list[str], str | None]]:
+        """(title, headers, rows, notes, column alignment) of every table of the summary."""
         timing_rows = [[name, f"{seconds:.1f}"] for name, seconds in self.timings.items()]
         timing_rows.append(["total", f"{sum(self.timings.values()):.1f}"])
         check_rows = [
             [name, "OK" if passed else "FAILED", detail] for name, (passed, detail) in self.checks.items()
         ]
         return [
-            (
-                "Events",
-                ["sample", "generated at (a2, a3)", "generated", "selected", "sigma [fb]"],
-                events_rows,
-                events_notes,
-                "lrrrr",
-            ),
-            (
-                f"Fisher information at the SM, L = {lum / 1000:g} fb^-1",
-                ["method", "I_a2a2", "I_a2a3", "I_a3a3", "det I", "1-sigma area", "det / truth"],
-                fisher_rows,
-                ["1-sigma area: pi / sqrt(det I), the area of the ellipse Delta theta^T I Delta theta <= 1"],
-                None,
-            ),
-            (
-                f"Expected limits at the SM, L = {lum / 1000:g} fb^-1",
-                ["method", "area 68%", "area 95%", "/ exact", "/ histogram", "overlap", "best fit (a2, a3)"],
-                limit_rows,
-                limit_notes,
-                None,
-            ),
+            self._events_table(),
+            self._fisher_table(),
+            self._limits_table(),
             *self._coverage_tables(),
             ("Timings", ["step", "seconds"], timing_rows, [], None),
             ("Checks", ["check", "result", "detail"], check_rows, [], "lll"),
@@ -336,12 +371,10 @@ class DemoResult:
         ``luminosity`` (pb^-1), up to one binomial error of the toys."""
         return bool(self.uncertainties.coverage[luminosity][method].is_nominal(COVERAGE_TOLERANCE))
 
-    def _coverage_tables(self) -> list[tuple[str, list[str], list[list[str]], list[str], str | None]]:
-        u = self.uncertainties
-        if u is None or not u.coverage:
-            return []
+    def _coverage_rows(self) -> list[list[str]]:
+        """One row per luminosity and method: coverage at 68 / 95 %, pulls, toy critical values, verdict."""
         rows = []
-        for lum, results in u.coverage.items():
+        for lum, results in self.uncertainties.coverage.items():
             for key in ORDER:
                 if key not in results:
                     continue
@@ -360,6 +393,32 @@ class DemoResult:
                         "yes" if self.coverage_ok(key, lum) else "NO",
                     ]
                 )
+        return rows
+
+    def _neyman_table(self) -> tuple[str, list[str], list[list[str]], list[str], str | None]:
+        """The areas of the regions with the toys' critical values of q at the SM."""
+        u = self.uncertainties
+        lum = self.config.luminosity_pb
+        rows = []
+        for key in ORDER:
+            if key not in u.neyman_areas:
+                continue
+            c = u.coverage[lum][key].neyman_thresholds
+            a68, a95 = u.neyman_areas[key]
+            rows.append([self._label(key), f"{c[0]:.2f}", f"{a68:.4g}", f"{c[1]:.2f}", f"{a95:.4g}"])
+        return (
+            f"Neyman regions (toy critical values at the SM), L = {lum / 1000:g} fb^-1",
+            ["method", "c 68%", "area 68%", "c 95%", "area 95%"],
+            rows,
+            ["regions q < c with c from the toys at the SM instead of the chi^2 quantiles"],
+            None,
+        )
+
+    def _coverage_tables(self) -> list[tuple[str, list[str], list[list[str]], list[str], str | None]]:
+        """The coverage table (and the Neyman one), when toys were run."""
+        u = self.uncertainties
+        if u is None or not u.coverage:
+            return []
         n_toys = next(iter(next(iter(u.coverage.values())).values())).n_toys
         notes = [
             f"{n_toys} toys per luminosity: per-event Poisson counts from the test events at the SM (the same "
@@ -378,46 +437,19 @@ class DemoResult:
             + f"; at edge: fraction of toys whose best grid point is on the border; ok: |coverage - nominal| <= "
             f"{COVERAGE_TOLERANCE:.0%} + 1 binomial error at both levels",
         ]
-        tables = [
-            (
-                "Coverage of the expected regions by toys",
-                [
-                    "method",
-                    "L [fb^-1]",
-                    "68.3%",
-                    "95.4%",
-                    "pulls",
-                    "toy c 68 / 95",
-                    "with toy c",
-                    "at edge",
-                    "ok",
-                ],
-                rows,
-                notes,
-                None,
-            )
+        header = [
+            "method",
+            "L [fb^-1]",
+            "68.3%",
+            "95.4%",
+            "pulls",
+            "toy c 68 / 95",
+            "with toy c",
+            "at edge",
+            "ok",
         ]
-        if u.neyman_areas:
-            neyman_rows = []
-            lum = self.config.luminosity_pb
-            for key in ORDER:
-                if key not in u.neyman_areas:
-                    continue
-                c = u.coverage[lum][key].neyman_thresholds
-                a68, a95 = u.neyman_areas[key]
-                neyman_rows.append(
-                    [self._label(key), f"{c[0]:.2f}", f"{a68:.4g}", f"{c[1]:.2f}", f"{a95:.4g}"]
-                )
-            tables.append(
-                (
-                    f"Neyman regions (toy critical values at the SM), L = {lum / 1000:g} fb^-1",
-                    ["method", "c 68%", "area 68%", "c 95%", "area 95%"],
-                    neyman_rows,
-                    ["regions q < c with c from the toys at the SM instead of the chi^2 quantiles"],
-                    None,
-                )
-            )
-        return tables
+        tables = [("Coverage of the expected regions by toys", header, self._coverage_rows(), notes, None)]
+        return tables + ([self._neyman_table()] if u.neyman_areas else [])
 
     def headline(self) -> list[str]:
         """The headline sentences: ML regions against the histogram's, the ML methods against the exact
@@ -472,6 +504,27 @@ class DemoResult:
             )
         return lines + warnings
 
+    def output_sizes(self) -> dict[str, int]:
+        """Every output folder or file (the top level of ``out``, and anything written elsewhere, such as the
+        copied figures) -> its size in bytes, in the order written."""
+        entries: dict[str, Path] = {}
+        for path in self.files:
+            path = Path(path)
+            try:
+                top = path.relative_to(self.out).parts[0]
+                entries.setdefault(str(self.out / top), self.out / top)
+            except (ValueError, IndexError):
+                entries.setdefault(str(path.parent if path.suffix == ".png" else path), path.parent)
+        return {name: path_size(path) for name, path in entries.items()}
+
+    def _file_lines(self) -> list[tuple[str, str]]:
+        """(output, its size) of every output (the summaries themselves are written last)."""
+        lines = []
+        for name, size in self.output_sizes().items():
+            summary = Path(name).name in ("summary.md", "summary.json")
+            lines.append((name, "this summary" if summary else size_text(size)))
+        return lines
+
     def _title(self) -> str:
         mode = "quick" if self.config.quick else "default"
         return (
@@ -487,7 +540,7 @@ class DemoResult:
             lines += ["  " + note for note in notes] + [""]
         lines += ["Headline", *("  " + h for h in self.headline()), ""]
         lines += [*("note: " + n for n in self.notes)] + ([""] if self.notes else [])
-        lines += ["Files", *("  " + str(f) for f in self.files), ""]
+        lines += ["Files", *(f"  {name} ({size})" for name, size in self._file_lines()), ""]
         lines.append("demo " + ("passed" if self.ok else "FAILED"))
         return "\n".join(lines)
 
@@ -502,22 +555,30 @@ class DemoResult:
             lines += [*("- " + n.replace("*", r"\*") for n in notes)] + ([""] if notes else [])
         if self.notes:
             lines += ["## Notes", "", *("- " + n for n in self.notes), ""]
-        lines += ["## Files", "", *(f"- `{f}`" for f in self.files), ""]
+        lines += [
+            "## Files",
+            "",
+            *(f"- `{name}` ({size})" for name, size in self._file_lines()),
+            "",
+        ]
         lines.append(f"**demo {'passed' if self.ok else 'FAILED'}**")
         return "\n".join(lines) + "\n"
 
-    def to_dict(self) -> dict[str, Any]:
-        """Everything numeric as a JSON-ready dict (written to ``summary.json``)."""
-        fisher = {
+    def _fisher_dict(self) -> dict[str, Any]:
+        flags = self.fisher_disagreements()
+        return {
             key: {
                 "information": np.asarray(info.information).tolist(),
                 "determinant": info.determinant,
                 "one_sigma_area": self.fisher_area(key),
+                "disagreement_with_truth": flags.get(key),
             }
             for key, info in self.fisher.items()
         }
+
+    def _limits_dict(self) -> dict[str, Any]:
         ref = self.reference
-        limits = {
+        return {
             key: {
                 "label": LABELS.get(key, key),
                 "area_68": self.area(key),
@@ -537,42 +598,49 @@ class DemoResult:
             }
             for key, result in self.limits.items()
         }
-        coverage: dict[str, Any] = {}
+
+    def _coverage_dict(self) -> dict[str, Any]:
         u = self.uncertainties
-        if u is not None:
-            for lum, results in u.coverage.items():
-                coverage[f"{lum / 1000:g} fb^-1"] = {
-                    key: {
-                        "levels": r.levels.tolist(),
-                        "fractions": r.fractions.tolist(),
-                        "errors": r.errors.tolist(),
-                        "pulls": r.pulls().tolist(),
-                        "wilks_thresholds": r.thresholds.tolist(),
-                        "toy_critical_values": None
-                        if r.neyman_thresholds is None
-                        else r.neyman_thresholds.tolist(),
-                        "toy_critical_values_coverage": None
-                        if r.neyman_fractions is None
-                        else r.neyman_fractions.tolist(),
-                        "toy_critical_values_coverage_errors": None
-                        if r.neyman_errors is None
-                        else r.neyman_errors.tolist(),
-                        "fraction_best_fit_at_grid_edge": r.at_edge,
-                        "n_toys": r.n_toys,
-                        "within_tolerance": self.coverage_ok(key, lum),
-                    }
-                    for key, r in results.items()
+        if u is None:
+            return {}
+        optional = {
+            "toy_critical_values": "neyman_thresholds",
+            "toy_critical_values_coverage": "neyman_fractions",
+            "toy_critical_values_coverage_errors": "neyman_errors",
+        }
+        return {
+            f"{lum / 1000:g} fb^-1": {
+                key: {
+                    "levels": r.levels.tolist(),
+                    "fractions": r.fractions.tolist(),
+                    "errors": r.errors.tolist(),
+                    "pulls": r.pulls().tolist(),
+                    "wilks_thresholds": r.thresholds.tolist(),
+                    **{name: _maybe_list(getattr(r, attribute)) for name, attribute in optional.items()},
+                    "fraction_best_fit_at_grid_edge": r.at_edge,
+                    "n_toys": r.n_toys,
+                    "within_tolerance": self.coverage_ok(key, lum),
                 }
-        exact = None
-        if self.exact is not None:
-            exact = {
-                "n_integration_points": self.exact.densities.n_samples,
-                "background_closure": self.exact.background_closure,
-                "background_closure_error": self.exact.closure_error,
-                "median_mc_error_signal": self.exact.median_mc_error[0],
-                "median_mc_error_background": self.exact.median_mc_error[1],
-                "background_integral": self.exact.background_integral,
+                for key, r in results.items()
             }
+            for lum, results in u.coverage.items()
+        }
+
+    def _exact_dict(self) -> dict[str, Any] | None:
+        if self.exact is None:
+            return None
+        return {
+            "n_integration_points": self.exact.densities.n_samples,
+            "background_closure": self.exact.background_closure,
+            "background_closure_error": self.exact.closure_error,
+            "median_mc_error_signal": self.exact.median_mc_error[0],
+            "median_mc_error_background": self.exact.median_mc_error[1],
+            "background_integral": self.exact.background_integral,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything numeric as a JSON-ready dict (written to ``summary.json``)."""
+        u = self.uncertainties
         histories = {
             key: {
                 "train_loss": h.train_loss,
@@ -593,29 +661,57 @@ class DemoResult:
             "samples": [{k: v for k, v in s.items() if k != "path"} for s in self.samples],
             "cross_sections_after_selection_pb": self.cross_sections,
             "n_events_store": self.n_events,
-            "fisher_information": fisher,
-            "limits": limits,
-            "exact_detector_level": exact,
-            "coverage": coverage,
+            "fisher_information": self._fisher_dict(),
+            "limits": self._limits_dict(),
+            "exact_detector_level": self._exact_dict(),
+            "coverage": self._coverage_dict(),
             "q_agreement_event_models": None if u is None else u.q_agreement,
             "neyman_areas": None if u is None else u.neyman_areas,
             "training": histories,
             "timings_s": self.timings,
             "checks": {k: {"passed": p, "detail": d} for k, (p, d) in self.checks.items()},
             "files": [str(f) for f in self.files],
+            "output_sizes_bytes": {name: size for name, size in self.output_sizes().items()},
             "notes": self.notes,
         }
-        return _jsonable(data)
+        return to_jsonable(data)
 
 
-def _jsonable(value: Any) -> Any:
-    """Replace non-finite floats by None (strict JSON) and numpy scalars by Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def _maybe_list(values: Any) -> list[float] | None:
+    """An optional array as a list (None stays None)."""
+    return None if values is None else np.asarray(values).tolist()
+
+
+def _correlation(matrix: np.ndarray) -> float:
+    """I_01 / sqrt(I_00 I_11) (0 where a diagonal element is not positive)."""
+    denominator = matrix[0, 0] * matrix[1, 1]
+    return float(matrix[0, 1] / math.sqrt(denominator)) if denominator > 0 else 0.0
+
+
+def path_size(path: Path) -> int:
+    """Bytes of a file, or of every file below a directory (0 for a missing path).
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "a.txt").write_text("hello")
+        >>> path_size(folder), path_size(folder / "missing")
+        (5, 0)
+    """
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size if path.is_file() else 0
+
+
+def size_text(n_bytes: float) -> str:
+    """A size in bytes as ``76.0 MB`` (decimal units).
+
+    Example:
+        >>> size_text(76_012_345), size_text(512)
+        ('76.0 MB', '512 B')
+    """
+    for unit in ("B", "kB", "MB", "GB"):
+        if n_bytes < 1000 or unit == "GB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    return ""  # pragma: no cover

@@ -11,13 +11,15 @@ from typing import Any
 
 import numpy as np
 
+from .._cli.defaults import VALIDATION_PARTITION
 from ..io.store import EventStore
 from .config import DemoConfig
 
 __all__ = ["CALIBRATION_PARTITION", "torch_threads", "train_alices", "train_sally"]
 
-#: Where ALICES is calibrated: held out from its training sample ("train") and from the Asimov data ("test").
-CALIBRATION_PARTITION = "validation"
+#: Where ALICES is calibrated: held out from its training sample ("train") and from the Asimov data ("test"),
+#: as ``columnminer train`` does.
+CALIBRATION_PARTITION = VALIDATION_PARTITION
 
 
 @contextlib.contextmanager
