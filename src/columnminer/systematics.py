@@ -18,7 +18,11 @@ exponential ("log-linear") interpolation that keeps weights positive, with fixed
 - ``pdf``: a Hessian set contributes one nuisance per eigenvector (pairs +-, or one member each for a
   symmetric set); a replica set (e.g. NNPDF) is reduced to its leading principal components,
   :math:`a_k = u_k \cdot (L - \bar L) / \sqrt{R}` with :math:`u_k` the eigenvectors of the replica
-  covariance (fitted on the events by :func:`fit_replica_components`).
+  covariance (fitted on the events by :func:`fit_replica_components`). PDF members are measured against
+  their own set's central member, not the generation weight (:func:`relative_to_reference`).
+
+Negative weights keep their variation: L is taken from the ratio :math:`w_k / w_0` (see
+:func:`log_variations`; a ratio that is not positive gives L = 0).
 
 So the per-event nuisance factor and its gradient :math:`\partial_{\nu_j} \log w = a_j + 2 b_j \nu_j` are
 matrix products over events and nuisance points. Reference: Brehmer, Kling, Espejo, Cranmer, "MadMiner",
@@ -46,6 +50,7 @@ __all__ = [
     "nuisance_factor_gradients",
     "nuisance_factors",
     "nuisance_model",
+    "relative_to_reference",
 ]
 
 logger = logging.getLogger(__name__)
@@ -208,6 +213,12 @@ class NuisanceModel:
     """All nuisance parameters of a setup: names, the nuisance-benchmark columns and the matrices A, B.
 
     ``a(z) = A @ L(z)`` and ``b(z) = B @ L(z)`` for the log variations L [n, K] of the K columns.
+
+    Example:
+        >>> model = nuisance_model([Systematic("mu", "scale")])
+        >>> a, b = model.coefficients(np.log([[1.2, 0.9]]))
+        >>> model.n_nuisances, a.round(4).tolist(), b.round(4).tolist()
+        (1, [[0.1438]], [[0.0385]])
     """
 
     nuisance_names: tuple[str, ...]
@@ -253,17 +264,55 @@ def nuisance_model(systematics: Sequence[Systematic]) -> NuisanceModel:
 
 
 def log_variations(nuisance_weights: np.ndarray, nominal: np.ndarray) -> np.ndarray:
-    r""":math:`L_k(z) = \log[w_k(z)/w_0(z)]` [n, K]; 0 where either weight is not positive (no variation).
+    r""":math:`L_k(z) = \log[w_k(z)/w_0(z)]` [n, K], taken from the ratio :math:`w_k/w_0`.
+
+    Only the ratio matters, so negative weights (NLO samples, negative-weight backgrounds) keep their
+    variation: :math:`w_k = -1.1`, :math:`w_0 = -1` gives :math:`L = \log 1.1`. Where the ratio is not
+    positive and finite (the variation flips the sign of the weight, or one of them is 0) no log-linear
+    interpolation exists: L = 0 there, i.e. that event carries no variation (MadMiner's
+    ``NuisanceMorpher`` gives NaN there and sets it to 0 too; it also clips a and b to +-10, which is not
+    done here). Reference: Brehmer et al., arXiv:1907.10621.
 
     Example:
-        >>> log_variations(np.array([[2.0, 0.0]]), np.array([1.0])).round(4).tolist()
-        [[0.6931, 0.0]]
+        >>> log_variations(np.array([[2.0, 0.0], [-1.1, 1.0]]), np.array([1.0, -1.0])).round(4).tolist()
+        [[0.6931, 0.0], [0.0953, 0.0]]
     """
     w = np.asarray(nuisance_weights, dtype=np.float64)
     w0 = np.asarray(nominal, dtype=np.float64)[:, None]
-    good = (w > 0) & (w0 > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(good, np.log(np.where(good, w, 1.0) / np.where(good, w0, 1.0)), 0.0)
+        ratio = w / w0
+    good = np.isfinite(ratio) & (ratio > 0)
+    n_bad = int(np.count_nonzero(~good & (w != w0)))
+    if n_bad:
+        logger.debug("%d weight variations change sign or vanish: no variation (L = 0) there", n_bad)
+    return np.where(good, np.log(np.where(good, ratio, 1.0)), 0.0)
+
+
+def relative_to_reference(
+    varied: np.ndarray, reference: np.ndarray | None, nominal: np.ndarray
+) -> np.ndarray:
+    r"""Varied weights measured against a reference weight instead of the nominal one: :math:`w_k w_0 / w_{ref}`.
+
+    For a PDF error set the variation of member k is :math:`L_k - L_{\mathrm{member}\,0}`, with the set's
+    own central member as reference, not the generation weight :math:`w_0`: when the error set differs from
+    the generation PDF (``--pdf=CT10`` with ``pdlabel = nn23lo1``), :math:`\log(w_{set,0}/w_0)` would
+    otherwise enter b of every Hessian pair and a of every symmetric-Hessian member. Storing
+    :math:`w_k\,w_0/w_{ref}` in the nuisance column makes :func:`log_variations` give exactly
+    :math:`\log(w_k/w_{ref})`. Columns whose reference is missing (``reference`` None, or a reference
+    weight that is 0 or not finite) are returned unchanged. Shapes: ``varied`` and ``reference`` [n, K],
+    ``nominal`` [n].
+
+    Example:
+        >>> relative_to_reference(np.array([[1.1, 0.9]]), np.array([[1.2, 1.2]]), np.array([1.0])).round(4).tolist()
+        [[0.9167, 0.75]]
+    """
+    varied = np.asarray(varied, dtype=np.float64)
+    if reference is None:
+        return varied.copy()
+    reference = np.asarray(reference, dtype=np.float64)
+    w0 = np.asarray(nominal, dtype=np.float64)[:, None]
+    usable = np.isfinite(reference) & (reference != 0)
+    return np.where(usable, varied * w0 / np.where(usable, reference, 1.0), varied)
 
 
 def _nus(nus: Any, n_nuisances: int) -> np.ndarray:
@@ -289,7 +338,14 @@ def nuisance_factors(model: NuisanceModel, log_ratios: np.ndarray, nus: Any) -> 
 
 
 def nuisance_factor_gradients(model: NuisanceModel, log_ratios: np.ndarray, nus: Any) -> np.ndarray:
-    r""":math:`\partial_{\nu_j}` of the factors, [n, n_points, N] = factor * (a_j + 2 b_j nu_j)."""
+    r""":math:`\partial_{\nu_j}` of the factors, [n, n_points, N] = factor * (a_j + 2 b_j nu_j).
+
+    Example:
+        >>> model = nuisance_model([Systematic("lumi", "norm", norm_variation=1.1)])
+        >>> L = log_variations(np.array([[1.1]]), np.array([1.0]))
+        >>> nuisance_factor_gradients(model, L, [[0.0], [1.0]]).round(4).tolist()  # a = ln 1.1, f = 1.1^nu
+        [[[0.0953], [0.1048]]]
+    """
     nus = _nus(nus, model.n_nuisances)
     a, b = model.coefficients(log_ratios)
     factors = np.exp(a @ nus.T + b @ (nus**2).T)

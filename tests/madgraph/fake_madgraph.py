@@ -9,6 +9,13 @@ diphoton resonance; one weight per ``launch --rwgt_name=`` block of Cards/reweig
 function of the ``set dim6 ...`` values, equal to the nominal weight at the param card's point.
 The environment variable FAKE_MG_FAIL=launch makes launches crash (exit code 7); FAKE_MG_FAIL=silent makes
 them write nothing and succeed.
+
+Version-dependent behaviours of the real reweighting module (madgraph/interface/reweight_interface.py),
+selected by FAKE_MG_VERSION (default 3.5.0; see docs/madgraph.md):
+- a ``launch`` block whose card equals the generation card: old versions (below BYPASS_BEFORE here) log
+  "original card and new card are identical. Bypass this run" and write no weight; newer ones run it anyway
+  and write a weight equal to the nominal one.
+- NLO events (``events.lhe.gz``): every reweighted weight is named ``<rwgt_name>_nlo`` (all versions).
 """
 
 import json
@@ -19,7 +26,27 @@ import sys
 from pathlib import Path
 
 RECORD_FILE = None  # replaced by the fixture that installs the fake
-ENV_KEYS = ("PATH", "TMPDIR", "CM_INITIAL", "FAKE_MG_FAIL")
+ENV_KEYS = ("PATH", "TMPDIR", "CM_INITIAL", "FAKE_MG_FAIL", "FAKE_MG_VERSION")
+#: Versions below this one bypass a reweighting whose card equals the generation card (a stand-in boundary:
+#: the real code changed within 2.x; the tests select one side or the other).
+BYPASS_BEFORE = (2, 6, 0)
+
+
+def version():
+    return tuple(int(part) for part in os.environ.get("FAKE_MG_VERSION", "3.5.0").split("."))
+
+
+def reweighted_points(points, param_card, nlo):
+    """The (weight id, values) MadGraph writes for the launch blocks ``points`` of a reweight card."""
+    nominal = card_entries(param_card, "dim6")
+    out = []
+    for name, values in points:
+        identical = all(abs(v - nominal.get(i, 0.0)) <= 1e-12 * max(1.0, abs(v)) for i, v in values.items())
+        if identical and version() < BYPASS_BEFORE:
+            print(f" REWEIGHTING: original card and new card are identical. Bypass this run ({name})")
+            continue
+        out.append((name + ("_nlo" if nlo else ""), values))
+    return out
 
 
 def record(kind, **extra):
@@ -194,7 +221,8 @@ def launch(directory, switches):
     run = directory / "Events" / f"run_{max(runs, default=0) + 1:02d}"
     name = "events.lhe.gz" if switches.get("order") == "NLO" else "unweighted_events.lhe.gz"
     param_card = (cards / "param_card.dat").read_text()
-    points = reweight_points(rwgt_card)
+    nlo = switches.get("order") == "NLO"
+    points = reweighted_points(reweight_points(rwgt_card), param_card, nlo)
     write_events(run / name, (cards / "run_card.dat").read_text(), param_card, points, seed=len(runs))
     print(f"fake MadGraph: wrote {run / name}")
 
@@ -213,16 +241,17 @@ def mg5_amc(command_file):
 def madevent_reweight(run_name):
     directory = Path(__file__).resolve().parents[1]
     run = directory / "Events" / run_name
-    lhe = run / "unweighted_events.lhe.gz"
+    nlo = (run / "events.lhe.gz").is_file()
+    lhe = run / ("events.lhe.gz" if nlo else "unweighted_events.lhe.gz")
     card = (directory / "Cards" / "reweight_card.dat").read_text()
     record("madevent", reweight_card=card)
     text = gzip_text(lhe)
     header = text[: text.index("<init>")]
-    new = reweight_points(card)
-    old = [wid for wid in re.findall(r"<weight id='([^']*)'", header) if wid not in {n for n, _ in new}]
-    points = [(name, {}) for name in old] + new
     slha = re.search(r"<slha>\n(.*?)</slha>", header, re.S)
     param_card = slha.group(1) if slha else (directory / "Cards" / "param_card.dat").read_text()
+    new = reweighted_points(reweight_points(card), param_card, nlo)
+    old = [wid for wid in re.findall(r"<weight id='([^']*)'", header) if wid not in {n for n, _ in new}]
+    points = [(name, {}) for name in old] + new
     run_card = re.search(r"<!\[CDATA\[\n(.*?)\]\]>", header, re.S).group(1)
     write_events(lhe, run_card, param_card, points, seed=int(run_name[4:]) - 1)
     print(f"fake MadGraph: reweighted {lhe}")

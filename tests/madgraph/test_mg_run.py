@@ -73,7 +73,8 @@ def test_run_multiple_drives_madgraph_like_madminer(tutorial_setup, cards, fake_
         ]
         assert launch["switches"]["reweight"] == "ON"
         assert launch["param_card"] == param_card(tutorial_setup, benchmark, cards("param_card_template.dat"))
-        assert launch["reweight_card"] == reweight_card(tutorial_setup)
+        others = [name for name in tutorial_setup.benchmark_names if name != benchmark]
+        assert launch["reweight_card"] == reweight_card(tutorial_setup, others)  # not the sampling benchmark
         assert "  12      = nevents          ! Number of unweighted events requested" in launch["run_card"]
         assert {"param_card.dat", "run_card.dat", "reweight_card.dat"} <= set(launch["cards"])
     for call in calls:
@@ -89,9 +90,11 @@ def test_run_multiple_drives_madgraph_like_madminer(tutorial_setup, cards, fake_
     assert [r.to_dict() for r in load_runs(steering)] == [r.to_dict() for r in runs]
     assert all(r.done and r.script is None for r in runs)
 
-    # 4. the LHE files go through the reader into a store, one weight column per benchmark
+    # 4. the LHE files go through the reader into a store, one weight column per benchmark; the sampling
+    # benchmark's column is the event weight XWGTUP
     header = read_lhe_header(runs[0].lhe_file)
-    assert header.weight_ids == tutorial_setup.benchmark_names
+    assert header.weight_ids == tutorial_setup.benchmark_names[1:]
+    assert [r.weight_mapping for r in runs] == [{"sm": "XWGTUP"}, {"w": "XWGTUP"}]
     analysis = diphoton_analysis()
     store = EventStore.create(
         str(tmp_path / "vbf.zarr"), tutorial_setup, analysis.observable_names, chunk_size=8
@@ -101,9 +104,11 @@ def test_run_multiple_drives_madgraph_like_madminer(tutorial_setup, cards, fake_
     assert store.read("sampled_from").tolist() == [0] * 12 + [1] * 12
     np.testing.assert_allclose(store.read("observables")[:, 0], 125.0, rtol=1e-6)
     events = read_lhe(runs[0].lhe_file)
-    raw = np.column_stack([events.weights[name].to_numpy() for name in tutorial_setup.benchmark_names])
+    names = tutorial_setup.benchmark_names
+    raw = np.column_stack(
+        [events.weight.to_numpy()] + [events.weights[name].to_numpy() for name in names[1:]]
+    )
     np.testing.assert_allclose(store.read("weights")[:12], raw / 2, rtol=1e-12)  # event_norm sum, 2 samples
-    np.testing.assert_allclose(raw[:, 0], events.weight.to_numpy(), rtol=1e-7)  # sm: the nominal weight
 
 
 def test_background_run_without_reweighting_and_nlo_naming(tutorial_setup, cards, fake_madgraph, tmp_path):
@@ -165,6 +170,10 @@ def test_background_run_without_reweighting_and_nlo_naming(tutorial_setup, cards
     assert launch["run_card"].rstrip().endswith("  True = store_rwgt_info")
     assert nlo.lhe_file == tmp_path / "nlo" / "Events" / "run_01" / "events.lhe.gz"
     assert find_event_files(tmp_path / "nlo", order="NLO") == [nlo.lhe_file]
+    # MadGraph names NLO reweighting weights <rwgt_name>_nlo; the run's weight mapping reads them
+    others = [name for name in tutorial_setup.benchmark_names if name != "w"]
+    assert read_lhe_header(nlo.lhe_file).weight_ids == [f"{name}_nlo" for name in others]
+    assert nlo.weight_mapping == {**{name: f"{name}_nlo" for name in others}, "w": "XWGTUP"}
 
 
 def test_reweight_existing_sample_adds_the_benchmark_weights(tutorial_setup, cards, fake_madgraph, tmp_path):
@@ -186,10 +195,12 @@ def test_reweight_existing_sample_adds_the_benchmark_weights(tutorial_setup, car
     assert call["kind"] == "madevent"
     assert call["argv"] == [str(process / "bin" / "madevent"), "reweight", "run_01", "-f"]
     assert call["cwd"] == str(logs)
-    assert call["reweight_card"] == reweight_card(tutorial_setup)
-    assert (process / "Cards" / "reweight_card.dat").read_text() == reweight_card(tutorial_setup)
+    others = tutorial_setup.benchmark_names[1:]  # never the sampling benchmark "sm"
+    assert call["reweight_card"] == reweight_card(tutorial_setup, others)
+    assert (process / "Cards" / "reweight_card.dat").read_text() == reweight_card(tutorial_setup, others)
     assert record.done and record.log_file == logs / "reweight_run_01.log"
-    assert read_lhe_header(record.lhe_file).weight_ids == tutorial_setup.benchmark_names
+    assert read_lhe_header(record.lhe_file).weight_ids == others
+    assert record.weight_mapping == {"sm": "XWGTUP"}
     analysis = diphoton_analysis()
     store = EventStore.create(str(tmp_path / "s.zarr"), tutorial_setup, analysis.observable_names)
     analyse_samples([Sample(**record.sample_kwargs())], analysis, store, progress=False)

@@ -7,6 +7,8 @@ scripts they prepare) -> ``Events/<run>/unweighted_events.lhe.gz`` -> :func:`col
 from .execute import build_command, call_madgraph, madgraph_environment, require_madgraph
 from .param_card import card_number, param_card, set_param_card_entries, write_param_card
 from .process import (
+    NOMINAL_WEIGHT,
+    benchmark_weight_mapping,
     card_destination,
     event_file,
     event_file_name,
@@ -17,7 +19,7 @@ from .process import (
     run_directories,
 )
 from .record import MadGraphRun, default_steering_directory, load_runs
-from .reweight import existing_weight_ids, reweight_existing_sample
+from .reweight import benchmark_weights_with_nominal, existing_weight_ids, reweight_existing_sample
 from .reweight_card import check_weight_name, reweight_card, write_reweight_card
 from .run import run, run_multiple
 from .run_card import (
@@ -30,7 +32,10 @@ from .run_card import (
 from .scripts import master_script, process_script, reweight_script, run_script
 
 __all__ = [
+    "NOMINAL_WEIGHT",
     "MadGraphRun",
+    "benchmark_weight_mapping",
+    "benchmark_weights_with_nominal",
     "build_command",
     "call_madgraph",
     "card_destination",

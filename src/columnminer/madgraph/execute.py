@@ -18,7 +18,19 @@ logger = logging.getLogger(__name__)
 
 def require_madgraph(mg_directory: str | os.PathLike) -> Path:
     """The MadGraph 5 launcher ``<mg_directory>/bin/mg5_aMC``; a missing directory or launcher raises
-    :class:`~columnminer.errors.MadGraphNotFoundError` naming it."""
+    :class:`~columnminer.errors.MadGraphNotFoundError` naming it.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> (d / "bin").mkdir(); _ = (d / "bin" / "mg5_aMC").write_text("")
+        >>> require_madgraph(d) == (d / "bin" / "mg5_aMC").resolve()
+        True
+        >>> require_madgraph(d / "missing")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        columnminer.errors.MadGraphNotFoundError: MadGraph directory .../missing does not exist; ...
+    """
     directory = Path(mg_directory).expanduser()
     if not directory.is_dir():
         raise MadGraphNotFoundError(
@@ -90,7 +102,15 @@ def build_command(
 
 
 def log_tail(path: str | os.PathLike, n_lines: int = 15) -> str:
-    """The last ``n_lines`` lines of a log file (empty when it does not exist)."""
+    """The last ``n_lines`` lines of a log file (empty when it does not exist).
+
+    Example:
+        >>> import tempfile
+        >>> log = Path(tempfile.mkdtemp()) / "run.log"
+        >>> _ = log.write_text("one\\ntwo\\nthree\\n")
+        >>> log_tail(log, 2), log_tail(log.with_name("none.log"))
+        ('two\\nthree', '')
+    """
     try:
         lines = Path(path).read_text(errors="replace").splitlines()
     except OSError:
@@ -111,6 +131,17 @@ def call_madgraph(
     command, the exit code and the log file, and quoting the end of the log. ``cwd`` defaults to the log
     folder, so files MadGraph leaves in its working directory (``MG5_debug`` after a crash) end up next to
     the log.
+
+    Example (the recording fake in the tests is a real MadGraph's stand-in; here, plain ``python -c``):
+        >>> import sys, tempfile
+        >>> log = Path(tempfile.mkdtemp()) / "logs" / "hello.log"
+        >>> call_madgraph([sys.executable, "-c", "print('hello')"], log, "saying hello")
+        >>> log.read_text()
+        'hello\\n'
+        >>> call_madgraph([sys.executable, "-c", "raise SystemExit(3)"], log, "failing")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        columnminer.errors.MadGraphError: failing failed with exit code 3; see the log ...
     """
     log_file = Path(log_file)
     log_file.parent.mkdir(parents=True, exist_ok=True)

@@ -51,7 +51,19 @@ def _token_span(content: str, k: int) -> tuple[int, int]:
 
 
 def read_card(path: str | os.PathLike, what: str = "card") -> str:
-    """The text of a card file; a missing file raises :class:`~columnminer.errors.MadGraphNotFoundError`."""
+    """The text of a card file; a missing file raises :class:`~columnminer.errors.MadGraphNotFoundError`.
+
+    Example:
+        >>> import tempfile
+        >>> card = Path(tempfile.mkdtemp()) / "run_card.dat"
+        >>> _ = card.write_text("  10 = nevents\\n")
+        >>> read_card(card, "run card")
+        '  10 = nevents\\n'
+        >>> read_card(card.with_name("nothing.dat"), "run card")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        columnminer.errors.MadGraphNotFoundError: run card .../nothing.dat does not exist
+    """
     path = Path(path)
     if not path.is_file():
         raise MadGraphNotFoundError(f"{what} {path} does not exist", path=str(path))
@@ -59,7 +71,14 @@ def read_card(path: str | os.PathLike, what: str = "card") -> str:
 
 
 def parameter_space_of(setup: Any) -> ParameterSpace:
-    """The parameter space of an AnalysisSetup (or the space itself)."""
+    """The parameter space of an AnalysisSetup (or the space itself).
+
+    Example:
+        >>> from columnminer.madgraph.reweight_card import example_setup
+        >>> space = parameter_space_of(example_setup())
+        >>> parameter_space_of(space) is space, space.benchmark_names
+        (True, ['sm', 'w'])
+    """
     space = getattr(setup, "parameter_space", setup)
     if not isinstance(space, ParameterSpace):
         raise TypeError(f"expected an AnalysisSetup or ParameterSpace, got {type(setup).__name__}")
@@ -175,7 +194,17 @@ def param_card(setup: Any, benchmark: str, template_file: str | os.PathLike) -> 
 def write_param_card(
     setup: Any, benchmark: str, template_file: str | os.PathLike, output_file: str | os.PathLike
 ) -> Path:
-    """Write :func:`param_card` of ``benchmark`` to ``output_file`` (parent folders are created)."""
+    """Write :func:`param_card` of ``benchmark`` to ``output_file`` (parent folders are created).
+
+    Example:
+        >>> import tempfile
+        >>> from columnminer.madgraph.reweight_card import example_setup
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "template.dat").write_text("Block dim6\\n    2 0.000000e+00 # CWL2\\n")
+        >>> out = write_param_card(example_setup(), "w", d / "template.dat", d / "cards" / "param_card_w.dat")
+        >>> out.read_text().splitlines()[1]
+        '    2 2.0e+00 # CWL2 [columnminer: CWL2 = 2.0]'
+    """
     text = param_card(setup, benchmark, template_file)
     output = Path(output_file)
     output.parent.mkdir(parents=True, exist_ok=True)

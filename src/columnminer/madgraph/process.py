@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import MadGraphCardError, MadGraphNotFoundError
 
 __all__ = [
+    "NOMINAL_WEIGHT",
     "ORDERS",
+    "benchmark_weight_mapping",
     "card_destination",
     "check_madgraph_path",
     "check_order",
@@ -27,6 +30,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ORDERS = ("LO", "NLO")
+#: The weight id that stands for the event weight XWGTUP itself in a ``weight_mapping`` (the sampling
+#: benchmark's column: it is not reweighted, see :func:`benchmark_weight_mapping`).
+NOMINAL_WEIGHT = "XWGTUP"
+#: The suffix MadGraph appends to a reweighting name for NLO events (``<rwgt_name>_nlo``).
+_NLO_SUFFIX = {"LO": "", "NLO": "_nlo"}
 
 #: Where each card goes inside a process directory. The Pythia8 card of an aMC@NLO process is its shower card.
 _CARDS = {
@@ -52,7 +60,12 @@ _RUN = re.compile(r"run_(\d+)")
 
 
 def check_order(order: str) -> str:
-    """``"LO"`` or ``"NLO"`` (any case); anything else raises :class:`~columnminer.errors.MadGraphCardError`."""
+    """``"LO"`` or ``"NLO"`` (any case); anything else raises :class:`~columnminer.errors.MadGraphCardError`.
+
+    Example:
+        >>> check_order("nlo")
+        'NLO'
+    """
     upper = str(order).upper()
     if upper not in ORDERS:
         raise MadGraphCardError(f"order must be 'LO' or 'NLO', got {order!r}")
@@ -84,7 +97,16 @@ def event_file_name(order: str = "LO") -> str:
 
 
 def check_madgraph_path(path: str | os.PathLike, what: str) -> str:
-    """Return ``str(path)`` if MadGraph's command parser can take it (no whitespace), else raise."""
+    """Return ``str(path)`` if MadGraph's command parser can take it (no whitespace), else raise.
+
+    Example:
+        >>> check_madgraph_path("/work/MG_process", "mg_process_directory")
+        '/work/MG_process'
+        >>> check_madgraph_path("/my work/MG", "mg_directory")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        columnminer.errors.MadGraphCardError: mg_directory '/my work/MG' contains whitespace, ...
+    """
     text = str(path)
     if any(c.isspace() for c in text):
         raise MadGraphCardError(
@@ -137,7 +159,16 @@ def launch_commands(mg_process_directory: str | os.PathLike, **switches: bool | 
 
 
 def is_process_directory(path: str | os.PathLike) -> bool:
-    """Whether ``path`` looks like a MadGraph process directory (``bin/generate_events`` and ``Cards/``)."""
+    """Whether ``path`` looks like a MadGraph process directory (``bin/generate_events`` and ``Cards/``).
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> before = is_process_directory(d)
+        >>> (d / "bin").mkdir(); (d / "Cards").mkdir(); _ = (d / "bin" / "generate_events").write_text("")
+        >>> before, is_process_directory(d)
+        (False, True)
+    """
     path = Path(path)
     return (path / "bin" / "generate_events").is_file() and (path / "Cards").is_dir()
 
@@ -161,13 +192,31 @@ def run_directories(mg_process_directory: str | os.PathLike) -> list[Path]:
 
 
 def next_run_number(mg_process_directory: str | os.PathLike) -> int:
-    """The number MadGraph gives the next run (``run_01`` first): one more than the largest existing run."""
+    """The number MadGraph gives the next run (``run_01`` first): one more than the largest existing run.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> first = next_run_number(d)
+        >>> (d / "Events" / "run_03").mkdir(parents=True)
+        >>> first, next_run_number(d)
+        (1, 4)
+    """
     runs = run_directories(mg_process_directory)
     return 1 + max((int(_RUN.fullmatch(p.name).group(1)) for p in runs), default=0)  # type: ignore[union-attr]
 
 
 def event_file(mg_process_directory: str | os.PathLike, run_name: str, order: str = "LO") -> Path:
-    """The LHE file of one run, ``<process>/Events/<run_name>/<event_file_name(order)>``; raises if absent."""
+    """The LHE file of one run, ``<process>/Events/<run_name>/<event_file_name(order)>``; raises if absent.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> (d / "Events" / "run_01").mkdir(parents=True)
+        >>> _ = (d / "Events" / "run_01" / "events.lhe.gz").write_bytes(b"")
+        >>> event_file(d, "run_01", "NLO").name
+        'events.lhe.gz'
+    """
     path = Path(mg_process_directory) / "Events" / run_name / event_file_name(order)
     if not path.is_file():
         raise MadGraphNotFoundError(f"run {run_name!r} has no event file {path}", path=str(path))
@@ -195,3 +244,28 @@ def find_event_files(mg_process_directory: str | os.PathLike, order: str = "LO")
         else:
             logger.info("%s has no %s", run, name)
     return found
+
+
+def benchmark_weight_mapping(
+    benchmarks: Sequence[str], sample_benchmark: str | None, order: str = "LO"
+) -> dict[str, str]:
+    """``{benchmark: LHE weight id}`` of a MadGraph run, for ``Sample(weight_mapping=...)``.
+
+    The sampling benchmark is not reweighted (MadGraph would skip, or recompute at the cost of a whole
+    reweighting pass, a card identical to the original): its column is the event weight XWGTUP
+    (:data:`NOMINAL_WEIGHT`). Every other benchmark is the reweighting name, which MadGraph suffixes with
+    ``_nlo`` for NLO events. Benchmarks whose id is their own name are left out. A background run
+    (``sample_benchmark`` None) needs no mapping.
+
+    Example:
+        >>> benchmark_weight_mapping(["sm", "w"], "sm", "NLO")
+        {'sm': 'XWGTUP', 'w': 'w_nlo'}
+        >>> benchmark_weight_mapping(["sm", "w"], "w")
+        {'w': 'XWGTUP'}
+    """
+    if sample_benchmark is None:
+        return {}
+    suffix = _NLO_SUFFIX[check_order(order)]
+    mapping = {str(b): str(b) + suffix for b in benchmarks if suffix}
+    mapping[str(sample_benchmark)] = NOMINAL_WEIGHT
+    return {b: mapping[b] for b in [*map(str, benchmarks), str(sample_benchmark)] if b in mapping}

@@ -29,7 +29,12 @@ MANIFEST = "runs.json"
 
 
 def absolute_path(path: str | os.PathLike) -> Path:
-    """``path`` with ``~`` expanded, made absolute (symbolic links are kept)."""
+    """``path`` with ``~`` expanded, made absolute (symbolic links are kept).
+
+    Example:
+        >>> absolute_path("~/MG_process") == Path.home() / "MG_process"
+        True
+    """
     return Path(path).expanduser().absolute()
 
 
@@ -64,6 +69,9 @@ class MadGraphRun:
         run_name: the folder under ``Events/``: found after running, expected (MadGraph numbers runs
             ``run_01``, ``run_02``... in the order they start) when only prepared.
         done: whether columnminer ran it and found its event file.
+        weight_mapping: ``{benchmark: LHE weight id}`` where a benchmark's weight is not named after it
+            (:func:`~columnminer.madgraph.process.benchmark_weight_mapping`: the sampling benchmark is the
+            event weight XWGTUP, NLO reweighting names end in ``_nlo``).
 
     Example:
         >>> r = MadGraphRun(0, Path("/work/MG_process"), "sm", run_name="run_01")
@@ -84,6 +92,7 @@ class MadGraphRun:
     script: Path | None = None
     run_name: str | None = None
     done: bool = False
+    weight_mapping: dict[str, str] = field(default_factory=dict)
 
     @property
     def events_directory(self) -> Path | None:
@@ -107,11 +116,14 @@ class MadGraphRun:
                 "columnminer.madgraph.find_event_files() after it has run",
                 path=str(self.mg_process_directory),
             )
-        return {
+        kwargs: dict[str, Any] = {
             "path": str(self.lhe_file),
             "sampled_from_benchmark": None if self.is_background else self.sample_benchmark,
             "is_background": self.is_background,
         }
+        if self.weight_mapping and not self.is_background:
+            kwargs["weight_mapping"] = dict(self.weight_mapping)
+        return kwargs
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description (paths as strings)."""
@@ -131,6 +143,7 @@ class MadGraphRun:
             "script": text(self.script),
             "run_name": self.run_name,
             "done": self.done,
+            "weight_mapping": dict(self.weight_mapping),
         }
 
     @classmethod
@@ -152,11 +165,19 @@ class MadGraphRun:
             script=path(data.get("script")),
             run_name=data.get("run_name"),
             done=bool(data.get("done", False)),
+            weight_mapping={str(k): str(v) for k, v in data.get("weight_mapping", {}).items()},
         )
 
 
 def write_runs(steering_directory: str | os.PathLike, runs: Sequence[MadGraphRun]) -> Path:
-    """Write ``runs.json`` into the steering directory (replacing an older one) and return its path."""
+    """Write ``runs.json`` into the steering directory (replacing an older one) and return its path.
+
+    Example:
+        >>> import tempfile
+        >>> path = write_runs(tempfile.mkdtemp(), [MadGraphRun(0, Path("/p"), "sm", run_name="run_01")])
+        >>> path.name, json.loads(path.read_text())[0]["run_name"]
+        ('runs.json', 'run_01')
+    """
     path = Path(steering_directory) / MANIFEST
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

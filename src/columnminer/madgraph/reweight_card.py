@@ -13,7 +13,7 @@ from .._version import __version__
 from ..errors import MadGraphCardError
 from .param_card import card_number, parameter_space_of
 
-__all__ = ["check_weight_name", "reweight_card", "write_reweight_card"]
+__all__ = ["check_weight_name", "example_setup", "reweight_card", "write_reweight_card"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,22 @@ def check_weight_name(name: str) -> str:
     return name
 
 
+def example_setup() -> Any:
+    """A one-parameter setup for the examples: ``CWL2`` at ``dim6 2``, benchmarks ``sm`` (0) and ``w`` (2).
+
+    Example:
+        >>> example_setup().benchmark_names
+        ['sm', 'w']
+    """
+    from ..setup import AnalysisSetup
+
+    setup = AnalysisSetup()
+    setup.add_parameter("dim6", 2, name="CWL2")
+    setup.add_benchmark([0.0], name="sm")
+    setup.add_benchmark([2.0], name="w")
+    return setup
+
+
 def reweight_card(setup: Any, benchmarks: Sequence[str] | None = None) -> str:
     """Reweight-card text that adds one weight per benchmark, named after the benchmark.
 
@@ -49,11 +65,7 @@ def reweight_card(setup: Any, benchmarks: Sequence[str] | None = None) -> str:
     benchmark column of the event store has a weight with its name in the file.
 
     Example:
-        >>> from columnminer import AnalysisSetup
-        >>> setup = AnalysisSetup()
-        >>> _ = setup.add_parameter("dim6", 2, name="CWL2")
-        >>> _ = setup.add_benchmark([0.0], name="sm")
-        >>> _ = setup.add_benchmark([2.0], name="w")
+        >>> setup = example_setup()
         >>> print("\\n".join(reweight_card(setup).splitlines()[-8:]))
         # benchmark sm: CWL2 = 0.0
         launch --rwgt_name=sm
@@ -99,7 +111,14 @@ def reweight_card(setup: Any, benchmarks: Sequence[str] | None = None) -> str:
 def write_reweight_card(
     setup: Any, output_file: str | os.PathLike, benchmarks: Sequence[str] | None = None
 ) -> Path:
-    """Write :func:`reweight_card` to ``output_file`` (parent folders are created)."""
+    """Write :func:`reweight_card` to ``output_file`` (parent folders are created).
+
+    Example:
+        >>> import tempfile
+        >>> path = write_reweight_card(example_setup(), tempfile.mkdtemp() + "/cards/reweight_card.dat", ["w"])
+        >>> [line for line in path.read_text().splitlines() if line.startswith("launch")]
+        ['launch --rwgt_name=w']
+    """
     output = Path(output_file)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(reweight_card(setup, benchmarks))

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from ..systematics import Systematic
 from .execute import build_command, call_madgraph, madgraph_environment, require_madgraph
 from .param_card import param_card, parameter_space_of, read_card
 from .process import (
+    benchmark_weight_mapping,
     card_destination,
     check_madgraph_path,
     check_order,
@@ -114,6 +116,214 @@ def _find_new_run(process: Path, before: set[Path], order: str, command: list[st
     return done[-1].name
 
 
+@dataclass
+class _Where:
+    """Where and how the runs of one :func:`run_multiple` call happen."""
+
+    process: Path
+    steering: Path
+    logs: Path
+    mg_directory: Path
+    temp: Path | None
+    order: str
+    initial_command: str | None
+    python_executable: str | None
+    launcher: Path | None = None
+    env: dict[str, str] | None = None
+
+
+@dataclass
+class _Inputs:
+    """The cards read (and checked) before anything runs."""
+
+    proc_text: str
+    run_card_files: list[PathLike | None]
+    extra: dict[str, str]
+    ufo: Path | None
+
+
+def _read_inputs(
+    proc_card_file: PathLike,
+    param_card_template_file: PathLike,
+    run_card_files: Sequence[PathLike | None] | PathLike | None,
+    pythia8_card_file: PathLike | None,
+    pythia8_settings: Mapping[str, Any] | None,
+    madspin_card_file: PathLike | None,
+    configuration_file: PathLike | None,
+    ufo_model_directory: PathLike | None,
+) -> _Inputs:
+    """Read every card once, so that a missing or malformed one fails before MadGraph starts."""
+    proc_text = _proc_card(proc_card_file)
+    read_card(param_card_template_file, "param card template")
+    if run_card_files is None or isinstance(run_card_files, str | os.PathLike):
+        run_card_files = [run_card_files]
+    for path in run_card_files:
+        if path is not None:
+            read_card(path, "run card")
+    extra: dict[str, str] = {}
+    if pythia8_card_file is not None:
+        extra["pythia8"] = set_shower_card_entries(
+            read_card(pythia8_card_file, "Pythia8 card"), pythia8_settings or {}
+        )
+    elif pythia8_settings:
+        raise MadGraphCardError("pythia8_settings need a pythia8_card_file")
+    if madspin_card_file is not None:
+        extra["madspin"] = read_card(madspin_card_file, "MadSpin card")
+    if configuration_file is not None:
+        extra["configuration"] = read_card(configuration_file, "configuration file")
+    ufo = None if ufo_model_directory is None else absolute_path(ufo_model_directory)
+    if ufo is not None and not ufo.is_dir():
+        raise MadGraphNotFoundError(f"UFO model directory {ufo} does not exist", path=str(ufo))
+    return _Inputs(proc_text, list(run_card_files), extra, ufo)
+
+
+def _create_process(where: _Where, inputs: _Inputs, reuse_process_directory: bool) -> None:
+    """``mg5_aMC`` on the process card plus ``output <process>`` (unless an existing one is reused)."""
+    process, logs = where.process, where.logs
+    if reuse_process_directory and is_process_directory(process):
+        logger.info("reusing the process directory %s", process)
+        return
+    if process.exists():
+        logger.warning(
+            "%s exists: MadGraph creates the process directory again (its runs may be lost); pass "
+            "reuse_process_directory=True to keep it",
+            process,
+        )
+    if inputs.ufo is not None:
+        _install_ufo_model(inputs.ufo, where.mg_directory)
+    generate = where.steering / "cards" / "generate.mg5"
+    generate.parent.mkdir(parents=True, exist_ok=True)
+    generate.write_text(inputs.proc_text.rstrip("\n") + f"\n\noutput {process}\n")
+    process.parent.mkdir(parents=True, exist_ok=True)
+    command = build_command([where.launcher, generate], where.initial_command, where.python_executable)
+    call_madgraph(command, logs / "generate.log", "creating the MadGraph process directory", env=where.env)
+    if not is_process_directory(process):
+        raise MadGraphError(
+            f"MadGraph finished without error but {process} is no process directory (no "
+            f"bin/generate_events); see the log {logs / 'generate.log'}",
+            command=command,
+            returncode=0,
+            log_path=str(logs / "generate.log"),
+        )
+
+
+def _run_cards(
+    i: int,
+    run_card_file: PathLike | None,
+    benchmark: str,
+    space: Any,
+    param_card_template_file: PathLike,
+    systematics: Sequence[Systematic],
+    is_background: bool,
+    where: _Where,
+    inputs: _Inputs,
+    settings: Mapping[str, Any],
+) -> dict[str, str]:
+    """The card texts of run ``i``: param card at its benchmark, run card, reweight card, extra cards."""
+    texts = {"param": param_card(space, benchmark, param_card_template_file)}
+    if run_card_file is not None:
+        these = dict(settings)
+        if int(these.get("iseed", 0) or 0) != 0:
+            these["iseed"] = int(these["iseed"]) + i
+        texts["run"] = edit_run_card(run_card_file, systematics, where.order, is_background, these)
+    elif settings or any(s.effect in ("scale", "pdf") for s in systematics):
+        logger.warning(
+            "run %d has no run card: run_card_settings and the systematics switches are not applied", i
+        )
+    others = [name for name in space.benchmark_names if name != benchmark]
+    if not is_background and others:
+        texts["reweight"] = reweight_card(space, others)
+    texts.update(inputs.extra)
+    return texts
+
+
+def _record(
+    i: int, benchmark: str, texts: Mapping[str, str], space: Any, is_background: bool, where: _Where
+) -> MadGraphRun:
+    """Write the steering copies of run ``i``'s cards and describe the run (its weight mapping included)."""
+    copies = {kind: where.steering / "cards" / _COPY_NAMES[kind].format(i) for kind in texts}
+    for kind, text in texts.items():
+        copies[kind].parent.mkdir(parents=True, exist_ok=True)
+        copies[kind].write_text(text)
+    mapping = {} if is_background else benchmark_weight_mapping(space.benchmark_names, benchmark, where.order)
+    return MadGraphRun(
+        index=i,
+        mg_process_directory=where.process,
+        sample_benchmark=benchmark,
+        is_background=is_background,
+        order=where.order,
+        cards=copies,
+        log_file=where.logs / f"run_{i}.log",
+        weight_mapping=mapping,
+    )
+
+
+def _prepare_script(
+    record: MadGraphRun, texts: Mapping[str, str], switches: list[str], where: _Where
+) -> None:
+    """Write ``<steering>/scripts/run_<i>.sh`` for the run; its name is the one MadGraph will give it."""
+    i = record.index
+    record.commands_file = where.process / "Cards" / f"columnminer_launch_{i}.mg5"
+    record.run_name = f"run_{next_run_number(where.process) + i:02d}"
+    record.script = write_script(
+        where.steering / "scripts" / f"run_{i}.sh",
+        run_script(
+            f"columnminer run {i}: events sampled at benchmark {record.sample_benchmark}",
+            {card_destination(kind, where.order): text for kind, text in texts.items()},
+            switches,
+            f"columnminer_launch_{i}.mg5",
+            f"run_{i}.log",
+            where.mg_directory,
+            where.process,
+            where.logs,
+            where.initial_command,
+            where.python_executable,
+            where.temp,
+        ),
+    )
+
+
+def _launch(record: MadGraphRun, switches: list[str], where: _Where) -> None:
+    """Copy the run's cards into the process, launch MadGraph and find the run it wrote."""
+    for kind, copy in record.cards.items():
+        shutil.copyfile(copy, where.process / card_destination(kind, where.order))
+    record.commands_file = where.steering / "cards" / f"mg_commands_{record.index}.mg5"
+    record.commands_file.write_text("\n".join([f"launch {where.process}", *switches]) + "\n")
+    before = set(run_directories(where.process))
+    command = build_command(
+        [where.launcher, record.commands_file], where.initial_command, where.python_executable
+    )
+    what = f"MadGraph run {record.index} (benchmark {record.sample_benchmark})"
+    call_madgraph(command, record.log_file, what, env=where.env)
+    record.run_name = _find_new_run(where.process, before, where.order, command, record.log_file)
+    record.done = True
+    logger.info("run %d finished: %s", record.index, record.lhe_file)
+
+
+def _write_master_scripts(runs: Sequence[MadGraphRun], where: _Where, inputs: _Inputs) -> None:
+    """``scripts/create_process.sh`` and ``run.sh`` (everything, in order) in the steering directory."""
+    write_script(
+        where.steering / "scripts" / "create_process.sh",
+        process_script(
+            inputs.proc_text,
+            where.mg_directory,
+            where.process,
+            where.logs,
+            inputs.ufo,
+            where.initial_command,
+            where.python_executable,
+            where.temp,
+        ),
+    )
+    names = ["scripts/create_process.sh", *(f"scripts/run_{r.index}.sh" for r in runs)]
+    script = write_script(
+        where.steering / "run.sh", master_script(names, where.mg_directory, where.process, where.logs)
+    )
+    logger.info(
+        "to generate the events run: %s [MG_directory] [MG_process_directory] [log_directory]", script
+    )
+
+
 def run_multiple(
     setup: Any,
     mg_directory: PathLike,
@@ -160,164 +370,105 @@ def run_multiple(
     (default :func:`default_steering_directory`), ``reuse_process_directory`` (keep an existing process
     directory instead of creating it again).
 
-    Every signal run reweights to every benchmark of the setup, each weight named after its benchmark, the
-    sampling benchmark included, so each LHE file can go straight to
-    :func:`columnminer.samples.analyse_samples`. Returns one :class:`MadGraphRun` per run (also listed in
-    ``<steering>/runs.json``). With ``only_prepare_script`` the scripts are ``<steering>/run.sh`` (everything,
-    in order), ``<steering>/scripts/create_process.sh`` and ``<steering>/scripts/run_<i>.sh`` (one run each,
-    self-contained for batch jobs); their run names are those MadGraph will give when they run in order.
+    Every signal run reweights to every benchmark of the setup but its sampling benchmark, each weight named
+    after its benchmark (``<name>_nlo`` at NLO, as MadGraph names them). The sampling benchmark is left out
+    as in MadMiner: older MadGraph versions skip a card identical to the original and write no weight, newer
+    ones spend a whole reweighting pass recomputing the event weight. Its column is the event weight XWGTUP:
+    the run's ``weight_mapping`` says so, and ``Sample(**run.sample_kwargs())`` goes straight to
+    :func:`columnminer.samples.analyse_samples` (see ``docs/madgraph.md``). Returns one
+    :class:`MadGraphRun` per run (also listed in ``<steering>/runs.json``). With ``only_prepare_script`` the
+    scripts are ``<steering>/run.sh`` (everything, in order), ``<steering>/scripts/create_process.sh`` and
+    ``<steering>/scripts/run_<i>.sh`` (one run each, self-contained for batch jobs); their run names are
+    those MadGraph will give when they run in order.
+
+    Example (dry: scripts only, MadGraph need not be installed):
+        >>> import tempfile
+        >>> from columnminer.madgraph.reweight_card import example_setup
+        >>> setup = example_setup()
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "proc_card.dat").write_text("import model sm\\ngenerate p p > h\\n")
+        >>> _ = (d / "param_card.dat").write_text("Block dim6\\n    2 0.0e+00 # CWL2\\n")
+        >>> runs = run_multiple(setup, d / "MG5", d / "proc_card.dat", d / "param_card.dat",
+        ...                     mg_process_directory=d / "MG_process", log_directory=d / "logs",
+        ...                     only_prepare_script=True)
+        >>> [(r.sample_benchmark, r.run_name, r.weight_mapping) for r in runs]
+        [('sm', 'run_01', {'sm': 'XWGTUP'}), ('w', 'run_02', {'w': 'XWGTUP'})]
+        >>> [l for l in runs[0].cards["reweight"].read_text().splitlines() if l.startswith("launch")]
+        ['launch --rwgt_name=w']
     """
     order = check_order(order)
     space = parameter_space_of(setup)
     process = absolute_path(mg_process_directory if mg_process_directory is not None else "MG_process")
     check_madgraph_path(process, "mg_process_directory")
-    logs = absolute_path(log_directory if log_directory is not None else "logs")
-    steering = (
-        absolute_path(steering_directory) if steering_directory else default_steering_directory(process)
+    where = _Where(
+        process=process,
+        steering=absolute_path(steering_directory)
+        if steering_directory
+        else default_steering_directory(process),
+        logs=absolute_path(log_directory if log_directory is not None else "logs"),
+        mg_directory=absolute_path(mg_directory),
+        temp=None if temp_directory is None else absolute_path(temp_directory),
+        order=order,
+        initial_command=initial_command,
+        python_executable=python_executable,
     )
-    mg_directory = absolute_path(mg_directory)
-    temp = None if temp_directory is None else absolute_path(temp_directory)
-
-    proc_text = _proc_card(proc_card_file)
-    read_card(param_card_template_file, "param card template")
-    if run_card_files is None or isinstance(run_card_files, str | os.PathLike):
-        run_card_files = [run_card_files]
-    for path in run_card_files:
-        if path is not None:
-            read_card(path, "run card")
-    extra: dict[str, str] = {}
-    if pythia8_card_file is not None:
-        extra["pythia8"] = set_shower_card_entries(
-            read_card(pythia8_card_file, "Pythia8 card"), pythia8_settings or {}
-        )
-    elif pythia8_settings:
-        raise MadGraphCardError("pythia8_settings need a pythia8_card_file")
-    if madspin_card_file is not None:
-        extra["madspin"] = read_card(madspin_card_file, "MadSpin card")
-    if configuration_file is not None:
-        extra["configuration"] = read_card(configuration_file, "configuration file")
-    ufo = None if ufo_model_directory is None else absolute_path(ufo_model_directory)
-    if ufo is not None and not ufo.is_dir():
-        raise MadGraphNotFoundError(f"UFO model directory {ufo} does not exist", path=str(ufo))
+    inputs = _read_inputs(
+        proc_card_file,
+        param_card_template_file,
+        run_card_files,
+        pythia8_card_file,
+        pythia8_settings,
+        madspin_card_file,
+        configuration_file,
+        ufo_model_directory,
+    )
     benchmarks = _sample_benchmarks(space, sample_benchmarks, is_background)
     chosen_systematics = _selected_systematics(setup, systematics)
-    weights_card = None if is_background else reweight_card(space)
-    settings = dict(run_card_settings or {})
-
     if only_prepare_script:
-        if not (mg_directory / "bin" / "mg5_aMC").is_file():
+        if not (where.mg_directory / "bin" / "mg5_aMC").is_file():
             logger.warning(
-                "%s/bin/mg5_aMC does not exist here; the scripts will need the right path", mg_directory
+                "%s/bin/mg5_aMC does not exist here; the scripts will need the right path", where.mg_directory
             )
-        launcher, env = mg_directory / "bin" / "mg5_aMC", None
     else:
-        launcher = require_madgraph(mg_directory)
-        env = madgraph_environment(python_executable, temp)
-        if not (reuse_process_directory and is_process_directory(process)):
-            if process.exists():
-                logger.warning(
-                    "%s exists: MadGraph creates the process directory again (its runs may be lost); pass "
-                    "reuse_process_directory=True to keep it",
-                    process,
-                )
-            if ufo is not None:
-                _install_ufo_model(ufo, mg_directory)
-            generate = steering / "cards" / "generate.mg5"
-            generate.parent.mkdir(parents=True, exist_ok=True)
-            generate.write_text(proc_text.rstrip("\n") + f"\n\noutput {process}\n")
-            process.parent.mkdir(parents=True, exist_ok=True)
-            command = build_command([launcher, generate], initial_command, python_executable)
-            call_madgraph(command, logs / "generate.log", "creating the MadGraph process directory", env=env)
-            if not is_process_directory(process):
-                raise MadGraphError(
-                    f"MadGraph finished without error but {process} is no process directory (no "
-                    f"bin/generate_events); see the log {logs / 'generate.log'}",
-                    command=command,
-                    returncode=0,
-                    log_path=str(logs / "generate.log"),
-                )
-        else:
-            logger.info("reusing the process directory %s", process)
+        where.launcher = require_madgraph(where.mg_directory)
+        where.env = madgraph_environment(python_executable, where.temp)
+        _create_process(where, inputs, reuse_process_directory)
 
-    first_run = next_run_number(process)
     runs: list[MadGraphRun] = []
-    for i, (run_card_file, benchmark) in enumerate(itertools.product(run_card_files, benchmarks)):
-        texts = {"param": param_card(space, benchmark, param_card_template_file)}
-        if run_card_file is not None:
-            these = dict(settings)
-            if int(these.get("iseed", 0) or 0) != 0:
-                these["iseed"] = int(these["iseed"]) + i
-            texts["run"] = edit_run_card(run_card_file, chosen_systematics, order, is_background, these)
-        elif settings or any(s.effect in ("scale", "pdf") for s in chosen_systematics):
-            logger.warning(
-                "run %d has no run card: run_card_settings and the systematics switches are not applied", i
-            )
-        if weights_card is not None:
-            texts["reweight"] = weights_card
-        texts.update(extra)
-        copies = {kind: steering / "cards" / _COPY_NAMES[kind].format(i) for kind in texts}
-        for kind, text in texts.items():
-            copies[kind].parent.mkdir(parents=True, exist_ok=True)
-            copies[kind].write_text(text)
-        switches = launch_switches(
-            order, shower="pythia8" in texts, reweight=not is_background, madspin="madspin" in texts
+    pairs = itertools.product(inputs.run_card_files, benchmarks)
+    for i, (run_card_file, benchmark) in enumerate(pairs):
+        texts = _run_cards(
+            i,
+            run_card_file,
+            benchmark,
+            space,
+            param_card_template_file,
+            chosen_systematics,
+            is_background,
+            where,
+            inputs,
+            run_card_settings or {},
         )
-        record = MadGraphRun(
-            index=i,
-            mg_process_directory=process,
-            sample_benchmark=benchmark,
-            is_background=is_background,
-            order=order,
-            cards=copies,
-            log_file=logs / f"run_{i}.log",
+        record = _record(i, benchmark, texts, space, is_background, where)
+        switches = launch_switches(
+            order, shower="pythia8" in texts, reweight="reweight" in texts, madspin="madspin" in texts
         )
         logger.info(
-            "run %d: sampling benchmark %s, run card %s, cards in %s", i, benchmark, run_card_file, steering
+            "run %d: sampling benchmark %s, run card %s, cards in %s",
+            i,
+            benchmark,
+            run_card_file,
+            where.steering,
         )
         if only_prepare_script:
-            record.commands_file = process / "Cards" / f"columnminer_launch_{i}.mg5"
-            record.run_name = f"run_{first_run + i:02d}"
-            record.script = write_script(
-                steering / "scripts" / f"run_{i}.sh",
-                run_script(
-                    f"columnminer run {i}: events sampled at benchmark {benchmark}",
-                    {card_destination(kind, order): text for kind, text in texts.items()},
-                    switches,
-                    f"columnminer_launch_{i}.mg5",
-                    f"run_{i}.log",
-                    mg_directory,
-                    process,
-                    logs,
-                    initial_command,
-                    python_executable,
-                    temp,
-                ),
-            )
+            _prepare_script(record, texts, switches, where)
         else:
-            for kind in texts:
-                shutil.copyfile(copies[kind], process / card_destination(kind, order))
-            record.commands_file = steering / "cards" / f"mg_commands_{i}.mg5"
-            record.commands_file.write_text("\n".join([f"launch {process}", *switches]) + "\n")
-            before = set(run_directories(process))
-            command = build_command([launcher, record.commands_file], initial_command, python_executable)
-            call_madgraph(command, record.log_file, f"MadGraph run {i} (benchmark {benchmark})", env=env)
-            record.run_name = _find_new_run(process, before, order, command, record.log_file)
-            record.done = True
-            logger.info("run %d finished: %s", i, record.lhe_file)
+            _launch(record, switches, where)
         runs.append(record)
-        write_runs(steering, runs)  # after every run, so that a later failure keeps the finished ones listed
+        # after every run, so that a later failure keeps the finished ones listed
+        write_runs(where.steering, runs)
     if only_prepare_script:
-        write_script(
-            steering / "scripts" / "create_process.sh",
-            process_script(
-                proc_text, mg_directory, process, logs, ufo, initial_command, python_executable, temp
-            ),
-        )
-        names = ["scripts/create_process.sh", *(f"scripts/run_{r.index}.sh" for r in runs)]
-        script = write_script(steering / "run.sh", master_script(names, mg_directory, process, logs))
-        logger.info(
-            "to generate the events run: %s [MG_directory] [MG_process_directory] [log_directory]", script
-        )
+        _write_master_scripts(runs, where, inputs)
     return runs
 
 
@@ -345,30 +496,27 @@ def run(
     """One run: :func:`run_multiple` with one run card and one sampling benchmark (default: the first).
 
     ``options`` are :func:`run_multiple`'s keyword-only arguments (``run_card_settings``, ...).
+
+    Example (dry: a script only):
+        >>> import tempfile
+        >>> from columnminer import AnalysisSetup
+        >>> setup = AnalysisSetup()
+        >>> _ = setup.add_parameter("dim6", 2, name="CWL2")
+        >>> _ = setup.add_benchmark([0.0], name="sm")
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "proc_card.dat").write_text("generate p p > h\\n")
+        >>> _ = (d / "param_card.dat").write_text("Block dim6\\n    2 0.0e+00 # CWL2\\n")
+        >>> r = run(setup, d / "MG5", d / "proc_card.dat", d / "param_card.dat", mg_process_directory=d / "MG",
+        ...         log_directory=d / "logs", only_prepare_script=True)
+        >>> r.script.name, r.run_name, sorted(r.cards)  # one benchmark: nothing to reweight
+        ('run_0.sh', 'run_01', ['param'])
     """
     space = parameter_space_of(setup)
     if sample_benchmark is None:
         if not space.benchmark_names:
             raise MadGraphCardError("no benchmark to sample from: define benchmarks in the setup first")
         sample_benchmark = space.benchmark_names[0]
-    return run_multiple(
-        setup,
-        mg_directory,
-        proc_card_file,
-        param_card_template_file,
-        [run_card_file],
-        mg_process_directory,
-        pythia8_card_file,
-        configuration_file,
-        [sample_benchmark],
-        is_background,
-        only_prepare_script,
-        ufo_model_directory,
-        log_directory,
-        temp_directory,
-        initial_command,
-        systematics,
-        order,
-        python_executable,
-        **options,
-    )[0]
+    arguments = {k: v for k, v in locals().items() if k not in ("space", "options")}
+    arguments["run_card_files"] = [arguments.pop("run_card_file")]
+    arguments["sample_benchmarks"] = [arguments.pop("sample_benchmark")]
+    return run_multiple(**arguments, **options)[0]

@@ -191,7 +191,16 @@ def edit_run_card(
     is_background: bool = False,
     settings: Mapping[str, Any] | None = None,
 ) -> str:
-    """The run card ``template_file`` with :func:`run_card_settings` applied (see there)."""
+    """The run card ``template_file`` with :func:`run_card_settings` applied (see there).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> card = Path(tempfile.mkdtemp()) / "run_card.dat"
+        >>> _ = card.write_text("  10000 = nevents ! Number of unweighted events requested\\n")
+        >>> edit_run_card(card, settings={"nevents": 50}).splitlines()[0]
+        '  50 = nevents ! Number of unweighted events requested'
+    """
     text = read_card(template_file, "run card")
     return set_run_card_entries(
         text, run_card_settings(systematics, order, is_background, settings), str(template_file)

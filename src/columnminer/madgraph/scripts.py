@@ -75,6 +75,19 @@ def _header(
     return lines
 
 
+def _generation_header(
+    title: str,
+    script_name: str,
+    directories: tuple[str | os.PathLike, str | os.PathLike, str | os.PathLike],
+    options: tuple[str | None, str | None, str | os.PathLike | None] = (None, None, None),
+) -> list[str]:
+    """:func:`_header` of the scripts that take ``[MG_directory] [MG_process_directory] [log_directory]``
+    (``directories``, their defaults); ``options``: (initial command, Python executable, temp directory)."""
+    variables = list(zip(("mgdir", "mgprocdir", "logdir"), directories, strict=True))
+    usage = f"{script_name} [MG_directory] [MG_process_directory] [log_directory]"
+    return _header(title, usage, variables, *options)
+
+
 def _python(python_executable: str | None) -> str:
     return "" if python_executable is None else shlex.quote(str(python_executable)) + " "
 
@@ -102,13 +115,11 @@ def run_script(
         >>> print(text.splitlines()[-1])
         cd "$logdir" && "$mgdir/bin/mg5_aMC" "$commands" > "$logdir/run_0.log" 2>&1
     """
-    lines = _header(
+    lines = _generation_header(
         title,
-        f"{Path(log_name).stem}.sh [MG_directory] [MG_process_directory] [log_directory]",
-        [("mgdir", mg_directory), ("mgprocdir", mg_process_directory), ("logdir", log_directory)],
-        initial_command,
-        python_executable,
-        temp_directory,
+        f"{Path(log_name).stem}.sh",
+        (mg_directory, mg_process_directory, log_directory),
+        (initial_command, python_executable, temp_directory),
     )
     for destination, text in cards.items():
         lines.append(heredoc(text, f'"$mgprocdir/{destination}"'))
@@ -139,13 +150,11 @@ def process_script(
         >>> text.splitlines()[-3]
         '  (cd "$logdir" && "$mgdir/bin/mg5_aMC" "$generate") > "$logdir/generate.log" 2>&1'
     """
-    lines = _header(
+    lines = _generation_header(
         "columnminer: create the MadGraph process directory",
-        "create_process.sh [MG_directory] [MG_process_directory] [log_directory]",
-        [("mgdir", mg_directory), ("mgprocdir", mg_process_directory), ("logdir", log_directory)],
-        initial_command,
-        python_executable,
-        temp_directory,
+        "create_process.sh",
+        (mg_directory, mg_process_directory, log_directory),
+        (initial_command, python_executable, temp_directory),
     )
     if ufo_model_directory is not None:
         name = shlex.quote(Path(ufo_model_directory).name)
@@ -180,13 +189,10 @@ def master_script(
         >>> master_script(["scripts/run_0.sh"], "/mg", "/proc", "/logs").splitlines()[-1]
         'bash "$here/scripts/run_0.sh" "$mgdir" "$mgprocdir" "$logdir"'
     """
-    lines = _header(
+    lines = _generation_header(
         "columnminer event generation: the process directory, then every run, one after the other",
-        "run.sh [MG_directory] [MG_process_directory] [log_directory]",
-        [("mgdir", mg_directory), ("mgprocdir", mg_process_directory), ("logdir", log_directory)],
-        None,
-        None,
-        None,
+        "run.sh",
+        (mg_directory, mg_process_directory, log_directory),
     )
     lines.append('here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"')
     lines += [f'bash "$here/{script}" "$mgdir" "$mgprocdir" "$logdir"' for script in scripts]
@@ -225,7 +231,14 @@ def reweight_script(
 
 
 def write_script(path: str | os.PathLike, text: str) -> Path:
-    """Write an executable script (mode 755), creating parent folders."""
+    """Write an executable script (mode 755), creating parent folders.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = write_script(os.path.join(tempfile.mkdtemp(), "scripts", "hello.sh"), "#!/bin/bash\\necho hi\\n")
+        >>> oct(path.stat().st_mode & 0o777), path.read_text().splitlines()[1]
+        ('0o755', 'echo hi')
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
