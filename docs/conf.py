@@ -15,7 +15,9 @@ extensions = [
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 autosummary_generate = True
-autodoc_default_options = {"members": True, "show-inheritance": True}
+# Every object is documented once, in the module that defines it: a package's re-exports (``columnminer.EventStore``
+# is ``columnminer.io.store.EventStore``) are not documented again, so every cross-reference has one target.
+autodoc_default_options = {"members": True, "show-inheritance": True, "ignore-module-all": True}
 autodoc_typehints = "description"
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False

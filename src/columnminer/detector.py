@@ -64,7 +64,7 @@ class Resolution:
         return self.absolute == 0.0 and self.relative == 0.0
 
     def sigma(self, value: np.ndarray) -> np.ndarray:
-        """The width a + b |value| for each true value."""
+        r"""The width :math:`a + b\,|v|` for each true value :math:`v`."""
         return self.absolute + self.relative * np.abs(value)
 
 

@@ -44,11 +44,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 vector.register_awkward()
 
-#: |pdgid| of the final-state particles sorted into each collection at parton level.
+#: ``abs(pdg id)`` of the final-state particles sorted into each collection at parton level.
 CHARGED_LEPTONS = {"e": (11,), "mu": (13,)}
 PHOTONS = (22,)
 JET_PARTONS = (1, 2, 3, 4, 5, 21)
-#: |pdgid| of particles that leave no trace: neutrinos and the lightest neutralino.
+#: ``abs(pdg id)`` of particles that leave no trace: neutrinos and the lightest neutralino.
 INVISIBLES = (12, 14, 16, 1000022)
 
 

@@ -15,7 +15,7 @@ A histogram of an observable at T parameter points is a ``hist.Hist`` with
 So ``h[{"theta": "sm"}]`` and ``h[{"theta": "a2=0.5,a3=0"}]`` are the histograms at those points, and
 ``theta_values(h)`` the [T, P] parameter values in category order. Thetas are read by the package's one rule
 (:mod:`columnminer.thetas`: strings are benchmark names, numbers are parameter values).
-:func:`theta_hist` builds such a histogram from values [T, *bins] (and variances) with hist axes or bin edges
+:func:`theta_hist` builds such a histogram from values ``[T, *bins]`` (and variances) with hist axes or bin edges
 for the observables; :func:`fill_thetas` fills one from per-event weights [n_events, T].
 """
 
@@ -99,7 +99,7 @@ def theta_hist(
 ) -> hist.Hist:
     """A Weight-storage histogram ``(theta, *axes)`` from per-theta bin contents.
 
-    ``values`` (pb) and ``variances`` (pb^2; default zero) have shape [T, *bins], with or without the flow
+    ``values`` (pb) and ``variances`` (pb^2; default zero) have shape ``[T, *bins]``, with or without the flow
     bins of the observable axes; ``axes`` are hist axes or bin edges (``(name, edges)``, or bare edges named
     ``x0, x1, ...``). The numbers are copied in, not refilled.
 

@@ -127,7 +127,7 @@ class Parameter:
         name: the name used everywhere downstream (columns, plots, files).
         lha_block: the param-card block, e.g. ``"dim6"`` (case-sensitive, as in the card).
         lha_id: the entry id inside the block.
-        morphing_max_power: the largest power of theta_i in |M|^2 (2 for one vertex, 4 for two).
+        morphing_max_power: the largest power of theta_i in :math:`|M|^2` (2 for one vertex, 4 for two).
         parameter_range: the (low, high) range of primary interest; drives basis optimisation.
         param_card_transform: theta -> value written to the param card; ``None`` means identity.
 

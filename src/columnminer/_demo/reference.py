@@ -11,7 +11,7 @@ __all__ = ["golden_channel_setup", "quadratic_event_weights"]
 
 
 def golden_channel_setup(seed: int = 0) -> AnalysisSetup:
-    """The parameter space of the H -> ZZ* -> 2e2mu reference process: theta = (a2, a3), |M|^2 quadratic
+    """The parameter space of the H -> ZZ* -> 2e2mu reference process: theta = (a2, a3), :math:`|M|^2` quadratic
     (:func:`columnminer.simulators.golden.golden_setup`: the SM and an optimised six-point morphing basis)."""
     from ..simulators.golden import golden_setup
 
@@ -22,7 +22,7 @@ def quadratic_event_weights(couplings: np.ndarray, thetas: np.ndarray) -> np.nda
     r"""Exact per-event weights :math:`w(z|\theta) = \lVert L_z^T v(\theta) \rVert^2`, v = (1, theta).
 
     ``couplings`` has shape [n_events, n_parameters + 1, k] (an amplitude per helicity-like channel k), so
-    each weight is a positive quadratic form in theta, the form of a tree-level |M|^2 with one
+    each weight is a positive quadratic form in theta, the form of a tree-level :math:`|M|^2` with one
     anomalous vertex. Returns shape [n_thetas, n_events].
     """
     thetas = np.atleast_2d(thetas)

@@ -195,7 +195,7 @@ class DemoResult:
         return bool(len(inside) and (np.any(inside.min(axis=0) <= low) or np.any(inside.max(axis=0) >= high)))
 
     def overlap(self, method: str, reference: str | None = None, cl: float = CL_68) -> float:
-        """Overlap of two regions on the common grid: |A and B| / |A or B| (1 for identical regions; the area
+        """Overlap of two regions on the common grid: area(A and B) / area(A or B) (1 for identical regions; the area
         ratio alone would not see a region of the right size in the wrong place)."""
         a, b = self.limits[method], self.limits[reference or self.reference]
         if a.thetas.shape != b.thetas.shape or not np.allclose(a.thetas, b.thetas):

@@ -234,9 +234,9 @@ class BinnedWeights:
         setup: the analysis setup (benchmarks and morphing).
         edges: bin edges per dimension.
         labels: a name per dimension.
-        sums: :math:`W_{kb}` [*bins, n_benchmarks] (pb).
-        gram: :math:`G_k` [*bins, n_benchmarks, n_benchmarks] (pb^2), for Monte Carlo uncertainties.
-        counts: Monte Carlo events per bin [*bins].
+        sums: :math:`W_{kb}` ``[*bins, n_benchmarks]`` (pb).
+        gram: :math:`G_k` ``[*bins, n_benchmarks, n_benchmarks]`` (pb^2), for Monte Carlo uncertainties.
+        counts: Monte Carlo events per bin ``[*bins]``.
         n_outside: events that landed in no bin (NaN features, or outside the edges without ``flow``).
 
     Example:
@@ -261,19 +261,19 @@ class BinnedWeights:
         return tuple(len(e) - 1 for e in self.edges)
 
     def cross_sections(self, thetas: Any) -> np.ndarray:
-        r""":math:`\sigma_k(\theta)` (pb), shape [n_thetas, *bins]."""
+        r""":math:`\sigma_k(\theta)` (pb), shape ``[n_thetas, *bins]``."""
         return morph_moments(self.sums, None, theta_coefficients(self.setup, thetas))[0]
 
     def cross_section_gradients(self, thetas: Any) -> np.ndarray:
-        r""":math:`\partial_i \sigma_k(\theta)` (pb per unit theta), shape [n_thetas, n_parameters, *bins]."""
+        r""":math:`\partial_i \sigma_k(\theta)` (pb per unit theta), shape ``[n_thetas, n_parameters, *bins]``."""
         return np.einsum("...b,tib->ti...", self.sums, theta_gradient_coefficients(self.setup, thetas))
 
     def cross_section_errors(self, thetas: Any) -> np.ndarray:
-        r"""Monte Carlo uncertainty :math:`\sqrt{c^T G_k c}` (pb), shape [n_thetas, *bins]."""
+        r"""Monte Carlo uncertainty :math:`\sqrt{c^T G_k c}` (pb), shape ``[n_thetas, *bins]``."""
         return np.sqrt(morph_moments(self.sums, self.gram, theta_coefficients(self.setup, thetas))[1])
 
     def yields(self, thetas: Any, luminosity: float) -> np.ndarray:
-        """Expected events per bin, luminosity (pb^-1) times :meth:`cross_sections`, [n_thetas, *bins]."""
+        """Expected events per bin, luminosity (pb^-1) times :meth:`cross_sections`, ``[n_thetas, *bins]``."""
         return float(luminosity) * self.cross_sections(thetas)
 
     def to_hist(self, thetas: Any, luminosity: float | None = None) -> Any:

@@ -137,7 +137,7 @@ def binned_nuisance_modifiers(
         \delta_{jk} = \frac{\sigma_k(\theta, \nu_j = +1)}{\sigma_k(\theta, 0)} - 1
         = \frac{\sum_{z\in k} w(z|\theta)\, e^{a_j(z) + b_j(z)}}{\sum_{z\in k} w(z|\theta)} - 1,
 
-    shape [N, *bins] (0 in empty bins), in the order of ``store.setup.nuisance_parameter_names``: the
+    shape ``[N, *bins]`` (0 in empty bins), in the order of ``store.setup.nuisance_parameter_names``: the
     ``modifiers`` of :func:`~columnminer.inference.likelihood.histogram_nll`. ``features``, ``bins``,
     ``flow``, ``cuts``, ``efficiencies`` and ``partition`` as in
     :func:`~columnminer.inference.binned.binned_weights`; ``theta`` one benchmark or parameter point.

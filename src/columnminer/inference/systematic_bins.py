@@ -102,8 +102,8 @@ class BinnedVariations:
 
     def bands(self, theta: Any, luminosity: float | None = None) -> dict[str, np.ndarray]:
         r"""The numbers of a systematic band plot at one theta, in pb per bin (events with ``luminosity``
-        in pb^-1): ``nominal`` [*shape], ``up`` / ``down`` [N, *shape] per nuisance, and the envelope
-        ``low`` / ``high`` [*shape], the nominal minus / plus the quadrature sums over nuisances of the
+        in pb^-1): ``nominal`` ``[*shape]``, ``up`` / ``down`` ``[N, *shape]`` per nuisance, and the envelope
+        ``low`` / ``high`` ``[*shape]``, the nominal minus / plus the quadrature sums over nuisances of the
         downward / upward shifts, :math:`\Delta^\uparrow_k = (\sum_j \max(\sigma^+_{jk}-\sigma^0_k,
         \sigma^-_{jk}-\sigma^0_k, 0)^2)^{1/2}` and likewise downwards.
 

@@ -83,7 +83,7 @@ def build_command(
     ``initial_command`` if given.
 
     The initial command (e.g. ``source /opt/root/bin/thisroot.sh``) is the only text a shell sees: it is the
-    script of ``bash -c``, which then ``exec``s the MadGraph command passed as separate arguments, so paths
+    script of ``bash -c``, which then replaces itself (``exec``) with the MadGraph command passed as separate arguments, so paths
     are never parsed by a shell. As in MadMiner, MadGraph runs even if the initial command fails.
 
     Example:
