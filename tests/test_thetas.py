@@ -6,6 +6,7 @@ import pytest
 
 from columnminer.demo import golden_channel_setup, quadratic_event_weights
 from columnminer.errors import ParameterSpaceError
+from columnminer.hists import theta_axis, theta_names, theta_values
 from columnminer.inference._fisher_estimators import theta_point
 from columnminer.inference.binned import binned_weights
 from columnminer.inference.likelihood import resolve_thetas
@@ -47,6 +48,11 @@ def test_every_public_function_reads_0_1_as_the_point_0_1(store):
     np.testing.assert_allclose(sigma, store.read("weights").sum(0) @ expected[0])
     binned = binned_weights(store, "x", [-5.0, 0.0, 5.0])
     np.testing.assert_allclose(binned.cross_sections(POINT)[0].sum(), sigma[0])
+    # the histogram convention names the point by its values, and keeps them
+    assert theta_names(setup, POINT) == ["a2=0,a3=1"]
+    h = binned.to_hist(POINT)
+    assert list(h.axes["theta"]) == ["a2=0,a3=1"] and theta_values(h).tolist() == [[0.0, 1.0]]
+    assert theta_axis(setup, POINT).metadata["values"] == [[0.0, 1.0]]
 
 
 def test_benchmarks_by_name_or_explicit_index_only():
