@@ -131,7 +131,7 @@ def _run_steps(steps: Any, out: Path, config: Any, seed: int, progress: bool) ->
     with steps.step(STEPS[4]):
         local, ratio = chain.augment(store, config, seed)
     with steps.step(STEPS[5]):
-        sally = training.train_sally(local, config, seed, progress)
+        sally = training.train_sally(local, store, config, seed, progress)
     with steps.step(STEPS[6]):
         alices, shifts = training.train_alices(ratio, store, config, seed, progress)
         result.notes.append(

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._cli.defaults import EVALUATION_PARTITION
+from .._cli.defaults import EVALUATION_PARTITION, VALIDATION_PARTITION
 from ..inference import (
     detector_information,
     expected_limits,
@@ -34,7 +34,15 @@ from ..samples import Sample, analyse_samples
 from ..sampling import SampleAugmenter, benchmark, random_morphing_points
 from ..setup import AnalysisSetup
 from ..simulators.golden import GoldenChannel, simulate_golden
-from .config import DETECTOR, LEPTON_COLUMNS, DemoConfig, Smearing, make_analysis, make_lepton_analysis
+from .config import (
+    DETECTOR,
+    DETECTORS,
+    LEPTON_COLUMNS,
+    DemoConfig,
+    Smearing,
+    make_analysis,
+    make_lepton_analysis,
+)
 from .result import LABELS, ORDER
 
 __all__ = [
@@ -175,7 +183,15 @@ def _analyse_into(
         )
         for k, e in enumerate(entries)
     ]
-    return store, analyse_samples(samples, analysis, store, step_size=config.step_size, progress=progress)
+    summary = analyse_samples(samples, analysis, store, step_size=config.step_size, progress=progress)
+    record = {  # what the events are, as ``columnminer analyse --detector golden`` records it
+        "level": "detector",
+        "detector": f"golden: {DETECTORS['golden'][1]}",
+        "cuts": [cut.name for cut in analysis.cuts],
+        "observables": list(analysis.observable_names),
+    }
+    store.update_metadata(analysis=record)
+    return store, summary
 
 
 def analyse(
@@ -300,19 +316,31 @@ def fisher_informations(store: EventStore, config: DemoConfig, estimators: dict[
 def augment(store: EventStore, config: DemoConfig, seed: int) -> tuple[Any, Any]:
     """The SALLY sample (``train_local`` at the SM) and the ALICES sample (``train_ratio``: theta0 from the
     prior of the config, theta1 = SM), each drawn only from the events generated at the closest benchmark
-    and written to ``samples/sally`` and ``samples/alices`` of the store."""
+    and written to ``samples/sally`` and ``samples/alices`` of the store, from its training partition; and
+    their validation samples (``samples/sally-validation``, ``samples/alices-validation``: the same draws from
+    the validation partition, in proportion to its size) for early stopping."""
     augmenter = SampleAugmenter(store)
+    fractions = store.partition_spec["fractions"]
+    n_validation = max(1000, int(config.n_train * fractions[VALIDATION_PARTITION] / fractions["train"]))
+    theta0 = random_morphing_points(config.n_theta0, config.theta0_prior)
     local = augmenter.sample_train_local(
         benchmark("sm"), config.n_train, seed=seed + 1, name="sally", overwrite=True
     )
     ratio = augmenter.sample_train_ratio(
-        random_morphing_points(config.n_theta0, config.theta0_prior),
-        benchmark("sm"),
-        config.n_train,
-        seed=seed + 2,
-        name="alices",
-        overwrite=True,
+        theta0, benchmark("sm"), config.n_train, seed=seed + 2, name="alices", overwrite=True
     )
+    for name, draw, args in (
+        ("sally", augmenter.sample_train_local, (benchmark("sm"),)),
+        ("alices", augmenter.sample_train_ratio, (theta0, benchmark("sm"))),
+    ):
+        draw(
+            *args,
+            n_validation,
+            partition=VALIDATION_PARTITION,
+            seed=seed + 3,
+            name=f"{name}-validation",
+            overwrite=True,
+        )
     return local, ratio
 
 

@@ -44,18 +44,24 @@ def _options(config: DemoConfig, seed: int, progress: bool) -> Any:
     return options if config.epochs is None else options.replace(n_epochs=config.epochs)
 
 
-def train_sally(sample: Any, config: DemoConfig, seed: int, progress: bool) -> Any:
+def train_sally(sample: Any, store: EventStore, config: DemoConfig, seed: int, progress: bool) -> Any:
     """SALLY: a :class:`~columnminer.ml.ScoreEstimator` regressing the joint score at the SM.
 
     The two score components differ in spread by about a factor ten (a3 enters the SM rate only
     quadratically); the estimator's default ``score_scaling="standard"`` trains on each component
     standardised (the loss weights both alike; the minimiser is still :math:`E[t(x,z)|x]`) and returns the
-    score in physical units.
+    score in physical units. Early stopping watches ``samples/sally-validation`` (the validation partition).
     """
     from ..ml import ScoreEstimator
 
     estimator = ScoreEstimator(n_hidden=config.hidden)
-    estimator.train("sally", x=sample["x"], t_xz=sample["t_xz0"], options=_options(config, seed, progress))
+    estimator.train(
+        "sally",
+        x=sample["x"],
+        t_xz=sample["t_xz0"],
+        validation=(store, "sally-validation"),
+        options=_options(config, seed, progress),
+    )
     return estimator
 
 
@@ -70,7 +76,7 @@ def train_alices(
     the classification loss, are replaced by :math:`e^{k_b - k_0} = E_\mathrm{SM}[e^{g_b(x) - g_0(x)}]`);
     the limits normalise the model on the Asimov events and check it there
     (:func:`~columnminer.inference.expected_limits`, ``closure``). Returns the estimator and the shifts of
-    its log cross sections."""
+    its log cross sections. Early stopping watches ``samples/alices-validation``."""
     from ..ml import MorphingAwareRatioEstimator, calibrate_ratio
 
     estimator = MorphingAwareRatioEstimator(store.setup.morpher, reference=[0.0, 0.0], n_hidden=config.hidden)
@@ -82,6 +88,7 @@ def train_alices(
         r_xz=sample["r_xz"],
         t_xz=sample["t_xz0"],
         alpha=config.alpha,
+        validation=(store, "alices-validation"),
         options=_options(config, seed + 1, progress),
     )
     result = calibrate_ratio(estimator, store, CALIBRATION_PARTITION, theta_ref=[0.0, 0.0])

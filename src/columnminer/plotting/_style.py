@@ -288,13 +288,13 @@ def luminosity_label(luminosity_pb: float | None) -> str:
     pb^-1); "" for None.
 
     Example:
-        >>> print(luminosity_label(3e5), luminosity_label(20.0), repr(luminosity_label(None)))
-        $L = 300\,\mathrm{fb}^{-1}$ $L = 20\,\mathrm{pb}^{-1}$ ''
+        >>> print(luminosity_label(3e6), luminosity_label(20.0), repr(luminosity_label(None)))
+        $L = 3000\,\mathrm{fb}^{-1}$ $L = 20\,\mathrm{pb}^{-1}$ ''
     """
     if luminosity_pb is None:
         return ""
     value, unit = (luminosity_pb / 1000.0, "fb") if luminosity_pb >= 1000.0 else (luminosity_pb, "pb")
-    return rf"$L = {_number(value, 3)}\,\mathrm{{{unit}}}^{{-1}}$"
+    return rf"$L = {_number(value, 6)}\,\mathrm{{{unit}}}^{{-1}}$"
 
 
 def selection_annotation(metadata: Mapping[str, Any] | None, annotation: str | None = None) -> str:
@@ -369,16 +369,17 @@ def annotate(target: Any, *texts: str) -> str:
 def layered_widths(n: int, linewidth: float, spread: float | None = None) -> list[float]:
     """Line widths for ``n`` curves drawn in order, from ``(1 + spread) * linewidth`` for the first (drawn
     at the bottom) down to ``linewidth`` for the last (on top): where curves coincide, the ones below still
-    show on both sides of the ones above. The default spread, ``max(1, 0.6 (n - 1))``, keeps about 0.6
-    ``linewidth`` between neighbours.
+    show on both sides of the ones above. The default spread, ``min(2, 0.5 (n - 1))``, keeps 0.5
+    ``linewidth`` between neighbours (less for more than five curves) and the widest line at most three times
+    ``linewidth``.
 
     Example:
         >>> layered_widths(3, 1.5), layered_widths(2, 1.0, spread=0.5)
-        ([3.3, 2.4, 1.5], [1.5, 1.0])
+        ([3.0, 2.25, 1.5], [1.5, 1.0])
     """
     if n <= 1:
         return [float(linewidth)] * n
-    spread = max(1.0, 0.6 * (n - 1)) if spread is None else float(spread)
+    spread = min(2.0, 0.5 * (n - 1)) if spread is None else float(spread)
     return [round(float(linewidth) * (1.0 + spread * (n - 1 - k) / (n - 1)), 6) for k in range(n)]
 
 
