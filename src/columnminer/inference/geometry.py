@@ -248,6 +248,77 @@ def _regular_axes(thetas: np.ndarray) -> list[np.ndarray] | None:
     return axes
 
 
+def _checked_grid(thetas: Any, informations: Any, method: str, outside: str) -> tuple[np.ndarray, np.ndarray]:
+    """The grid of :func:`information_from_grid` as arrays ``[n, P]`` and ``[n, P, P]``, checked."""
+    if method not in ("linear", "smooth"):
+        raise InferenceError(f"method must be 'linear' or 'smooth', got {method!r}")
+    if outside not in ("nearest", "error"):
+        raise InferenceError(f"outside must be 'nearest' or 'error', got {outside!r}")
+    thetas = np.asarray(thetas, dtype=np.float64)
+    if thetas.ndim == 1:
+        thetas = thetas[:, None]
+    if thetas.ndim != 2:
+        raise InferenceError(f"thetas must be [n, P], got shape {thetas.shape}")
+    n, p = thetas.shape
+    informations = np.asarray(informations, dtype=np.float64)
+    if p == 1 and informations.shape == (n,):
+        informations = informations.reshape(n, 1, 1)
+    if informations.shape != (n, p, p):
+        raise InferenceError(f"informations has shape {informations.shape}; expected {(n, p, p)} for thetas")
+    if not (np.all(np.isfinite(thetas)) and np.all(np.isfinite(informations))):
+        raise InferenceError("thetas and informations must be finite")
+    scale = np.max(np.abs(informations), axis=(1, 2))[:, None, None]
+    if np.any(np.abs(informations - np.swapaxes(informations, 1, 2)) > 1e-8 * scale + 1e-300):
+        raise InferenceError("informations holds matrices that are not symmetric")
+    if len(np.unique(thetas, axis=0)) != n:
+        raise InferenceError("thetas holds duplicate points")
+    if n < p + 1:
+        raise InferenceError(f"thetas has {n} points; at least {p + 1} are needed for {p} parameters")
+    span = np.ptp(thetas, axis=0)
+    if np.any(span == 0):
+        raise InferenceError(f"thetas do not vary in parameter(s) {np.flatnonzero(span == 0).tolist()}")
+
+    return thetas, informations
+
+
+def _element_interpolator(
+    points: np.ndarray, values: np.ndarray, axes: Any, hull: Any, method: str
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The interpolator of the matrix elements ``values [n, K]`` known at ``points [n, P]`` (scaled to the unit
+    box): ``inner(u [m, P]) -> [m, K]`` (see :func:`information_from_grid` for which one is used where)."""
+    n, p = points.shape
+    if p == 1:
+        order = np.argsort(points[:, 0])
+        x, y = points[order, 0], values[order]
+        if method == "linear":
+
+            def inner(u: np.ndarray) -> np.ndarray:
+                return np.stack([np.interp(u[:, 0], x, y[:, k]) for k in range(y.shape[1])], axis=1)
+
+        else:
+            spline = interpolate.CubicSpline(x, y, axis=0)
+
+            def inner(u: np.ndarray) -> np.ndarray:
+                return spline(u[:, 0])
+
+    elif axes is not None and (method == "linear" or min(len(axis) for axis in axes) >= 4):
+        index = tuple(np.searchsorted(axis, points[:, i]) for i, axis in enumerate(axes))
+        gridded = np.empty((*[len(axis) for axis in axes], values.shape[1]))
+        gridded[index] = values
+        if method == "linear":
+            inner = interpolate.RegularGridInterpolator(axes, gridded, method="linear")
+        else:  # a direct solve, so that the splines pass through the nodes exactly
+            inner = interpolate.RegularGridInterpolator(
+                axes, gridded, method="cubic", solver=sparse_linalg.spsolve
+            )
+    elif method == "linear":
+        inner = interpolate.LinearNDInterpolator(hull, values)
+    else:
+        inner = interpolate.RBFInterpolator(points, values, neighbors=None if n <= 2000 else 64)
+
+    return inner
+
+
 def information_from_grid(
     thetas: Any, informations: Any, method: str = "linear", *, outside: str = "nearest"
 ) -> InformationMetric:
@@ -277,34 +348,9 @@ def information_from_grid(
         >>> round(float(smooth([2.25])[0, 0]), 4)
         0.1989
     """
-    if method not in ("linear", "smooth"):
-        raise InferenceError(f"method must be 'linear' or 'smooth', got {method!r}")
-    if outside not in ("nearest", "error"):
-        raise InferenceError(f"outside must be 'nearest' or 'error', got {outside!r}")
-    thetas = np.asarray(thetas, dtype=np.float64)
-    if thetas.ndim == 1:
-        thetas = thetas[:, None]
-    if thetas.ndim != 2:
-        raise InferenceError(f"thetas must be [n, P], got shape {thetas.shape}")
+    thetas, informations = _checked_grid(thetas, informations, method, outside)
     n, p = thetas.shape
-    informations = np.asarray(informations, dtype=np.float64)
-    if p == 1 and informations.shape == (n,):
-        informations = informations.reshape(n, 1, 1)
-    if informations.shape != (n, p, p):
-        raise InferenceError(f"informations has shape {informations.shape}; expected {(n, p, p)} for thetas")
-    if not (np.all(np.isfinite(thetas)) and np.all(np.isfinite(informations))):
-        raise InferenceError("thetas and informations must be finite")
-    scale = np.max(np.abs(informations), axis=(1, 2))[:, None, None]
-    if np.any(np.abs(informations - np.swapaxes(informations, 1, 2)) > 1e-8 * scale + 1e-300):
-        raise InferenceError("informations holds matrices that are not symmetric")
-    if len(np.unique(thetas, axis=0)) != n:
-        raise InferenceError("thetas holds duplicate points")
-    if n < p + 1:
-        raise InferenceError(f"thetas has {n} points; at least {p + 1} are needed for {p} parameters")
     low, span = thetas.min(axis=0), np.ptp(thetas, axis=0)
-    if np.any(span == 0):
-        raise InferenceError(f"thetas do not vary in parameter(s) {np.flatnonzero(span == 0).tolist()}")
-
     upper = np.triu_indices(p)
     values = informations[:, upper[0], upper[1]]  # [n, K]
     points = (thetas - low) / span
@@ -312,35 +358,7 @@ def information_from_grid(
     box = p == 1 or axes is not None
     hull = None if box else spatial.Delaunay(points)
     nearest = None if box else interpolate.NearestNDInterpolator(points, values)
-
-    if p == 1:
-        order = np.argsort(points[:, 0])
-        x, y = points[order, 0], values[order]
-        if method == "linear":
-
-            def inner(u: np.ndarray) -> np.ndarray:
-                return np.stack([np.interp(u[:, 0], x, y[:, k]) for k in range(y.shape[1])], axis=1)
-
-        else:
-            spline = interpolate.CubicSpline(x, y, axis=0)
-
-            def inner(u: np.ndarray) -> np.ndarray:
-                return spline(u[:, 0])
-
-    elif axes is not None and (method == "linear" or min(len(axis) for axis in axes) >= 4):
-        index = tuple(np.searchsorted(axis, points[:, i]) for i, axis in enumerate(axes))
-        gridded = np.empty((*[len(axis) for axis in axes], values.shape[1]))
-        gridded[index] = values
-        if method == "linear":
-            inner = interpolate.RegularGridInterpolator(axes, gridded, method="linear")
-        else:  # a direct solve, so that the splines pass through the nodes exactly
-            inner = interpolate.RegularGridInterpolator(
-                axes, gridded, method="cubic", solver=sparse_linalg.spsolve
-            )
-    elif method == "linear":
-        inner = interpolate.LinearNDInterpolator(hull, values)
-    else:
-        inner = interpolate.RBFInterpolator(points, values, neighbors=None if n <= 2000 else 64)
+    inner = _element_interpolator(points, values, axes, hull, method)
 
     def function(query: np.ndarray) -> np.ndarray:
         u = (np.asarray(query, dtype=np.float64) - low) / span
