@@ -192,7 +192,7 @@ def test_replica_components_reproduce_covariance():
     model = setup.nuisance_model()
     a, _ = model.coefficients(log_ratios)
     centred = log_ratios - log_ratios.mean(axis=1, keepdims=True)
-    covariance = centred @ centred.T / n_replicas  # replica covariance between events
+    covariance = centred @ centred.T / (n_replicas - 1)  # replica covariance between events (LHAPDF: 1/(R-1))
     np.testing.assert_allclose(a @ a.T, covariance, atol=1e-12 + 1e-9 * np.abs(covariance).max())
     assert len(fit_replica_components(store, "nnpdf", n_components=5).components[0]) == 5
     with pytest.raises(ParameterSpaceError, match="systematic_name"):

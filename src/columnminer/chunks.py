@@ -35,23 +35,56 @@ class ChunkTask:
     factor: float
     sampled_from: int
     benchmarks: tuple[str, ...]
-    #: per nuisance column: (column, "nominal" | "norm" | "weight", None | norm factor | LHE weight id)
+    #: per nuisance column: (column, kind, what): ("nominal", None), ("norm", norm factor), ("weight", LHE
+    #: weight id) or ("pdf", (member weight id, its error set's central member's weight id))
     nuisance: tuple[tuple[str, str, Any], ...] = ()
 
 
-def _nuisance_weights(task: ChunkTask, weight_events: ak.Array, central: np.ndarray, path: str) -> np.ndarray:
-    """Unnormalised nuisance columns [n, K] of one chunk: nominal copies, norm factors and LHE weights."""
-    from .io.lhe import benchmark_weights
+def _variation_columns(
+    task: ChunkTask, weight_events: ak.Array, central: np.ndarray, nominal: np.ndarray, path: str
+) -> tuple[list[int], np.ndarray]:
+    r"""The positions and unnormalised weights [n, k] of the nuisance columns read from LHE weights.
 
+    A ``"weight"`` column is its LHE weight :math:`w_k`; a ``"pdf"`` column (member id, central id) is the
+    member measured against its error set's central member :math:`w_c`, stored as :math:`w_k w_0 / w_c`
+    (:func:`columnminer.systematics.relative_to_reference`), so that its log variation is
+    :math:`\log(w_k / w_c)`. Each weight id is read once.
+    """
+    from .io.lhe import benchmark_weights
+    from .systematics import relative_to_reference
+
+    read = [  # (position, column, member weight id, reference weight id or None)
+        (k, column, *((ids, None) if kind == "weight" else ids))
+        for k, (column, kind, ids) in enumerate(task.nuisance)
+        if kind in ("weight", "pdf")
+    ]
+    names: dict[str, str] = {}  # weight id -> the column (or reference) that names it in messages
+    for _, column, member, reference in read:
+        names.setdefault(member, column)
+        if reference is not None:
+            names.setdefault(reference, f"reference of {column}")
+    table = benchmark_weights(
+        weight_events, list(names.values()), {v: k for k, v in names.items()}, path=path, nominal=nominal
+    )
+    by_id = dict(zip(names, table.T, strict=True))
+    varied = np.stack([by_id[member] for _, _, member, _ in read], axis=1)
+    missing = np.full(len(central), np.nan)  # no reference: relative_to_reference keeps the column
+    reference = np.stack([missing if ref is None else by_id[ref] for *_, ref in read], axis=1)
+    return [k for k, *_ in read], relative_to_reference(varied, reference, central)
+
+
+def _nuisance_weights(
+    task: ChunkTask, weight_events: ak.Array, central: np.ndarray, nominal: np.ndarray, path: str
+) -> np.ndarray:
+    """Unnormalised nuisance columns [n, K] of one chunk: nominal copies, norm factors and LHE weights
+    (PDF members against their set's central member)."""
     out = np.repeat(central[:, None], len(task.nuisance), axis=1)
     norm = [(k, factor) for k, (_, kind, factor) in enumerate(task.nuisance) if kind == "norm"]
     if norm:
         out[:, [k for k, _ in norm]] *= np.array([factor for _, factor in norm])
-    read = [(k, column, wid) for k, (column, kind, wid) in enumerate(task.nuisance) if kind == "weight"]
-    if read:
-        columns = [column for _, column, _ in read]
-        mapping = {column: wid for _, column, wid in read}
-        out[:, [k for k, _, _ in read]] = benchmark_weights(weight_events, columns, mapping, path=path)
+    if any(kind in ("weight", "pdf") for _, kind, _ in task.nuisance):
+        positions, values = _variation_columns(task, weight_events, central, nominal, path)
+        out[:, positions] = values
     return out
 
 
@@ -74,13 +107,13 @@ def _finish(
         weights = np.repeat(central[:, None], len(task.benchmarks), axis=1)
     else:
         weights = benchmark_weights(
-            weight_events, list(task.benchmarks), task.sample.weight_mapping, path=path
+            weight_events, list(task.benchmarks), task.sample.weight_mapping, path=path, nominal=nominal
         )
         central = weights[:, task.sampled_from]
     scale = (task.factor * result.efficiencies)[:, None]
     nuisance = None
     if task.nuisance:
-        nuisance = _nuisance_weights(task, weight_events, central, path)[result.keep] * scale
+        nuisance = _nuisance_weights(task, weight_events, central, nominal, path)[result.keep] * scale
     weights = weights[result.keep] * scale
     return {
         "observables": result.observables,

@@ -266,9 +266,11 @@ def fit_replica_components(
         M = \sum_z w_0(z)\,(L(z) - \bar L(z))(L(z) - \bar L(z))^T = U\,\mathrm{diag}(\lambda)\,U^T,
 
     the leading ``n_components`` eigenvectors (default: the fewest whose eigenvalues hold
-    ``variance_fraction`` of the trace) become the systematic's ``components`` :math:`U_{:k}/\sqrt R`, so that
-    :math:`a_k(z) = u_k\cdot(L - \bar L)/\sqrt R` and :math:`\sum_k a_k(z) a_k(z') \approx
-    \frac1R\sum_r (L_r(z) - \bar L(z))(L_r(z') - \bar L(z'))`, the replica covariance. Returns a new
+    ``variance_fraction`` of the trace) become the systematic's ``components`` :math:`U_{:k}/\sqrt{R-1}`, so
+    that :math:`a_k(z) = u_k\cdot(L - \bar L)/\sqrt{R-1}` and :math:`\sum_k a_k(z) a_k(z') \approx
+    \frac1{R-1}\sum_r (L_r(z) - \bar L(z))(L_r(z') - \bar L(z'))`, the replica covariance with LHAPDF's
+    unbiased :math:`1/(R-1)` (the replica standard deviation of LHAPDF's ``PDFSet.uncertainty``; Buckley
+    et al., LHAPDF6, arXiv:1412.7420). Returns a new
     :class:`~columnminer.systematics.Systematic` (put it in the setup with ``replace_systematic``).
 
     Example:
@@ -282,7 +284,7 @@ def fit_replica_components(
         >>> _ = store.append(np.zeros((2, 1)), np.ones((2, 1)), 0, nuisance_weights=w)
         >>> fitted = fit_replica_components(store, "pdf")
         >>> fitted.nuisance_names, np.round(np.abs(fitted.components), 4).tolist()
-        (['pdf_0'], [[0.4082], [0.4082], [0.0]])
+        (['pdf_0'], [[0.5], [0.5], [0.0]])
     """
     systematics = {s.name: s for s in store.setup.systematics}
     if systematic_name not in systematics:
@@ -299,6 +301,10 @@ def fit_replica_components(
     names = store.nuisance_benchmark_names
     columns = np.array([names.index(c) for c in systematic.column_names], dtype=np.int64)
     n_replicas = len(columns)
+    if n_replicas < 2:
+        raise ParameterSpaceError(
+            f"systematic_name: {systematic_name!r} needs at least two replicas, has {n_replicas}"
+        )
     if n_components is not None and not 1 <= int(n_components) <= n_replicas:
         raise ParameterSpaceError(f"n_components must lie in 1..{n_replicas}, got {n_components}")
     parts = map_store_chunks(store, _chunk_replicas, columns, client=client)
@@ -318,7 +324,7 @@ def fit_replica_components(
     logger.info(
         "%s: %d of %d replica components hold %.4f of the variance", systematic_name, k, n_replicas, kept
     )
-    components = vectors[:, :k] / np.sqrt(n_replicas)
+    components = vectors[:, :k] / np.sqrt(n_replicas - 1)
     return replace(
         systematic, n_components=k, components=tuple(tuple(float(v) for v in row) for row in components)
     )

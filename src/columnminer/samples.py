@@ -13,7 +13,10 @@ nuisance benchmark (:attr:`~columnminer.setup.AnalysisSetup.nuisance_benchmark_n
 lists a systematic (``Sample.systematics``) gets its varied weight there: norm, the nominal weight times
 ``norm_variation``; scale and PDF, the LHE weight of the variation
 (:func:`columnminer.io.lhe_systematics.variation_weight_ids`), normalised and k-factored like the
-benchmark weights. A sample without it gets the nominal weight (no variation). The nominal weight is the
+benchmark weights. A PDF member is measured against its error set's central member :math:`w_c` rather than
+the generation weight: the column holds :math:`w_k w_0 / w_c`, so that its log variation is
+:math:`\log(w_k / w_c)` (:func:`columnminer.systematics.relative_to_reference`; no central member in the
+header: :math:`w_k`). A sample without it gets the nominal weight (no variation). The nominal weight is the
 event's weight at the benchmark it was sampled from, or its background weight.
 """
 
@@ -284,16 +287,28 @@ def _delphes_entries(path: str) -> int:
         return int(handle["Delphes"].num_entries)
 
 
+def _column_plan(systematic: Systematic, column: str, member: str | None, reference: str | None) -> tuple:
+    """How one nuisance column of a sample the systematic applies to is filled (see :class:`ChunkTask`)."""
+    if systematic.effect == "norm":
+        return (column, "norm", float(systematic.norm_variation))
+    if member is None:
+        return (column, "nominal", None)
+    if reference is not None:
+        return (column, "pdf", (member, reference))  # against the error set's central member
+    return (column, "weight", member)
+
+
 def _nuisance_plan(
     sample: Sample, systematics: Sequence[Systematic], header: Any
 ) -> tuple[tuple[str, str, Any], ...]:
     """How each nuisance column of ``sample`` is filled; a variation its file lacks raises here."""
-    from .io.lhe_systematics import variation_weight_ids
+    from .io.lhe_systematics import reference_weight_ids, variation_weight_ids
 
     plan: list[tuple[str, str, Any]] = []
     for systematic in systematics:
         applies = sample.has_systematic(systematic)
         ids: dict[str, str | None] = {}
+        references: dict[str, str | None] = {}
         if applies and systematic.effect != "norm":
             if header is None:
                 raise MissingVariationError(
@@ -303,13 +318,12 @@ def _nuisance_plan(
                     field=systematic.name,
                 )
             ids = variation_weight_ids(header, systematic)
+            references = reference_weight_ids(header, systematic)
         for column in systematic.column_names:
             if not applies:
                 plan.append((column, "nominal", None))
-            elif systematic.effect == "norm":
-                plan.append((column, "norm", float(systematic.norm_variation)))
             else:
-                plan.append((column, "weight", ids[column]))
+                plan.append(_column_plan(systematic, column, ids.get(column), references.get(column)))
     return tuple(plan)
 
 

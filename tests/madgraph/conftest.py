@@ -65,14 +65,3 @@ class FakeMadGraph:
 @pytest.fixture
 def fake_madgraph(tmp_path) -> FakeMadGraph:
     return FakeMadGraph(tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def nominal_weight_reader(monkeypatch):
-    """Until chunks.py reads benchmark weights with ``benchmark_weights_with_nominal`` (see docs/madgraph.md),
-    route its ``columnminer.io.lhe.benchmark_weights`` look-up there, so the ``XWGTUP`` id of a run's
-    ``weight_mapping`` reads the event weight. Harmless once the call site is changed."""
-    import columnminer.io.lhe as lhe
-    from columnminer.madgraph.reweight import benchmark_weights_with_nominal
-
-    monkeypatch.setattr(lhe, "benchmark_weights", benchmark_weights_with_nominal)

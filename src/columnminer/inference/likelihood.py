@@ -299,6 +299,39 @@ def histogram_log_likelihood(expected: Any, observed: Any) -> tuple[np.ndarray, 
     return kinematic, rate
 
 
+def _relative_variations(modifiers: Any, n_bins: int, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """Relative yield variations [J, n_bins] from [J, *bins] or [J] (the same in every bin), each > -1."""
+    deltas = np.asarray(modifiers, dtype=np.float64)
+    if deltas.ndim == 1:
+        deltas = np.repeat(deltas[:, None], n_bins, axis=1)
+    else:
+        deltas = deltas.reshape(len(deltas), -1)
+    if deltas.shape[1] != n_bins or np.any(deltas <= -1.0):
+        raise InferenceError(
+            f"{what} must have shape [n_nuisance, {shape}] with values > -1, got {np.shape(modifiers)}"
+        )
+    return deltas
+
+
+def _modifier_coefficients(
+    modifiers: Any, down_modifiers: Any, n_bins: int, shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The per-bin coefficients (alpha, beta) [J, n_bins] of ``histogram_nll``'s nuisances (None: none)."""
+    if modifiers is None:
+        if down_modifiers is not None:
+            raise InferenceError("down_modifiers needs modifiers (the up-variations)")
+        return None
+    log_up = np.log1p(_relative_variations(modifiers, n_bins, shape, "modifiers"))
+    if down_modifiers is None:  # log-linear: the down-variation mirrors the up-variation
+        return log_up, np.zeros_like(log_up)
+    log_down = np.log1p(_relative_variations(down_modifiers, n_bins, shape, "down_modifiers"))
+    if log_down.shape != log_up.shape:
+        raise InferenceError(
+            f"down_modifiers {np.shape(down_modifiers)} and modifiers {np.shape(modifiers)} differ in shape"
+        )
+    return 0.5 * (log_up - log_down), 0.5 * (log_up + log_down)
+
+
 def histogram_nll(
     binned: BinnedWeights,
     observed: Any,
@@ -306,6 +339,7 @@ def histogram_nll(
     include_rate: bool = True,
     modifiers: Any = None,
     modifier_names: Sequence[str] | None = None,
+    down_modifiers: Any = None,
 ) -> NegativeLogLikelihood:
     r"""Binned Poisson likelihood of observed counts, with exactly morphed yields
     :math:`\nu_k(\theta) = L\,\sigma_k(\theta)` (:class:`~columnminer.inference.binned.BinnedWeights`):
@@ -320,12 +354,25 @@ def histogram_nll(
     [*bins] (for Asimov data use ``binned.yields(theta_true, luminosity)[0]``).
 
     Nuisance parameters: ``modifiers`` [J, *bins] (or [J], the same in every bin) are relative
-    up-variations :math:`\delta_{jk}` of the yields; nuisance j scales bin k by
-    :math:`(1+\delta_{jk})^{\eta_j} = e^{\eta_j\log(1+\delta_{jk})}` (log-linear, so yields stay positive and
-    :math:`\eta_j = \pm1` gives the up / down variation :math:`(1+\delta)^{\pm1}`), with a unit Gaussian
-    constraint :math:`+\tfrac12\sum_j\eta_j^2`. The callable then takes points :math:`(\theta, \eta)`
-    [T, P + J]; profile over :math:`\eta` with :func:`profile_log_likelihood`. Without morphing, the
-    :math:`\theta` part of every point must be a benchmark.
+    up-variations :math:`\delta^+_{jk}` of the yields at :math:`\eta_j = +1`, ``down_modifiers`` (same
+    shape, optional) the relative down-variations :math:`\delta^-_{jk}` at :math:`\eta_j = -1`
+    (:func:`~columnminer.inference.systematic_bins.binned_variations` gives both). Nuisance j scales bin k by
+
+    .. math::
+
+        e^{\alpha_{jk}\eta_j + \beta_{jk}\eta_j^2},\quad
+        \alpha_{jk} = \tfrac12\log\frac{1+\delta^+_{jk}}{1+\delta^-_{jk}},\
+        \beta_{jk} = \tfrac12\log[(1+\delta^+_{jk})(1+\delta^-_{jk})],
+
+    the exponential-quadratic interpolation of
+    :func:`~columnminer.inference.systematic_bins.profile_binned_likelihood`, which keeps both sides of an
+    asymmetric variation (a scale variation) and the yields positive. Without ``down_modifiers`` the
+    down-variation mirrors the up-variation, :math:`1+\delta^- = 1/(1+\delta^+)`: log-linear,
+    :math:`(1+\delta^+_{jk})^{\eta_j}` (exact for a normalisation uncertainty). A unit Gaussian
+    constraint adds :math:`\tfrac12\sum_j\eta_j^2`. The callable then takes points
+    :math:`(\theta, \eta)` [T, P + J]; profile over :math:`\eta` with :func:`profile_log_likelihood`.
+    Without morphing, the :math:`\theta` part of every point must be a benchmark. References: Cranmer et
+    al., HistFactory, CERN-OPEN-2012-016.
 
     Example:
         >>> from columnminer._examples import golden_store
@@ -335,6 +382,11 @@ def histogram_nll(
         >>> nll = histogram_nll(binned, [5.0, 5.0], luminosity=1.0)
         >>> round(float(nll([0.0, 0.0])[0]), 4)  # 2 * (5 - 5 log 5)
         -6.0944
+        >>> scale = histogram_nll(binned, [5.0, 5.0], 1.0, modifiers=[0.2], down_modifiers=[-0.1])
+        >>> (scale([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]) - 0.5).round(4).tolist()  # eta = +-1: yields 6 and 4.5
+        [-5.9176, -6.0408]
+        >>> [round(float(2 * (mu - 5 * np.log(mu))), 4) for mu in (6.0, 4.5)]  # 2 bins (mu - n log mu), by hand
+        [-5.9176, -6.0408]
     """
     setup = binned.setup
     n_par = setup.parameter_space.n_parameters
@@ -343,20 +395,8 @@ def histogram_nll(
     if observed.size != n_bins:
         raise InferenceError(f"observed must have {binned.shape} bins, got shape {observed.shape}")
     sums = binned.sums.reshape(n_bins, -1)
-    log_factors = None
-    if modifiers is not None:
-        deltas = np.asarray(modifiers, dtype=np.float64)
-        deltas = (
-            np.repeat(deltas[:, None], n_bins, axis=1)
-            if deltas.ndim == 1
-            else deltas.reshape(len(deltas), -1)
-        )
-        if deltas.shape[1] != n_bins or np.any(deltas <= -1.0):
-            raise InferenceError(
-                f"modifiers must have shape [n_nuisance, {binned.shape}] with values > -1, got {np.shape(modifiers)}"
-            )
-        log_factors = np.log1p(deltas)
-    n_nuisance = 0 if log_factors is None else len(log_factors)
+    coefficients = _modifier_coefficients(modifiers, down_modifiers, n_bins, binned.shape)
+    n_nuisance = 0 if coefficients is None else len(coefficients[0])
     names = list(setup.parameter_space.parameter_names)
     if n_nuisance:
         extra = list(modifier_names) if modifier_names is not None else [f"nu_{j}" for j in range(n_nuisance)]
@@ -366,12 +406,12 @@ def histogram_nll(
     scale = float(luminosity)
 
     def fn(points: np.ndarray) -> np.ndarray:
-        coefficients, _ = resolve_thetas(setup, points[:, :n_par])
-        expected = scale * coefficients @ sums.T
+        c, _ = resolve_thetas(setup, points[:, :n_par])
+        expected = scale * c @ sums.T
         constraint = 0.0
         if n_nuisance:
             eta = points[:, n_par:]
-            expected = expected * np.exp(eta @ log_factors)
+            expected = expected * np.exp(eta @ coefficients[0] + eta**2 @ coefficients[1])
             constraint = 0.5 * (eta**2).sum(axis=1)
         kinematic, rate = histogram_log_likelihood(expected, observed)
         return -(kinematic + rate if include_rate else kinematic) + constraint

@@ -13,6 +13,7 @@ from ..errors import MissingWeightError
 from ._lhe_header import LHEHeader, LHEWeightInfo
 
 __all__ = [
+    "NOMINAL_WEIGHT",
     "SystematicWeights",
     "benchmark_weight_ids",
     "benchmark_weights",
@@ -20,6 +21,10 @@ __all__ = [
     "systematic_weights",
     "weight_scale_factor",
 ]
+
+#: The weight id that reads the event weight XWGTUP itself (the HEPEUP line) when a file declares no weight of
+#: that id: the column of the benchmark a MadGraph run was generated at, which is not reweighted.
+NOMINAL_WEIGHT = "XWGTUP"
 
 _PDF_COMBINE = {"replicas", "hessian", "symmhessian", "gaussian", "asymhessian", "hessian_pdfas"}
 
@@ -76,21 +81,32 @@ def normalize_weights(events: ak.Array, factor: float) -> ak.Array:
     return out
 
 
+def _missing_weight(path: str, wid: str, event: int, detail: str) -> MissingWeightError:
+    """The :class:`~columnminer.errors.MissingWeightError` of weight ``wid``, first missing in ``event``."""
+    return MissingWeightError(f"{path}: {detail}", path=path, event=event, field=wid)
+
+
 def benchmark_weights(
     events: ak.Array,
     benchmarks: Sequence[str],
     mapping: Mapping[str, str] | None = None,
     *,
     path: str | None = None,
+    nominal: np.ndarray | None = None,
 ) -> np.ndarray:
     """Weights of the named benchmarks as a float64 array of shape [n_events, n_benchmarks].
 
     MadGraph's reweighting names each weight after its benchmark, so by default benchmark ``b``
     reads weight id ``b``; ``mapping`` ({benchmark: weight_id}) overrides that for some or all.
     ``events`` is an array from :func:`read_lhe` / :func:`iterate_lhe` (or its ``weights`` record).
-    A weight that is absent from the file, or NaN (missing) in some event, raises
+    The id :data:`NOMINAL_WEIGHT` (``"XWGTUP"``), when the file declares no weight of that id, is the
+    event weight itself: ``nominal`` [n_events] when given (e.g. the LHE weights of Delphes events),
+    else ``events.weight``. That is the column of the benchmark a MadGraph run was sampled at, which is
+    never reweighted (:func:`columnminer.madgraph.process.benchmark_weight_mapping`; older MadGraph
+    versions skip a reweighting identical to the generation and write no weight of its name). A weight
+    that is absent from the file, or NaN (missing) in some event, raises
     :class:`~columnminer.errors.MissingWeightError` naming the file, the weight id and the first
-    event (index in the file) that lacks it.
+    event (index in the file) that lacks it. Units: those of the file (pb for MadGraph).
 
     Example::
 
@@ -98,6 +114,8 @@ def benchmark_weights(
         >>> ev = read_lhe(example_lhe_file())
         >>> benchmark_weights(ev, ["sm", "theory"], {"theory": "sm"}).tolist()
         [[1.0, 1.0], [2.0, 2.0]]
+        >>> benchmark_weights(ev, ["gen"], {"gen": "XWGTUP"}).tolist()  # the event weight XWGTUP
+        [[1.0], [2.0]]
         >>> benchmark_weights(ev, ["bsm"])  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
@@ -112,25 +130,23 @@ def benchmark_weights(
     out = np.empty((len(weights), len(benchmarks)), np.float64)
     for k, name in enumerate(benchmarks):
         wid = mapping.get(name, name)
-        if wid not in present:
-            raise MissingWeightError(
-                f"{path}: no weight with id {wid!r} (benchmark {name!r}) in the file; event {first} "
-                f"is the first event that lacks it",
-                path=path,
-                event=first,
-                field=wid,
+        if wid in present:
+            col = ak.to_numpy(weights[wid]).astype(np.float64)
+        elif wid == NOMINAL_WEIGHT and (nominal is not None or "weight" in ak.fields(events)):
+            col = np.asarray(ak.to_numpy(events.weight) if nominal is None else nominal, dtype=np.float64)
+        else:
+            detail = f"no weight with id {wid!r} (benchmark {name!r}) in the file"
+            raise _missing_weight(
+                path, wid, first, f"{detail}; event {first} is the first event that lacks it"
             )
-        col = ak.to_numpy(weights[wid]).astype(np.float64)
         bad = np.flatnonzero(np.isnan(col))
         if bad.size:
             event = first + int(bad[0])
-            raise MissingWeightError(
-                f"{path}: weight {wid!r} (benchmark {name!r}) is missing in event {event} "
-                f"(the first of {bad.size} events without it)",
-                path=path,
-                event=event,
-                field=wid,
+            detail = (
+                f"weight {wid!r} (benchmark {name!r}) is missing in event {event} "
+                f"(the first of {bad.size} events without it)"
             )
+            raise _missing_weight(path, wid, event, detail)
         out[:, k] = col
     return out
 
@@ -141,9 +157,9 @@ def benchmark_weight_ids(
     """Weight ids of the named benchmarks, checked against the header's ``<initrwgt>`` declarations.
 
     Same naming rule as :func:`benchmark_weights` (the id is the benchmark name unless ``mapping``
-    says otherwise). A benchmark whose id the header does not declare raises
-    :class:`~columnminer.errors.MissingWeightError` naming the file and the id (event 0: every event
-    of such a file lacks it) before any event is read.
+    says otherwise; :data:`NOMINAL_WEIGHT` is the event weight, which every file has). A benchmark whose
+    id the header does not declare raises :class:`~columnminer.errors.MissingWeightError` naming the
+    file and the id (event 0: every event of such a file lacks it) before any event is read.
 
     Example::
 
@@ -151,19 +167,14 @@ def benchmark_weight_ids(
         >>> benchmark_weight_ids(read_lhe_header(example_lhe_file()), ["sm", "alt"], {"alt": "bsm"})
         ['sm', 'bsm']
     """
-    declared = set(header.weight_ids)
+    declared = set(header.weight_ids) | {NOMINAL_WEIGHT}
     mapping = dict(mapping or {})
     ids = []
     for name in benchmarks:
         wid = mapping.get(name, name)
         if wid not in declared:
-            raise MissingWeightError(
-                f"{header.path}: the header declares no weight with id {wid!r} (benchmark {name!r}); "
-                f"event 0 is the first event that lacks it",
-                path=header.path,
-                event=0,
-                field=wid,
-            )
+            detail = f"the header declares no weight with id {wid!r} (benchmark {name!r})"
+            raise _missing_weight(header.path, wid, 0, f"{detail}; event 0 is the first event that lacks it")
         ids.append(wid)
     return ids
 
@@ -176,6 +187,12 @@ class SystematicWeights:
     ``pdf_members`` maps a PDF-variation id to its LHAPDF id when the header states it; the
     ``*_combine`` fields repeat the ``combine`` attributes of the groups (``envelope``, ``replicas``,
     ``hessian``...).
+
+    Example::
+
+        >>> s = SystematicWeights(nominal="1", scale=["2"], scale_factors={"2": (2.0, 2.0)})
+        >>> s.nominal, s.scale, s.pdf
+        ('1', ['2'], [])
     """
 
     nominal: str | None = None
