@@ -17,7 +17,7 @@ exponential ("log-linear") interpolation that keeps weights positive, with fixed
   and -1: :math:`a = (L_+ - L_-)/2`, :math:`b = (L_+ + L_-)/2` (one variation only: log-linear).
 - ``pdf``: a Hessian set contributes one nuisance per eigenvector (pairs +-, or one member each for a
   symmetric set); a replica set (e.g. NNPDF) is reduced to its leading principal components,
-  :math:`a_k = u_k \cdot (L - \bar L) / \sqrt{R}` with :math:`u_k` the eigenvectors of the replica
+  :math:`a_k = u_k \cdot (L - \bar L) / \sqrt{R - 1}` with :math:`u_k` the eigenvectors of the replica
   covariance (fitted on the events by :func:`fit_replica_components`). PDF members are measured against
   their own set's central member, not the generation weight (:func:`relative_to_reference`).
 
@@ -78,7 +78,7 @@ class Systematic:
         pdf_kind: pdf: "hessian", "symmhessian" or "replicas".
         n_components: pdf replicas: principal components kept (default: enough for 95 % of the variance,
             decided when fitted).
-        components: pdf replicas: the fitted [n_members, n_components] matrix (u_k / sqrt(R) columns).
+        components: pdf replicas: the fitted [n_members, n_components] matrix (u_k / sqrt(R - 1) columns).
         samples: the sample names it applies to (empty: decided per sample when reading).
 
     Example:

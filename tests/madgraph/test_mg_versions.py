@@ -10,10 +10,9 @@ import pytest
 from columnminer.analysis import Analysis
 from columnminer.errors import MissingWeightError
 from columnminer.events import nth
-from columnminer.io.lhe import read_lhe, read_lhe_header
+from columnminer.io.lhe import benchmark_weights, read_lhe, read_lhe_header
 from columnminer.io.store import EventStore
 from columnminer.madgraph import reweight_card, run, run_multiple, write_reweight_card
-from columnminer.madgraph.reweight import benchmark_weights_with_nominal
 from columnminer.samples import Sample, analyse_samples
 
 OLD, NEW = "2.5.5", "3.5.0"
@@ -95,11 +94,11 @@ def test_old_madgraph_bypasses_an_identical_card_so_the_sampling_benchmark_must_
         names = tutorial_setup.benchmark_names
         if not has_sm:
             with pytest.raises(MissingWeightError, match="'sm'"):
-                benchmark_weights_with_nominal(events, names)  # the plain names, as before
+                benchmark_weights(events, names)  # the plain names, as before
         else:
             np.testing.assert_allclose(events.weights["sm"].to_numpy(), events.weight.to_numpy(), rtol=1e-12)
         # the sampling benchmark from XWGTUP reads either file
-        got = benchmark_weights_with_nominal(events, names, {"sm": "XWGTUP"})
+        got = benchmark_weights(events, names, {"sm": "XWGTUP"})
         np.testing.assert_array_equal(got[:, 0], events.weight.to_numpy())
         assert reweight_card(tutorial_setup).count("launch") == len(names)
 
@@ -110,7 +109,7 @@ def test_nlo_weight_names_are_read_through_the_run_mapping(tutorial_setup, cards
     assert ids == [f"{b}_nlo" for b in tutorial_setup.benchmark_names if b != "sm"]
     events = read_lhe(runs[0].lhe_file)
     with pytest.raises(MissingWeightError, match="'w'"):  # the plain names (what columnminer looked for)
-        benchmark_weights_with_nominal(events, tutorial_setup.benchmark_names, {"sm": "XWGTUP"})
+        benchmark_weights(events, tutorial_setup.benchmark_names, {"sm": "XWGTUP"})
     weights = store_weights(tutorial_setup, runs, tmp_path / "nlo.zarr")
     np.testing.assert_allclose(weights[:6, 1], events.weights["w_nlo"].to_numpy() / 2, rtol=1e-12)
     np.testing.assert_allclose(weights[:6, 0], events.weight.to_numpy() / 2, rtol=1e-12)

@@ -19,7 +19,7 @@ from .process import (
     run_directories,
 )
 from .record import MadGraphRun, default_steering_directory, load_runs
-from .reweight import benchmark_weights_with_nominal, existing_weight_ids, reweight_existing_sample
+from .reweight import existing_weight_ids, reweight_existing_sample
 from .reweight_card import check_weight_name, reweight_card, write_reweight_card
 from .run import run, run_multiple
 from .run_card import (
@@ -35,7 +35,6 @@ __all__ = [
     "NOMINAL_WEIGHT",
     "MadGraphRun",
     "benchmark_weight_mapping",
-    "benchmark_weights_with_nominal",
     "build_command",
     "call_madgraph",
     "card_destination",

@@ -83,8 +83,8 @@ def build_command(
     ``initial_command`` if given.
 
     The initial command (e.g. ``source /opt/root/bin/thisroot.sh``) is the only text a shell sees: it is the
-    script of ``bash -c``, which then replaces itself (``exec``) with the MadGraph command passed as separate arguments, so paths
-    are never parsed by a shell. As in MadMiner, MadGraph runs even if the initial command fails.
+    script of ``bash -c``, which then replaces itself (``exec``) with the MadGraph command passed as separate
+    arguments, so paths are never parsed by a shell. As in MadMiner, MadGraph runs even if the initial command fails.
 
     Example:
         >>> build_command(["/mg/bin/mg5_aMC", "cmd.mg5"], python_executable="python3")

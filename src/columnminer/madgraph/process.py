@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import MadGraphCardError, MadGraphNotFoundError
+from ..io.lhe import NOMINAL_WEIGHT
 
 __all__ = [
     "NOMINAL_WEIGHT",
@@ -30,9 +31,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ORDERS = ("LO", "NLO")
-#: The weight id that stands for the event weight XWGTUP itself in a ``weight_mapping`` (the sampling
-#: benchmark's column: it is not reweighted, see :func:`benchmark_weight_mapping`).
-NOMINAL_WEIGHT = "XWGTUP"
 #: The suffix MadGraph appends to a reweighting name for NLO events (``<rwgt_name>_nlo``).
 _NLO_SUFFIX = {"LO": "", "NLO": "_nlo"}
 

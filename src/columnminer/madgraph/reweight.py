@@ -5,23 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import awkward as ak
-import numpy as np
-
 from ..errors import MadGraphError, MadGraphNotFoundError
-from ..io.lhe import benchmark_weights as _named_benchmark_weights
 from .execute import build_command, call_madgraph
 from .param_card import parameter_space_of
-from .process import NOMINAL_WEIGHT, benchmark_weight_mapping, card_destination, check_order, event_file_name
+from .process import benchmark_weight_mapping, card_destination, check_order, event_file_name
 from .record import MadGraphRun, absolute_path, default_steering_directory
 from .reweight_card import reweight_card
 from .scripts import reweight_script, write_script
 
-__all__ = ["benchmark_weights_with_nominal", "existing_weight_ids", "reweight_existing_sample"]
+__all__ = ["existing_weight_ids", "reweight_existing_sample"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,40 +35,6 @@ def existing_weight_ids(lhe_file: PathLike) -> list[str]:
     from ..io.lhe import read_lhe_header
 
     return list(read_lhe_header(lhe_file).weight_ids)
-
-
-def benchmark_weights_with_nominal(
-    events: ak.Array,
-    benchmarks: Sequence[str],
-    mapping: Mapping[str, str] | None = None,
-    *,
-    path: str | None = None,
-) -> np.ndarray:
-    """:func:`columnminer.io.lhe.benchmark_weights` where the id :data:`NOMINAL_WEIGHT` (``"XWGTUP"``) reads
-    the event weight itself: the column of the benchmark a MadGraph run was generated at, which is not
-    reweighted (:func:`~columnminer.madgraph.process.benchmark_weight_mapping`). A file that declares a
-    weight named ``XWGTUP`` keeps it. [n_events, n_benchmarks], float64, in the file's units (pb).
-
-    Example:
-        >>> from columnminer.io.lhe import example_lhe_file, read_lhe
-        >>> events = read_lhe(example_lhe_file())
-        >>> benchmark_weights_with_nominal(events, ["sm", "gen"], {"gen": NOMINAL_WEIGHT}).tolist()
-        [[1.0, 1.0], [2.0, 2.0]]
-    """
-    mapping = dict(mapping or {})
-    weights = events.weights if "weights" in ak.fields(events) else None
-    declared = set(ak.fields(weights)) if weights is not None else set()
-    nominal = [k for k, b in enumerate(benchmarks) if mapping.get(b) == NOMINAL_WEIGHT]
-    nominal = [k for k in nominal if NOMINAL_WEIGHT not in declared]
-    named = [b for k, b in enumerate(benchmarks) if k not in nominal]
-    out = np.empty((len(events), len(benchmarks)), np.float64)
-    if nominal:
-        out[:, nominal] = ak.to_numpy(events.weight).astype(np.float64)[:, None]
-    if named:
-        out[:, [k for k in range(len(benchmarks)) if k not in nominal]] = _named_benchmark_weights(
-            events, named, mapping, path=path
-        )
-    return out
 
 
 def _weight_present(benchmark: str, present: Sequence[str], order: str) -> bool:
