@@ -11,6 +11,21 @@ Prints:
 - peak resident memory of the process (``ru_maxrss``).
 
 Run: ``python benchmarks/simulators.py [--events 1000000] [--repeats 3] [--write-events 100000]``
+
+Issue 25, item 4: ``simulate_golden`` end to end (signal + equal background, 9 scale weights, gzip), before
+(``%`` formatting, gzip level 6, one thread) and after (numba formatter, gzip level 1 compressed in chunks by
+2 threads), interleaved on the shared 2-core machine (load average 5-6, so absolute numbers are low):
+
+=========================  ====================  ====================
+n = 50,000 signal events   before: total/write   after: total/write
+=========================  ====================  ====================
+round 1                    29.8 s / 27.9 s       11.3 s / 7.2 s
+round 2                    17.4 s / 14.6 s       15.6 s / 8.8 s
+=========================  ====================  ====================
+
+Decompressed text identical to before (checked on both files); formatting alone: 207 MB/s per thread
+(Python's ``%``: 17-28 MB/s), zlib level 1 190 MB/s. Generation itself (about 35,000 events/s on one core,
+amplitudes of 6.5 trial points per event) is now the larger cost; 50,000 events/s end to end is not reached.
 """
 
 from __future__ import annotations
@@ -126,7 +141,7 @@ def main() -> None:
         gz = Path(tmp) / "w.lhe.gz"
         t_gz, _ = median_time(lambda: write_lhe(gz, events, init=init, weight_names=names), args.repeats)
         print(
-            f"{f'LHE write, gzip level 6 ({gz.stat().st_size / 1e6:.0f} MB compressed)':58s} {t_gz:9.2f} "
+            f"{f'LHE write, gzip level 1 ({gz.stat().st_size / 1e6:.0f} MB compressed)':58s} {t_gz:9.2f} "
             f"{n_write / t_gz:12,.0f} {size / t_gz:8.1f}"
         )
         n_ref = min(20_000, n_write)

@@ -228,7 +228,12 @@ class _ChunkReader:
         the piece then holds the events before the first invalid one and ``pending_error`` is set, as
         it is for a structurally broken event (status ERROR).
         """
-        remaining = len(arr) - pos
+        return self.finish(arr, pos, self.call_kernel(arr, pos, len(arr), max_events))
+
+    def call_kernel(self, arr: np.ndarray, pos: int, end: int, max_events: int) -> tuple:
+        """One call of the numba kernel on ``arr[pos:end]`` with tables sized from the running estimates
+        (retried with larger tables when the first event alone overflows them); the raw kernel result."""
+        remaining = end - pos
         strict = remaining // 26 + 16  # a particle line takes at least 26 bytes
         # until the first events have shown their size, size the tables for the first 256 kB only
         budget = remaining if self.calibrated else min(remaining, 1 << 18)
@@ -237,15 +242,18 @@ class _ChunkReader:
         cap_table = 4096
         ids, offs, npos = self.id_bytes, self.id_offsets, self.n_positional
         while True:
-            res = P.parse_events(arr, pos, len(arr), max_events, ids, offs, npos, cap_ev, cap_part, cap_table)
+            res = P.parse_events(arr, pos, end, max_events, ids, offs, npos, cap_ev, cap_part, cap_table)
             if res[0] != P.STATUS_FULL or res[1] > 0:
-                break
+                return res
             # the first event alone overflows a table: retry with room for anything the block holds
             if cap_table > 4096:
                 raise self.error(
                     "event too large (more than 65536 weights or unusual numbers)", self.n_parsed, pos
                 )
             cap_part, cap_table = strict, cap_table * 16
+
+    def finish(self, arr: np.ndarray, pos: int, res: tuple):
+        """Turn the kernel result ``res`` of a call from ``pos`` into (status, stop, piece); see :meth:`parse`."""
         status, n, npart, stop, err_code, err_pos, info, counts, parts, w, unk, unk_val, hard, flags = res
         if n:
             self.calibrated = True
@@ -577,24 +585,28 @@ def _assemble(pieces: list[_Piece], reader: _ChunkReader, first: int) -> ak.Arra
     return out
 
 
+def _column(x: np.ndarray, integer: bool) -> np.ndarray:
+    """A contiguous int64 (``integer``) or float64 column; no copy where ``x`` already is one."""
+    return np.ascontiguousarray(x, dtype=np.int64 if integer else np.float64)
+
+
 def build_array(info, counts, parts, ids, weights, path, first) -> ak.Array:
-    """Wrap flat columns as the event record array (see ``read_lhe`` for the layout)."""
+    """Wrap flat columns as the event record array (see ``read_lhe`` for the layout).
+
+    ``info`` and ``parts`` are [6, n] and [13, n_particles] tables or sequences of their rows (integer
+    rows may already be int64).
+    """
     from awkward.contents import ListOffsetArray, NumpyArray, RecordArray
     from awkward.index import Index64
 
-    n = info.shape[1]
+    n = len(counts)
     offsets = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
-    pcols = [
-        NumpyArray(parts[k].astype(np.int64) if k < _INT_PARTICLE else np.ascontiguousarray(parts[k]))
-        for k in range(13)
-    ]
+    pcols = [NumpyArray(_column(parts[k], k < _INT_PARTICLE)) for k in range(13)]
     particles = RecordArray(
-        pcols, list(PARTICLE_FIELDS), length=parts.shape[1], parameters={"__record__": "Momentum4D"}
+        pcols, list(PARTICLE_FIELDS), length=int(offsets[-1]), parameters={"__record__": "Momentum4D"}
     )
-    ecols = [
-        NumpyArray(info[k].astype(np.int64) if k < 2 else np.ascontiguousarray(info[k])) for k in range(6)
-    ]
+    ecols = [NumpyArray(_column(info[k], k < 2)) for k in range(6)]
     wrec = RecordArray([NumpyArray(w) for w in weights], list(ids), length=n)
     layout = RecordArray(
         [*ecols, ListOffsetArray(Index64(offsets), particles), wrec],

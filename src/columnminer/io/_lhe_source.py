@@ -13,12 +13,28 @@ import zlib
 from ..errors import LHEFormatError
 from ._lhe_header import LHEHeader, parse_header_text
 
-__all__ = ["DEFAULT_BLOCK", "EVENT_TAG", "PREFETCH_MIN_BYTES", "WHOLE_MAX_BYTES", "ByteSource", "read_header"]
+__all__ = [
+    "DEFAULT_BLOCK",
+    "EVENT_TAG",
+    "PREFETCH_MIN_BYTES",
+    "WHOLE_MAX_BYTES",
+    "ByteSource",
+    "available_cpus",
+    "read_header",
+]
 
 EVENT_TAG = re.compile(rb"<event[\s>]")
 DEFAULT_BLOCK = 2 << 20
 PREFETCH_MIN_BYTES = 1 << 20  # smaller files are read without a decompression thread
 WHOLE_MAX_BYTES = 256 << 20  # whole-file reads of larger (decompressed) files stream instead
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (the default number of threads of the LHE reader and writer)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def _load_libdeflate():

@@ -10,6 +10,7 @@ import awkward as ak
 import numpy as np
 
 from ._lhe_header import LHEGenerator, LHEHeader, LHEProcess, LHEWeightGroup, LHEWeightInfo
+from ._lhe_parallel import read_all
 from ._lhe_read import (
     EVENT_FIELDS,
     INVALID_MODES,
@@ -20,6 +21,7 @@ from ._lhe_read import (
 )
 from ._lhe_source import DEFAULT_BLOCK, ByteSource, read_header
 from ._lhe_weights import (
+    NOMINAL_WEIGHT,
     SystematicWeights,
     benchmark_weight_ids,
     benchmark_weights,
@@ -27,10 +29,18 @@ from ._lhe_weights import (
     systematic_weights,
     weight_scale_factor,
 )
-from .lhe_systematics import PDFSet, pdf_sets, pdf_systematic, scale_weights, variation_weight_ids
+from .lhe_systematics import (
+    PDFSet,
+    pdf_sets,
+    pdf_systematic,
+    reference_weight_ids,
+    scale_weights,
+    variation_weight_ids,
+)
 
 __all__ = [
     "EVENT_FIELDS",
+    "NOMINAL_WEIGHT",
     "PARTICLE_FIELDS",
     "LHEGenerator",
     "LHEHeader",
@@ -51,6 +61,7 @@ __all__ = [
     "pdf_systematic",
     "read_lhe",
     "read_lhe_header",
+    "reference_weight_ids",
     "scale_weights",
     "systematic_weights",
     "variation_weight_ids",
@@ -191,8 +202,12 @@ def read_lhe(
     """
     _check_invalid(invalid)
     if entry_start is None and entry_stop is None:
-        chunks = [c for _, c in iter_chunks(path, 1 << 62, DEFAULT_BLOCK, whole=True, invalid=invalid)]
-        events = chunks[0] if len(chunks) == 1 else ak.concatenate(chunks)
+        events = read_all(path)
+        if events is None:  # unusual content: the sequential reader (reference results and errors)
+            chunks = [c for _, c in iter_chunks(path, 1 << 62, DEFAULT_BLOCK, whole=True, invalid=invalid)]
+            events = chunks[0] if len(chunks) == 1 else ak.concatenate(chunks)
+        elif invalid == "drop":  # the parallel reader returns only files without invalid events
+            events.attrs["lhe_dropped_events"] = []
         n_file = None
     else:
         from .lhe_ranges import read_lhe_range

@@ -1,0 +1,80 @@
+"""The parallel whole-file LHE reader: the same arrays as the sequential reader, fallback on anything unusual."""
+
+import gzip
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from columnminer.errors import LHEFormatError
+from columnminer.io._lhe_parallel import read_all
+from columnminer.io._lhe_read import iter_chunks
+from columnminer.io.lhe import example_lhe_file, read_lhe
+
+
+def _sequential(path):
+    chunks = [c for _, c in iter_chunks(path, 1 << 62, 2 << 20, whole=True)]
+    return chunks[0] if len(chunks) == 1 else ak.concatenate(chunks)
+
+
+def _same(a, b):
+    return (
+        ak.array_equal(a, b, equal_nan=True, check_parameters=True)
+        and str(a.type) == str(b.type)
+        and a.weights.fields == b.weights.fields
+        and a.attrs == b.attrs
+    )
+
+
+@pytest.mark.parametrize("block", [None, 1 << 12])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_parallel_read_equals_sequential(lhe_file, lhe_name, block, threads):
+    """Every real file, cut into many small blocks or not, on one or two threads: identical arrays."""
+    path = lhe_file(lhe_name)
+    out = read_all(path, threads=threads, block=block)
+    assert out is not None
+    assert _same(out, _sequential(path))
+
+
+def test_many_blocks_of_a_large_file(lhe_file, tmp_path):
+    """A plain and a gzip file of 20k Z events (streamed, not read whole) in 4 kB blocks."""
+    data = gzip.open(lhe_file("testfile-madgraph-2.2.1-Z-mlm.lhe.gz")).read()
+    first, last = data.index(b"<event"), data.rindex(b"</event>") + len(b"</event>\n")
+    text = data[:first] + data[first:last] * 2 + b"</LesHouchesEvents>\n"
+    plain, packed = tmp_path / "z.lhe", tmp_path / "z.lhe.gz"
+    plain.write_bytes(text)
+    packed.write_bytes(gzip.compress(text, 1))
+    ref = _sequential(plain)
+    assert len(ref) == 20_000
+    for path in (plain, packed):
+        assert _same(read_all(path, threads=2, block=1 << 12), _sequential(path))
+        assert _same(read_lhe(path), ref) or path == packed  # attrs name the file
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: t.replace("1 1 1.0 91.2", "1 1 nan 91.2"),  # invalid event: raise / drop
+        lambda t: t.replace("<wgt id='sm'>2.0</wgt>", "<wgt id='new'>2.0</wgt>"),  # undeclared weight id
+        lambda t: t.replace("</LesHouchesEvents>\n", ""),  # no closing tag: a warning
+        lambda t: t[: t.rindex("</event>")],  # truncated: an error
+    ],
+)
+def test_unusual_files_fall_back_to_the_sequential_reader(tmp_path, edit):
+    """read_all returns None; read_lhe then gives the sequential reader's result or error."""
+    path = tmp_path / "x.lhe"
+    path.write_text(edit(open(example_lhe_file()).read()))
+    assert read_all(path) is None
+    try:
+        expected = _sequential(path)
+    except LHEFormatError as exc:
+        with pytest.raises(LHEFormatError, match=str(exc).split(":")[-1].strip()[:30]):
+            read_lhe(path)
+        return
+    assert _same(read_lhe(path), expected)
+
+
+def test_drop_mode_of_a_valid_file_lists_no_dropped_events():
+    ev = read_lhe(example_lhe_file(), invalid="drop")
+    assert ev.attrs["lhe_dropped_events"] == [] and len(ev) == 2
+    assert np.isnan(ev.weights.bsm[1])
