@@ -268,7 +268,7 @@ class DemoResult:
                 if matrix[i, i] > (1 + FISHER_EXCESS) * truth[i, i]
             ]
             rho, rho_truth = _correlation(matrix), _correlation(truth)
-            if key != "truth" and abs(rho - rho_truth) > FISHER_CORRELATION:
+            if key != "truth" and not _rank_one(matrix) and abs(rho - rho_truth) > FISHER_CORRELATION:
                 words.append(
                     f"I_{names[0]}{names[1]} {_g(matrix[0, 1])} against the truth's {_g(truth[0, 1])}: "
                     f"correlation {rho:+.2f}, the truth's {rho_truth:+.2f}"
@@ -295,12 +295,15 @@ class DemoResult:
             ]
             ratio = f"{det / truth_det:.3f}" if truth_det > 0 else "-"
             remark = "the bound" if key == "truth" else ("DISAGREES" if key in flags else "consistent")
+            if key != "truth" and key not in flags and _rank_one(info):
+                remark = "rank 1"
             rows.append([self._label(key), *cells, _g(det), _g(self.fisher_area(key)), ratio, remark])
         notes = [
             "in brackets: the parton-level truth (the labelled bound no detector-level method exceeds)",
             "1-sigma area: pi / sqrt(det I), the area of the ellipse Delta theta^T I Delta theta <= 1",
             f"DISAGREES: a diagonal element more than {FISHER_EXCESS:.0%} above the truth's, or a correlation "
-            f"more than {FISHER_CORRELATION:g} off the truth's",
+            f"more than {FISHER_CORRELATION:g} off the truth's; rank 1: the information constrains one direction only "
+            "(the rate: one number), so its correlation is +-1 by construction and is not compared",
             *(f"{self._label(key)}: {words}" for key, words in flags.items()),
         ]
         header = ["method", "I_a2a2", "I_a2a3", "I_a3a3", "det I", "1-sigma area", "det / truth", "vs truth"]
@@ -680,6 +683,12 @@ class DemoResult:
 def _maybe_list(values: Any) -> list[float] | None:
     """An optional array as a list (None stays None)."""
     return None if values is None else np.asarray(values).tolist()
+
+
+def _rank_one(matrix: np.ndarray) -> bool:
+    """Whether a 2x2 information constrains one direction only: det I / (I_00 I_11) = 1 - rho^2 below 1e-3
+    (the rate's information is rank 1 up to rounding and Monte Carlo noise)."""
+    return bool(abs(np.linalg.det(matrix)) <= 1e-3 * abs(matrix[0, 0] * matrix[1, 1]))
 
 
 def _correlation(matrix: np.ndarray) -> float:
