@@ -71,3 +71,15 @@ def test_code_blocks_run_as_written_twice(document, tmp_path):
             [sys.executable, "blocks.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
         )
         assert done.returncode == 0, f"{document}, run {attempt}:\n{done.stderr[-4000:]}"
+
+
+def test_the_readme_shows_the_demos_own_figures():
+    """The README's pictures are figures the demo writes under their stable names (``demo --images docs/images``)."""
+    from columnminer._demo.plots import FIGURES
+
+    shown = re.findall(r"!\[[^\]]*\]\((docs/images/[^)]+)\)", (ROOT / "README.md").read_text())
+    assert shown, "the README shows no figure"
+    for path in shown:
+        assert Path(path).name in FIGURES, f"{path} is not one of the demo's figures {FIGURES}"
+        assert (ROOT / path).stat().st_size > 10_000, f"{path} is missing or empty"
+    assert {p.name for p in (ROOT / "docs" / "images").iterdir()} <= set(FIGURES)
