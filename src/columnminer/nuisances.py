@@ -71,8 +71,9 @@ def _require_nuisances(store: EventStore) -> None:
 
 
 def nuisance_log_variations(store: EventStore, start: int = 0, stop: int | None = None) -> np.ndarray:
-    r""":math:`L_k(z) = \log[w_k(z)/w_0(z)]` [n, K] for store rows ``start:stop`` (nominal from
-    ``sampled_from``; 0 where a weight is not positive).
+    r"""The log variations :math:`L_k(z) = \log[w_k(z)/w_0(z)]` of store rows start to stop, [n, K].
+
+    The nominal weight comes from ``sampled_from``; L is 0 where the ratio is not positive.
 
     Example:
         >>> from columnminer._examples import toy_nuisance_store
@@ -87,8 +88,9 @@ def nuisance_log_variations(store: EventStore, start: int = 0, stop: int | None 
 
 
 def nuisance_log_variations_at(store: EventStore, rows: np.ndarray) -> np.ndarray:
-    """:func:`nuisance_log_variations` for given rows [n] (e.g. a chunk's rows after cuts): reads the
-    contiguous range ``rows.min() .. rows.max()`` once and indexes it.
+    """The log variations of :func:`nuisance_log_variations` for given rows [n], such as a chunk's after cuts.
+
+    Reads the contiguous range ``rows.min() .. rows.max()`` once and indexes it.
 
     Example:
         >>> from columnminer._examples import toy_nuisance_store

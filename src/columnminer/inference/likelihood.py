@@ -265,7 +265,7 @@ def _as_nll(nll: Any, n_parameters: int | None) -> NegativeLogLikelihood:
 def histogram_log_likelihood(expected: Any, observed: Any) -> tuple[np.ndarray, np.ndarray]:
     r"""The kinematic (shape) and rate parts of a Poisson histogram log-likelihood, each [T].
 
-    With :math:`\nu_{tk}` the expected events in bin k at point t ([T, K], or [T, *bins]) and :math:`n_k`
+    With :math:`\nu_{tk}` the expected events in bin k at point t ([T, K], or ``[T, *bins]``) and :math:`n_k`
     the observed counts (any non-negative reals, e.g. Asimov yields),
 
     .. math::
@@ -351,9 +351,9 @@ def histogram_nll(
         -\sum_k n_k\log\frac{\nu_k(\theta)}{\sum_j\nu_j(\theta)}
 
     (the multinomial shape-only likelihood; constants :math:`\log n_k!` dropped). ``observed``: counts
-    [*bins] (for Asimov data use ``binned.yields(theta_true, luminosity)[0]``).
+    ``[*bins]`` (for Asimov data use ``binned.yields(theta_true, luminosity)[0]``).
 
-    Nuisance parameters: ``modifiers`` [J, *bins] (or [J], the same in every bin) are relative
+    Nuisance parameters: ``modifiers`` ``[J, *bins]`` (or [J], the same in every bin) are relative
     up-variations :math:`\delta^+_{jk}` of the yields at :math:`\eta_j = +1`, ``down_modifiers`` (same
     shape, optional) the relative down-variations :math:`\delta^-_{jk}` at :math:`\eta_j = -1`
     (:func:`~columnminer.inference.systematic_bins.binned_variations` gives both). Nuisance j scales bin k by

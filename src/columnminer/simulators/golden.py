@@ -110,7 +110,7 @@ class GoldenSample:
         weights: benchmark name -> [n] weights in pb (``event_norm = average``: each averages to sigma).
         weight_matrices: [n, 3, 3] per-event quadratic forms W(z) with w(z|theta) = c^T W c (pb per unit of
             sampled phase space; only ratios between thetas matter per event).
-        me_matrices: [n, 3, 3] the |M|^2 quadratic forms Q(z) (GeV^-2).
+        me_matrices: [n, 3, 3] the :math:`|M|^2` quadratic forms Q(z) (GeV^-2).
         cross_section_matrix: [3, 3] S (pb) with sigma(theta) = c^T S c, from all trial points.
         cross_section_covariance: [6, 6] Monte Carlo covariance of the upper-triangle entries of S (pb^2).
         sampling_benchmark, sampling_theta: where the events were unweighted.
@@ -208,11 +208,11 @@ class GoldenChannel:
         return np.concatenate([np.full((*thetas.shape[:-1], 1), self.a1), thetas], axis=-1)
 
     def me_matrices(self, lepton_momenta: np.ndarray) -> np.ndarray:
-        """Q(z) [n, 3, 3] with |M|^2 = c^T Q c from (e-, e+, mu-, mu+) momenta [n, 4, 4] in any frame."""
+        """Q(z) [n, 3, 3] with :math:`|M|^2 = c^T Q c` from (e-, e+, mu-, mu+) momenta [n, 4, 4] in any frame."""
         return quadratic_form(lepton_momenta, self.ew)
 
     def squared_me(self, lepton_momenta: np.ndarray, thetas: np.ndarray | Sequence) -> np.ndarray:
-        """|M|^2 for thetas [n_thetas, 2] -> [n_thetas, n_events]."""
+        """:math:`|M|^2` for thetas [n_thetas, 2] -> [n_thetas, n_events]."""
         q = self.me_matrices(lepton_momenta)
         c = self.couplings(np.atleast_2d(thetas))
         return np.einsum("ti,nij,tj->tn", c, q, c)
