@@ -18,6 +18,7 @@ Typical use::
 from .accumulators import ChunkKey, ChunkResults
 from .analysis import AnalysisOutput, AnalysisProcessor
 from .base import ChunkProcessor, CombinedProcessor
+from .cluster import batch_cluster, batch_executor
 from .fileset import AnalysedChunk, FilesetPlan, chunk_metadata, normalize_fileset
 from .fisher import CrossSectionOutput, CrossSectionProcessor, FisherOutput, FisherProcessor
 from .histograms import HistogramOutput, HistogramProcessor
@@ -45,6 +46,8 @@ __all__ = [
     "StoreRun",
     "StoreSink",
     "analyse_fileset",
+    "batch_cluster",
+    "batch_executor",
     "chunk_metadata",
     "normalize_fileset",
     "run_fileset",
