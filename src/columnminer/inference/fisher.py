@@ -334,7 +334,7 @@ def histogram_information(
         >>> from columnminer._examples import golden_quadratic_store
         >>> store = golden_quadratic_store()  # m4l = 0..3, w(z|theta) = (1 + a2 + a3)^2 pb
         >>> info = histogram_information(store, "sm", 10.0, "m4l", bins=2)
-        >>> info.information.round(6).tolist(), info.histogram().values().tolist()
+        >>> info.information.round(6).tolist(), info.histogram().values()[0].tolist()
         ([[160.0, 160.0], [160.0, 160.0]], [20.0, 20.0])
     """
     luminosity = _fe.check_luminosity(luminosity)

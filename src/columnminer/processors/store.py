@@ -298,12 +298,17 @@ class StoreRun:
 
 
 def analyse_fileset(
-    fileset: Mapping[str, Any] | str | Path, analysis: Analysis, store: EventStore, **options: Any
+    fileset: Mapping[str, Any] | str | Path,
+    analysis: Analysis,
+    store: EventStore,
+    executor: Any = None,
+    chunksize: int = 100_000,
+    **options: Any,
 ) -> AnalysisSummary:
     """:func:`~columnminer.samples.analyse_samples` as a coffea run: every chunk of the file set analysed by
     ``executor`` (iterative, futures, or dask on any cluster), written by its worker to the staging area and
     committed to ``store`` in file-set order (see the module docstring and :class:`StoreRun`, whose
-    ``executor``, ``chunksize``, ``staging`` and ``runner_options`` are the ``options``).
+    ``executor`` and ``chunksize`` may come by position, ``staging`` and ``runner_options`` as ``options``).
 
     The store gets the same events as from ``analyse_samples`` on the same samples, in the same order (only
     the provenance keys differ: they carry the dataset and the entry range of each coffea chunk). A rerun
@@ -325,7 +330,7 @@ def analyse_fileset(
         >>> store.n_events, analyse_fileset(fileset, analysis, store, chunksize=100).skipped_chunks
         (300, 3)
     """
-    run = StoreRun(fileset, analysis, store, **options)
+    run = StoreRun(fileset, analysis, store, executor, chunksize, **options)
     if run.pending:
         run_work_items(run.pending, run.processor(), run.executor, run.runner_options)
     return run.commit()
