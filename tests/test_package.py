@@ -4,6 +4,7 @@ import ast
 import doctest
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import subprocess
 import sys
@@ -82,3 +83,163 @@ def test_the_package_map_resolves_every_entry_point_lazily():
     assert set(columnminer._LAZY) <= set(dir(columnminer))
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         columnminer.nothing  # noqa: B018
+
+
+SRC = ROOT / "src"
+
+
+def _module_name(path: Path) -> str:
+    """The dotted name of a source file of src/ (a package is named by its ``__init__.py``)."""
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+SOURCES = {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _base(module: str, path: Path, node: ast.ImportFrom) -> str:
+    """The absolute module named by ``from <node.module> import ...`` in ``module``."""
+    if not node.level:
+        return node.module or ""
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    package = package[: len(package) - node.level + 1]
+    return ".".join(package + ([node.module] if node.module else []))
+
+
+def _imports(module: str, path: Path, top_level_only: bool = False):
+    """Yield ``(line, imported module, imported name or None)`` for every import of a source file.
+
+    ``from X import y`` yields the module ``X.y`` (name None) when that is a module of src/, else ``X`` and
+    ``y``. With ``top_level_only`` only the imports that run when the module is imported are yielded: those
+    at module level, outside functions, classes and ``if TYPE_CHECKING:`` blocks.
+    """
+    tree = ast.parse(path.read_text())
+    if top_level_only:
+        nodes, stack = [], list(tree.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                stack.extend(node.orelse)
+            elif isinstance(node, (ast.If, ast.Try, ast.With)):
+                stack.extend(ast.iter_child_nodes(node))
+            elif isinstance(node, ast.ExceptHandler):
+                stack.extend(node.body)
+            else:
+                nodes.append(node)
+    else:
+        nodes = list(ast.walk(tree))
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, None
+        elif isinstance(node, ast.ImportFrom):
+            base = _base(module, path, node)
+            for alias in node.names:
+                child = f"{base}.{alias.name}"
+                if child in SOURCES:
+                    yield node.lineno, child, None
+                else:
+                    yield node.lineno, base, alias.name
+
+
+def _private_module_owner(target: str) -> str | None:
+    """The package that holds the innermost private component of ``target`` (None if it has none)."""
+    parts = target.split(".")
+    private = [i for i, part in enumerate(parts) if _is_private(part)]
+    return ".".join(parts[: private[-1]]) if private else None
+
+
+def test_no_private_name_imported_across_modules():
+    """No module imports a private name (``_x``) of another module, nor a private module (a path component
+    ``_x``) from outside the package that holds it: what is shared gets a public name."""
+    offences = []
+    for module, path in SOURCES.items():
+        for line, target, name in _imports(module, path):
+            where = f"{path.relative_to(ROOT)}:{line}"
+            if name is not None and _is_private(name) and target != module:
+                offences.append(f"{where} imports the private name {name} from {target}")
+            owner = _private_module_owner(target)
+            if owner is not None and not (module == owner or module.startswith(owner + ".")):
+                offences.append(f"{where} imports the private module {target} from outside {owner}")
+    assert not offences, "\n".join(offences)
+
+
+def test_every_public_name_has_a_runnable_example():
+    """Every class and function listed in the ``__all__`` of a public module and defined there has a
+    ``>>>`` example in its docstring."""
+    missing = []
+    for name in MODULES:
+        if any(_is_private(part) for part in name.split(".")):
+            continue
+        module = importlib.import_module(name)
+        for symbol in getattr(module, "__all__", []):
+            obj = getattr(module, symbol)
+            if (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__module__ == name:
+                if ">>>" not in (obj.__doc__ or ""):
+                    missing.append(f"{name}.{symbol}")
+    assert not missing, "no >>> example: " + ", ".join(missing)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """The module-level import graph of columnminer: module -> the columnminer modules it imports.
+
+    Importing ``a.b.c`` also imports the packages ``a.b`` and ``a``; those that hold the importer are already
+    being imported (Python initialises a parent before its children), so they are not edges.
+    """
+    graph: dict[str, set[str]] = {module: set() for module in SOURCES}
+    for module, path in SOURCES.items():
+        for _, target, _ in _imports(module, path, top_level_only=True):
+            parts = target.split(".")
+            for i in range(1, len(parts) + 1):
+                node = ".".join(parts[:i])
+                if node in SOURCES and node != module and not module.startswith(node + "."):
+                    graph[module].add(node)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for succ in sorted(graph[node]):
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle_among_modules():
+    """The module-level imports of columnminer form no cycle (each module imports only modules that do not
+    import it back, directly or through others)."""
+    cycles = _cycles(_import_graph())
+    assert not cycles, "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)

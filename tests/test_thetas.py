@@ -7,8 +7,8 @@ import pytest
 from columnminer.demo import golden_channel_setup, quadratic_event_weights
 from columnminer.errors import ParameterSpaceError
 from columnminer.hists import theta_axis, theta_names, theta_values
-from columnminer.inference._fisher_estimators import theta_point
 from columnminer.inference.binned import binned_weights
+from columnminer.inference.fisher_terms import theta_point
 from columnminer.inference.likelihood import resolve_thetas
 from columnminer.io.store import EventStore
 from columnminer.plotting.distributions import resolve_points

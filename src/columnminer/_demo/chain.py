@@ -239,8 +239,7 @@ def exact_densities(
     """Integrate the exact signal forms and background density of every test event over the detector's
     transfer function (:func:`~columnminer.simulators.golden_detector.detector_densities`), after checking
     that the sidecar store holds the same events (all ten observables equal)."""
-    from ..simulators._background import background_normalisation
-    from ..simulators.golden_detector import detector_densities, lepton_transfers
+    from ..simulators.golden_detector import background_normalisation, detector_densities, lepton_transfers
 
     rows = store.partition_indices(EVALUATION_PARTITION)
     if leptons.n_events != store.n_events or list(leptons.partition_indices(EVALUATION_PARTITION)) != list(
@@ -406,7 +405,7 @@ def event_models(
     on ``grid`` at ``luminosity`` (pb^-1): the same binning, densities and yields as :func:`limits`
     (``alices_normalisation``: ``"sample"`` when the ml limits normalise the estimator on the Asimov events,
     ``"weights"`` when they take the raw ratios)."""
-    from ..inference._histograms import score_function
+    from ..inference.limits import score_function
     from ..inference.neyman import EventModel, estimator_log_density, gather_event_sample
     from ..inference.truth_limits import mixture_log_density, truth_log_density
 

@@ -300,8 +300,17 @@ class BinnedWeights:
         return theta_hist(theta_axis(self.setup, thetas), values, variances, axes)
 
 
-def _as_edges(bins: Any) -> tuple[np.ndarray, ...]:
-    """One edge array, or one per dimension."""
+def as_edges(bins: Any) -> tuple[np.ndarray, ...]:
+    """The bin edges of every dimension as float64 arrays, from one edge array or one per dimension.
+
+    Each edge array must be strictly increasing with at least two values (else :class:`InferenceError`).
+
+    Example:
+        >>> [e.tolist() for e in as_edges([0, 1, 2])]
+        [[0.0, 1.0, 2.0]]
+        >>> len(as_edges([[0.0, 1.0], [0.0, 5.0, 10.0]]))
+        2
+    """
     edges = [bins] if np.ndim(bins[0]) == 0 else list(bins)
     out = []
     for e in edges:
@@ -335,7 +344,7 @@ def binned_weights(
         [[5.0, 5.0]]
     """
     features = [features] if isinstance(features, str) or callable(features) else list(features)
-    edges = _as_edges(bins)
+    edges = as_edges(bins)
     n_dims = len(edges)
     results = reduce_chunks(
         store,

@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import InferenceError
 from ..io.store import EventStore
 from ..weights import theta_coefficients
-from . import _fisher_estimators as _fe
+from . import fisher_terms as _fe
 from .binned import BinnedWeights, Feature, binned_weights, reduce_chunks
 
 __all__ = [
@@ -268,7 +268,7 @@ def rate_information(
 
     The covariance is the linear propagation of the Monte Carlo covariance of :math:`(\sigma,
     \nabla\sigma)`, which is :math:`A G A^T` with the weight Gram matrix G and :math:`A = (c(\theta);
-    \partial c(\theta))` (see :mod:`columnminer.inference._fisher_estimators`).
+    \partial c(\theta))` (see :mod:`columnminer.inference.fisher_terms`).
 
     References: Brehmer, Cranmer, Kling, Plehn, arXiv:1612.05261; Brehmer, Kling, Espejo, Cranmer
     (MadMiner), arXiv:1907.10621.

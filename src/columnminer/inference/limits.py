@@ -83,6 +83,7 @@ from ._histograms import (
     gather_events,
     per_point_binning_terms,
     profiled_terms,
+    score_function,
 )
 from .binned import ChunkColumns, reduce_chunks
 from .likelihood import (
@@ -97,7 +98,15 @@ from .likelihood import (
 )
 from .limit_options import MODES, LimitOptions, check_mode, limit_options
 
-__all__ = ["MODES", "LimitOptions", "LimitResult", "expected_limits", "limit_options", "observed_limits"]
+__all__ = [
+    "MODES",
+    "LimitOptions",
+    "LimitResult",
+    "expected_limits",
+    "limit_options",
+    "observed_limits",
+    "score_function",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from ..io.store import EventStore
 from ..nuisances import nuisance_log_variations_at
 from ..systematics import NuisanceModel
 from ..weights import theta_coefficients
-from . import _fisher_estimators as _fe
+from . import fisher_terms as _fe
 from .binned import ChunkColumns, Feature, reduce_chunks
 from .fisher import FisherInformation
 from .systematic_bins import binned_variations

@@ -38,7 +38,7 @@ from ..errors import InferenceError
 from ..io.store import EventStore
 from ..nuisances import nuisance_log_variations_at
 from ..weights import morph_moments, theta_coefficients
-from .binned import ChunkColumns, Feature, _as_edges, bin_index, feature_values, reduce_chunks
+from .binned import ChunkColumns, Feature, as_edges, bin_index, feature_values, reduce_chunks
 
 __all__ = ["BinnedVariations", "binned_variations", "profile_binned_likelihood"]
 
@@ -175,7 +175,7 @@ def binned_variations(
     if not model.n_nuisances or not store.nuisance_benchmark_names:
         raise InferenceError(f"{store.url}: no nuisance parameters (systematics) in the setup and store")
     features = [features] if isinstance(features, str) or callable(features) else list(features)
-    edges = _as_edges(bins)
+    edges = as_edges(bins)
     parts = reduce_chunks(
         store,
         _chunk_variations,

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import LHEFormatError
 from . import _lhe_parse as P
-from ._lhe_read import _INT_PARTICLE, _ChunkReader, _Piece, build_array, file_size
+from ._lhe_read import INT_PARTICLE, LHEChunkReader, Piece, build_array, file_size
 from ._lhe_source import ByteSource, available_cpus, read_header
 
 __all__ = ["read_all"]
@@ -85,7 +85,7 @@ def _blocks(source: ByteSource, data, pos: int, block: int) -> Iterator[tuple[np
         pos = end
 
 
-def _parse_block(reader: _ChunkReader, arr: np.ndarray, start: int, end: int, last: bool) -> list[tuple]:
+def _parse_block(reader: LHEChunkReader, arr: np.ndarray, start: int, end: int, last: bool) -> list[tuple]:
     """Kernel results covering ``arr[start:end]`` (run in a worker thread; the kernel releases the GIL)."""
     out = []
     pos = start
@@ -119,12 +119,12 @@ class _Columns:
         self.n = 0
         self.blocks = 0
 
-    def add(self, piece: _Piece) -> None:
+    def add(self, piece: Piece) -> None:
         """Append a block's events (integer columns converted, every column copied out of the tables)."""
         for k in range(6):
             self.info[k].append(np.array(piece.info[k], np.int64 if k < 2 else np.float64))
         for k in range(13):
-            self.parts[k].append(np.array(piece.parts[k], np.int64 if k < _INT_PARTICLE else np.float64))
+            self.parts[k].append(np.array(piece.parts[k], np.int64 if k < INT_PARTICLE else np.float64))
         self.counts.append(np.array(piece.counts, np.int64))
         for wid, col in piece.weights.items():
             self.weights.setdefault(wid, []).append(np.array(col, np.float64))
@@ -171,7 +171,7 @@ def read_all(
     source = ByteSource(path, block, prefetch=size > _MIN_BLOCK and not whole, whole=whole)
     try:
         header, buf, head_len = read_header(source)
-        reader = _ChunkReader(path, header, buf, source, 0, "raise")
+        reader = LHEChunkReader(path, header, buf, source, 0, "raise")
         columns = _Columns()
         with ThreadPoolExecutor(threads) as pool:
             pending: deque = deque()
@@ -193,7 +193,7 @@ def read_all(
         source.close()
 
 
-def _finish(reader: _ChunkReader, columns: _Columns, arr: np.ndarray, future) -> None:
+def _finish(reader: LHEChunkReader, columns: _Columns, arr: np.ndarray, future) -> None:
     """Check the kernel results of one block in file order and add its events to ``columns``."""
     for pos, res in future.result():
         if res[10].shape[1]:  # undeclared weight ids: the sequential reader learns them in order

@@ -48,7 +48,7 @@ PARTICLE_FIELDS = (
     "lifetime",
     "spin",
 )
-_INT_PARTICLE = 6  # the first six particle columns are integers
+INT_PARTICLE = 6  # the first six particle columns are integers
 
 
 def _id_table(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +67,7 @@ def _gather_ids(arr: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.nd
     return np.ascontiguousarray(mat).view(f"S{width}").ravel()
 
 
-class _Piece:
+class Piece:
     """Columns of consecutive events from one kernel call (weights keyed by id).
 
     ``first`` is the index in the file of the first event (with ``invalid="drop"`` the events of a
@@ -78,12 +78,12 @@ class _Piece:
         self.info, self.counts, self.parts, self.weights, self.n = info, counts, parts, weights, n
         self.first = first
 
-    def take(self, keep: np.ndarray) -> _Piece:
+    def take(self, keep: np.ndarray) -> Piece:
         """The events where the boolean mask ``keep`` is true (a new piece)."""
         pkeep = np.repeat(keep, self.counts)
         kept = np.flatnonzero(keep)
         first = self.first + int(kept[0]) if kept.size else self.first
-        return _Piece(
+        return Piece(
             self.info[:, keep],
             self.counts[keep],
             self.parts[:, pkeep],
@@ -92,10 +92,10 @@ class _Piece:
             first,
         )
 
-    def head(self, k: int) -> _Piece:
+    def head(self, k: int) -> Piece:
         """The first ``k`` events (views, no copy)."""
         n_part = int(self.counts[:k].sum())
-        return _Piece(
+        return Piece(
             self.info[:, :k],
             self.counts[:k],
             self.parts[:, :n_part],
@@ -114,7 +114,7 @@ class _Problem(NamedTuple):
     field: str | None
 
 
-# Content problems flagged by the kernel: message template and field (see _ChunkReader._flag_problem).
+# Content problems flagged by the kernel: message template and field (see LHEChunkReader._flag_problem).
 _FLAG_MESSAGES = {
     P.ERR_BAD_INFO: ("event information line must hold 6 numbers", "eventinfo"),
     P.ERR_BAD_PARTICLE: ("malformed particle line (13 numbers expected)", "particle"),
@@ -151,7 +151,7 @@ def _is_int64(v: float) -> bool:
     return v == v and -(2.0**63) <= v < 2.0**63 and v == int(v)
 
 
-class _ChunkReader:
+class LHEChunkReader:
     """State of one pass through a file: carried bytes, known weight ids, counters.
 
     ``invalid`` says what an event with invalid content becomes: ``"raise"`` (the events before it are
@@ -269,7 +269,7 @@ class _ChunkReader:
             self._add_unknown(arr, unk, unk_val, hard, weights, n, problems)
         if hard.shape[1]:
             self._resolve_hard(arr, hard, info, parts, weights, counts, problems)
-        piece = _Piece(info, counts, parts, weights, n, base)
+        piece = Piece(info, counts, parts, weights, n, base)
         self.pending_error = None
         bad = self._invalid_events(info, counts, flags, problems)
         if bad is not None:
@@ -402,7 +402,7 @@ class _ChunkReader:
                 must_int, must_finite = row < _INT_INFO, row in _FINITE_INFO
             elif kind == P.HARD_PARTICLE and col < n_part:
                 event, field = int(np.searchsorted(ends, col, side="right")), PARTICLE_FIELDS[row]
-                must_int, must_finite = row < _INT_PARTICLE, row in _FINITE_PARTICLE
+                must_int, must_finite = row < INT_PARTICLE, row in _FINITE_PARTICLE
             elif kind == P.HARD_WEIGHT and col < n:
                 event, field = col, self.ids[row]
                 must_int = must_finite = False
@@ -476,10 +476,10 @@ def iter_chunks(
     reader = None
     try:
         header, buf, head_len = read_header(source)
-        reader = _ChunkReader(path, header, buf, source, first_event, invalid)
+        reader = LHEChunkReader(path, header, buf, source, first_event, invalid)
         if byte_range is not None:
             _skip_to(reader, (byte_range[0] + head_len, byte_range[1] + head_len))
-        pieces: list[_Piece] = []
+        pieces: list[Piece] = []
         n_pending = 0
         delivered = first_event
         pos = 0 if byte_range is not None else head_len
@@ -537,7 +537,7 @@ def iter_chunks(
             )
 
 
-def _skip_to(reader: _ChunkReader, byte_range: tuple[int, int]) -> None:
+def _skip_to(reader: LHEChunkReader, byte_range: tuple[int, int]) -> None:
     """Position ``reader`` at decompressed file offset ``byte_range[0]``; read up to ``byte_range[1]``."""
     start, stop = byte_range
     buf = reader.buf
@@ -554,7 +554,7 @@ def _skip_to(reader: _ChunkReader, byte_range: tuple[int, int]) -> None:
     reader.budget = stop - len(buf) if stop > len(buf) else 0
 
 
-def _assemble(pieces: list[_Piece], reader: _ChunkReader, first: int) -> ak.Array:
+def _assemble(pieces: list[Piece], reader: LHEChunkReader, first: int) -> ak.Array:
     """Build the awkward array of one chunk from kernel pieces."""
     if len(pieces) == 1:
         p = pieces[0]
@@ -602,7 +602,7 @@ def build_array(info, counts, parts, ids, weights, path, first) -> ak.Array:
     n = len(counts)
     offsets = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
-    pcols = [NumpyArray(_column(parts[k], k < _INT_PARTICLE)) for k in range(13)]
+    pcols = [NumpyArray(_column(parts[k], k < INT_PARTICLE)) for k in range(13)]
     particles = RecordArray(
         pcols, list(PARTICLE_FIELDS), length=int(offsets[-1]), parameters={"__record__": "Momentum4D"}
     )

@@ -205,7 +205,16 @@ class SystematicWeights:
     pdf_combine: str | None = None
 
 
-def _attr(w: LHEWeightInfo, *names: str) -> str | None:
+def weight_attribute(w: LHEWeightInfo, *names: str) -> str | None:
+    """The value of the first of ``names`` (lower case) among the attributes of a ``<weight>`` tag, matched
+    case-insensitively; None when it has none of them.
+
+    Example:
+        >>> from columnminer.io._lhe_header import LHEWeightInfo
+        >>> w = LHEWeightInfo(id="2", description="", attributes={"MUR": "2.0"})
+        >>> weight_attribute(w, "mur"), weight_attribute(w, "pdf", "lhapdf")
+        ('2.0', None)
+    """
     lower = {k.lower(): v for k, v in w.attributes.items()}
     for n in names:
         if n in lower:
@@ -223,7 +232,13 @@ def _text_value(text: str, key: str) -> float | None:
         return None
 
 
-def _float(v: str | None) -> float | None:
+def optional_float(v: str | None) -> float | None:
+    """``float(v)``, or None when ``v`` is None or not a number.
+
+    Example:
+        >>> optional_float("0.5"), optional_float("dyn"), optional_float(None)
+        (0.5, None, None)
+    """
     try:
         return float(v) if v is not None else None
     except ValueError:
@@ -260,10 +275,10 @@ def systematic_weights(header: LHEHeader) -> SystematicWeights:
         combine = (g.combine or "").lower() if g else ""
         if g is not None:
             group_first.setdefault(g.name, w.id)
-        mur = _float(_attr(w, "mur")) or _text_value(w.description, "mur")
-        muf = _float(_attr(w, "muf")) or _text_value(w.description, "muf")
-        dyn = _attr(w, "dyn_scale")
-        pdf = _float(_attr(w, "pdf", "lhapdf"))
+        mur = optional_float(weight_attribute(w, "mur")) or _text_value(w.description, "mur")
+        muf = optional_float(weight_attribute(w, "muf")) or _text_value(w.description, "muf")
+        dyn = weight_attribute(w, "dyn_scale")
+        pdf = optional_float(weight_attribute(w, "pdf", "lhapdf"))
         scale_group = combine == "envelope" or "scale" in gname
         pdf_group = combine in _PDF_COMBINE or "pdf" in gname
         off_scale = (mur not in (None, 1.0)) or (muf not in (None, 1.0)) or (dyn not in (None, "", "-1"))

@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import MissingVariationError
 from ..systematics import Systematic
 from ._lhe_header import LHEHeader, parse_header_text
-from ._lhe_weights import _attr, _float, systematic_weights
+from ._lhe_weights import optional_float, systematic_weights, weight_attribute
 
 __all__ = [
     "PDFSet",
@@ -119,7 +119,7 @@ def pdf_sets(header_or_path: LHEHeader | str | os.PathLike) -> list[PDFSet]:
     for w in header.weights:
         if w.id in variations:
             by_group.setdefault(w.group, []).append(w.id)
-    lhapdf = {w.id: _float(_attr(w, "pdf", "lhapdf")) for w in header.weights}
+    lhapdf = {w.id: optional_float(weight_attribute(w, "pdf", "lhapdf")) for w in header.weights}
     out = []
     for group_name, members in by_group.items():
         group = groups.get(group_name) if group_name else None
@@ -218,7 +218,7 @@ def scale_weights(header_or_path: LHEHeader | str | os.PathLike) -> dict[str, tu
     for w in header.weights:
         if w.id not in sorted_.scale_factors:
             continue
-        dyn = _attr(w, "dyn_scale")
+        dyn = weight_attribute(w, "dyn_scale")
         dynamic = dyn not in (None, "", "-1") or (dyn is None and "dyn_scale" in w.description.lower())
         if not dynamic:
             static[w.id] = sorted_.scale_factors[w.id]

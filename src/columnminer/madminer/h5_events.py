@@ -14,7 +14,13 @@ from ..io.provenance import file_identity
 from ..io.store import EventStore
 from ..nuisances import nominal_weights
 from ..setup import AnalysisSetup
-from .h5_setup import MadMinerLayout, _check_layout, open_h5, read_madminer_layout, read_madminer_setup
+from .h5_setup import (
+    MadMinerLayout,
+    check_madminer_layout,
+    open_h5,
+    read_madminer_layout,
+    read_madminer_setup,
+)
 
 __all__ = ["import_madminer", "nuisance_column_map", "sampling_factors"]
 
@@ -149,7 +155,7 @@ def import_madminer(
         )
     identity = file_identity(path)
     with open_h5(path) as handle:
-        _check_layout(handle, path)
+        check_madminer_layout(handle, path)
         layout = read_madminer_layout(handle, path)
         for name in ("samples/observations", "samples/weights", "samples/sampling_benchmarks"):
             if name not in handle:

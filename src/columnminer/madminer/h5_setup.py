@@ -74,8 +74,18 @@ def open_h5(path: str | os.PathLike, mode: str = "r") -> Iterator[Any]:
         yield handle
 
 
-def _check_layout(handle: Any, path: str) -> None:
-    """Raise unless ``handle`` is a MadMiner file of the supported layout, naming the missing field."""
+def check_madminer_layout(handle: Any, path: str) -> None:
+    """Raise unless ``handle`` is a MadMiner file of the supported layout, naming the missing field.
+
+    :class:`~columnminer.errors.InputFormatError` when it holds neither a ``parameters`` nor a ``benchmarks``
+    group, :class:`~columnminer.errors.SetupVersionError` when a dataset of ``REQUIRED`` is missing.
+
+    Example:
+        >>> check_madminer_layout({"events": None}, "events.h5")
+        Traceback (most recent call last):
+        ...
+        columnminer.errors.InputFormatError: events.h5: not a MadMiner file (no 'parameters' or ...)
+    """
     if "parameters" not in handle and "benchmarks" not in handle:
         raise InputFormatError(
             f"{path}: not a MadMiner file (no 'parameters' or 'benchmarks' group; it holds {sorted(handle)})",
@@ -342,7 +352,7 @@ def read_madminer_setup(path: str | os.PathLike) -> AnalysisSetup:
     """
     path = os.fspath(path)
     with open_h5(path) as handle:
-        _check_layout(handle, path)
+        check_madminer_layout(handle, path)
         layout = read_madminer_layout(handle, path)
         setup = AnalysisSetup()
         _add_parameters(setup, handle)
@@ -387,7 +397,17 @@ def _nuisance_parameters(setup: AnalysisSetup) -> list[tuple[str, str, str | Non
     return rows
 
 
-def _dataset(handle: Any, name: str, data: Any, strings: bool = False) -> None:
+def write_dataset(handle: Any, name: str, data: Any, strings: bool = False) -> None:
+    """Create the dataset ``name`` of an open HDF5 file from ``data``; with ``strings`` as MadMiner's
+    fixed-width ASCII strings (``S256``, non-ASCII characters dropped).
+
+    Example:
+        >>> import h5py
+        >>> with h5py.File("setup.h5", "w", driver="core", backing_store=False) as handle:
+        ...     write_dataset(handle, "benchmarks/names", ["sm", "w"], strings=True)
+        ...     handle["benchmarks/names"][()].tolist()
+        [b'sm', b'w']
+    """
     if strings:
         handle.create_dataset(name, data=[str(s).encode("ascii", "ignore") for s in data], dtype="S256")
     else:
@@ -411,12 +431,12 @@ def write_madminer_setup(setup: AnalysisSetup, handle: Any, nuisance_columns: li
         'sm'
     """
     parameters = list(setup.parameter_space.parameters.values())
-    _dataset(handle, "parameters/names", [p.name for p in parameters], strings=True)
-    _dataset(handle, "parameters/lha_blocks", [p.lha_block for p in parameters], strings=True)
-    _dataset(handle, "parameters/lha_ids", [p.lha_id for p in parameters])
-    _dataset(handle, "parameters/max_power", [p.morphing_max_power for p in parameters])
-    _dataset(handle, "parameters/val_ranges", [list(p.parameter_range) for p in parameters])
-    _dataset(
+    write_dataset(handle, "parameters/names", [p.name for p in parameters], strings=True)
+    write_dataset(handle, "parameters/lha_blocks", [p.lha_block for p in parameters], strings=True)
+    write_dataset(handle, "parameters/lha_ids", [p.lha_id for p in parameters])
+    write_dataset(handle, "parameters/max_power", [p.morphing_max_power for p in parameters])
+    write_dataset(handle, "parameters/val_ranges", [list(p.parameter_range) for p in parameters])
+    write_dataset(
         handle,
         "parameters/transforms",
         [transform_to_madminer(p.param_card_transform) for p in parameters],
@@ -427,15 +447,15 @@ def write_madminer_setup(setup: AnalysisSetup, handle: Any, nuisance_columns: li
     values = np.vstack(
         [setup.parameter_space.benchmark_array(), np.zeros((len(nuisance_columns), len(parameters)))]
     )
-    _dataset(handle, "benchmarks/names", names, strings=True)
-    _dataset(handle, "benchmarks/values", values)
-    _dataset(handle, "benchmarks/is_nuisance", [0] * len(physics) + [1] * len(nuisance_columns))
-    _dataset(handle, "benchmarks/is_reference", [1] + [0] * (len(names) - 1))
+    write_dataset(handle, "benchmarks/names", names, strings=True)
+    write_dataset(handle, "benchmarks/values", values)
+    write_dataset(handle, "benchmarks/is_nuisance", [0] * len(physics) + [1] * len(nuisance_columns))
+    write_dataset(handle, "benchmarks/is_reference", [1] + [0] * (len(names) - 1))
     if setup.morpher is not None:
         matrix = np.zeros((setup.morpher.n_components, len(physics)))
         matrix[:, [physics.index(b) for b in setup.morphing_benchmarks]] = setup.morpher.matrix
-        _dataset(handle, "morphing/components", setup.morpher.components.astype(int))
-        _dataset(handle, "morphing/morphing_matrix", matrix)
+        write_dataset(handle, "morphing/components", setup.morpher.components.astype(int))
+        write_dataset(handle, "morphing/morphing_matrix", matrix)
     _write_systematics(setup, handle)
     return names
 
@@ -444,26 +464,26 @@ def _write_systematics(setup: AnalysisSetup, handle: Any) -> None:
     space = setup.parameter_space
     if space.finite_difference_benchmarks:
         bases = list(space.finite_difference_benchmarks)
-        _dataset(handle, "finite_differences/base_benchmarks", bases, strings=True)
+        write_dataset(handle, "finite_differences/base_benchmarks", bases, strings=True)
         shifted = [[space.finite_difference_benchmarks[b][p] for p in setup.parameter_names] for b in bases]
         handle.create_dataset("finite_differences/shifted_benchmarks", data=np.array(shifted, dtype="S256"))
-        _dataset(handle, "finite_differences/epsilon", space.finite_difference_epsilon)
+        write_dataset(handle, "finite_differences/epsilon", space.finite_difference_epsilon)
     rows = _nuisance_parameters(setup)
     if rows:
         norms = {s.name: s.norm_variation for s in setup.systematics if s.effect == "norm"}
         for i, column in enumerate(("names", "systematics", "benchmark_positive", "benchmark_negative")):
-            _dataset(
+            write_dataset(
                 handle, f"nuisance_parameters/{column}", [r[i] or EMPTY_EXPR for r in rows], strings=True
             )
         handle["nuisance_parameters"].attrs[NORM_ATTRIBUTE] = json.dumps(norms)
     scales = [s for s in setup.systematics if s.effect == "scale"]
     if scales:
-        _dataset(handle, "systematics/names", [s.name for s in scales], strings=True)
-        _dataset(handle, "systematics/types", ["scale"] * len(scales), strings=True)
-        _dataset(
+        write_dataset(handle, "systematics/names", [s.name for s in scales], strings=True)
+        write_dataset(handle, "systematics/types", ["scale"] * len(scales), strings=True)
+        write_dataset(
             handle,
             "systematics/values",
             [",".join(map(str, s.scale_variations)) for s in scales],
             strings=True,
         )
-        _dataset(handle, "systematics/scales", [s.scale for s in scales], strings=True)
+        write_dataset(handle, "systematics/scales", [s.scale for s in scales], strings=True)

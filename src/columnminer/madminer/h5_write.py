@@ -17,7 +17,7 @@ from ..errors import StoreError
 from ..io.store import EventStore
 from ..nuisances import nominal_weights
 from ..setup import AnalysisSetup
-from .h5_setup import EMPTY_EXPR, _dataset, open_h5, write_madminer_setup
+from .h5_setup import EMPTY_EXPR, open_h5, write_dataset, write_madminer_setup
 
 __all__ = ["export_madminer", "store_sampling_factors"]
 
@@ -79,8 +79,8 @@ def export_madminer(
         with open_h5(partial, "w") as handle:
             write_madminer_setup(store.setup, handle, store.nuisance_benchmark_names)
             _write_events(store, handle, factors, progress)
-            _dataset(handle, "sample_summary/signal_events", signal)
-            _dataset(handle, "sample_summary/background_events", background)
+            write_dataset(handle, "sample_summary/signal_events", signal)
+            write_dataset(handle, "sample_summary/background_events", background)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -91,8 +91,8 @@ def export_madminer(
 def _write_events(store: EventStore, handle: Any, factors: np.ndarray, progress: Callable | None) -> None:
     n, n_obs = store.n_events, len(store.observable_names)
     n_columns = len(store.benchmark_names) + len(store.nuisance_benchmark_names)
-    _dataset(handle, "observables/names", store.observable_names, strings=True)
-    _dataset(handle, "observables/definitions", [EMPTY_EXPR] * n_obs, strings=True)
+    write_dataset(handle, "observables/names", store.observable_names, strings=True)
+    write_dataset(handle, "observables/definitions", [EMPTY_EXPR] * n_obs, strings=True)
     observations = handle.create_dataset("samples/observations", shape=(n, n_obs), dtype="f8")
     weights = handle.create_dataset("samples/weights", shape=(n, n_columns), dtype="f8")
     ids = handle.create_dataset("samples/sampling_benchmarks", shape=(n,), dtype="i8")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ProcessorError
-from ..inference._fisher_estimators import theta_point
+from ..inference.fisher_terms import theta_point
 from ..setup import AnalysisSetup
 from ..thetas import theta_items as _theta_items
 from ..weights import theta_coefficients

@@ -322,9 +322,9 @@ class FilesetPlan:
             task = ChunkTask(sample, item.factor, item.sampled_from, benchmarks, item.nuisance)
             files[(dataset, path)] = FilePlan(d, f, task, datasets[dataset].files[path], item)
             if sample.is_delphes and sample.lhe_path and sample.lhe_path not in offsets:
-                from ..io._lhe_read import scan_event_offsets
+                from ..io.lhe import event_offsets
 
-                offsets[sample.lhe_path] = scan_event_offsets(sample.lhe_path)
+                offsets[sample.lhe_path] = event_offsets(sample.lhe_path)
         nuisance = store.nuisance_benchmark_names if store is not None else setup.nuisance_benchmark_names
         return cls(setup, analysis, datasets, files, list(nuisance), offsets)
 

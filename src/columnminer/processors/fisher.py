@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..inference import _fisher_estimators as _fe
+from ..inference import fisher_terms as _fe
 from ..inference.binned import ChunkColumns
 from ..inference.fisher import FisherInformation
 from ..weights import cross_sections_from_moments, theta_gradient_coefficients

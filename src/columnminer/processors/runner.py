@@ -85,9 +85,9 @@ def quiet_unless_status(executor: ExecutorBase) -> Iterator[None]:
 
 def _lhe_metadata(item: FileMeta) -> set_accumulator:
     """coffea metadata of one LHE file (runs on a worker): entries, a uuid, and the event byte offsets."""
-    from ..io._lhe_read import scan_event_offsets
+    from ..io.lhe import event_offsets
 
-    offsets = scan_event_offsets(item.filename)
+    offsets = event_offsets(item.filename)
     stat = os.stat(item.filename)
     uid = hashlib.md5(f"{item.filename}:{stat.st_size}:{stat.st_mtime_ns}".encode()).digest()
     metadata = {**(item.metadata or {}), "numentries": len(offsets), "uuid": uid, _OFFSETS: offsets}

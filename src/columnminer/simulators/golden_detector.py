@@ -71,7 +71,13 @@ from ._amplitudes import ElectroweakParameters, quadratic_form
 from ._background import background_matrix_element, background_normalisation
 from ._phasespace import production_density
 
-__all__ = ["DetectorDensities", "LeptonTransfer", "detector_densities", "lepton_transfers"]
+__all__ = [
+    "DetectorDensities",
+    "LeptonTransfer",
+    "background_normalisation",
+    "detector_densities",
+    "lepton_transfers",
+]
 
 logger = logging.getLogger(__name__)
 

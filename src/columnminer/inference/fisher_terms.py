@@ -1,13 +1,4 @@
-r"""Private helpers of :mod:`columnminer.inference.fisher`: theta handling, histogram binning, linear error
-propagation and the chunk kernels (truth level, estimated scores).
-
-Linear error propagation of a ratio term. For one bin (or the whole selection) the cross section and its
-gradient are linear in the per-event benchmark weights, :math:`u = (\sigma, \partial_1\sigma, \dots) =
-\sum_z A\, w(z)` with :math:`A = (c; \partial c)`, so their Monte Carlo covariance is :math:`A G A^T` with
-the weight Gram matrix :math:`G = \sum_z w(z) w(z)^T`. The term :math:`I_{ij} = L\, g_i g_j / s` then has
-the Jacobian :math:`\partial I_{ij}/\partial s = -L g_i g_j / s^2`, :math:`\partial I_{ij}/\partial g_k = L
-(\delta_{ik} g_j + g_i \delta_{jk}) / s`, and :math:`\mathrm{Cov}[I] = J\, A G A^T J^T`.
-"""
+"""Shared Fisher-information terms: theta handling, binning, linear error propagation, chunk kernels."""
 
 from __future__ import annotations
 
@@ -24,15 +15,38 @@ from ..thetas import theta_points
 from ..weights import theta_coefficients, theta_gradient_coefficients
 from .binned import ChunkColumns, reduce_chunks, weighted_quantile_edges
 
-__all__: list[str] = []
+__all__ = [
+    "check_luminosity",
+    "chunk_binned_truth",
+    "chunk_moments",
+    "chunk_scores",
+    "chunk_truth",
+    "coefficients",
+    "histogram_edges",
+    "is_count",
+    "ratio_covariance",
+    "ratio_terms",
+    "score_estimators",
+    "theta_point",
+    "warn_if_away_from_training",
+]
 
 logger = logging.getLogger(__name__)
 
 
 # -- theta -------------------------------------------------------------------------------------------------
 def coefficients(setup: AnalysisSetup, theta: Any, what: str = "theta") -> tuple[np.ndarray, np.ndarray]:
-    """c(theta) [B] and dc/dtheta [P, B] at one parameter point; bad thetas raise an InferenceError naming
-    ``what``."""
+    r"""The morphing coefficients c(theta) [B] and their gradient dc/dtheta [P, B] at one parameter point, so
+    that :math:`\sigma(\theta) = c(\theta) \cdot \sigma_B` and :math:`\partial_i \sigma = \partial_i c \cdot
+    \sigma_B` for the benchmark cross sections :math:`\sigma_B` (pb); bad thetas raise an
+    :class:`~columnminer.errors.InferenceError` naming ``what``.
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> c, dc = coefficients(golden_channel_setup(), "sm")
+        >>> c.round(12).tolist(), dc.shape
+        ([1.0, 0.0, 0.0, 0.0, 0.0, 0.0], (2, 6))
+    """
     try:
         c = theta_coefficients(setup, theta)
         dc = theta_gradient_coefficients(setup, theta)
@@ -45,7 +59,13 @@ def coefficients(setup: AnalysisSetup, theta: Any, what: str = "theta") -> tuple
 
 def theta_point(setup: AnalysisSetup, theta: Any, what: str = "theta") -> np.ndarray:
     """The parameter values [P] of one benchmark (name or :func:`~columnminer.thetas.benchmark_index`) or
-    point (:mod:`columnminer.thetas`)."""
+    point (:mod:`columnminer.thetas`); anything else raises an :class:`~columnminer.errors.InferenceError`.
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> theta_point(golden_channel_setup(), [0.5, -0.5]).tolist()
+        [0.5, -0.5]
+    """
     try:
         points = theta_points(setup, theta, what)
     except (ValueError, TypeError, KeyError, IndexError) as err:
@@ -56,7 +76,16 @@ def theta_point(setup: AnalysisSetup, theta: Any, what: str = "theta") -> np.nda
 
 
 def check_luminosity(luminosity: float) -> float:
-    """A positive, finite luminosity in pb^-1."""
+    """A luminosity (pb^-1) as a positive, finite float, else an :class:`~columnminer.errors.InferenceError`.
+
+    Example:
+        >>> check_luminosity(300)
+        300.0
+        >>> check_luminosity(0.0)
+        Traceback (most recent call last):
+        ...
+        columnminer.errors.InferenceError: luminosity must be positive and finite (pb^-1), got 0.0
+    """
     try:
         value = float(luminosity)
     except (TypeError, ValueError):
@@ -68,6 +97,12 @@ def check_luminosity(luminosity: float) -> float:
 
 # -- histogram binning ----------------------------------------------------------------------------------
 def is_count(value: Any) -> bool:
+    """Whether ``value`` is a number of bins: a Python or numpy integer, not a bool.
+
+    Example:
+        >>> is_count(3), is_count(np.int64(3)), is_count(True), is_count(3.0)
+        (True, True, False, False)
+    """
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
@@ -89,7 +124,21 @@ def histogram_edges(
     max_bins: int,
     options: dict[str, Any],
 ) -> Any:
-    """Explicit edges as given, or adaptive (equal cross section at theta) edges for bin counts."""
+    r"""The bin edges of a histogram of ``features``: explicit edges as given (one array, or one per feature);
+    a number of bins (per feature) becomes edges of equal cross section at ``theta``
+    (:func:`~columnminer.inference.binned.weighted_quantile_edges`); with ``events_per_bin`` the number of
+    bins per axis is :math:`\lfloor (L \sigma(\theta) / n_{bin})^{1/d} \rfloor`, clipped to
+    [1, ``max_bins``] (``luminosity`` L in pb^-1, :math:`\sigma` in pb). ``options`` are passed on to
+    :func:`~columnminer.inference.binned.reduce_chunks`.
+
+    Example:
+        >>> from columnminer._examples import golden_store
+        >>> store = golden_store(np.arange(10.0))  # m4l, 1 pb per event and benchmark
+        >>> histogram_edges(store, ["m4l"], [0.0, 5.0, 10.0], "sm", 1.0, None, 10, {})
+        [[0.0, 5.0, 10.0]]
+        >>> histogram_edges(store, ["m4l"], None, "sm", 1.0, 5.0, 10, {})[0].size  # 10 events / 5: 2 bins
+        3
+    """
     if events_per_bin is not None:
         if bins is not None:
             raise InferenceError("bins: give either bins or events_per_bin, not both")
@@ -126,8 +175,16 @@ def histogram_edges(
 def ratio_terms(
     sigma: np.ndarray, dsigma: np.ndarray, luminosity: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Per bin :math:`L\, g g^T / s` for bins with s > 0: returns (terms [K, P, P], keep [K], J [K, P*P, P+1])
-    with the Jacobian with respect to (s, g)."""
+    r"""Per bin :math:`L\, g g^T / s` for bins with s > 0: returns (terms [K, P, P], keep [K],
+    J [K, P*P, P+1]) with the Jacobian with respect to (s, g): :math:`\partial I_{ij}/\partial s = -L g_i g_j
+    / s^2`, :math:`\partial I_{ij}/\partial g_k = L (\delta_{ik} g_j + g_i \delta_{jk}) / s` (s: cross
+    section in pb, g: its gradient, L: ``luminosity`` in pb^-1).
+
+    Example:
+        >>> terms, keep, jacobian = ratio_terms(np.array([2.0, 0.0]), np.array([[1.0], [1.0]]), 10.0)
+        >>> terms.tolist(), keep.tolist(), jacobian.tolist()
+        ([[[5.0]]], [True, False], [[[-2.5, 10.0]]])
+    """
     sigma = np.asarray(sigma, dtype=np.float64).reshape(-1)
     dsigma = np.asarray(dsigma, dtype=np.float64).reshape(len(sigma), -1)
     keep = sigma > 0
@@ -145,15 +202,36 @@ def ratio_terms(
 
 
 def ratio_covariance(jacobian: np.ndarray, gram: np.ndarray, c: np.ndarray, dc: np.ndarray) -> np.ndarray:
-    """Sum over bins of J_k (A G_k A^T) J_k^T, with A = (c; dc): [P*P, P*P]."""
+    r"""Monte Carlo covariance [P*P, P*P] of ratio terms, :math:`\sum_k J_k (A G_k A^T) J_k^T` with
+    :math:`A = (c; \partial c)`.
+
+    For one bin k (or the whole selection) the cross section and its gradient are linear in the per-event
+    benchmark weights, :math:`u = (\sigma, \partial_1\sigma, \dots) = \sum_z A\, w(z)`, so their Monte
+    Carlo covariance is :math:`A G_k A^T` with the weight Gram matrix :math:`G_k = \sum_{z \in k} w(z)
+    w(z)^T` (``gram`` [K, B, B]); the Jacobian ``jacobian`` [K, P*P, P+1] of :func:`ratio_terms` carries it
+    to the terms: :math:`\mathrm{Cov}[I] = \sum_k J_k\, A G_k A^T J_k^T`.
+
+    Example:
+        >>> _, _, jacobian = ratio_terms(np.array([2.0]), np.array([[1.0]]), 10.0)
+        >>> gram, c, dc = np.array([[[1.0]]]), np.array([1.0]), np.array([[0.5]])
+        >>> ratio_covariance(jacobian, gram, c, dc).tolist()
+        [[6.25]]
+    """
     a = np.concatenate([c[None, :], dc], axis=0)
     moments = np.einsum("ab,kbc,dc->kad", a, gram, a)
     return np.einsum("kia,kab,kjb->ij", jacobian, moments, jacobian)
 
 
-# -- chunk kernels ---------------------------------------------------------------------------------------------
+# -- chunk kernels ---------------------------------------------------------------------------------------
 def chunk_moments(columns: ChunkColumns) -> tuple[np.ndarray, np.ndarray]:
-    """Sum of the benchmark weights [B] and their Gram matrix [B, B] of one chunk."""
+    """Sum of the benchmark weights [B] (pb) and their Gram matrix [B, B] of one chunk.
+
+    Example:
+        >>> from columnminer.inference.binned import ChunkColumns
+        >>> columns = ChunkColumns(("x",), np.zeros((2, 1)), np.array([[1.0, 2.0], [2.0, 2.0]]), np.arange(2))
+        >>> [m.tolist() for m in chunk_moments(columns)]
+        [[3.0, 4.0], [[5.0, 6.0], [6.0, 8.0]]]
+    """
     w = columns.weights
     return w.sum(axis=0), w.T @ w
 
@@ -171,7 +249,17 @@ def _truth_terms(columns: ChunkColumns, c: np.ndarray, dc: np.ndarray) -> tuple[
 
 
 def chunk_truth(columns: ChunkColumns, c: np.ndarray, dc: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Sum of the truth-level terms [P*P], their Gram matrix [P*P, P*P], events skipped."""
+    r"""Sum over the events of one chunk of the truth-level terms :math:`\partial_i w\, \partial_j w / w`
+    [P*P] (w = weights @ c in pb, :math:`\partial w` = weights @ dc^T), their Gram matrix [P*P, P*P], and the
+    number of events skipped (w <= 0 with a non-zero gradient, or w < 0).
+
+    Example:
+        >>> from columnminer.inference.binned import ChunkColumns
+        >>> columns = ChunkColumns(("x",), np.zeros((2, 1)), np.array([[1.0, 2.0], [2.0, 2.0]]), np.arange(2))
+        >>> terms, gram, skipped = chunk_truth(columns, np.array([1.0, 0.0]), np.array([[-1.0, 1.0]]))
+        >>> terms.tolist(), gram.tolist(), skipped
+        ([1.0], [[1.0]], 0)
+    """
     f, _, skipped = _truth_terms(columns, c, dc)
     return f.sum(axis=0), f.T @ f, skipped
 
@@ -179,8 +267,18 @@ def chunk_truth(columns: ChunkColumns, c: np.ndarray, dc: np.ndarray) -> tuple[n
 def chunk_binned_truth(
     columns: ChunkColumns, feature: Any, edges: np.ndarray, c: np.ndarray, dc: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Per bin of one feature (flow into the edge bins, NaN in no bin): cross section [K] and truth-level
-    information [K, P*P]; events skipped."""
+    """Per bin of one feature (flow into the edge bins, NaN in no bin): cross section [K] (pb) and truth-level
+    information [K, P*P] (the terms of :func:`chunk_truth`); events skipped.
+
+    Example:
+        >>> from columnminer.inference.binned import ChunkColumns
+        >>> x, weights = np.array([[0.5], [1.5]]), np.array([[1.0, 2.0], [2.0, 2.0]])
+        >>> columns = ChunkColumns(("x",), x, weights, np.arange(2))
+        >>> c, dc = np.array([1.0, 0.0]), np.array([[-1.0, 1.0]])
+        >>> sigma, info, skipped = chunk_binned_truth(columns, "x", np.array([0.0, 1.0, 2.0]), c, dc)
+        >>> sigma.tolist(), info.tolist(), skipped
+        ([1.0, 2.0], [[1.0], [0.0]], 0)
+    """
     from .binned import bin_index, feature_values
 
     values = feature_values(columns, [feature])
@@ -207,7 +305,22 @@ def chunk_scores(
 ) -> dict[str, Any]:
     r"""One chunk of the detector-level information: :math:`\sum w`, :math:`\sum \nabla w`, the weight Gram
     matrix, per member :math:`\sum w\,\hat t \hat t^T` [M, P, P], the same for the mean score when
-    ``mean_score``, and the Gram matrix of the per-event terms of the member mean (Monte Carlo covariance)."""
+    ``mean_score``, and the Gram matrix of the per-event terms of the member mean (Monte Carlo covariance);
+    the estimated scores :math:`\hat t(x|\theta)` are each member's ``fisher_scores``, in batches of
+    ``batch_size`` events.
+
+    Example:
+        >>> from columnminer.inference.binned import ChunkColumns
+        >>> class Member:  # a score estimator whose score is the observable
+        ...     def fisher_scores(self, x, theta):
+        ...         return x
+        >>> x, weights = np.array([[0.5], [1.5]]), np.array([[1.0, 2.0], [2.0, 2.0]])
+        >>> columns = ChunkColumns(("x",), x, weights, np.arange(2))
+        >>> c, dc = np.array([1.0, 0.0]), np.array([[-1.0, 1.0]])
+        >>> out = chunk_scores(columns, [Member()], np.zeros(1), c, dc, batch_size=1, mean_score=False)
+        >>> float(out["sigma"]), out["dsigma"].tolist(), out["members"].tolist()
+        (3.0, [1.0], [[[4.75]]])
+    """
     w_b = columns.weights
     w = w_b @ c
     p = dc.shape[0]
@@ -238,7 +351,16 @@ def chunk_scores(
 
 
 def score_estimators(estimator: Any) -> tuple[list[Any], bool]:
-    """The members of an Ensemble (or the estimator itself) and whether they are an ensemble."""
+    """The members of an :class:`~columnminer.ml.ensemble.Ensemble` (or the estimator itself) and whether they
+    are an ensemble; anything but a trained columnminer estimator raises an
+    :class:`~columnminer.errors.InferenceError`.
+
+    Example:
+        >>> score_estimators(object())
+        Traceback (most recent call last):
+        ...
+        columnminer.errors.InferenceError: estimator must be a trained columnminer estimator or Ensemble, ...
+    """
     from ..ml.base import Estimator
     from ..ml.ensemble import Ensemble
 
@@ -256,7 +378,15 @@ def score_estimators(estimator: Any) -> tuple[list[Any], bool]:
 def warn_if_away_from_training(
     setup: AnalysisSetup, members: Sequence[Any], theta: np.ndarray, trained_at: Any
 ) -> None:
-    """SALLY estimates the score at its training point only: warn when theta is elsewhere (if known)."""
+    """SALLY estimates the score at its training point only: warn (log) when theta is elsewhere (if known,
+    from ``trained_at`` or the members' ``reference_theta``); members that are not
+    :class:`~columnminer.ml.score.ScoreEstimator` are not checked.
+
+    Example:
+        >>> from columnminer.demo import golden_channel_setup
+        >>> warn_if_away_from_training(golden_channel_setup(), [object()], np.zeros(2), None) is None
+        True
+    """
     from ..ml.score import ScoreEstimator
 
     if not any(isinstance(m, ScoreEstimator) for m in members):
