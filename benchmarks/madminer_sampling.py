@@ -1,11 +1,16 @@
-"""Time MadMiner 0.9.6's ``SampleAugmenter.sample_train_ratio`` on events handed over in an npz file.
+"""Time MadMiner 0.9.6's ``SampleAugmenter.sample_train_ratio`` / ``sample_train_local`` on events in an npz file.
 
 This is the MadMiner half of ``benchmarks/sampling.py``: it runs under MadMiner's own virtual environment
 (madminer must never be installed next to columnminer) and prints one JSON line that the other script
 reads. Run::
 
     /work/mm-venv/bin/python benchmarks/madminer_sampling.py --npz EVENTS.npz --n-samples N \\
-        --n-thetas T --seed S [--workdir DIR] [--verbose]
+        --n-thetas T --seed S [--kind ratio|local] [--workdir DIR] [--verbose]
+
+``--kind local`` times ``sample_train_local(theta=benchmark(benchmark_names[0]), n_samples=N,
+sample_only_from_closest_benchmark=True, partition="train")`` instead (SALLY training data at the SM;
+``--n-thetas`` is ignored). ``--repeats R`` reports the median of R timed calls; ``--reuse`` skips writing
+the HDF5 file when ``--workdir`` holds one from an earlier run on the same npz (for interleaved comparisons).
 
 The npz holds ``observables`` [n_events, n_observables], ``observable_names``, ``weights``
 [n_events, n_benchmarks] (pb per event, summing to the cross section), ``sampled_from`` [n_events]
@@ -80,9 +85,26 @@ def _strings(array) -> list[str]:
 
 
 # -- step 1: the MadMiner file ---------------------------------------------------------------------------
+def _basis_first(benchmark_values: np.ndarray, basis: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Benchmark order with the morphing basis first (MadMiner's morpher uses the first n_components
+    benchmarks of the file as its basis; a no-op when the npz already lists them first), and the new index
+    of every benchmark."""
+    basis_idx: list[int] = []
+    for point in basis:
+        match = np.flatnonzero(np.all(np.isclose(benchmark_values, point, rtol=0.0, atol=1e-12), axis=1))
+        match = [i for i in match if i not in basis_idx]
+        if not match:
+            raise ValueError(f"morphing basis point {point.tolist()} is not one of the benchmarks")
+        basis_idx.append(int(match[0]))
+    n_benchmarks = len(benchmark_values)
+    order = basis_idx + [i for i in range(n_benchmarks) if i not in basis_idx]
+    new_index = np.empty(n_benchmarks, dtype=int)
+    new_index[order] = np.arange(n_benchmarks)
+    return order, new_index
+
+
 def build_madminer_file(npz_path: str, h5_path: str, seed: int) -> dict:
     """Write the MadMiner HDF5 file for the events in ``npz_path`` and check it; returns a summary."""
-    from madminer.analysis import DataAnalyzer
     from madminer.core import MadMiner
     from madminer.models import Observable
     from madminer.utils.interfaces.hdf5 import save_events
@@ -97,18 +119,7 @@ def build_madminer_file(npz_path: str, h5_path: str, seed: int) -> dict:
     basis = np.asarray(data["morphing_basis"], dtype=np.float64)
     n_benchmarks = len(benchmark_names)
 
-    # MadMiner's morpher uses the first n_components benchmarks of the file as its basis: put the basis
-    # benchmarks first (a no-op when the npz already lists them first).
-    basis_idx = []
-    for point in basis:
-        match = np.flatnonzero(np.all(np.isclose(benchmark_values, point, rtol=0.0, atol=1e-12), axis=1))
-        match = [i for i in match if i not in basis_idx]
-        if not match:
-            raise ValueError(f"morphing basis point {point.tolist()} is not one of the benchmarks")
-        basis_idx.append(int(match[0]))
-    order = basis_idx + [i for i in range(n_benchmarks) if i not in basis_idx]
-    new_index = np.empty(n_benchmarks, dtype=int)
-    new_index[order] = np.arange(n_benchmarks)
+    order, new_index = _basis_first(benchmark_values, basis)
 
     miner = MadMiner()
     for i, (name, (lo, hi)) in enumerate(zip(parameter_names, parameter_ranges, strict=True)):
@@ -160,20 +171,7 @@ def build_madminer_file(npz_path: str, h5_path: str, seed: int) -> dict:
     )
     del weights, observables
 
-    # Check by loading it back.
-    analyzer = DataAnalyzer(h5_path)
-    assert list(analyzer.benchmarks) == [benchmark_names[b] for b in order]
-    assert analyzer.n_samples == n_events
-    xsec_mm, _ = analyzer.xsecs(thetas=[benchmark_names[b] for b in range(n_benchmarks)], partition="all")
-    rel = np.abs(xsec_mm - xsec_npz) / np.abs(xsec_npz)
-    if not np.all(rel < 1e-10):
-        raise RuntimeError(f"MadMiner cross sections {xsec_mm} differ from npz column sums {xsec_npz}")
-    np.testing.assert_array_equal(analyzer.morphing_components, components)
-    for j in range(len(components)):
-        unit = np.zeros(len(components))
-        unit[j] = 1.0
-        w = analyzer.morpher.calculate_morphing_weights(benchmark_values[order[j]])
-        np.testing.assert_allclose(w, unit, atol=1e-8)
+    rel = _check_file(h5_path, n_events, benchmark_names, benchmark_values, order, components, xsec_npz)
     phi = np.prod(benchmark_values[order[: len(components)], None, :] ** components[None, :, :], axis=2)
     return {
         "n_events": n_events,
@@ -184,7 +182,63 @@ def build_madminer_file(npz_path: str, h5_path: str, seed: int) -> dict:
     }
 
 
+def _check_file(
+    h5_path, n_events, benchmark_names, benchmark_values, order, components, xsec_npz
+) -> np.ndarray:
+    """Load the file back: benchmarks, events, cross sections (relative 1e-10; returned) and the morphing
+    weights at the basis points (unit vectors) must be what was written."""
+    from madminer.analysis import DataAnalyzer
+
+    analyzer = DataAnalyzer(h5_path)
+    assert list(analyzer.benchmarks) == [benchmark_names[b] for b in order]
+    assert analyzer.n_samples == n_events
+    xsec_mm, _ = analyzer.xsecs(thetas=list(benchmark_names), partition="all")
+    rel = np.abs(xsec_mm - xsec_npz) / np.abs(xsec_npz)
+    if not np.all(rel < 1e-10):
+        raise RuntimeError(f"MadMiner cross sections {xsec_mm} differ from npz column sums {xsec_npz}")
+    np.testing.assert_array_equal(analyzer.morphing_components, components)
+    for j in range(len(components)):
+        unit = np.zeros(len(components))
+        unit[j] = 1.0
+        w = analyzer.morpher.calculate_morphing_weights(benchmark_values[order[j]])
+        np.testing.assert_allclose(w, unit, atol=1e-8)
+    return rel
+
+
 # -- step 2: the timed sampling ----------------------------------------------------------------------------
+def time_local(npz_path: str, h5_path: str, out_dir: str, n_samples: int, seed: int) -> dict:
+    """Time ``sample_train_local`` at the first benchmark (the SM), as :func:`time_sampling` does the ratio."""
+    from madminer.sampling import SampleAugmenter, benchmark
+
+    with np.load(npz_path, allow_pickle=False) as data:
+        theta_name = _strings(data["benchmark_names"])[0]
+    np.random.seed(seed)  # noqa: NPY002
+    baseline_mb = _proc_status_mb("VmRSS")
+    reset = _reset_peak_rss()
+    start = time.perf_counter()
+    augmenter = SampleAugmenter(h5_path)
+    x, _theta, t_xz, n_eff = augmenter.sample_train_local(
+        theta=benchmark(theta_name),
+        n_samples=n_samples,
+        folder=out_dir,
+        filename="train_local",
+        sample_only_from_closest_benchmark=True,
+        partition="train",
+    )
+    seconds = time.perf_counter() - start
+    return {
+        "n_events": int(augmenter.n_samples),
+        "n_out": len(x),
+        "n_eff_min": float(np.min(n_eff)),
+        "t_xz_mean": np.mean(t_xz, axis=0).tolist(),
+        "x_mean": np.mean(x, axis=0).tolist(),
+        "seconds": seconds,
+        "peak_mb": _proc_status_mb("VmHWM"),
+        "baseline_mb": baseline_mb,
+        "hwm_reset": reset,
+    }
+
+
 def time_sampling(
     npz_path: str, h5_path: str, out_dir: str, n_samples: int, n_thetas: int, seed: int
 ) -> dict:
@@ -226,65 +280,59 @@ def time_sampling(
     }
 
 
-def main(argv: list[str] | None = None) -> None:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--npz", required=True, help="events and setup (see the module docstring)")
     parser.add_argument("--n-samples", type=int, required=True, help="total samples requested (N)")
     parser.add_argument("--n-thetas", type=int, required=True, help="random theta0 points (T)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kind", choices=("ratio", "local"), default="ratio", help="which sample to time")
+    parser.add_argument("--repeats", type=int, default=1, help="timed calls (the median is reported)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the HDF5 file a previous run left in --workdir (same npz)"
+    )
     parser.add_argument("--workdir", default=None, help="where the HDF5 file and outputs go (default: temp)")
     parser.add_argument("--verbose", action="store_true", help="show MadMiner's INFO logging")
     parser.add_argument("--build-only", default=None, help=argparse.SUPPRESS)  # internal: child mode
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    return parser.parse_args(argv)
 
-    if args.build_only is not None:
-        summary = build_madminer_file(args.npz, args.build_only, args.seed)
-        print(json.dumps(summary))
-        return
 
-    tmp = None
-    if args.workdir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="madminer_sampling_")
-        workdir = Path(tmp.name)
-    else:
-        workdir = Path(args.workdir)
-        workdir.mkdir(parents=True, exist_ok=True)
-    h5_path = str(workdir / H5_NAME)
-    try:
-        t0 = time.perf_counter()
-        cmd = [
-            sys.executable,
-            os.path.abspath(__file__),
-            "--npz",
-            args.npz,
-            "--n-samples",
-            "0",
-            "--n-thetas",
-            "0",
-            "--seed",
-            str(args.seed),
-            "--build-only",
-            h5_path,
-        ]
-        if args.verbose:
-            cmd.append("--verbose")
-        done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
-        build = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"built {h5_path} in {time.perf_counter() - t0:.1f} s: {json.dumps(build)}", flush=True)
+def _build(args: argparse.Namespace, h5_path: str) -> dict:
+    """Write the HDF5 file in a child process (or reuse the one a previous run left); its summary."""
+    t0 = time.perf_counter()
+    summary = Path(h5_path + ".json")
+    if args.reuse and summary.exists() and Path(h5_path).exists():
+        build = json.loads(summary.read_text())
+        print(f"reusing {h5_path}: {json.dumps(build)}", flush=True)
+        return build
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--npz",
+        args.npz,
+        "--n-samples",
+        "0",
+        "--n-thetas",
+        "0",
+    ]
+    cmd += ["--seed", str(args.seed), "--build-only", h5_path] + (["--verbose"] if args.verbose else [])
+    done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+    build = json.loads(done.stdout.strip().splitlines()[-1])
+    summary.write_text(json.dumps(build))
+    print(f"built {h5_path} in {time.perf_counter() - t0:.1f} s: {json.dumps(build)}", flush=True)
+    return build
 
-        result = time_sampling(
-            args.npz, h5_path, str(workdir / "samples"), args.n_samples, args.n_thetas, args.seed
+
+def _note(args: argparse.Namespace, build: dict, result: dict, n_runs: int) -> str:
+    """What was timed, in words (the JSON line's ``note``)."""
+    if args.kind == "local":
+        return (
+            "sample_train_local at the first benchmark, MadMiner defaults test_split=0.2, validation_split=0.2, "
+            f"sample_only_from_closest_benchmark=True; .npy saving included; median of {n_runs} calls; "
+            f"max |xsec/npz - 1| = {build['max_rel_xsec_diff']:.1e}"
         )
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
-
     per_theta = max(round((args.n_samples // 2) / max(args.n_thetas, 1)), 1)
-    note = (
+    return (
         f"sample_train_ratio, MadMiner defaults test_split=0.2, validation_split=0.2 (train = first 60% of "
         f"the shuffled file); half the samples from {args.n_thetas} random theta0 (y=0, {per_theta} each), "
         f"half from theta1=benchmark (y=1) in {args.n_thetas} separate passes with a fresh set of random "
@@ -296,20 +344,51 @@ def main(argv: list[str] | None = None) -> None:
         f"morphing: given components and basis set with PhysicsMorpher.set_components/set_basis; "
         f"max |xsec/npz - 1| = {build['max_rel_xsec_diff']:.1e}"
     )
-    print(
-        json.dumps(
-            {
-                "madminer_version": version("madminer"),
-                "n_events": result["n_events"],
-                "n_samples": result["n_out"],
-                "n_thetas": args.n_thetas,
-                "seconds": round(result["seconds"], 4),
-                "samples_per_second": round(result["n_out"] / result["seconds"], 1),
-                "peak_rss_mb": round(result["peak_mb"], 1),
-                "note": note,
-            }
-        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _arguments(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.build_only is not None:
+        print(json.dumps(build_madminer_file(args.npz, args.build_only, args.seed)))
+        return
+    tmp = None
+    if args.workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="madminer_sampling_")
+        workdir = Path(tmp.name)
+    else:
+        workdir = Path(args.workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+    h5_path, out_dir = str(workdir / H5_NAME), str(workdir / "samples")
+    try:
+        build = _build(args, h5_path)
+        runs = []
+        for _ in range(max(args.repeats, 1)):
+            if args.kind == "local":
+                runs.append(time_local(args.npz, h5_path, out_dir, args.n_samples, args.seed))
+            else:
+                runs.append(
+                    time_sampling(args.npz, h5_path, out_dir, args.n_samples, args.n_thetas, args.seed)
+                )
+        result = sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    output = {
+        "madminer_version": version("madminer"),
+        "kind": args.kind,
+        "n_events": result["n_events"],
+        "n_samples": result["n_out"],
+        "n_thetas": args.n_thetas,
+        "seconds": round(result["seconds"], 4),
+        "samples_per_second": round(result["n_out"] / result["seconds"], 1),
+        "peak_rss_mb": round(result["peak_mb"], 1),
+        "note": _note(args, build, result, len(runs)),
+    }
+    print(json.dumps(output))
 
 
 if __name__ == "__main__":

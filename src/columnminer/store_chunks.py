@@ -3,14 +3,17 @@ r"""One driver for chunkwise work over an event store: read columns per chunk, s
 Every pass over the events of an :class:`~columnminer.io.store.EventStore` (binned yields, Fisher
 information, nuisance cross sections, the sample augmenter) runs a kernel on each store chunk in a dask
 task (threads, or the active ``distributed`` client) and brings back only what the kernel returns. The
-chunks are the zarr chunks (``store.chunk_size`` rows); the data travel as dask blocks of the zarr arrays,
-so the graph holds no event data. With a ``partition`` ("train", "validation", "test") a chunk keeps only
-the partition's rows and carries the factor :math:`1/f` of the partition's fraction f, by which weights are
-multiplied so that sums over a partition estimate full-sample totals.
+chunks are the zarr chunks (``store.chunk_size`` rows); each task reads the columns of its chunk itself
+(:class:`~columnminer.io.store_integrity.ChunkReader`: one task per chunk, however many columns), so the
+graph holds no event data and a distributed worker reads its chunks where it runs. With a ``partition``
+("train", "validation", "test") a chunk keeps only the partition's rows and carries the factor :math:`1/f`
+of the partition's fraction f, by which weights are multiplied so that sums over a partition estimate
+full-sample totals.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ import numpy as np
 from .compute import active_client, compute
 from .errors import StoreError
 from .io.store import EventStore, partition_mask
+from .io.store_integrity import ChunkReader
 
 __all__ = ["StoreChunk", "chunk_starts", "map_chunks"]
 
@@ -77,12 +81,13 @@ def _run(
     index: int,
     start: int,
     names: tuple[str, ...],
-    blocks: list[np.ndarray],
+    readers: list[ChunkReader],
     spec: Mapping[str, Any],
     partition: str | None,
     args: tuple,
 ) -> Any:
-    """Build one chunk's :class:`StoreChunk` (partition rows only) and run the kernel on it."""
+    """Read one chunk's columns, build its :class:`StoreChunk` (partition rows only) and run the kernel."""
+    blocks = [reader.chunk(index) for reader in readers]
     n = len(blocks[0])
     rows = np.arange(start, start + n, dtype=np.int64)
     arrays = dict(zip(names, blocks, strict=True))
@@ -128,17 +133,14 @@ def map_chunks(
     if partition is not None and float(spec["fractions"].get(partition, 0.0)) <= 0.0:
         raise error(f"partition {partition!r} holds no events (fractions {spec['fractions']})")
     names = tuple(columns)
-    arrays = [store.to_dask(name) for name in names]
-    blocks = [list(array.to_delayed().ravel()) for array in arrays]
+    readers = [store.chunk_reader(name) for name in names]
+    size = readers[0].rows_per_chunk
     tasks = []
-    for j, start in enumerate(chunk_starts(arrays[0].chunks[0])):
+    for j in range(readers[0].n_chunks):
         extra = () if chunk_args is None else chunk_args[j]
         if extra is None:
             continue
-        chunk_blocks = [column[j] for column in blocks]
-        tasks.append(
-            dask.delayed(_run, pure=False)(
-                fn, j, int(start), names, chunk_blocks, spec, partition, (*args, *extra)
-            )
-        )
+        # one opaque callable per task: dask neither traverses nor rebuilds the readers and arguments
+        job = functools.partial(_run, fn, j, j * size, names, readers, spec, partition, (*args, *extra))
+        tasks.append(dask.delayed(job, pure=False)())
     return list(compute(*tasks, client=active_client(client)))

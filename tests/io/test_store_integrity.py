@@ -173,6 +173,81 @@ def test_a_corrupt_chunk_fails_its_checksum(tmp_path, setup):
     assert any("observables/c/2/0" in p and "corrupt" in p for p in store.verify())
 
 
+@pytest.mark.parametrize("where", ["header", "middle", "last payload byte", "checksum", "truncated"])
+def test_any_damage_to_a_fast_codec_chunk_is_detected_on_every_read_path(tmp_path, setup, where):
+    """blosc has no checksum of its own: the crc32c after it must catch a flip anywhere in the chunk file."""
+    from columnminer.weights import cross_sections
+
+    url = tmp_path / "f.zarr"
+    filled(url, setup)
+    chunk = url / "weights" / "c" / "1" / "0"
+    data = bytearray(chunk.read_bytes())
+    position = {"header": 5, "middle": len(data) // 2, "last payload byte": -5, "checksum": -1}.get(where)
+    if position is None:
+        data = data[: len(data) // 2]
+    else:
+        data[position] ^= 0x10
+    chunk.write_bytes(bytes(data))
+    store = EventStore.open(str(url))
+    expected = r"chunk 'weights/c/1/0' \(rows 40\.\.80\) is corrupt"
+    with pytest.raises(StoreCorruptError, match=expected):
+        store.read("weights")
+    with pytest.raises(StoreCorruptError, match=expected):
+        store.read_rows("weights", np.array([50]))
+    with pytest.raises(StoreCorruptError, match=expected):
+        cross_sections(store, [[0.0, 0.0]])
+    np.testing.assert_array_equal(store.read("weights", 0, 40).shape, (40, 6))
+    assert any("weights/c/1/0" in p and "corrupt" in p for p in store.verify())
+
+
+def test_new_stores_record_their_codec_and_zarr_reads_them_too(tmp_path, setup):
+    url = tmp_path / "c.zarr"
+    store = filled(url, setup)
+    assert "blosc lz4" in store.metadata["codec"]["compressors"]
+    names = [codec.to_dict()["name"] for codec in zarr.open_array(str(url / "weights")).metadata.codecs]
+    assert names == ["bytes", "blosc", "crc32c"]
+    np.testing.assert_array_equal(zarr.open_array(str(url / "weights"))[:], store.read("weights"))
+    reader = store.chunk_reader("weights")
+    assert reader.directory is not None  # decoded here, not by zarr
+
+
+def test_stores_written_with_the_previous_zstd_codec_still_open_read_and_verify(tmp_path, setup, monkeypatch):
+    from zarr.codecs import ZstdCodec
+
+    import columnminer.io.store as store_module
+    from columnminer.weights import cross_sections
+
+    monkeypatch.setattr(store_module, "_compressors", lambda: [ZstdCodec(level=0, checksum=True)])
+    old, new = tmp_path / "old.zarr", tmp_path / "new.zarr"
+    filled(old, setup)
+    old_store = EventStore.open(str(old))
+    monkeypatch.undo()
+    new_store = filled(new, setup)
+    names = [codec.to_dict()["name"] for codec in zarr.open_array(str(old / "weights")).metadata.codecs]
+    assert names == ["bytes", "zstd"]
+    for name in ("observables", "weights", "sampled_from"):
+        np.testing.assert_array_equal(old_store.read(name), new_store.read(name))
+        np.testing.assert_array_equal(old_store.to_dask(name).compute(), new_store.read(name))
+    np.testing.assert_array_equal(cross_sections(old_store)[0], cross_sections(new_store)[0])
+    assert old_store.verify() == []
+    chunk = old / "weights" / "c" / "1" / "0"
+    data = bytearray(chunk.read_bytes())
+    data[-5] ^= 0xFF
+    chunk.write_bytes(bytes(data))
+    with pytest.raises(StoreCorruptError, match=r"chunk 'weights/c/1/0' \(rows 40\.\.80\) is corrupt"):
+        EventStore.open(str(old)).read("weights")
+
+
+def test_zarr_decodes_what_the_reader_does_not(setup):
+    """A store in memory (or any fsspec URL) reads through zarr, with the same checks."""
+    store = EventStore.create("memory://integrity-fallback", setup, ["a"], chunk_size=4)
+    store.append(np.arange(10.0)[:, None], np.ones((10, 6)), 0)
+    assert store.chunk_reader("observables").directory is None
+    assert store.read("observables", 3, 9).ravel().tolist() == [3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    assert store.read_rows("observables", np.array([9, 0, 9])).ravel().tolist() == [9.0, 0.0, 9.0]
+    assert float(store.to_dask("observables").sum().compute()) == 45.0
+
+
 def test_all_nan_observable_chunks_are_written_not_mistaken_for_missing(tmp_path, setup):
     store = EventStore.create(str(tmp_path / "n.zarr"), setup, ["a"], chunk_size=5)
     store.append(np.full((12, 1), np.nan), np.ones((12, 6)), 0)

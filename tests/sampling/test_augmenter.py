@@ -172,6 +172,43 @@ def test_golden_local_and_ratio_samples(golden):
     assert ratio["t_xz0"].shape == (8000, 2)
 
 
+def test_joint_quantities_equal_the_weight_kernels_for_one_and_many_draw_points(golden):
+    """The drawn events' r_xz and t_xz0 are the weight kernels at their thetas, with the partition's cross
+    sections: the one-draw-point path (SM samples) and the per-event path agree with them to rounding."""
+    from columnminer.weights import (
+        event_weight_gradients_at,
+        event_weights_at,
+        ratio_from_weights,
+        score_from_weights,
+        theta_coefficients,
+        theta_gradient_coefficients,
+        weight_moments,
+    )
+
+    augmenter = SampleAugmenter(golden)
+    total, _ = weight_moments(golden, "train")
+    local = augmenter.sample_train_local(benchmark("sm"), 3000, seed=4, write=False)
+    ratio = augmenter.sample_train_ratio(
+        random_morphing_points(3, [("flat", -1.0, 1.0), ("flat", -1.0, 1.0)]),
+        benchmark("sm"),
+        3000,
+        seed=5,
+        write=False,
+    )
+    for sample in (local, ratio):
+        w = golden.read_rows("weights", sample["event"])
+        c0 = theta_coefficients(golden.setup, sample["theta0"])
+        dc0 = theta_gradient_coefficients(golden.setup, sample["theta0"])
+        w0 = event_weights_at(w, c0)
+        expected = score_from_weights(w0, event_weight_gradients_at(w, dc0), c0 @ total, dc0 @ total)
+        np.testing.assert_allclose(sample["t_xz0"], expected, rtol=1e-9, atol=1e-9)
+    c1 = theta_coefficients(golden.setup, ratio["theta1"])
+    w = golden.read_rows("weights", ratio["event"])
+    c0 = theta_coefficients(golden.setup, ratio["theta0"])
+    expected = ratio_from_weights(event_weights_at(w, c0), event_weights_at(w, c1), c0 @ total, c1 @ total)
+    np.testing.assert_allclose(ratio["r_xz"], expected, rtol=1e-9)
+
+
 def test_golden_sample_follows_the_morphed_distribution(golden):
     theta = np.array([0.6, -0.5])
     sample = SampleAugmenter(golden).sample_train_plain(

@@ -7,26 +7,30 @@ evaluated. Unweighting runs in two dask passes over the store's chunks:
 1. per chunk j and draw point d: the clipped cross section :math:`s_{jd} = \sum_{z \in j} \max(w(z|\theta_d), 0)`
    (over the partition, and the events generated at the benchmark closest to theta_d plus background when
    ``sample_only_from_closest_benchmark``), and :math:`\sum w^2`, max w for the effective number of events;
+   per chunk the benchmark weight sums :math:`\sum_z w_b(z)` over the partition, which give
+   :math:`\sigma(\theta)` and :math:`\nabla\sigma(\theta)` at every draw point (no separate pass);
 2. the client splits n_d over chunks, :math:`(n_{jd})_j \sim \mathrm{Multinomial}(n_d, s_{\cdot d} / \sum_j s_{jd})`,
    and every chunk draws its n_jd events with replacement with probabilities proportional to
    :math:`\max(w(z|\theta_d), 0)` using a generator seeded by (seed, chunk), then computes
    :math:`r(x,z|\theta_0,\theta_1) = [w(z|\theta_0)/\sigma(\theta_0)] / [w(z|\theta_1)/\sigma(\theta_1)]` and
    :math:`t(x,z|\theta) = \nabla w(z|\theta)/w(z|\theta) - \nabla\sigma(\theta)/\sigma(\theta)` for its rows.
 
-The result depends only on the seed, not on the number of workers; memory is a few chunks per worker plus
-the sample itself. Reference: Brehmer, Kling, Espejo, Cranmer, "MadMiner", arXiv:1907.10621.
+Each pass is one dask task per chunk that reads the chunk's columns itself
+(:func:`~columnminer.store_chunks.map_chunks`); before them, one read of the int16 ``sampled_from`` column
+finds the benchmarks events were generated at. The result depends only on the seed, not on the number of
+workers; memory is a few chunks per worker plus the sample itself. Reference: Brehmer, Kling, Espejo,
+Cranmer, "MadMiner", arXiv:1907.10621.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ..compute import compute
 from ..display import array_summary, html_summary, text_summary
 from ..errors import MorphingError
 from ..io.store import EventStore, partition_mask
@@ -116,6 +120,16 @@ class _Plan:
         """[D, N] the nuisance point each draw point samples at."""
         return np.where(self.y[:, None] == 1.0, self.nu1, self.nu0)
 
+    def with_totals(self, total: np.ndarray) -> _Plan:
+        """The plan with sigma(theta0), sigma(theta1) and their gradients from the weight sums [B] (pb)."""
+        return replace(
+            self,
+            sigma0=self.c0 @ total,
+            sigma1=self.c1 @ total,
+            dsigma0=self.dc0 @ total,
+            dsigma1=self.dc1 @ total,
+        )
+
     def coefficients(self, weights, sampled_from, nuisance) -> tuple[np.ndarray, np.ndarray] | None:
         """a(z), b(z) of a chunk, or None without nuisances."""
         if self.a_matrix is None:
@@ -129,8 +143,9 @@ ROW_BLOCK = 16_384
 
 def _group_factors(
     sampled_from: np.ndarray, spec: dict, partition: str | None, start: int, plan: _Plan
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-event weight factors, one row per distinct group: ([G, n] factors, [D] row of each draw point).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-event weight factors, one row per distinct group: ([G, n] factors, [D] row of each draw point,
+    [n] partition mask as 0 / 1).
 
     0 outside the partition or the closest-benchmark subset; inside the subset, signal events are scaled by
     1 / (their sample's share of the signal events), so that the subset still estimates the full
@@ -149,7 +164,7 @@ def _group_factors(
     index = np.array(
         [keys.index((int(g), float(f))) for g, f in zip(plan.groups, plan.fractions, strict=True)]
     )
-    return np.stack(rows), index
+    return np.stack(rows), index, base
 
 
 def _block_weights(
@@ -174,10 +189,11 @@ def _block_weights(
 
 def _chunk_totals(chunk: StoreChunk, plan: _Plan, spec, partition) -> dict[str, np.ndarray]:
     """Pass 1 on one chunk: per row block and draw point the clipped weight sum [n_blocks, D]; per draw point
-    the sum of squares, the largest weight and the number of negative weights."""
+    the sum of squares, the largest weight and the number of negative weights; the sums of the benchmark
+    weights over the partition's events [B] (for the cross sections)."""
     weights, sampled_from, start = chunk["weights"], chunk["sampled_from"], chunk.start
     nuisance = chunk.arrays.get("nuisance_weights")
-    factors, index = _group_factors(sampled_from, spec, partition, start, plan)
+    factors, index, base = _group_factors(sampled_from, spec, partition, start, plan)
     ab = plan.coefficients(weights, sampled_from, nuisance)
     nu = plan.nu_draw if ab is not None else None
     n, n_points = len(weights), len(plan.counts)
@@ -190,7 +206,8 @@ def _chunk_totals(chunk: StoreChunk, plan: _Plan, spec, partition) -> dict[str, 
         squares += np.einsum("ij,ij->i", w, w)
         top = np.maximum(top, w.max(axis=1))
         negative += neg
-    return {"blocks": blocks, "squares": squares, "top": top, "negative": negative}
+    total = np.einsum("n,nb->b", base, weights)  # not BLAS: a threaded gemv stalls busy dask workers
+    return {"blocks": blocks, "squares": squares, "top": top, "negative": negative, "total": total}
 
 
 def _chunk_draws(
@@ -201,7 +218,7 @@ def _chunk_draws(
     weights, sampled_from, start = chunk["weights"], chunk["sampled_from"], chunk.start
     nuisance, observables = chunk.arrays.get("nuisance_weights"), chunk["observables"]
     rng = np.random.default_rng([int(seed), 104729, int(chunk.index)])
-    factors, index = _group_factors(sampled_from, spec, partition, start, plan)
+    factors, index, _ = _group_factors(sampled_from, spec, partition, start, plan)
     ab = plan.coefficients(weights, sampled_from, nuisance)
     nu_draw = plan.nu_draw if ab is not None else None
     n = len(weights)
@@ -219,10 +236,16 @@ def _chunk_draws(
     u_of = np.concatenate(picks_u) if picks_u else np.zeros(0)
     d = np.concatenate(picks_d) if picks_d else np.zeros(0, dtype=np.int64)
     rows = np.empty(len(block_of), dtype=np.int64)
-    for b in np.unique(block_of):
+    # the picks grouped by (block, draw point): every group is one contiguous run of ``order``
+    order = np.lexsort((d, block_of))
+    key_block, key_point = block_of[order], d[order]
+    cut = np.flatnonzero((np.diff(key_block) != 0) | (np.diff(key_point) != 0)) + 1
+    run_start, run_stop = np.r_[0, cut], np.r_[cut, len(order)]
+    run_block = key_block[run_start] if len(order) else np.zeros(0, dtype=np.int64)
+    for b in np.unique(run_block):
         lo, hi = edges[b], edges[b + 1]
-        here = np.flatnonzero(block_of == b)
-        points, column = np.unique(d[here], return_inverse=True)
+        runs = np.flatnonzero(run_block == b)
+        points = key_point[run_start[runs]]  # ascending, distinct
         w, _ = _block_weights(
             weights,
             factors,
@@ -234,8 +257,8 @@ def _chunk_draws(
             nu=None if ab is None else nu_draw[points],
         )
         cdf = np.cumsum(w, axis=1)
-        for j in range(len(points)):
-            mine = here[column == j]
+        for j, run in enumerate(runs):
+            mine = order[run_start[run] : run_stop[run]]
             rows[mine] = lo + np.minimum(np.searchsorted(cdf[j], u_of[mine], side="right"), hi - lo - 1)
     return {"x": observables[rows], "event": rows + start, "point": d} | _joint_quantities(
         weights[rows], ab, rows, d, plan, want
@@ -247,6 +270,8 @@ def _joint_quantities(chosen, ab, rows, d, plan: _Plan, want) -> dict[str, np.nd
     [n, B], chunk rows ``rows`` and draw points ``d`` [n]; with nuisance coefficients ``ab`` the weights
     are :math:`w(z|\theta,\nu) = w(z|\theta)\exp(a\cdot\nu + b\cdot\nu^2)`."""
     out = {}
+    if len(d) and ab is None and not np.any(d != d[0]):  # one draw point (SM samples): no per-event copies
+        return _joint_quantities_at_one_point(chosen, int(d[0]), plan, want)
     w0 = event_weights_at(chosen, plan.c0[d])
     w1 = event_weights_at(chosen, plan.c1[d])
     if ab is not None:
@@ -268,6 +293,24 @@ def _joint_quantities(chosen, ab, rows, d, plan: _Plan, want) -> dict[str, np.nd
             nuisance_score = a + 2.0 * b * nu[d] - dnu_sigma[d] / sigma[d][:, None]
             score = np.concatenate([score, nuisance_score], axis=1)
         out[key] = score
+    return out
+
+
+def _joint_quantities_at_one_point(chosen, point: int, plan: _Plan, want) -> dict[str, np.ndarray]:
+    """:func:`_joint_quantities` when every drawn event has the same draw point (no nuisances): the point's
+    coefficients broadcast over the events instead of being copied per event."""
+    weights = {0: np.einsum("nb,b->n", chosen, plan.c0[point])}
+    if want & {"r_xz", "t_xz1"}:
+        weights[1] = np.einsum("nb,b->n", chosen, plan.c1[point])
+    out = {}
+    if "r_xz" in want:
+        out["r_xz"] = ratio_from_weights(weights[0], weights[1], plan.sigma0[point], plan.sigma1[point])
+    for side, (c_grad, sigma, dsigma) in enumerate(
+        ((plan.dc0, plan.sigma0, plan.dsigma0), (plan.dc1, plan.sigma1, plan.dsigma1))
+    ):
+        if f"t_xz{side}" in want:
+            gradients = np.einsum("nb,pb->np", chosen, c_grad[point])
+            out[f"t_xz{side}"] = score_from_weights(weights[side], gradients, sigma[point], dsigma[point])
     return out
 
 
@@ -412,16 +455,18 @@ class SampleAugmenter:
             dc1 = theta_gradient_coefficients(setup, [s[1] for s in specs])
         else:
             dc0 = dc1 = np.zeros((n_points, n_par, c0.shape[1]))
-        total, _ = weight_moments(self.store, partition, self.client)
         theta_draw = np.array([s[3] if s[4] else s[2] for s in specs])
-        sampled = self._sampled_benchmarks() if closest else None
+        stored = self._stored_counts() if closest else None  # one pass over sampled_from
+        sampled = np.flatnonzero(stored) if closest else None
         groups = np.array(
             [closest_benchmark(setup, t, sampled) if closest and len(sampled) else -2 for t in theta_draw],
             dtype=np.int64,
         )
-        fractions = self._sampling_fractions(groups)
+        fractions = self._sampling_fractions(groups, stored)
         nuisance_terms: dict[str, Any] = {}
-        sigma0, sigma1, dsigma0, dsigma1 = c0 @ total, c1 @ total, dc0 @ total, dc1 @ total
+        # without nuisances, sigma and its gradients come from the sums of the first pass (with_totals)
+        sigma0 = sigma1 = np.full(n_points, np.nan)
+        dsigma0 = dsigma1 = np.full((n_points, n_par), np.nan)
         if model is not None:
             nu0 = np.array([s[5] for s in specs])
             nu1 = np.array([s[6] for s in specs])
@@ -464,36 +509,31 @@ class SampleAugmenter:
         )
         return plan, {"need_gradients": bool(need_gradients)}
 
-    def _sampling_fractions(self, groups: np.ndarray) -> np.ndarray:
+    def _sampling_fractions(self, groups: np.ndarray, stored: np.ndarray | None) -> np.ndarray:
         """Share of the signal events generated at each group's benchmark, as recorded by analyse_samples
-        (from generated event counts); without that record, from the stored counts (after cuts)."""
+        (from generated event counts); without that record, from the ``stored`` counts per benchmark (after
+        cuts)."""
         recorded = self.store.metadata.get("sampling_fractions") or {}
         out = np.ones(len(groups))
-        counts = None
         for d, group in enumerate(groups):
             if group == -2:
                 continue
             if str(int(group)) in recorded:
                 out[d] = float(recorded[str(int(group))])
                 continue
-            if counts is None:
-                import dask.array as da
-
-                sampled = self.store.to_dask("sampled_from")
-                (values,) = compute(
-                    da.bincount(sampled + 1, minlength=self.setup.parameter_space.n_benchmarks + 1),
-                    client=self.client,
-                )
-                counts = np.asarray(values)[1:]
-                logger.debug("no recorded sampling fractions: using stored event counts %s", counts.tolist())
-            out[d] = counts[group] / counts.sum() if counts.sum() else 1.0
+            logger.debug("no recorded sampling fractions: using stored event counts %s", stored.tolist())
+            out[d] = stored[group] / stored.sum() if stored.sum() else 1.0
         return out
 
-    def _sampled_benchmarks(self) -> np.ndarray:
-        import dask.array as da
-
-        (values,) = compute(da.unique(self.store.to_dask("sampled_from")), client=self.client)
-        return np.asarray([v for v in np.asarray(values).tolist() if v >= 0], dtype=np.int64)
+    def _stored_counts(self) -> np.ndarray:
+        """Events in the store generated at each benchmark [B] (background not counted): one read of the
+        int16 ``sampled_from`` column (2 bytes per event), here rather than in dask tasks: a task graph
+        costs more than the read."""
+        reader = self.store.chunk_reader("sampled_from")
+        counts = np.zeros(self.setup.parameter_space.n_benchmarks + 1, dtype=np.int64)
+        for values in reader.chunks(range(reader.n_chunks)):
+            counts += np.bincount(values + 1, minlength=len(counts))[: len(counts)]
+        return counts[1:]
 
     def _nuisance_options(self, nu0, nu1, nuisance_score) -> tuple | None:
         """(nu0 sampler, nu1 sampler, nuisance score?) when the sample involves nuisances, else None."""
@@ -541,6 +581,8 @@ class SampleAugmenter:
             raise MorphingError("joint scores need morphing or finite-difference benchmarks in the setup")
         columns = ("weights", "sampled_from") + (("nuisance_weights",) if nuisances is not None else ())
         block_totals, mass, stats = self._first_pass(kind, plan, partition, columns)
+        if nuisances is None:
+            plan = plan.with_totals(stats["total"])
         merged = self._second_pass(
             plan, block_totals, mass, partition, (*columns, "observables"), rng, seed, want
         )
@@ -620,7 +662,15 @@ class SampleAugmenter:
                 n_effective[crowded[0]],
                 100 * max_fraction[crowded[0]],
             )
-        stats = {"n_effective": n_effective, "max_fraction": max_fraction, "negative": negative}
+        total = np.sum([t["total"] for t in totals], axis=0)
+        if partition is not None:  # the partition's events, reweighted by 1 / fraction, estimate the totals
+            total = total / float(spec["fractions"][partition])
+        stats = {
+            "n_effective": n_effective,
+            "max_fraction": max_fraction,
+            "negative": negative,
+            "total": total,
+        }
         return block_totals, mass, stats
 
     def _second_pass(
