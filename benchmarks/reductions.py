@@ -63,7 +63,6 @@ import argparse
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -249,15 +248,7 @@ def scaling(store: EventStore, n_thetas: int, repeats: int) -> dict[tuple[str, s
             cluster.close()
 
 
-def _unshadow_distributed() -> None:
-    """benchmarks/distributed.py would shadow the distributed package (columnminer imports it lazily):
-    take this folder off the import path once the local helpers are imported."""
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
-
-
 def main() -> None:
-    _unshadow_distributed()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--thetas", type=int, default=1000)

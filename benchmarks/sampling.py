@@ -132,13 +132,6 @@ def madminer_run(
     return json.loads(lines[-1])
 
 
-def _unshadow_distributed() -> None:
-    """benchmarks/distributed.py would shadow the distributed package (columnminer imports it lazily):
-    take this folder off the import path once the local helpers are imported."""
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
-
-
 def local_comparison(python: str, workdir: Path, n_events: int, n_samples: int, repeats: int) -> None:
     """``sample_train_local`` at the SM, columnminer (threads) and MadMiner side by side: the two sides
     alternate ``repeats`` times (after a warm-up of ours; MadMiner's HDF5 file is written once), medians."""
@@ -219,7 +212,6 @@ def ratio_table(args: argparse.Namespace, workdir: Path) -> None:
 
 
 def main() -> None:
-    _unshadow_distributed()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--samples", type=int, default=1_000_000)

@@ -1,12 +1,12 @@
 """The processors on SLURM worker jobs against a LocalCluster: events/s on 1 and 2 workers, job start-up overhead.
 
 Needs a running SLURM (``processors/slurm/local-slurm.sh start``: one node on this machine) and dask-jobqueue.
-The golden-channel events are benchmarks/distributed.py's cached files (``--cache``). For every backend and
+The golden-channel events are benchmarks/processors_scaling.py's cached files (``--cache``). For every backend and
 worker count: a fresh cluster of ``n`` one-core workers (SLURM: ``n`` jobs of one core through
 ``columnminer.processors.batch_cluster``, ``cluster.scale(jobs=n)``; local: a ``LocalCluster`` with
 ``DASK_WORKER_CONFIG``), timed from its creation until ``n`` workers are connected ("start-up"), a warm-up
 pass on a small file (imports, numba caches: "warm-up"), then one pass of the events into a store plus
-histograms of three observables at ``--thetas`` points, as in benchmarks/distributed.py.
+histograms of three observables at ``--thetas`` points, as in benchmarks/processors_scaling.py.
 
 Run: ``python benchmarks/slurm.py --events 200000 [--workers 1 2] [--cache DIR]``
 """
@@ -25,15 +25,17 @@ HERE = Path(__file__).resolve().parent
 
 
 def _distributed_benchmark():
-    """benchmarks/distributed.py as a module (its file name shadows dask's package when imported by name)."""
-    spec = importlib.util.spec_from_file_location("columnminer_bench_distributed", HERE / "distributed.py")
+    """benchmarks/processors_scaling.py as a module (loaded by path: benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "columnminer_bench_distributed", HERE / "processors_scaling.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def golden_files(cache: Path, n_events: int, per_file: int) -> list[str]:
-    """benchmarks/distributed.py's cached signal files; missing ones are generated here, one after another
+    """benchmarks/processors_scaling.py's cached signal files; missing ones are generated here, one after another
     (its process pool cannot import that module under another name)."""
     bench = _distributed_benchmark()
     for k in range(-(-n_events // per_file)):

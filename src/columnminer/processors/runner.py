@@ -54,7 +54,7 @@ LHE_TREE = "LesHouchesEvents"
 #: the creation of the cluster, or ``export MALLOC_MMAP_THRESHOLD_=33554432`` in a batch job). dask's nanny
 #: starts workers with ``MALLOC_TRIM_THRESHOLD_`` set, which switches off glibc's dynamic mmap threshold: every
 #: array above 128 KiB is then mmap'ed and unmapped again, and the page faults make chunk processing ~60 %
-#: slower (benchmarks/distributed.py). A fixed 32 MiB mmap threshold restores the speed and keeps the trimming.
+#: slower (benchmarks/processors_scaling.py). A fixed 32 MiB mmap threshold restores the speed and keeps the trimming.
 DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 32 * 2**20}
 _OFFSETS = "lhe_event_offsets"
 

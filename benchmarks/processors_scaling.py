@@ -11,7 +11,8 @@ were warmed up (imports, numba caches) on one small file; planning (the client's
 headers and event counts) and coffea's metadata pass are reported apart. Peak memory per worker is the
 maximal resident set size of the worker processes (getrusage), of the client likewise.
 
-Run: ``python benchmarks/distributed.py --events 1000000 [--workers 1 2] [--baseline] [--malloc both] [--cache DIR]``
+Run: ``python benchmarks/processors_scaling.py --events 1000000 [--workers 1 2] [--baseline] [--malloc both]
+[--cache DIR]``
 """
 
 from __future__ import annotations
@@ -22,17 +23,13 @@ import multiprocessing
 import os
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-# This script is called distributed.py: keep its folder off the path so that `import distributed` (here,
-# in dask's workers and in spawned processes) finds dask's package rather than this file.
-sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != HERE]
+import numpy as np
 
-import numpy as np  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def _generate_part(directory: str, n_events: int, seed: int) -> str:
