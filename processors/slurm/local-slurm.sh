@@ -94,7 +94,8 @@ SlurmdLogFile=$LOG_DIR/slurmd.log
 SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
-MinJobAge=60
+# Keep finished jobs' records an hour, so that their state (TIMEOUT, CANCELLED) can still be asked for.
+MinJobAge=3600
 KillWait=5
 Waittime=0
 SchedulerParameters=sched_interval=2
@@ -105,6 +106,9 @@ CONF
         mv "$new" "$CONF"
         chmod 644 "$CONF"
         log "wrote $CONF ($cpus CPUs, $mem MB, partition $PARTITION, MaxTime $MAX_TIME)"
+        if running slurmctld; then  # a cluster already up takes the new settings
+            scontrol reconfigure || true
+        fi
         return 0
     fi
     rm -f "$new"
