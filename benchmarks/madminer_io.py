@@ -14,6 +14,18 @@ process with its peak resident memory.
 
 Run: ``python benchmarks/madminer_io.py [--events FILE | --n-events N] [--mm-python /tmp/madminer-venv/bin/python]``.
 Exit code 1 when a comparison fails.
+
+Measured with ``--n-events 1000000`` (88 MB MadMiner file) on the 2-core machine, quieter than before, after the
+store moved to blosc lz4 + crc32c (each time includes starting Python and its imports, about 1.9 s of ours):
+
+| step | seconds | events/s | MB/s | peak memory (MB) | MadMiner / this |
+|---|---|---|---|---|---|
+| MadMiner: DataAnalyzer + xsecs (100 thetas) + truth_information | 18.36 | 5.45e+04 | 4.8 | 849 | 1.0 |
+| columnminer: import only | 2.58 | 3.87e+05 | 34.1 | - | 7.1 |
+| columnminer: import + cross sections (100 thetas) + truth_information | 2.98 | 3.36e+05 | 29.5 | 456 | 6.2 |
+| columnminer: export_madminer | 1.71 | 5.85e+05 | 51.5 | 298 | 10.7 |
+
+The import itself (``import_madminer`` in a running process) takes 0.69 s for the 10^6 events.
 """
 
 from __future__ import annotations
