@@ -291,3 +291,12 @@ def test_bad_arguments_are_named(golden_store, toy_store, sally):
         expected_limits(toy_store["store"], "rate", "theta_12", [[0.1]], 10.0)
     with pytest.raises(InferenceError, match="interval"):
         expected_limits(store, "rate", [0.0, 0.0], GRID, LUMINOSITY).interval()
+
+
+def test_a_grid_that_repeats_a_point_gets_one_histogram_per_distinct_point(golden_store):
+    store = golden_store["store"]
+    grid = [[0.0, 0.0], [0.5, 0.0], [0.0, 0.0]]
+    result = expected_limits(store, "histo", "sm", grid, LUMINOSITY, features="m4l", bins=5)
+    assert list(result.histograms.axes["theta"]) == ["a2=0,a3=0", "a2=0.5,a3=0"]
+    assert result.q[0] == result.q[2] and len(result.q) == 3
+    np.testing.assert_allclose(theta_values(result.histograms), [[0.0, 0.0], [0.5, 0.0]])

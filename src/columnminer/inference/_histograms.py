@@ -264,10 +264,16 @@ def fixed_binning_terms(
     if options.return_histograms:
         gram = binned.gram.reshape(n_bins, *binned.gram.shape[-2:])
         variances = luminosity**2 * np.einsum("tb,kbc,tc->tk", c, gram, c)
-        shape = (len(points), *(len(e) - 1 for e in edges))
+        # one category per distinct tested point (a grid may repeat one; its histogram is the same)
+        _, first = np.unique(points, axis=0, return_index=True)
+        first = np.sort(first)
+        shape = (len(first), *(len(e) - 1 for e in edges))
         axes = list(zip(labels, edges, strict=True))
         terms.histograms = theta_hist(
-            theta_axis(store.setup, points), expected.reshape(shape), variances.reshape(shape), axes
+            theta_axis(store.setup, points[first]),
+            expected[first].reshape(shape),
+            variances[first].reshape(shape),
+            axes,
         )
         terms.data_histograms = make_hist(edges, labels, counts, counts)
     return terms

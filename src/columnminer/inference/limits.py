@@ -129,7 +129,7 @@ class LimitResult:
         theta_true: the Asimov point [P] (expected limits) or None.
         histograms: the model's expected events in the package's histogram convention
             (:mod:`columnminer.hists`; histogram modes with ``return_histograms``, else None): with one binning
-            for all points, one ``hist.Hist`` whose ``theta`` axis names every tested point, so
+            for all points, one ``hist.Hist`` whose ``theta`` axis names every distinct tested point, so
             ``histograms[{"theta": "a2=0.5,a3=0"}]`` is the model there; with a binning per point (sallino,
             adaptive-sally, ``fix_adaptive_binning=False``) a tuple of such histograms, one per point.
         data_histograms: the observed / Asimov counts as a ``hist.Hist`` (a tuple of them, one per tested point,
