@@ -33,9 +33,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from ._lazy import lazy_exports
 from ._version import __version__
 from .errors import (
     ColumnMinerError,
@@ -46,45 +44,32 @@ from .errors import (
     SetupVersionError,
 )
 
-#: public name -> the module that defines it (imported on first access).
-_LAZY = {
-    "AnalysisSetup": "columnminer.setup",
-    "Benchmark": "columnminer.parameters",
-    "LinearTransform": "columnminer.parameters",
-    "Parameter": "columnminer.parameters",
-    "ParameterSpace": "columnminer.parameters",
-    "Morpher": "columnminer.morphing",
-    "benchmark_index": "columnminer.thetas",
-    "find_components": "columnminer.morphing",
-    "morphing_matrix": "columnminer.morphing",
-    "optimize_basis": "columnminer.morphing",
-    "read_lhe": "columnminer.io.lhe",
-    "iterate_lhe": "columnminer.io.lhe",
-    "read_lhe_header": "columnminer.io.lhe",
-    "read_delphes": "columnminer.io.delphes",
-    "Analysis": "columnminer.analysis",
-    "EventStore": "columnminer.io.store",
-    "combine_and_shuffle": "columnminer.io.shuffle",
-    "Sample": "columnminer.samples",
-    "analyse_samples": "columnminer.samples",
-    "cross_sections": "columnminer.weights",
-    "joint_scores": "columnminer.weights",
-    "SampleAugmenter": "columnminer.sampling",
-    "benchmark": "columnminer.sampling",
-    "morphing_point": "columnminer.sampling",
-    "random_morphing_points": "columnminer.sampling",
-    "ParameterizedRatioEstimator": "columnminer.ml",
-    "DoubleParameterizedRatioEstimator": "columnminer.ml",
-    "MorphingAwareRatioEstimator": "columnminer.ml",
-    "ScoreEstimator": "columnminer.ml",
-    "LikelihoodEstimator": "columnminer.ml",
-    "Ensemble": "columnminer.ml",
-    "load_estimator": "columnminer.ml",
-    "FisherInformation": "columnminer.inference",
-    "truth_information": "columnminer.inference",
-    "expected_limits": "columnminer.inference",
-    "observed_limits": "columnminer.inference",
+#: module -> the public names it defines (imported on first access by __getattr__).
+_EXPORTS = {
+    "columnminer.setup": ["AnalysisSetup"],
+    "columnminer.parameters": ["Benchmark", "LinearTransform", "Parameter", "ParameterSpace"],
+    "columnminer.morphing": ["Morpher", "find_components", "morphing_matrix", "optimize_basis"],
+    "columnminer.thetas": ["benchmark_index"],
+    "columnminer.io.lhe": ["read_lhe", "iterate_lhe", "read_lhe_header"],
+    "columnminer.io.delphes": ["read_delphes"],
+    "columnminer.analysis": ["Analysis"],
+    "columnminer.io.store": ["EventStore"],
+    "columnminer.io.shuffle": ["combine_and_shuffle"],
+    "columnminer.samples": ["Sample", "analyse_samples"],
+    "columnminer.weights": ["cross_sections", "joint_scores"],
+    "columnminer.sampling": ["SampleAugmenter", "benchmark", "morphing_point", "random_morphing_points"],
+    "columnminer.ml": [
+        "ParameterizedRatioEstimator",
+        "DoubleParameterizedRatioEstimator",
+        "MorphingAwareRatioEstimator",
+        "ScoreEstimator",
+        "LikelihoodEstimator",
+        "Ensemble",
+        "load_estimator",
+    ],
+    "columnminer.inference": ["FisherInformation", "truth_information", "expected_limits", "observed_limits"],
 }
+__getattr__, __dir__, _LAZY = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [  # the names of _LAZY are resolved on first access by __getattr__
     "Analysis",
@@ -131,16 +116,3 @@ __all__ = [  # the names of _LAZY are resolved on first access by __getattr__
     "read_lhe_header",
     "truth_information",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'columnminer' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))

@@ -1,6 +1,6 @@
 """Readers and writers: LHE, Delphes ROOT, and the zarr event store."""
 
-from importlib import import_module
+from .._lazy import lazy_exports
 
 # The LHE reader compiles numba kernels: it is imported on first use of one of its names.
 _LHE_NAMES = (
@@ -21,10 +21,6 @@ _LHE_NAMES = (
     "weight_scale_factor",
 )
 
+__getattr__, __dir__, _NAMES = lazy_exports(__name__, {".lhe": _LHE_NAMES})
+
 __all__: list[str] = [*_LHE_NAMES]
-
-
-def __getattr__(name: str):
-    if name in _LHE_NAMES:
-        return getattr(import_module(".lhe", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
