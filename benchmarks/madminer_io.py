@@ -140,7 +140,8 @@ def timing_table(mm_python: str, n_events: int, work: Path, thetas: np.ndarray) 
     """Make an N-event MadMiner file, time the steps, print the table; 1 when cross sections disagree."""
     here = Path(__file__).resolve().parent.parent
     events = work / "events.h5"
-    run_step(mm_python, "make", str(here / "tests/data/madminer"), str(n_events), str(events))
+    if not events.exists():  # --work reuses a file made before
+        run_step(mm_python, "make", str(here / "tests/data/madminer"), str(n_events), str(events))
     size_mb = events.stat().st_size / 1e6
     theta_json = json.dumps(thetas.tolist())
     theirs = run_step(mm_python, "madminer", str(events), theta_json)
@@ -186,10 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mm-python", default="/tmp/madminer-venv/bin/python")
     parser.add_argument("--chunk-size", type=int, default=100_000)
     parser.add_argument("--n-events", type=int, default=0, help="time an N-event file made by MadMiner")
+    parser.add_argument("--work", help="folder for the files (an events.h5 there is reused); default a new one")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     thetas = rng.uniform(-1, 1, size=(100, 2))
-    work = Path(tempfile.mkdtemp())
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp())
     if args.n_events:
         return timing_table(args.mm_python, args.n_events, work, thetas)
     start = time.perf_counter()

@@ -117,6 +117,13 @@ def test_binned_modifiers_against_numpy(shape_store):
     up = np.bincount(k, w * (1 + 0.2 * raw["s"]), minlength=5)
     np.testing.assert_allclose(deltas[1], up / nominal - 1, rtol=1e-10)
     assert deltas[1, 0] < 0 < deltas[1, -1]
+    # the down side: the norm systematic mirrors (1 + d+)(1 + d-) = 1, the scale one is its own variation
+    downs = binned_nuisance_modifiers(store, "x", edges, theta, side="down")
+    np.testing.assert_allclose((1 + deltas[0]) * (1 + downs[0]), 1.0, rtol=1e-10)
+    down = np.bincount(k, w * (1 - 0.2 * raw["s"]), minlength=5)
+    np.testing.assert_allclose(downs[1], down / nominal - 1, rtol=1e-10)
+    with pytest.raises(InferenceError, match="side must be 'up' or 'down'"):
+        binned_nuisance_modifiers(store, "x", edges, theta, side="both")
 
 
 def _interval(points, q, level=1.0):

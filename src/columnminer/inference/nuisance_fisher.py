@@ -129,25 +129,33 @@ def binned_nuisance_modifiers(
     efficiencies: Sequence[Callable] = (),
     flow: bool = True,
     client: Any = None,
+    side: str = "up",
 ) -> np.ndarray:
-    r"""Per-bin relative up-variations of every nuisance parameter, in one pass over the store:
+    r"""Per-bin relative up-variations (``side="up"``) or down-variations (``side="down"``) of every nuisance
+    parameter, in one pass over the store:
 
     .. math::
 
-        \delta_{jk} = \frac{\sigma_k(\theta, \nu_j = +1)}{\sigma_k(\theta, 0)} - 1
-        = \frac{\sum_{z\in k} w(z|\theta)\, e^{a_j(z) + b_j(z)}}{\sum_{z\in k} w(z|\theta)} - 1,
+        \delta^\pm_{jk} = \frac{\sigma_k(\theta, \nu_j = \pm 1)}{\sigma_k(\theta, 0)} - 1
+        = \frac{\sum_{z\in k} w(z|\theta)\, e^{\pm a_j(z) + b_j(z)}}{\sum_{z\in k} w(z|\theta)} - 1,
 
     shape ``[N, *bins]`` (0 in empty bins), in the order of ``store.setup.nuisance_parameter_names``: the
     ``modifiers`` of :func:`~columnminer.inference.likelihood.histogram_nll`. ``features``, ``bins``,
     ``flow``, ``cuts``, ``efficiencies`` and ``partition`` as in
-    :func:`~columnminer.inference.binned.binned_weights`; ``theta`` one benchmark or parameter point.
+    :func:`~columnminer.inference.binned.binned_weights`; ``theta`` one benchmark or parameter point. The up
+    side is ``histogram_nll``'s ``modifiers``, the down side its ``down_modifiers`` (both sides keep an
+    asymmetric variation, such as a scale variation, asymmetric).
 
     Example:
         >>> from columnminer._examples import toy_nuisance_store
         >>> store = toy_nuisance_store([0.5, 1.5], [1, 1], [[1.1], [1.0]], norm_variation=1.1)
         >>> binned_nuisance_modifiers(store, "x", [0.0, 1.0, 2.0], "sm").round(4).tolist()
         [[0.1, 0.0]]
+        >>> binned_nuisance_modifiers(store, "x", [0.0, 1.0, 2.0], "sm", side="down").round(4).tolist()
+        [[-0.0909, 0.0]]
     """
+    if side not in ("up", "down"):
+        raise InferenceError(f"side must be 'up' or 'down', got {side!r}")
     _model(store)
     c = theta_coefficients(store.setup, theta)
     if len(c) != 1:
@@ -162,9 +170,10 @@ def binned_nuisance_modifiers(
         flow=flow,
         client=client,
     )
-    nominal, up, _ = (a[0] for a in variations.cross_sections_at(c))
+    nominal, up, down = (a[0] for a in variations.cross_sections_at(c))
+    varied = up if side == "up" else down
     with np.errstate(divide="ignore", invalid="ignore"):
-        deltas = np.where(nominal > 0, up / np.where(nominal > 0, nominal, 1.0) - 1.0, 0.0)
+        deltas = np.where(nominal > 0, varied / np.where(nominal > 0, nominal, 1.0) - 1.0, 0.0)
     if np.any(deltas <= -1.0):
-        raise InferenceError("binned_nuisance_modifiers: an up-variation empties a bin (delta <= -1)")
+        raise InferenceError(f"binned_nuisance_modifiers: a {side}-variation empties a bin (delta <= -1)")
     return deltas.reshape(len(variations.nuisance_names), *variations.shape)
