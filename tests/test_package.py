@@ -85,6 +85,29 @@ def test_the_package_map_resolves_every_entry_point_lazily():
         columnminer.nothing  # noqa: B018
 
 
+
+def test_subpackages_load_torch_only_when_needed():
+    """The MadMiner import path (import_madminer, cross sections, truth information) does not load torch (1.6 s
+    of a fresh process's start; issue 23's timing includes the start); the estimators do."""
+    code = (
+        "import sys\n"
+        "import columnminer.inference, columnminer.madminer, columnminer.io\n"
+        "from columnminer.inference.fisher import truth_information\n"
+        "from columnminer.madminer import import_madminer, export_madminer\n"
+        "from columnminer.weights import cross_sections\n"
+        "print('torch' in sys.modules)\n"
+        "from columnminer.madminer import load_madminer_estimator\n"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+    import columnminer.inference as inference
+
+    assert sorted(inference.__all__) == sorted(set(dir(inference)) & set(inference.__all__))
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        inference.nothing  # noqa: B018
+
+
 SRC = ROOT / "src"
 
 
