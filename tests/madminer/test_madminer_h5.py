@@ -6,9 +6,11 @@ import h5py
 import numpy as np
 import pytest
 
+from columnminer.demo import golden_channel_setup
 from columnminer.errors import InputFormatError, SetupFormatError, SetupVersionError, StoreError
 from columnminer.inference.fisher import truth_information
 from columnminer.inference.nuisance_fisher import truth_information_with_nuisances
+from columnminer.io.store import EventStore
 from columnminer.madminer import (
     export_madminer,
     import_madminer,
@@ -16,6 +18,7 @@ from columnminer.madminer import (
     transform_from_madminer,
     transform_to_madminer,
 )
+from columnminer.nuisances import cross_sections_with_nuisances
 from columnminer.parameters import LinearTransform, UnsavedTransform
 from columnminer.weights import cross_section_gradients, cross_sections
 from tests.conftest_data import data_file
@@ -138,3 +141,60 @@ def test_transforms():
     assert transform_from_madminer(transform_to_madminer(LinearTransform(3.0, 0.5)), "a") == LinearTransform(
         3.0, 0.5
     )
+
+
+EXPECTED_PDF = json.loads(data_file("madminer", "expected_pdf.json").read_text())
+
+
+def test_pdf_systematic_from_madminer(tmp_path):
+    """A PDF set as MadMiner's LHEReader.save writes it (one one-sided nuisance parameter per error member)
+    imports as a symmetric Hessian set whose nuisance-morphed cross sections equal MadMiner's NuisanceMorpher;
+    exported and imported again, nothing changes."""
+    assert EXPECTED_PDF["madminer_data_analyzer_loads"].startswith("no")  # MadMiner itself cannot open it
+    store = import_madminer(data_file("madminer", "events_pdf.h5"), str(tmp_path / "pdf.zarr"))
+    (pdf,) = store.setup.systematics
+    assert (pdf.effect, pdf.pdf_kind, pdf.pdf_members, pdf.pdf_variation) == ("pdf", "symmhessian", 3, "CT10")
+    assert store.setup.nuisance_parameter_names == ["pdf_0", "pdf_1", "pdf_2"]
+    nus = np.array(EXPECTED_PDF["nus"])
+    ours = cross_sections_with_nuisances(store, "sm", nus)[0]
+    np.testing.assert_allclose(ours, EXPECTED_PDF["xsec_sm_at_nus"], rtol=1e-12)
+    assert abs(ours[1] / ours[0] - 1) > 1e-3  # the members move the cross section
+    exported = export_madminer(store, tmp_path / "pdf.h5")
+    with h5py.File(exported, "r") as f:
+        rows = [
+            [v.decode() for v in f[f"nuisance_parameters/{c}"][()]] for c in ("names", "benchmark_negative")
+        ]
+    assert rows == [[f"pdf_nuisance_param_{k}" for k in (1, 2, 3)], ["None"] * 3]
+    again = import_madminer(exported, str(tmp_path / "again.zarr"))
+    assert again.setup.systematics == store.setup.systematics
+    np.testing.assert_allclose(cross_sections_with_nuisances(again, "sm", nus)[0], ours, rtol=1e-12)
+
+
+def test_hessian_pdf_round_trip_and_replicas_refused(tmp_path):
+    """A Hessian set (+- member pairs) goes out as two-sided nuisance parameters, MadMiner's exponential-
+    quadratic interpolation being columnminer's, and comes back the same; a replica set cannot be written."""
+    setup = golden_channel_setup()
+    setup.add_systematics("pdf", "pdf", pdf_variation="CT14nlo", pdf_members=4, pdf_kind="hessian")
+    store = EventStore.create(str(tmp_path / "h.zarr"), setup, ["x"], chunk_size=50)
+    rng = np.random.default_rng(3)
+    n = 120
+    weights = rng.uniform(0.5, 1.5, size=(n, len(setup.benchmark_names))) / n
+    members = weights[:, :1] * (1 + 0.05 * rng.normal(size=(n, 4)))
+    store.append(rng.normal(size=(n, 1)), weights, np.zeros(n, dtype=int), nuisance_weights=members)
+    exported = export_madminer(store, tmp_path / "h.h5")
+    with h5py.File(exported, "r") as f:
+        negative = [v.decode() for v in f["nuisance_parameters/benchmark_negative"][()]]
+    assert negative == ["pdf_member_2", "pdf_member_4"]
+    again = import_madminer(exported, str(tmp_path / "again.zarr"))
+    assert again.setup.systematics == store.setup.systematics
+    nus = np.array([[0.0, 0.0], [1.0, -0.5], [-2.0, 0.7]])
+    np.testing.assert_allclose(
+        cross_sections_with_nuisances(again, "sm", nus),
+        cross_sections_with_nuisances(store, "sm", nus),
+        rtol=1e-12,
+    )
+    replicas = golden_channel_setup()
+    replicas.add_systematics("pdf", "nn", pdf_variation="NNPDF31", pdf_members=3, pdf_kind="replicas")
+    plain = EventStore.create(str(tmp_path / "r.zarr"), replicas, ["x"], chunk_size=50)
+    with pytest.raises(SetupFormatError, match="replica set cannot be written"):
+        export_madminer(plain, tmp_path / "r.h5")

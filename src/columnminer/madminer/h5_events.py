@@ -74,7 +74,9 @@ def nuisance_column_map(setup: AnalysisSetup, layout: MadMinerLayout, path: str 
         >>> nuisance_column_map(setup, layout)
         [1, 2]
     """
-    by_systematic = {s: (pos, neg) for _, s, pos, neg in layout.nuisance_parameters}
+    by_systematic: dict[str, list[str]] = {}
+    for _, systematic, pos, neg in layout.nuisance_parameters:
+        by_systematic.setdefault(systematic, []).extend(b for b in (pos, neg) if b is not None)
     columns = []
     for systematic in setup.systematics:
         if systematic.name not in by_systematic:
@@ -82,8 +84,12 @@ def nuisance_column_map(setup: AnalysisSetup, layout: MadMinerLayout, path: str 
                 f"{path}: systematic {systematic.name!r} has no nuisance parameter in 'nuisance_parameters' "
                 f"(the file declares {layout.nuisance_parameters})"
             )
-        pos, neg = by_systematic[systematic.name]
-        wanted = [pos, neg][: len(systematic.column_names)]
+        wanted = by_systematic[systematic.name]
+        if len(wanted) != len(systematic.column_names):
+            raise StoreMismatchError(
+                f"{path}: systematic {systematic.name!r} needs {len(systematic.column_names)} nuisance benchmarks "
+                f"({systematic.column_names}), the file's nuisance parameters give {wanted}"
+            )
         missing = [n for n in wanted if n not in layout.benchmark_names]
         if missing:
             raise StoreMismatchError(

@@ -47,6 +47,9 @@ REQUIRED = (
 #: Attribute of the ``nuisance_parameters`` group where :func:`write_madminer_setup` keeps the norm
 #: systematics ``{name: norm_variation}``, which MadMiner 0.9.6 cannot load from its ``systematics`` group.
 NORM_ATTRIBUTE = "columnminer_norm_systematics"
+#: Attribute of the ``nuisance_parameters`` group where :func:`write_madminer_setup` keeps the PDF systematics
+#: ``{name: {"pdf_variation", "pdf_members", "pdf_kind"}}`` (MadMiner 0.9.6 cannot load those either).
+PDF_ATTRIBUTE = "columnminer_pdf_systematics"
 #: Relative tolerance of the check of MadMiner's stored morphing matrix against columnminer's.
 MORPHING_RTOL = 1e-6
 
@@ -302,7 +305,36 @@ def _set_morphing(setup: AnalysisSetup, handle: Any, path: str, layout: MadMiner
         )
 
 
-def _systematic(name: str, kind: str, value: str, scale: str, path: str) -> Systematic:
+def _pdf_systematic(
+    name: str, value: str, nuisance: list[tuple[str, str, str | None, str | None]], path: str
+) -> Systematic:
+    """A PDF systematic of a MadMiner file: one nuisance parameter per error member (``LHEReader``: only a
+    nu = +1 benchmark each, a symmetric Hessian set here), or +- pairs (a Hessian set, as written by
+    :func:`write_madminer_setup`)."""
+    rows = [(pos, neg) for _, systematic, pos, neg in nuisance if systematic == name]
+    if not rows:
+        raise SetupFormatError(
+            f"{path}: field 'systematics/types': PDF systematic {name!r} has no nuisance parameters in the file "
+            "(LHEReader.save adds one per error member with the events): import the event file"
+        )
+    two_sided = [neg is not None for _, neg in rows]
+    if any(two_sided) and not all(two_sided):
+        raise SetupFormatError(
+            f"{path}: field 'nuisance_parameters/benchmark_negative': PDF systematic {name!r} mixes one- and "
+            "two-sided members"
+        )
+    kind, members = ("hessian", 2 * len(rows)) if all(two_sided) else ("symmhessian", len(rows))
+    return Systematic(name, "pdf", pdf_variation=value, pdf_members=members, pdf_kind=kind)
+
+
+def _systematic(
+    name: str,
+    kind: str,
+    value: str,
+    scale: str,
+    path: str,
+    nuisance: list[tuple[str, str, str | None, str | None]],
+) -> Systematic:
     try:
         if kind == "norm":
             return Systematic(name, "norm", norm_variation=float(value))
@@ -311,22 +343,27 @@ def _systematic(name: str, kind: str, value: str, scale: str, path: str) -> Syst
             return Systematic(name, "scale", scale=scale, scale_variations=factors)
     except ValueError as err:
         raise SetupFormatError(f"{path}: field 'systematics/values' of systematic {name!r}: {err}") from err
+    if kind == "pdf":
+        return _pdf_systematic(name, value, nuisance, path)
     raise SetupFormatError(
-        f"{path}: field 'systematics/types': systematic {name!r} of type {kind!r} cannot be imported yet "
-        "(norm and scale systematics can; PDF sets need their member count from the LHE files)"
+        f"{path}: field 'systematics/types': systematic {name!r} has the unknown type {kind!r} "
+        "(MadMiner's types: norm, scale, pdf)"
     )
 
 
-def _add_systematics(setup: AnalysisSetup, handle: Any, path: str) -> None:
+def _add_systematics(setup: AnalysisSetup, handle: Any, path: str, layout: MadMinerLayout) -> None:
     if "systematics/names" in handle:
         columns = [_strings(handle[f"systematics/{c}"][()]) for c in ("names", "types", "values", "scales")]
         for name, kind, value, scale in zip(*columns, strict=True):
-            setup.systematics.append(_systematic(name, kind, value, scale, path))
-    if "nuisance_parameters" in handle:  # norm systematics written by export_madminer (see NORM_ATTRIBUTE)
-        norms = json.loads(handle["nuisance_parameters"].attrs.get(NORM_ATTRIBUTE, "{}"))
+            setup.systematics.append(_systematic(name, kind, value, scale, path, layout.nuisance_parameters))
+    if "nuisance_parameters" in handle:  # norm and PDF systematics written by export_madminer
+        attributes = handle["nuisance_parameters"].attrs
+        norms = json.loads(attributes.get(NORM_ATTRIBUTE, "{}"))
         setup.systematics.extend(
             Systematic(name, "norm", norm_variation=float(v)) for name, v in norms.items()
         )
+        pdfs = json.loads(attributes.get(PDF_ATTRIBUTE, "{}"))
+        setup.systematics.extend(Systematic(name, "pdf", **spec) for name, spec in pdfs.items())
 
 
 def read_madminer_setup(path: str | os.PathLike) -> AnalysisSetup:
@@ -336,8 +373,10 @@ def read_madminer_setup(path: str | os.PathLike) -> AnalysisSetup:
     :func:`transform_from_madminer`), the physics benchmarks (MadMiner's nuisance benchmarks become
     ``nuisance_weights`` columns, not benchmarks), finite differences, the morphing (MadMiner's components
     on its benchmarks; its stored matrix :math:`M_{bc}` must equal columnminer's pseudo-inverse
-    :math:`[A^+]^T`, :math:`A_{bc} = \\prod_i \\theta_{b,i}^{k_{ci}}`, to 1e-6 relative) and the norm and
-    scale systematics. ``metadata["madminer"]`` keeps the file, the reference benchmark and the observable
+    :math:`[A^+]^T`, :math:`A_{bc} = \\prod_i \\theta_{b,i}^{k_{ci}}`, to 1e-6 relative) and the norm,
+    scale and PDF systematics (a PDF set's members are the nuisance parameters ``LHEReader.save`` writes with
+    the events: one-sided members make a symmetric Hessian set, +- pairs a Hessian set).
+    ``metadata["madminer"]`` keeps the file, the reference benchmark and the observable
     definitions. Reference: Brehmer et al., "MadMiner", arXiv:1907.10621.
 
     Errors name the file and field: :class:`~columnminer.errors.InputFormatError` (not HDF5, not MadMiner),
@@ -358,7 +397,7 @@ def read_madminer_setup(path: str | os.PathLike) -> AnalysisSetup:
         _add_parameters(setup, handle)
         _add_benchmarks(setup, handle, layout)
         _set_morphing(setup, handle, path, layout)
-        _add_systematics(setup, handle, path)
+        _add_systematics(setup, handle, path, layout)
     order = [systematic for _, systematic, _, _ in layout.nuisance_parameters]
     setup.systematics.sort(key=lambda s: order.index(s.name) if s.name in order else len(order))
     setup.metadata["madminer"] = {
@@ -377,22 +416,29 @@ def read_madminer_setup(path: str | os.PathLike) -> AnalysisSetup:
 
 # -- writing -------------------------------------------------------------------------------------------
 def _nuisance_parameters(setup: AnalysisSetup) -> list[tuple[str, str, str | None, str | None]]:
-    """MadMiner's nuisance parameters (name, systematic, benchmark at nu = +1, at nu = -1) of a setup."""
+    """MadMiner's nuisance parameters (name, systematic, benchmark at nu = +1, at nu = -1) of a setup: one per
+    norm or scale systematic, one per member of a symmetric Hessian PDF set and one per +- pair of a Hessian
+    set (MadMiner's exponential-quadratic interpolation of a two-sided parameter is columnminer's)."""
     rows = []
     for systematic in setup.systematics:
-        name = f"{systematic.name}_nuisance_param_0"
+        name, columns = systematic.name, systematic.column_names
         if systematic.effect == "norm":
-            rows.append((name, systematic.name, systematic.column_names[0], None))
+            rows.append((f"{name}_nuisance_param_0", name, columns[0], None))
         elif systematic.effect == "scale":
             up, down = systematic.scale_factors
-            columns = systematic.column_names
-            if up is not None and down is not None:
-                rows.append((name, systematic.name, columns[0], columns[1]))
-            else:  # MadMiner: one variation is the nu = +1 benchmark
-                rows.append((name, systematic.name, columns[0], None))
+            pair = (columns[0], columns[1]) if up is not None and down is not None else (columns[0], None)
+            rows.append((f"{name}_nuisance_param_0", name, *pair))  # one variation: the nu = +1 benchmark
+        elif systematic.pdf_kind == "symmhessian":
+            rows.extend((f"{name}_nuisance_param_{k}", name, c, None) for k, c in enumerate(columns, 1))
+        elif systematic.pdf_kind == "hessian":
+            rows.extend(
+                (f"{name}_nuisance_param_{k}", name, columns[2 * k], columns[2 * k + 1])
+                for k in range(len(columns) // 2)
+            )
         else:
             raise SetupFormatError(
-                f"systematic {systematic.name!r}: PDF systematics cannot be written to a MadMiner file yet"
+                f"systematic {name!r}: a PDF replica set cannot be written to a MadMiner file (MadMiner keeps "
+                "one or two benchmarks per nuisance parameter, not principal components of replicas)"
             )
     return rows
 
@@ -421,7 +467,9 @@ def write_madminer_setup(setup: AnalysisSetup, handle: Any, nuisance_columns: li
     The first benchmark is MadMiner's reference benchmark. The morphing matrix is columnminer's
     [n_components, n_benchmarks] (zero columns for benchmarks outside the basis). Norm systematics are left out of the
     ``systematics`` group (MadMiner 0.9.6 cannot load them) but keep their nuisance parameters, which is
-    all MadMiner's analysis uses; their variations are kept in the attribute ``NORM_ATTRIBUTE``.
+    all MadMiner's analysis uses; their variations are kept in the attribute ``NORM_ATTRIBUTE``. PDF
+    systematics likewise (``PDF_ATTRIBUTE``), with one nuisance parameter per member of a symmetric Hessian
+    set or per +- pair of a Hessian set; a replica set is an error.
 
     Example:
         >>> import tempfile, h5py
@@ -476,6 +524,12 @@ def _write_systematics(setup: AnalysisSetup, handle: Any) -> None:
                 handle, f"nuisance_parameters/{column}", [r[i] or EMPTY_EXPR for r in rows], strings=True
             )
         handle["nuisance_parameters"].attrs[NORM_ATTRIBUTE] = json.dumps(norms)
+        pdfs = {
+            s.name: {"pdf_variation": s.pdf_variation, "pdf_members": s.pdf_members, "pdf_kind": s.pdf_kind}
+            for s in setup.systematics
+            if s.effect == "pdf"
+        }
+        handle["nuisance_parameters"].attrs[PDF_ATTRIBUTE] = json.dumps(pdfs)
     scales = [s for s in setup.systematics if s.effect == "scale"]
     if scales:
         write_dataset(handle, "systematics/names", [s.name for s in scales], strings=True)

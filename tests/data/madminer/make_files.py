@@ -250,7 +250,76 @@ def make_ratio_models(events: Path) -> dict:
     }
 
 
+#: PDF error members of events_pdf.h5: relative size of each member's shift (its nu = +1 benchmark).
+PDF_SHIFTS = (0.04, -0.03, 0.02)
+NUS_PDF = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.5, 0.3, -1.5]]
+
+
+def make_pdf_events(miner: MadMiner, setup_path: Path, path: Path) -> dict:
+    """``events_pdf.h5``: 200 SM events with a PDF systematic (``add_systematics("pdf", "pdf", pdf_variation=
+    "CT10")``) of three error members, written as ``LHEReader.save`` writes them (one nuisance parameter per
+    member, named after its index in the weight group, the central member 0 skipped, only a nu = +1
+    benchmark); and MadMiner's NuisanceMorpher factors at NUS_PDF (its DataAnalyzer cannot open the file:
+    load_madminer_settings calls SystematicScale.from_str(None) for the pdf systematic's empty scale)."""
+    from madminer.utils.morphing import NuisanceMorpher
+
+    pdf_only = path.with_suffix(".tmp.h5")
+    shutil.copyfile(setup_path, pdf_only)
+    _save_systematics(str(pdf_only), True, ["pdf"], ["pdf"], ["CT10"], [None])
+    rng = np.random.default_rng(11)
+    names = list(miner.benchmarks)
+    values = np.array([[bm.values[p] for p in miner.parameters] for bm in miner.benchmarks.values()])
+    x = rng.normal(size=(200, 2))
+    w = event_weights(x, values) / len(x)
+    weights = OrderedDict((name, w[:, i]) for i, name in enumerate(names))
+    parameters = OrderedDict()
+    for i, shift in enumerate(PDF_SHIFTS, start=1):
+        name = f"pdf_nuisance_param_{i}"
+        weights[f"{name}_benchmark_0"] = w[:, 0] * (1.0 + shift * np.tanh(x[:, i % 2] + 0.5 * i))
+        parameters[name] = NuisanceParameter(name, "pdf", f"{name}_benchmark_0", None)
+    save_nuisance_setup(str(path), True, list(weights), parameters, "sm", copy_from_path=str(pdf_only))
+    pdf_only.unlink()
+    observables = OrderedDict((n, Observable(n, d)) for n, d in (("x0", "j[0].pt"), ("x1", "j[0].eta")))
+    save_events(
+        str(path),
+        True,
+        observables,
+        OrderedDict((n, x[:, i]) for i, n in enumerate(observables)),
+        weights,
+        np.zeros(len(x), dtype=int),
+        [len(x), 0, 0, 0, 0, 0],
+        0,
+    )
+    try:
+        DataAnalyzer(str(path))
+        loads = "yes"
+    except ValueError as err:
+        loads = f"no: {err}"
+    morpher = NuisanceMorpher(parameters, list(weights), "sm")
+    all_weights = np.stack(list(weights.values()))  # [n_benchmarks, n_events], as MadMiner passes them
+    factors = [morpher.calculate_nuisance_factors(np.array(nu), all_weights.T.copy()) for nu in NUS_PDF]
+    return {
+        "madminer_version": "0.9.6",
+        "madminer_data_analyzer_loads": loads,
+        "nuisance_parameters": list(parameters),
+        "nus": NUS_PDF,
+        "nuisance_factors": [np.asarray(f).tolist() for f in factors],
+        "xsec_sm_at_nus": [float(np.sum(w[:, 0] * np.asarray(f))) for f in factors],
+    }
+
+
 def main() -> None:
+    import sys
+
+    if sys.argv[1:] == ["pdf"]:  # only events_pdf.h5 and expected_pdf.json (added later; the others unchanged)
+        setup_path, pdf_path = HERE / "setup.h5", HERE / "events_pdf.h5"
+        pdf_path.unlink(missing_ok=True)
+        scratch = HERE / "setup.pdf.tmp.h5"
+        miner = make_setup(scratch)
+        expected = make_pdf_events(miner, scratch, pdf_path)
+        scratch.unlink()
+        (HERE / "expected_pdf.json").write_text(json.dumps(expected, indent=1) + "\n")
+        return
     setup_path, events_path = HERE / "setup.h5", HERE / "events.h5"
     for p in (setup_path, events_path):
         p.unlink(missing_ok=True)
