@@ -14,52 +14,91 @@ reduction in turn, repeat after repeat, so that load on a shared machine hits th
    and their gradients at T thetas, ``truth_information`` at the SM, ``binned_weights`` (20 bins of x0) and
    ``sample_train_local`` (10^5 samples at the SM); speed-up = time on 1 / time on 2.
 
-Run: ``python benchmarks/reductions.py [--events 10000000] [--repeats 3] [--quick]``
+Run: ``python benchmarks/reductions.py [--events 10000000] [--repeats 3] [--quick] [--no-before]
+[--madminer /tmp/madminer-venv/bin/python] [--json out.json]``; :func:`measure` returns every number as a
+dict (for ``benchmarks/run.py``). "before" runs the kernels of HEAD a8158fb kept in this script (one dask
+task per chunk, ``chunk_truth`` in numpy + BLAS, ``_chunk_binned`` as 1 + B + B^2 ``np.bincount`` calls)
+interleaved with the current ones; besides wall times it records CPU seconds (all threads of the process,
+and the calling thread's: dask's graph and scheduler, GIL held), which load hardly changes.
 
-Results, 2-core VM shared with other jobs (load average 1-3 during the runs: absolute times are noisy, the
-"machine ceiling" row says what two threads could gain at that moment), 10^7 events, 480 MB of weights.
-
-Codecs, 100,000-row chunks, one thread:
+Codecs and reads (previous commit, 10^7 events, load 1-3; the reader is unchanged since):
 
 ==================================  ==========  ===========  ===========
-codec                               size / raw  decode GB/s  encode GB/s
+codec, 100,000-row chunks           size / raw  decode GB/s  encode GB/s
 ==================================  ==========  ===========  ===========
 zstd level 0 + checksum (before)    0.94-0.95   1.2-1.3      0.7-0.9
 blosc zstd 1, byte shuffle          0.94-0.95   0.8-1.0      0.6-0.8
 blosc lz4 5, byte shuffle (now)     1.00        20-38        7-11
 ==================================  ==========  ===========  ===========
 
-Reads of the weights, one thread, page cache (median of 3):
+reads of the weights, one thread, page cache: zarr chunk by chunk 1,229 MB/s, the store's reader 3,076 MB/s,
+in memory column sums + Gram matrix 4,349 MB/s.
 
-=====================================================  ========
-read                                                   MB/s
-=====================================================  ========
-zarr, chunk by chunk, zstd store (before)              521
-store reader, zstd store (stores written before)       1,025
-zarr, chunk by chunk, blosc lz4 + crc32c store         1,229
-store reader, blosc lz4 + crc32c store (now)           3,076
-in memory: column sums + Gram matrix (the bound)       4,349
-=====================================================  ========
+Where the time goes (one thread, CPU time per 100,000-row chunk of weights, 4.8 MB, 2026-12-07): file read
+0.28 ms, crc32c 0.42 ms, blosc 0.50 ms (the reader: 1.1 ms), column sums 0.35 ms, Gram matrix 0.84 ms,
+``chunk_truth`` before (numpy + BLAS) ~5 ms and now 2.2 ms, ``_chunk_binned`` before ~4 ms and now 4.6 ms
+with the binning (``bin_index`` 2.5 ms, the per-bin sums 1.5 ms).
 
-Reductions, seconds (median of 3 interleaved repeats); x = 1 thread / 2 threads and 1 worker / 2 workers::
+Why two threads gained nothing before (measured 2026-12-07):
 
-                                         before (HEAD, zstd store)               after
-    reduction                            1 thr 2 thr x     1 wk  2 wk  x        1 thr 2 thr x     1 wk  2 wk  x
-    machine ceiling (np.sin)             0.37  0.25  1.47  0.41  0.29  1.41     0.36  0.22  1.68  0.44  0.31  1.41
-    cross sections, 1000 thetas          0.87  0.67  1.30  1.90  1.11  1.70     0.21  0.21  0.99  0.56  0.47  1.20
-    cross-section gradients, 1000        1.05  0.88  1.19  1.88  1.12  1.67     0.20  0.23  0.86  0.57  0.46  1.25
-    truth_information at the SM          2.20  2.16  1.02  4.42  2.91  1.52     1.27  1.38  0.92  2.48  1.45  1.71
-    binned_weights, 20 bins              3.78  2.64  1.43  8.39  6.89  1.22     2.98  1.95  1.53  5.75  3.42  1.68
-    sample_train_local, 10^5 at the SM   4.57  3.35  1.36  10.6  8.29  1.29     1.08  0.78  1.39  2.74  2.06  1.33
+- the "1 thread" baseline of ``truth_information`` was not single-core: ``weights @ dc.T`` ([10^5, 6] x
+  [6, 2]) starts OpenBLAS's own threads, which spin; per-thread CPU ticks showed 2-3 busy threads with
+  ``num_workers=1`` (6 s of CPU for one 10^7-event call). The Gram blocks of cross sections (16,384 rows)
+  stay on one BLAS thread (checked: no CPU on the BLAS thread). Now no reduction calls BLAS per event: truth
+  terms and binned sums are numba kernels with ``nogil=True``, so dask's threads are the only parallelism
+  (threadpoolctl is not needed);
+- one task per 100,000-row chunk cost 0.28 ms of the main thread (graph + scheduler, GIL held) per task,
+  8 % of a cross-section pass; a task now reduces up to 4 chunks (``store_chunks.chunks_per_task``):
+  the calling thread's share is 1-3 % (table below);
+- the reader's ``google_crc32c.value`` holds the GIL while it runs (a 600 MB buffer stalled the main thread
+  56 ms of its 66 ms), ~14 % of a cross-section pass that two threads cannot share. The ICRAR ``crc32c``
+  package (``crc32c.crc32c(data)``, GIL released above 32 KiB) gives the same checksums at the same speed
+  (23 GB/s) with a 5 ms stall: a change for ``columnminer.io.store_integrity._decode`` (not done here);
+- the machine: at load 8-10 (seven jobs on two cores) the np.sin ceiling is 0.9-1.1x, so no wall-clock
+  speed-up can show; the CPU columns are the honest comparison then.
 
-Cross sections now run at 2.3 GB/s on one thread, within 2.1x of the in-memory bound (4.3 GB/s); they do
-not gain from a second thread on this machine: the Gram matrix (a BLAS call per 16,384 rows) does not run
-two at a time here, and a 2 ms task leaves little to share.
+10^6 events, load 8.6-10.0 (machine ceiling 1.07x threads, 0.92x workers: no second core was free),
+seconds, median of 3 interleaved; CPU s = all threads, serial = the calling thread's share of it on 2
+threads, bound = 1 / (serial + (1 - serial) / 2)::
+
+                                  before (HEAD)                        after
+    reduction                     1 thr 2 thr 1 wk  2 wk  CPU s        1 thr 2 thr 1 wk  2 wk  CPU s serial bound
+    cross sections, 1000 thetas   0.161 0.064 0.437 0.276 0.051        0.053 0.048 0.244 0.334 0.045 9.2 %  1.83
+    cross-section gradients       0.063 0.160 0.293 0.221 0.047        0.116 0.068 0.402 0.170 0.046 9.8 %  1.82
+    truth_information at the SM   1.040 1.414 1.331 0.943 0.384        0.182 0.142 0.153 0.275 0.061 4.9 %  1.91
+    binned_weights, 20 bins       0.676 0.951 2.321 1.980 0.417        0.280 0.155 0.304 0.374 0.106 3.2 %  1.94
+    sample_train_local, 10^5 SM                                        0.544 0.229 1.368 1.923 0.178 12.7%  1.77
+
+10^7 events (480 MB of weights), after only, load 8.2-9.6 (ceiling 0.90x threads, 1.13x workers)::
+
+    reduction                     1 thr 2 thr 1 wk  2 wk  CPU s serial bound
+    cross sections, 1000 thetas   0.619 0.385 1.241 0.808 0.371 2.7 %  1.95
+    cross-section gradients       0.354 0.347 0.801 1.140 0.316 2.6 %  1.95
+    truth_information at the SM   0.564 0.904 1.638 1.178 0.476 1.3 %  1.98
+    binned_weights, 20 bins       1.432 1.103 1.943 2.442 0.888 0.9 %  1.98
+    sample_train_local, 10^5 SM   1.730 1.645 5.744 5.362 1.472 2.6 %  1.95
+
+3 x 10^6 events, load 3.6 -> 6.9 (ceiling 0.94x threads, 0.73x workers), CPU s on 1 thread before -> after:
+cross sections 0.073 -> 0.068, gradients 0.090 -> 0.071, truth_information 0.720 -> 0.124 (1.323 s on 2
+threads before: the spinning BLAS threads), binned_weights 1.058 -> 0.235; serial share after 1-5 %.
+
+CPU per pass, before -> after: truth_information 6.3x less (10^6; at 10^7 a HEAD call took 6 s of CPU on
+three threads, now 0.48 s), binned_weights 3.9x less, cross sections unchanged (0.37 s per 10^7, 1.3 GB/s of
+CPU: the reader 1.1 ms + sums and Gram 1.2 ms per 4.8 MB chunk). The bound column leaves out the crc32c's
+GIL (above): with it, cross sections are bounded near 1.7x on two threads, truth and binned near 1.8x.
+
+Against MadMiner 0.9.6 (10^6 events, ``/tmp/tmpwvffy24f``: its HDF5 file and the imported store; MadMiner's
+time of the call only, ours in-process with the store imported; interleaved, medians of 3, load ~10):
+``truth_information`` at the SM 35.25 s vs 0.124 s = 284x (was 52x; results equal to 1.3e-16), cross
+sections at 100 thetas 5.03 s vs 0.112 s = 45x (was 27x; equal to 4.4e-16). Our cross sections take 0.037 s
+of CPU on that store (0.11 s of wall time at load 10 is waiting for a core); the >= 50x target needs a
+quieter machine than today's to show.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import statistics
@@ -67,6 +106,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -101,15 +141,27 @@ def build_store(path: Path, n_events: int, previous_codec: bool = False) -> Even
     return store
 
 
-def interleaved(tests: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median seconds of every test, the tests run in turn ``repeats`` times (after one warm-up round)."""
-    times: dict[str, list[float]] = {name: [] for name in tests}
+def interleaved(
+    tests: dict[Any, Callable[[], object]], repeats: int, cpu: dict[Any, tuple[float, float]] | None = None
+) -> dict[Any, float]:
+    """Median seconds of every test, the tests run in turn ``repeats`` times (after one warm-up round).
+
+    ``cpu``, when given, receives per test the medians of (CPU seconds of this process, all threads; CPU
+    seconds of the calling thread): load on a shared machine stretches wall times, hardly CPU times, and the
+    calling thread's CPU (graph, scheduler, final sums: GIL held) is the part that threads cannot share."""
+    times: dict[Any, list[float]] = {name: [] for name in tests}
+    cpus: dict[Any, list[tuple[float, float]]] = {name: [] for name in tests}
     for round_ in range(repeats + 1):
         for name, fn in tests.items():
+            process, thread = time.process_time(), time.thread_time()
             start = time.perf_counter()
             fn()
             if round_:
                 times[name].append(time.perf_counter() - start)
+                cpus[name].append((time.process_time() - process, time.thread_time() - thread))
+    if cpu is not None:
+        for name, values in cpus.items():
+            cpu[name] = (statistics.median(v[0] for v in values), statistics.median(v[1] for v in values))
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -179,17 +231,93 @@ def reduction_tests(store: EventStore, n_thetas: int) -> dict[str, Callable[[obj
     from columnminer.weights import cross_section_gradients, cross_sections
 
     thetas = np.random.default_rng(1).uniform(-1, 1, size=(n_thetas, 2))
-    edges = np.linspace(-3, 3, 21)
     return {
         f"cross sections, {n_thetas} thetas": lambda c: cross_sections(store, thetas, client=c),
         f"cross-section gradients, {n_thetas} thetas": lambda c: cross_section_gradients(
             store, thetas, client=c
         ),
         "truth_information at the SM": lambda c: truth_information(store, "sm", 1.0, client=c),
-        "binned_weights, 20 bins": lambda c: binned_weights(store, "x0", edges, client=c),
+        "binned_weights, 20 bins": lambda c: binned_weights(store, "x0", EDGES, client=c),
         "sample_train_local, 10^5 at the SM": lambda c: SampleAugmenter(store, client=c).sample_train_local(
             benchmark("sm"), 100_000, seed=1, write=False
         ),
+    }
+
+
+EDGES = np.linspace(-3, 3, 21)
+
+
+# -- the kernels before (HEAD a8158fb), kept to measure them interleaved with the new ones --------------
+def _before_truth(columns, c, dc):
+    """``chunk_truth`` before: numpy and BLAS (``weights @ dc.T`` starts OpenBLAS threads)."""
+    w, dw = columns.weights @ c, columns.weights @ dc.T
+    keep = w > 0
+    skipped = int(np.count_nonzero(~keep & ((w < 0) | np.any(dw != 0.0, axis=1))))
+    w, dw = w[keep], dw[keep]
+    f = (dw[:, :, None] * dw[:, None, :] / w[:, None, None]).reshape(len(w), -1)
+    return f.sum(axis=0), f.T @ f, skipped
+
+
+def _before_binned(columns, features, edges, flow):
+    """``_chunk_binned`` before: 1 + B + B^2 ``np.bincount`` calls and an [n, B^2] temporary."""
+    from columnminer.inference.binned import bin_index, feature_values
+
+    values = feature_values(columns, features)
+    n_bins, n_benchmarks = len(edges[0]) - 1, columns.weights.shape[1]
+    flat, keep = bin_index(values, edges, flow)
+    flat, w = flat[keep], columns.weights[keep]
+    sums = np.stack([np.bincount(flat, w[:, b], minlength=n_bins) for b in range(n_benchmarks)], axis=1)
+    outer = (w[:, :, None] * w[:, None, :]).reshape(len(w), n_benchmarks**2)
+    gram = np.stack([np.bincount(flat, outer[:, k], minlength=n_bins) for k in range(outer.shape[1])], axis=1)
+    return sums, gram, np.bincount(flat, minlength=n_bins), np.int64((~keep).sum())
+
+
+def _before_chunk(chunk, fn, names, args):
+    """``binned._run_chunk`` before (no cuts): the weights copied times ``chunk.scale``, then the kernel."""
+    from columnminer.inference.binned import ChunkColumns
+
+    return fn(ChunkColumns(names, chunk["observables"], chunk["weights"] * chunk.scale, chunk.rows), *args)
+
+
+def before_tests(store: EventStore, n_thetas: int) -> dict[str, Callable[[object], object]]:
+    """The same reductions as :func:`reduction_tests` the way HEAD ran them: one task per chunk and the
+    kernels above (the results of the new code equal them: bit-identical, truth terms to 1e-13)."""
+    from columnminer.inference import fisher_terms as fe
+    from columnminer.store_chunks import map_chunks
+    from columnminer.weights import (
+        _chunk_moments,
+        cross_sections_from_moments,
+        theta_coefficients,
+        theta_gradient_coefficients,
+    )
+
+    thetas = np.random.default_rng(1).uniform(-1, 1, size=(n_thetas, 2))
+    names, columns = tuple(store.observable_names), ("observables", "weights")
+
+    def moments(client):
+        parts = map_chunks(store, _chunk_moments, client=client, per_task=1)
+        return np.sum([p[0] for p in parts], axis=0), np.sum([p[1] for p in parts], axis=0)
+
+    def truth(client):
+        c, dc = fe.coefficients(store.setup, "sm")
+        args = (_before_truth, names, (c, dc))
+        parts = map_chunks(store, _before_chunk, *args, columns=columns, client=client, per_task=1)
+        return np.sum([r[0] for r in parts], axis=0), np.sum([r[1] for r in parts], axis=0)
+
+    def binned(client):
+        args = (_before_binned, names, (["x0"], (EDGES,), True))
+        parts = map_chunks(store, _before_chunk, *args, columns=columns, client=client, per_task=1)
+        return np.sum([r[0] for r in parts], axis=0), np.sum([r[1] for r in parts], axis=0)
+
+    return {
+        f"cross sections, {n_thetas} thetas": lambda c: cross_sections_from_moments(
+            *moments(c), theta_coefficients(store.setup, thetas)
+        ),
+        f"cross-section gradients, {n_thetas} thetas": lambda c: (
+            theta_gradient_coefficients(store.setup, thetas) @ moments(c)[0]
+        ),
+        "truth_information at the SM": truth,
+        "binned_weights, 20 bins": binned,
     }
 
 
@@ -206,41 +334,65 @@ def _ceiling(k: int) -> None:
         list(pool.map(_sin_work, range(2)))
 
 
-def scaling(store: EventStore, n_thetas: int, repeats: int) -> dict[tuple[str, str], float]:
-    """Median seconds per (reduction, configuration), configurations and reductions interleaved."""
+CONFIGURATIONS = ("1 thread", "2 threads", "1 worker", "2 workers")
+
+
+def scaling(
+    store: EventStore,
+    n_thetas: int,
+    repeats: int,
+    before: bool = True,
+    cpu: dict[tuple[str, str, str], tuple[float, float]] | None = None,
+) -> dict[tuple[str, str, str], float]:
+    """Median seconds per (reduction, "before" / "after", configuration): every configuration of every
+    reduction, before and after, in turn, repeat after repeat; plus the machine ceiling (np.sin). ``cpu``
+    receives the CPU seconds (:func:`interleaved`)."""
     import dask
     from distributed import Client, LocalCluster
 
-    reductions = reduction_tests(store, n_thetas)
+    sides = {"after": reduction_tests(store, n_thetas)}
+    if before:
+        sides["before"] = before_tests(store, n_thetas)
     clusters = {
-        k: LocalCluster(n_workers=k, threads_per_worker=1, processes=True, dashboard_address=None)
+        k: LocalCluster(
+            n_workers=k,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         for k in (1, 2)
     }
     clients = {k: Client(cluster, set_as_default=False) for k, cluster in clusters.items()}
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # the workers' farewells are not results
+
+    def threads(k: int, fn: Callable) -> Callable[[], object]:
+        def run() -> object:
+            with dask.config.set(num_workers=k):
+                return fn(None)
+
+        return run
+
     try:
-
-        def threads(k: int, fn: Callable) -> Callable[[], object]:
-            def run() -> object:
-                with dask.config.set(num_workers=k):
-                    return fn(None)
-
-            return run
-
-        tests = {}
-        # what the machine allows right now: GIL-free numpy work on 1 and 2 threads (on a shared machine
-        # other jobs take cores; a reduction's speed-up can only be judged against this one)
+        # what the machine allows right now: GIL-free numpy work on 1 and 2 threads / workers (on a shared
+        # machine other jobs take cores; a reduction's speed-up can only be judged against this)
+        ceiling = "machine ceiling: np.sin on 2 x 2e6 values"
+        tests: dict[tuple[str, str, str], Callable[[], object]] = {}
         for k in (1, 2):
-            tests[("machine ceiling: np.sin on 2 x 2e6 values", f"{k} thread{'s' * (k > 1)}")] = lambda k=k: (
-                _ceiling(k)
+            tests[(ceiling, "after", CONFIGURATIONS[k - 1])] = lambda k=k: _ceiling(k)
+            tests[(ceiling, "after", CONFIGURATIONS[k + 1])] = lambda k=k: clients[k].gather(
+                clients[k].map(_sin_work, range(2), pure=False)
             )
-            tests[("machine ceiling: np.sin on 2 x 2e6 values", f"cluster {k} worker{'s' * (k > 1)}")] = (
-                lambda k=k: clients[k].gather(clients[k].map(_sin_work, range(2), pure=False))
-            )
-        for name, fn in reductions.items():
-            for k in (1, 2):
-                tests[(name, f"{k} thread{'s' * (k > 1)}")] = threads(k, fn)
-                tests[(name, f"cluster {k} worker{'s' * (k > 1)}")] = lambda fn=fn, k=k: fn(clients[k])
-        return interleaved(tests, repeats)
+        for name in sides["after"]:
+            for side, reductions in sides.items():
+                if name not in reductions:
+                    continue
+                for k in (1, 2):
+                    tests[(name, side, CONFIGURATIONS[k - 1])] = threads(k, reductions[name])
+                    tests[(name, side, CONFIGURATIONS[k + 1])] = lambda fn=reductions[name], k=k: fn(
+                        clients[k]
+                    )
+        return interleaved(tests, repeats, cpu)
     finally:
         for client in clients.values():
             client.close()
@@ -248,52 +400,218 @@ def scaling(store: EventStore, n_thetas: int, repeats: int) -> dict[tuple[str, s
             cluster.close()
 
 
+#: MadMiner's side (its venv): argv = kind ("xsecs" or "truth"), the HDF5 file, thetas (JSON); the time of
+#: the call only (the analyzer is made, and its file opened, before the clock starts).
+MADMINER_CALL = """
+import json, logging, sys, time
+import numpy as np
+logging.basicConfig(level=logging.WARNING)
+kind, h5, thetas = sys.argv[1], sys.argv[2], np.array(json.loads(sys.argv[3]), dtype=float)
+if kind == "truth":
+    from madminer.fisherinformation import FisherInformation
+    analyzer = FisherInformation(h5)
+    start = time.perf_counter()
+    result, _ = analyzer.truth_information(theta=np.zeros(thetas.shape[1]), luminosity=3e5,
+                                           include_nuisance_parameters=False)
+else:
+    from madminer.analysis import DataAnalyzer
+    analyzer = DataAnalyzer(h5)
+    start = time.perf_counter()
+    result, _ = analyzer.xsecs(thetas=list(thetas), partition="all")
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "result": np.asarray(result).tolist()}))
+"""
+
+
+def madminer_comparison(python: str, h5: str, store_url: str, repeats: int = 3) -> dict[str, dict]:
+    """Cross sections at 100 thetas and ``truth_information`` at the SM: MadMiner 0.9.6 (in its own venv,
+    the time of its call only) against columnminer (in-process, store already imported), interleaved
+    (MadMiner, ours, MadMiner, ours, ...), medians of ``repeats``; with the largest relative difference."""
+    import json
+    import subprocess
+
+    from columnminer.inference.fisher import truth_information
+    from columnminer.weights import cross_sections
+
+    store = EventStore.open(store_url)
+    thetas = np.random.default_rng(0).uniform(-1, 1, size=(100, 2))
+    ours = {
+        "xsecs": lambda: cross_sections(store, list(thetas))[0],
+        "truth": lambda: truth_information(store, np.zeros(2), luminosity=3e5).information,
+    }
+    out = {}
+    for kind, fn in ours.items():
+        mine, theirs, result = fn(), [], None
+        times = []
+        for _ in range(repeats):
+            command = [python, "-c", MADMINER_CALL, kind, h5, json.dumps(thetas.tolist())]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            answer = json.loads(done.stdout.strip().splitlines()[-1])
+            theirs.append(answer["seconds"])
+            result = np.asarray(answer["result"])
+            start = time.perf_counter()
+            mine = fn()
+            times.append(time.perf_counter() - start)
+        ratio = statistics.median(theirs) / statistics.median(times)
+        difference = float(np.max(np.abs(mine - result)) / np.max(np.abs(result)))
+        out[kind] = {
+            "madminer_s": statistics.median(theirs),
+            "columnminer_s": statistics.median(times),
+            "ratio": ratio,
+            "max_rel_difference": difference,
+        }
+    return out
+
+
+def measure(
+    n_events: int = 10_000_000,
+    repeats: int = 3,
+    quick: bool = False,
+    *,
+    n_thetas: int = 1000,
+    parts: tuple[str, ...] = ("codecs", "reads", "scaling"),
+    before: bool = True,
+    madminer: str | None = None,
+    madminer_h5: str = "/tmp/tmpwvffy24f/events.h5",
+    madminer_store: str = "/tmp/tmpwvffy24f/big.zarr",
+) -> dict:
+    """Every number of the tables: ``{"n_events", "repeats", "load_before" / "load_after": load averages,
+    "codecs": [[codec, data, size / raw, decode GB/s, encode GB/s]], "reads": {read: MB/s}, "scaling":
+    {reduction: {"after" / "before": {configuration: seconds}}}, "cpu": the same with (process CPU s,
+    calling thread CPU s), "speedups": {reduction: {side: {"threads": x, "workers": x}}}, "madminer":
+    {"xsecs" / "truth": {"madminer_s", "columnminer_s", "ratio", "max_rel_difference"}}}`` (``quick``:
+    10^6 events, 2 repeats, no codec table; MadMiner only when its python is given)."""
+    if quick:
+        n_events, repeats, parts = 1_000_000, 2, tuple(p for p in parts if p != "codecs")
+    out: dict = {"n_events": n_events, "repeats": repeats, "load_before": list(os.getloadavg())}
+    if "codecs" in parts:
+        out["codecs"] = [list(row) for row in codec_table(max(repeats, 5))]
+    workdir = Path(tempfile.mkdtemp(prefix="cm-bench-reductions-"))
+    try:
+        store = build_store(workdir / "now.zarr", n_events)
+        megabytes = store.n_events * 6 * 8 / 1e6
+        if "reads" in parts:
+            before_store = build_store(workdir / "before.zarr", n_events, previous_codec=True)
+            reads = interleaved(
+                read_tests({"blosc lz4 + crc32c": store, "zstd, before": before_store}), repeats
+            )
+            out["reads"] = {name: megabytes / seconds for name, seconds in reads.items()}
+        if "scaling" in parts:
+            cpu: dict = {}
+            times = scaling(store, n_thetas, repeats, before, cpu)
+            table: dict = {}
+            cpu_table: dict = {}
+            for (name, side, configuration), seconds in times.items():
+                table.setdefault(name, {}).setdefault(side, {})[configuration] = seconds
+                cpu_table.setdefault(name, {}).setdefault(side, {})[configuration] = cpu[
+                    (name, side, configuration)
+                ]
+            out["scaling"], out["cpu"] = table, cpu_table
+            out["speedups"] = {
+                name: {
+                    side: {
+                        "threads": t["1 thread"] / t["2 threads"],
+                        "workers": t["1 worker"] / t["2 workers"],
+                    }
+                    for side, t in sides.items()
+                }
+                for name, sides in table.items()
+            }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if madminer:
+        out["madminer"] = madminer_comparison(madminer, madminer_h5, madminer_store, repeats)
+    out["load_after"] = list(os.getloadavg())
+    return out
+
+
+def print_tables(result: dict) -> None:
+    """The tables of :func:`measure`'s numbers, as the docstring shows them."""
+    print(f"load average {result['load_before']} -> {result['load_after']}")
+    if "codecs" in result:
+        print(f"\n{'codec':28s} {'data':12s} {'size/raw':>8s} {'decode GB/s':>11s} {'encode GB/s':>11s}")
+        for codec, data, ratio, decode, encode in result["codecs"]:
+            print(f"{codec:28s} {data:12s} {ratio:8.2f} {decode:11.2f} {encode:11.2f}")
+    if "reads" in result:
+        print(f"\nreads of the weights, one thread, page cache, median of {result['repeats']}")
+        for name, rate in result["reads"].items():
+            print(f"{name:52s} {rate:8.0f} MB/s")
+    if "scaling" in result:
+        print(
+            f"\nreductions over {result['n_events']:,} events, seconds, median of {result['repeats']} interleaved"
+        )
+        header = "1 thr  2 thr  x     1 wk   2 wk   x"
+        print(f"{'reduction':40s} {'before: ' + header:44s} {'after: ' + header}")
+        for name, sides in result["scaling"].items():
+            cells = []
+            for side in ("before", "after"):
+                t = sides.get(side)
+                if t is None:
+                    cells.append(" " * 44)
+                    continue
+                x = result["speedups"][name][side]
+                values = (
+                    t["1 thread"],
+                    t["2 threads"],
+                    x["threads"],
+                    t["1 worker"],
+                    t["2 workers"],
+                    x["workers"],
+                )
+                cells.append(" ".join(f"{v:6.3f}" for v in values).ljust(44))
+            print(f"{name:40s} " + " ".join(cells))
+    if "cpu" in result:
+        print("\nCPU seconds (this process, all threads) on 1 and 2 threads; the calling thread's share on 2")
+        print("threads (graph, scheduler, sums: GIL held) and the speed-up it allows, 1 / (s + (1 - s) / 2)")
+        print(
+            f"{'reduction':40s} {'side':6s} {'cpu 1 thr':>9s} {'cpu 2 thr':>9s} {'serial':>7s} {'bound':>6s}"
+        )
+        for name, sides in result["cpu"].items():
+            for side, c in sides.items():
+                if name.startswith("machine"):
+                    continue
+                serial = c["2 threads"][1] / max(c["2 threads"][0], 1e-9)
+                bound = 1.0 / (serial + (1.0 - serial) / 2.0)
+                row = f"{c['1 thread'][0]:9.3f} {c['2 threads'][0]:9.3f} {serial:7.1%} {bound:6.2f}"
+                print(f"{name:40s} {side:6s} {row}")
+    for kind, row in result.get("madminer", {}).items():
+        print(
+            f"\nMadMiner {kind}: {row['madminer_s']:.3f} s, columnminer {row['columnminer_s']:.4f} s, "
+            f"{row['ratio']:.0f}x (results differ by {row['max_rel_difference']:.1e} relative)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--thetas", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="10^6 events, 2 repeats")
+    parser.add_argument("--quick", action="store_true", help="10^6 events, 2 repeats, no codec table")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: codecs, reads, scaling")
+    parser.add_argument("--no-before", action="store_true", help="only the current kernels")
+    parser.add_argument("--madminer", help="MadMiner's python: compare on --madminer-h5 / --madminer-store")
+    parser.add_argument("--madminer-h5", default="/tmp/tmpwvffy24f/events.h5")
+    parser.add_argument("--madminer-store", default="/tmp/tmpwvffy24f/big.zarr")
+    parser.add_argument("--json", help="also write the numbers to this file")
     args = parser.parse_args()
-    if args.quick:
-        args.events, args.repeats = 1_000_000, 2
     skip = set(filter(None, args.skip.split(",")))
-    print(
-        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(default)')}, load {os.getloadavg()}"
+    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(default)')}")
+    result = measure(
+        args.events,
+        args.repeats,
+        args.quick,
+        n_thetas=args.thetas,
+        parts=tuple(p for p in ("codecs", "reads", "scaling") if p not in skip),
+        before=not args.no_before,
+        madminer=args.madminer,
+        madminer_h5=args.madminer_h5,
+        madminer_store=args.madminer_store,
     )
-    if "codecs" not in skip:
-        print(f"\n{'codec':28s} {'data':12s} {'size/raw':>8s} {'decode GB/s':>11s} {'encode GB/s':>11s}")
-        for codec, data, ratio, decode, encode in codec_table(max(args.repeats, 5)):
-            print(f"{codec:28s} {data:12s} {ratio:8.2f} {decode:11.2f} {encode:11.2f}")
-    workdir = Path(tempfile.mkdtemp(prefix="cm-bench-reductions-"))
-    try:
-        store = build_store(workdir / "now.zarr", args.events)
-        megabytes = store.n_events * 6 * 8 / 1e6
-        if "reads" not in skip:
-            before = build_store(workdir / "before.zarr", args.events, previous_codec=True)
-            reads = interleaved(
-                read_tests({"blosc lz4 + crc32c": store, "zstd, before": before}), args.repeats
-            )
-            print(
-                f"\nreads of {megabytes:.0f} MB of weights, one thread, page cache, median of {args.repeats}"
-            )
-            for name, seconds in reads.items():
-                print(f"{name:52s} {seconds:7.3f} s {megabytes / seconds:8.0f} MB/s")
-        if "scaling" not in skip:
-            times = scaling(store, args.thetas, args.repeats)
-            print(
-                f"\nreductions over {store.n_events:,} events, median of {args.repeats} interleaved repeats"
-            )
-            columns = ("1 thread", "2 threads", "x", "1 worker", "2 workers", "x")
-            print(f"{'reduction':40s} " + " ".join(f"{c:>9s}" for c in columns))
-            for name in dict.fromkeys(n for n, _ in times):
-                t1, t2 = times[(name, "1 thread")], times[(name, "2 threads")]
-                c1, c2 = times[(name, "cluster 1 worker")], times[(name, "cluster 2 workers")]
-                values = (t1, t2, t1 / t2, c1, c2, c1 / c2)
-                print(f"{name:40s} " + " ".join(f"{v:9.3f}" for v in values))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    print_tables(result)
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps(result, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -400,3 +400,31 @@ def test_bad_arguments_name_themselves(random_store, toy_store):
         untrained_shape = ScoreEstimator(n_hidden=(4,))
         untrained_shape.train("sally", x=np.zeros((8, 1)), t_xz=np.zeros((8, 2)), n_epochs=1, progress=False)
         detector_information(untrained_shape, store, THETA, LUMI)
+
+
+# -- the compiled truth kernel against the numpy terms it replaced ---------------------------------------
+def _numpy_truth(weights, c, dc):
+    w, dw = weights @ c, weights @ dc.T
+    keep = w > 0
+    skipped = int(np.count_nonzero(~keep & ((w < 0) | np.any(dw != 0.0, axis=1))))
+    w, dw = w[keep], dw[keep]
+    f = (dw[:, :, None] * dw[:, None, :] / w[:, None, None]).reshape(len(w), dc.shape[0] ** 2)
+    return f.sum(axis=0), f.T @ f, skipped
+
+
+@pytest.mark.parametrize("n", [0, 1, 1023, 1024, 3001])
+def test_chunk_truth_kernel_equals_numpy(n):
+    from columnminer.inference.binned import ChunkColumns
+    from columnminer.inference.fisher_terms import _truth_kernel, chunk_truth
+
+    rng = np.random.default_rng(n)
+    weights = rng.normal(0.5, 1.0, size=(n, 6))  # some events with w <= 0: skipped and counted
+    weights[::7] = 0.0  # w = 0 with a zero gradient: not counted
+    c, dc = rng.normal(size=6), rng.normal(size=(3, 6))
+    columns = ChunkColumns((), np.empty((n, 0)), weights, np.arange(n))
+    sums, gram, skipped = chunk_truth(columns, c, dc)
+    ref_sums, ref_gram, ref_skipped = _numpy_truth(weights, c, dc)
+    assert skipped == ref_skipped
+    np.testing.assert_allclose(sums, ref_sums, rtol=1e-12, atol=1e-12 * np.abs(ref_sums).max(initial=1.0))
+    np.testing.assert_allclose(gram, ref_gram, rtol=1e-12, atol=1e-12 * np.abs(ref_gram).max(initial=1.0))
+    assert _truth_kernel.targetoptions["nogil"]  # threads share the work

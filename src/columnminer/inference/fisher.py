@@ -245,6 +245,7 @@ def truth_information(
         cuts=cuts,
         efficiencies=efficiencies,
         client=client,
+        observables=False,
     )
     p = dc.shape[0]
     info = luminosity * np.sum([r[0] for r in parts], axis=0).reshape(p, p)
@@ -281,9 +282,8 @@ def rate_information(
     """
     luminosity = _fe.check_luminosity(luminosity)
     c, dc = _fe.coefficients(store.setup, theta)
-    parts = reduce_chunks(
-        store, _fe.chunk_moments, partition=partition, cuts=cuts, efficiencies=efficiencies, client=client
-    )
+    options = {"partition": partition, "cuts": cuts, "efficiencies": efficiencies, "client": client}
+    parts = reduce_chunks(store, _fe.chunk_moments, **options, observables=False)
     total = np.sum([r[0] for r in parts], axis=0)
     gram = np.sum([r[1] for r in parts], axis=0)
     sigma, dsigma = np.array([c @ total]), (dc @ total)[None, :]

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..errors import InferenceError
@@ -244,14 +245,69 @@ def _truth_terms(columns: ChunkColumns, c: np.ndarray, dc: np.ndarray) -> tuple[
     keep = w > 0
     skipped = int(np.count_nonzero(~keep & ((w < 0) | np.any(dw != 0.0, axis=1))))
     w, dw = w[keep], dw[keep]
-    f = (dw[:, :, None] * dw[:, None, :] / w[:, None, None]).reshape(len(w), -1)
+    f = (dw[:, :, None] * dw[:, None, :] / w[:, None, None]).reshape(len(w), dc.shape[0] ** 2)  # also for 0
     return f, keep, skipped
+
+
+#: Rows whose terms are summed on their own before joining the chunk's totals in :func:`chunk_truth`, so that
+#: the rounding of the sums grows like (block + n / block) eps rather than n eps.
+TRUTH_BLOCK = 1024
+
+
+@numba.njit(nogil=True, cache=True)
+def _truth_kernel(weights, c, dc, sums, gram):  # pragma: no cover - compiled; tested through chunk_truth
+    """One pass over [n, B] weights: sums [K] and Gram matrix [K, K] of the terms f_k = dw_i dw_j / w
+    (k = i P + j) of the events with w > 0, in blocks of ``TRUTH_BLOCK`` rows; returns the skipped count."""
+    n, n_benchmarks = weights.shape
+    p = dc.shape[0]
+    k_terms = p * p
+    dw = np.empty(p)
+    f = np.empty(k_terms)
+    block_sums = np.empty(k_terms)
+    block_gram = np.empty((k_terms, k_terms))
+    skipped = 0
+    for lo in range(0, n, TRUTH_BLOCK):
+        block_sums[:] = 0.0
+        block_gram[:] = 0.0
+        for z in range(lo, min(lo + TRUTH_BLOCK, n)):
+            w = 0.0
+            for b in range(n_benchmarks):
+                w += weights[z, b] * c[b]
+            moving = False
+            for i in range(p):
+                g = 0.0
+                for b in range(n_benchmarks):
+                    g += weights[z, b] * dc[i, b]
+                dw[i] = g
+                moving = moving or g != 0.0
+            if not w > 0.0:
+                skipped += w < 0.0 or moving
+                continue
+            for i in range(p):
+                for j in range(p):
+                    f[i * p + j] = dw[i] * dw[j] / w
+            for k in range(k_terms):
+                block_sums[k] += f[k]
+                for m in range(k + 1):
+                    block_gram[k, m] += f[k] * f[m]
+        for k in range(k_terms):
+            sums[k] += block_sums[k]
+            for m in range(k + 1):
+                gram[k, m] += block_gram[k, m]
+    for k in range(k_terms):
+        for m in range(k):
+            gram[m, k] = gram[k, m]
+    return skipped
 
 
 def chunk_truth(columns: ChunkColumns, c: np.ndarray, dc: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     r"""Sum over the events of one chunk of the truth-level terms :math:`\partial_i w\, \partial_j w / w`
     [P*P] (w = weights @ c in pb, :math:`\partial w` = weights @ dc^T), their Gram matrix [P*P, P*P], and the
     number of events skipped (w <= 0 with a non-zero gradient, or w < 0).
+
+    One pass over the weights in a compiled kernel that releases the GIL (no per-event temporaries), so
+    that threads share the work; equal to summing the terms with numpy up to rounding (another summation
+    order: relative differences of order 1e-15).
 
     Example:
         >>> from columnminer.inference.binned import ChunkColumns
@@ -260,8 +316,13 @@ def chunk_truth(columns: ChunkColumns, c: np.ndarray, dc: np.ndarray) -> tuple[n
         >>> terms.tolist(), gram.tolist(), skipped
         ([1.0], [[1.0]], 0)
     """
-    f, _, skipped = _truth_terms(columns, c, dc)
-    return f.sum(axis=0), f.T @ f, skipped
+    weights = np.ascontiguousarray(columns.weights, dtype=np.float64)
+    c = np.ascontiguousarray(c, dtype=np.float64)
+    dc = np.ascontiguousarray(dc, dtype=np.float64)
+    k_terms = dc.shape[0] ** 2
+    sums, gram = np.zeros(k_terms), np.zeros((k_terms, k_terms))
+    skipped = _truth_kernel(weights, c, dc, sums, gram)
+    return sums, gram, int(skipped)
 
 
 def chunk_binned_truth(
