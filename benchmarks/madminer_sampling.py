@@ -4,7 +4,7 @@ This is the MadMiner half of ``benchmarks/sampling.py``: it runs under MadMiner'
 (madminer must never be installed next to columnminer) and prints one JSON line that the other script
 reads. Run::
 
-    /work/mm-venv/bin/python benchmarks/madminer_sampling.py --npz EVENTS.npz --n-samples N \\
+    /tmp/madminer-venv/bin/python benchmarks/madminer_sampling.py --npz EVENTS.npz --n-samples N \\
         --n-thetas T --seed S [--kind ratio|local] [--workdir DIR] [--verbose]
 
 ``--kind local`` times ``sample_train_local(theta=benchmark(benchmark_names[0]), n_samples=N,

@@ -1,40 +1,50 @@
-"""Ratio-sample throughput: 10^6 samples with 100 theta0 points from a 10^7-event store, 1 and 2 workers.
+"""Sampling benchmarks of issue 25: ``sample_train_ratio`` / ``sample_train_local`` beside MadMiner, thread scaling.
 
 Builds a store of N events with quadratic per-event weights at the six golden-channel benchmarks (the form
-of a tree-level |M|^2 with one anomalous vertex) and three observables, then draws
-``sample_train_ratio(random_morphing_points(T, flat priors), benchmark("sm"), n_samples)`` with
-columnminer's SampleAugmenter on dask's threaded scheduler and on LocalClusters of 1 and 2 worker
-processes. Prints samples/s and peak memory (tracemalloc of the client for the threaded run; VmHWM of the
-worker processes), and the threaded run's peak memory on a store ten times smaller: peak memory does not
-grow with the store.
+of a tree-level |M|^2 with one anomalous vertex) and three observables (:func:`build_store`). The rows of
+the issue-25 table, each a function returning a dict (medians, single runs, load average) that
+``benchmarks/run.py`` can call:
 
-When MadMiner is available in a separate virtual environment (``--madminer-python``, default
-/work/mm-venv/bin/python if it exists; it is never a dependency), the same events are handed over as npz to
-``benchmarks/madminer_sampling.py`` and MadMiner's SampleAugmenter is timed on them.
+- :func:`ratio_row`: ``sample_train_ratio(random_morphing_points(100, flat priors), benchmark("sm"),
+  10^5)`` from 10^6 events (chunks of 100,000) on dask's threads, and MadMiner 0.9.6's
+  ``sample_train_ratio`` on the same events (its HDF5 file written once and excluded; .npy saving included),
+  interleaved (ours, MadMiner, ours, ...);
+- :func:`local_row`: ``sample_train_local(benchmark("sm"), 10^5)`` the same way;
+- :func:`thread_scaling`: the ratio sample on 1 and 2 dask threads, interleaved.
 
-Second part, SALLY training data: ``sample_train_local(benchmark("sm"), 10^5)`` from 10^6 events (store
-chunks of 100,000), columnminer (threads) and MadMiner's ``sample_train_local`` alternating ``--repeats``
-times, medians (MadMiner's HDF5 file is written once and excluded, its .npy saving included).
+MadMiner runs in its own virtual environment (``--madminer-python``, default the first of
+:data:`MADMINER_PYTHONS` that exists; it is never a dependency) through ``benchmarks/madminer_sampling.py``.
+``--only table`` is the older throughput table: 10^6 samples from 10^7 events on threads and on
+LocalClusters of 1 and 2 worker processes, with peak memory.
 
-Run: ``python benchmarks/sampling.py [--events 10000000] [--samples 1000000] [--thetas 100]
-[--only ratio|local] [--local-events 1000000] [--local-samples 100000] [--repeats 3]
-[--madminer-python PATH]``
+Run: ``python benchmarks/sampling.py [--events 1000000] [--samples 100000] [--thetas 100]
+[--chunk-size 100000] [--repeats 5] [--madminer-repeats 1] [--only ratio|local|threads|table ...]
+[--no-madminer | --madminer-python PATH] [--workdir DIR] [--json FILE]``
 
-Results of the local part (2-core VM shared with other jobs, load average 1-3; MadMiner 0.9.6; 5
-alternating repeats, medians; each line one run of the script)::
+Results, 2026-12-07, shared 2-core AMD EPYC VM under heavy load from other jobs (load average 7-11 during
+the ratio rows, 3-4 during the local rows; quote the ratios, not the seconds); before = HEAD a8158fb (a git
+worktree), after = this code, MadMiner 0.9.6; each side interleaved run by run, medians::
 
-    code                                    columnminer   MadMiner   columnminer / MadMiner
-    before (HEAD: zstd store, 5 passes)        0.417 s     0.686 s          1.6x
-    before, another run                        0.400 s     0.449 s          1.1x
-    after (blosc + crc32c, 2 passes)           0.130 s     0.679 s          5.2x
-    after, an earlier run (less tuned)         0.157 s     0.687 s          4.4x
+    work (10^6 events, chunks of 10^5)        before     after    MadMiner   MadMiner/after  after/before
+    sample_train_ratio, 10^5, 100 theta0      14.98 s    1.81 s   234.2 s        129x            8.3x
+      (6 runs a side: before 11.3-21.0 s, after 1.22-2.93 s; MadMiner 210 and 258 s)
+    sample_train_local, 10^5 at the SM        0.189 s    0.174 s   0.826 s        4.7x            1.09x
+      (3 x 7 runs a side at load 3.3-3.7; MadMiner 0.81-0.90 s in 4 runs; the issue's quiet-machine
+       numbers: columnminer 0.130 s, MadMiner 0.686 s)
+    sample_train_ratio on 1 / 2 threads       not measurable here: two threads of np.sort took 2.0-2.2x
+                                              the time of one at that load (no second core free)
 
-Where the 0.4 s went before: five passes over the store (weight sums, sampled benchmarks, their counts,
-then the two sampling passes), each a dask graph of one read task per chunk and column plus the kernel,
-zstd decoding at 1.3 GB/s holding the GIL, and BLAS gemv calls that stall when dask's threads are busy.
-Now: one read of ``sampled_from``, then two passes of one task per chunk (the weight sums ride along in
-the first), chunks decoded at 20+ GB/s, the joint score of a one-point sample computed without per-event
-copies of its coefficients.
+Every sample is the same as before, bit for bit (x, theta0, theta1, y, r_xz, t_xz0, t_xz1, event; 26 cases
+of all six sample kinds with closest-benchmark groups, partitions, negative weights and nuisances, 30 seeds
+of ratio / local / more-ratios samples, and the 10^6-event rows above); n_effective and max_weight_fraction
+agree to 2e-15 relative (summation order).
+
+Where the 15 s went before (profile of the ratio row, one thread): the 200 draw points (100 theta0 at
+y = 0, then the SM 100 times at y = 1) each got the clipped weights of all 10^6 events twice, once per
+pass, as [200, 16384] blocks far larger than the CPU cache (5.2 s), plus a cumulative sum of all of them in
+pass 2 (2.9 s) to draw 500 events per point. Now: the 101 distinct draw points, products in tiles of at
+most 2^18 multiply-adds (in L2, and on one OpenBLAS thread), block sums per 64 rows kept from pass 1, and
+in pass 2 only the 64-row block of each draw is evaluated (0.5 s of CPU in pass 1, 0.3 s in pass 2).
 """
 
 from __future__ import annotations
@@ -49,6 +59,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +69,20 @@ from columnminer.demo import golden_channel_setup, quadratic_event_weights
 from columnminer.io.store import EventStore
 from columnminer.sampling import SampleAugmenter, benchmark, random_morphing_points
 
+__all__ = [
+    "build_store",
+    "columnminer_side",
+    "compare",
+    "local_row",
+    "madminer_run",
+    "open_store",
+    "ratio_row",
+    "thread_scaling",
+]
+
 OBSERVABLES = ["x0", "x1", "x2"]
+#: Where MadMiner's own virtual environment is looked for (the first that exists; ``--madminer-python``).
+MADMINER_PYTHONS = ("/tmp/madminer-venv/bin/python", "/work/mm-venv/bin/python")
 
 
 def build_store(path: Path, n_events: int, chunk_size: int, seed: int = 0) -> EventStore:
@@ -132,109 +156,253 @@ def madminer_run(
     return json.loads(lines[-1])
 
 
-def local_comparison(python: str, workdir: Path, n_events: int, n_samples: int, repeats: int) -> None:
-    """``sample_train_local`` at the SM, columnminer (threads) and MadMiner side by side: the two sides
-    alternate ``repeats`` times (after a warm-up of ours; MadMiner's HDF5 file is written once), medians."""
-    store = build_store(workdir / "local.zarr", n_events, 100_000)
-    (workdir / "local").mkdir(exist_ok=True)
-    augmenter = SampleAugmenter(store)
-
-    def ours() -> float:
-        start = time.perf_counter()
-        augmenter.sample_train_local(benchmark("sm"), n_samples, seed=1, write=False)
-        return time.perf_counter() - start
-
-    ours()
-    times: dict[str, list[float]] = {"columnminer": [], "MadMiner": []}
-    for repeat in range(repeats):
-        if python:
-            options = ("--kind", "local") + (("--reuse",) if repeat else ())
-            result = madminer_run(python, store, workdir / "local", n_samples, 1, *options)
-            if result is not None:
-                times["MadMiner"].append(result["seconds"])
-        times["columnminer"].append(ours())
-    print(
-        f"\nsample_train_local at the SM: {n_samples:,} samples from {n_events:,} events, median of {repeats}"
-    )
-    medians = {side: statistics.median(values) for side, values in times.items() if values}
-    for side, seconds in medians.items():
-        print(f"{side:12s} {seconds:8.3f} s {n_samples / seconds:11.0f} samples/s")
-    if len(medians) == 2:
-        print(f"columnminer / MadMiner speed: {medians['MadMiner'] / medians['columnminer']:.1f}x")
-
-
-def ratio_table(args: argparse.Namespace, workdir: Path) -> None:
-    """``sample_train_ratio`` on threads and 1- and 2-worker LocalClusters (and MadMiner when given)."""
+def ratio_table(args: argparse.Namespace, python: str | None, workdir: Path) -> None:
+    """``sample_train_ratio`` of ``--table-samples`` from ``--table-events`` events on threads and 1- and
+    2-worker LocalClusters (and MadMiner when given): samples/s and peak memory."""
     from distributed import Client, LocalCluster
 
+    n_events, n_samples, chunk = args.table_events, args.table_samples, 500_000
     start = time.perf_counter()
-    big = build_store(workdir / "big.zarr", args.events, args.chunk_size)
-    small = build_store(workdir / "small.zarr", args.events // 10, args.chunk_size)
+    big = build_store(workdir / "big.zarr", n_events, chunk)
+    small = build_store(workdir / "small.zarr", n_events // 10, chunk)
     print(
-        f"stores of {args.events:,} and {args.events // 10:,} events built in {time.perf_counter() - start:.0f} s"
+        f"stores of {n_events:,} and {n_events // 10:,} events built in {time.perf_counter() - start:.0f} s"
     )
     rows = []
-    seconds, peak_big = threaded_peak(big, args.samples, args.thetas)
+    seconds, peak_big = threaded_peak(big, n_samples, args.thetas)
     rows.append(("columnminer, threads (1 process)", seconds, f"{peak_big:.0f} MB (tracemalloc)"))
-    _, peak_small = threaded_peak(small, args.samples, args.thetas)
+    _, peak_small = threaded_peak(small, n_samples, args.thetas)
     for n_workers in (1, 2):
         with LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster:
             with Client(cluster) as client:
-                seconds = draw(big, args.samples, args.thetas, client)
+                seconds = draw(big, n_samples, args.thetas, client)
                 workers = client.run(peak_rss_mb)
         memory = f"{max(workers.values()):.0f} MB per worker (VmHWM)"
         rows.append((f"columnminer, LocalCluster {n_workers} worker(s)", seconds, memory))
-    if args.madminer_python:
+    if python:
         mm_store = big
-        if args.madminer_events and args.madminer_events != args.events:
-            mm_store = build_store(workdir / "mm.zarr", args.madminer_events, args.chunk_size)
-        result = madminer_run(args.madminer_python, mm_store, workdir, args.samples, args.thetas)
+        if args.madminer_events and args.madminer_events != n_events:
+            mm_store = build_store(workdir / "mm.zarr", args.madminer_events, chunk)
+        result = madminer_run(python, mm_store, workdir, n_samples, args.thetas)
         if result is not None:
             label = f"MadMiner {result.get('madminer_version', '?')} ({result['n_events']:,} events)"
             rows.append((label, result["seconds"], f"{result['peak_rss_mb']:.0f} MB (VmHWM)"))
-            ours = draw(mm_store, args.samples, args.thetas)
+            ours = draw(mm_store, n_samples, args.thetas)
             rows.append((f"columnminer, threads, same {mm_store.n_events:,} events", ours, ""))
     print(
-        f"sample_train_ratio: {args.samples:,} samples, {args.thetas} theta0 points, "
-        f"store chunks of {args.chunk_size:,}"
+        f"sample_train_ratio: {n_samples:,} samples, {args.thetas} theta0 points, store chunks of {chunk:,}"
     )
     header = f"{'engine':52s} {'seconds':>8s} {'samples/s':>11s}  peak memory"
     print(header)
     print("-" * (len(header) + 12))
     for label, seconds, memory in rows:
-        print(f"{label:52s} {seconds:8.2f} {args.samples / seconds:11.0f}  {memory}")
+        print(f"{label:52s} {seconds:8.2f} {n_samples / seconds:11.0f}  {memory}")
     print(
         f"threaded peak memory: {peak_small:.0f} MB with {small.n_events:,} events, "
         f"{peak_big:.0f} MB with {big.n_events:,} events"
     )
 
 
+def open_store(path: Path, n_events: int, chunk_size: int) -> EventStore:
+    """The store of :func:`build_store` at ``path``, reused when one of that size and chunking is there."""
+    if path.exists():
+        store = EventStore.open(str(path))
+        if store.n_events == n_events and store.chunk_size == chunk_size:
+            return store
+    return build_store(path, n_events, chunk_size)
+
+
+def columnminer_side(store: EventStore, kind: str, n_samples: int, n_thetas: int) -> Callable[[], float]:
+    """A call that draws the ``kind`` ("ratio": ``sample_train_ratio`` of ``n_thetas`` random theta0
+    against the SM; "local": ``sample_train_local`` at the SM) sample on dask's threads and returns its
+    wall time in seconds."""
+    augmenter = SampleAugmenter(store)
+    theta0 = random_morphing_points(n_thetas, [("flat", -1.0, 1.0), ("flat", -1.0, 1.0)])
+
+    def run() -> float:
+        start = time.perf_counter()
+        if kind == "ratio":
+            augmenter.sample_train_ratio(theta0, benchmark("sm"), n_samples, seed=1, write=False)
+        else:
+            augmenter.sample_train_local(benchmark("sm"), n_samples, seed=1, write=False)
+        return time.perf_counter() - start
+
+    return run
+
+
+def compare(
+    kind: str,
+    madminer_python: str | None = None,
+    n_events: int = 1_000_000,
+    n_samples: int = 100_000,
+    n_thetas: int = 100,
+    chunk_size: int = 100_000,
+    repeats: int = 5,
+    madminer_repeats: int = 1,
+    workdir: Path | None = None,
+) -> dict:
+    """One row of the issue-25 table: the ``kind`` ("ratio" or "local") sample from ``n_events`` events,
+    columnminer ``repeats`` times (after a warm-up) and MadMiner ``madminer_repeats`` times in its own
+    interpreter, interleaved (ours, MadMiner, ours, ...); medians. Returns a dict: work, kind, sizes,
+    ``columnminer_s`` / ``madminer_s`` (medians, seconds; None when MadMiner was not run), the single runs,
+    ``speedup`` (MadMiner / columnminer), ``load`` (os.getloadavg() before and after)."""
+    owned = workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="cm-bench-sampling-")) if owned else Path(workdir)
+    try:
+        store = open_store(workdir / f"events_{n_events}_{chunk_size}.zarr", n_events, chunk_size)
+        ours = columnminer_side(store, kind, n_samples, n_thetas)
+        mm_dir = workdir / f"madminer_{n_events}_{kind}"
+        mm_dir.mkdir(exist_ok=True)
+        load = [os.getloadavg()]
+        ours()
+        times: dict[str, list[float]] = {"columnminer": [], "MadMiner": []}
+        for repeat in range(max(repeats, madminer_repeats if madminer_python else 0)):
+            if repeat < repeats:
+                times["columnminer"].append(ours())
+            if madminer_python and repeat < madminer_repeats:
+                options = ("--kind", kind) + (("--reuse",) if (mm_dir / "events.npz").exists() else ())
+                result = madminer_run(madminer_python, store, mm_dir, n_samples, n_thetas, *options)
+                if result is not None:
+                    times["MadMiner"].append(result["seconds"])
+        load.append(os.getloadavg())
+    finally:
+        if owned:
+            shutil.rmtree(workdir, ignore_errors=True)
+    medians = {side: statistics.median(values) if values else None for side, values in times.items()}
+    work = f"sample_train_{kind}, {n_samples:.0e} samples" + (
+        f", {n_thetas} theta0" if kind == "ratio" else ""
+    )
+    return {
+        "work": f"{work}, {n_events:.0e} events (chunks of {chunk_size:,})",
+        "kind": kind,
+        "n_events": n_events,
+        "n_samples": n_samples,
+        "n_thetas": n_thetas if kind == "ratio" else 1,
+        "columnminer_s": medians["columnminer"],
+        "madminer_s": medians["MadMiner"],
+        "columnminer_runs": times["columnminer"],
+        "madminer_runs": times["MadMiner"],
+        "speedup": medians["MadMiner"] / medians["columnminer"] if medians["MadMiner"] else None,
+        "load": [list(values) for values in load],
+    }
+
+
+def ratio_row(madminer_python: str | None = None, **sizes) -> dict:
+    """``sample_train_ratio``, 10^5 samples, 100 theta0, 10^6 events (issue 25, first row); see :func:`compare`."""
+    return compare("ratio", madminer_python, **sizes)
+
+
+def local_row(madminer_python: str | None = None, **sizes) -> dict:
+    """``sample_train_local``, 10^5 samples at the SM, 10^6 events (issue 25, second row); see :func:`compare`."""
+    return compare("local", madminer_python, **sizes)
+
+
+def thread_scaling(
+    kind: str = "ratio",
+    n_events: int = 1_000_000,
+    n_samples: int = 100_000,
+    n_thetas: int = 100,
+    chunk_size: int = 100_000,
+    repeats: int = 5,
+    workdir: Path | None = None,
+) -> dict:
+    """The ``kind`` sample on dask's threaded scheduler with 1 and 2 threads (``num_workers``),
+    interleaved, medians: ``threads_1_s``, ``threads_2_s``, ``speedup`` (1 thread / 2 threads), ``load``."""
+    import dask
+
+    owned = workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="cm-bench-sampling-")) if owned else Path(workdir)
+    try:
+        store = open_store(workdir / f"events_{n_events}_{chunk_size}.zarr", n_events, chunk_size)
+        ours = columnminer_side(store, kind, n_samples, n_thetas)
+        load = [os.getloadavg()]
+        ours()
+        times: dict[int, list[float]] = {1: [], 2: []}
+        for _ in range(repeats):
+            for threads in (1, 2):
+                with dask.config.set(num_workers=threads):
+                    times[threads].append(ours())
+        load.append(os.getloadavg())
+    finally:
+        if owned:
+            shutil.rmtree(workdir, ignore_errors=True)
+    one, two = statistics.median(times[1]), statistics.median(times[2])
+    return {
+        "work": f"sample_train_{kind}, {n_samples:.0e} samples, {n_events:.0e} events, 1 vs 2 threads",
+        "threads_1_s": one,
+        "threads_2_s": two,
+        "threads_1_runs": times[1],
+        "threads_2_runs": times[2],
+        "speedup": one / two,
+        "load": [list(values) for values in load],
+    }
+
+
+def print_row(row: dict) -> None:
+    """One result dict of :func:`compare` or :func:`thread_scaling` as a few lines."""
+    load = ", ".join(f"{values[0]:.1f}" for values in row["load"])
+    print(f"\n{row['work']} (load average {load})")
+    if "threads_1_s" in row:
+        print(
+            f"1 thread {row['threads_1_s']:8.3f} s, 2 threads {row['threads_2_s']:8.3f} s: {row['speedup']:.2f}x"
+        )
+        return
+    for side in ("columnminer", "madminer"):
+        if row[f"{side}_s"] is not None:
+            runs = " ".join(f"{t:.3f}" for t in row[f"{side}_runs"])
+            print(f"{side:12s} {row[f'{side}_s']:8.3f} s median ({runs})")
+    if row["speedup"]:
+        print(f"columnminer / MadMiner speed: {row['speedup']:.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--samples", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=1_000_000, help="events of the issue-25 rows")
+    parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--thetas", type=int, default=100)
-    parser.add_argument("--chunk-size", type=int, default=500_000)
-    default_mm = "/work/mm-venv/bin/python" if Path("/work/mm-venv/bin/python").exists() else ""
+    parser.add_argument("--chunk-size", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5, help="columnminer runs per row (interleaved)")
+    parser.add_argument("--madminer-repeats", type=int, default=1, help="MadMiner runs per row")
+    default_mm = next((p for p in MADMINER_PYTHONS if Path(p).exists()), "")
     parser.add_argument("--madminer-python", default=os.environ.get("MADMINER_PYTHON", default_mm))
-    parser.add_argument("--madminer-events", type=int, default=None, help="events for the MadMiner run")
-    parser.add_argument("--local-events", type=int, default=1_000_000, help="events for the local sample")
-    parser.add_argument("--local-samples", type=int, default=100_000, help="samples of the local sample")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating repeats of the local comparison")
-    parser.add_argument("--only", choices=("ratio", "local"), default=None, help="run one of the two parts")
+    parser.add_argument("--no-madminer", action="store_true", help="columnminer only")
+    parser.add_argument("--workdir", default=None, help="keep the stores (and MadMiner's file) here")
+    parser.add_argument("--json", default=None, help="write the rows to this JSON file")
+    parser.add_argument(
+        "--only", choices=("ratio", "local", "threads", "table"), action="append", help="parts (repeatable)"
+    )
+    parser.add_argument("--table-events", type=int, default=10_000_000, help="events of --only table")
+    parser.add_argument("--table-samples", type=int, default=1_000_000, help="samples of --only table")
+    parser.add_argument(
+        "--madminer-events", type=int, default=None, help="events of the table's MadMiner run"
+    )
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="cm-bench-sampling-"))
-    try:
-        if args.only != "local":
-            ratio_table(args, workdir)
-        if args.only != "ratio":
-            local_comparison(
-                args.madminer_python, workdir, args.local_events, args.local_samples, args.repeats
+    parts = args.only or ["ratio", "local", "threads"]
+    python = None if args.no_madminer else args.madminer_python or None
+    sizes = {"n_events": args.events, "n_samples": args.samples, "chunk_size": args.chunk_size}
+    sizes |= {"repeats": args.repeats, "workdir": Path(args.workdir) if args.workdir else None}
+    if sizes["workdir"]:
+        sizes["workdir"].mkdir(parents=True, exist_ok=True)
+    rows = []
+    for part in parts:
+        if part in ("ratio", "local"):
+            rows.append(
+                compare(part, python, n_thetas=args.thetas, madminer_repeats=args.madminer_repeats, **sizes)
             )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        elif part == "threads":
+            rows.append(thread_scaling("ratio", n_thetas=args.thetas, **sizes))
+        else:
+            workdir = Path(tempfile.mkdtemp(prefix="cm-bench-sampling-"))
+            try:
+                ratio_table(args, python, workdir)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+            continue
+        print_row(rows[-1])
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

@@ -17,14 +17,19 @@ evaluated. Unweighting runs in two dask passes over the store's chunks:
 
 Each pass is one dask task per chunk that reads the chunk's columns itself
 (:func:`~columnminer.store_chunks.map_chunks`); before them, one read of the int16 ``sampled_from`` column
-finds the benchmarks events were generated at. The result depends only on the seed, not on the number of
-workers; memory is a few chunks per worker plus the sample itself. Reference: Brehmer, Kling, Espejo,
+finds the benchmarks events were generated at. Both passes work on the *distinct* draw points (the y = 1
+points of a ratio sample against one theta1 are one point) with cache-sized products
+:math:`W_\mathrm{tile} C^T` of all of them at once (:mod:`columnminer.sampling._draws`): pass 1 keeps the
+clipped sums per block of 64 rows, and pass 2 finds each draw's block from them and evaluates only that
+block (or, for a point with many draws in the chunk, the whole chunk once). The result depends only on the
+seed, not on the number of workers; memory is a few chunks per worker, the block sums
+(:math:`8 \cdot n_\mathrm{points} \cdot n_\mathrm{events} / 64` bytes, at most 64 MB: the blocks grow
+beyond that) plus the sample itself. Reference: Brehmer, Kling, Espejo,
 Cranmer, "MadMiner", arXiv:1907.10621.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -33,7 +38,7 @@ import numpy as np
 
 from ..display import array_summary, html_summary, text_summary
 from ..errors import MorphingError
-from ..io.store import EventStore, partition_mask
+from ..io.store import EventStore
 from ..store_chunks import StoreChunk, map_chunks
 from ..weights import (
     closest_benchmark,
@@ -45,6 +50,7 @@ from ..weights import (
     theta_gradient_coefficients,
     weight_moments,
 )
+from ._draws import DrawPoints, chunk_masses, chunk_picks, coarse_rows_for, draw_points
 from ._nuisance_terms import chunk_coefficients, nuisance_model_for, sigma_terms
 from .parameters import NuisanceSampler, ThetaSampler, nominal_nuisances
 
@@ -137,130 +143,25 @@ class _Plan:
         return chunk_coefficients(weights, sampled_from, nuisance, self.a_matrix, self.b_matrix)
 
 
-#: Events per row block inside a chunk: bounds the [block, n_draw_points] work arrays (about 26 MB at 200).
-ROW_BLOCK = 16_384
-
-
-def _group_factors(
-    sampled_from: np.ndarray, spec: dict, partition: str | None, start: int, plan: _Plan
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-event weight factors, one row per distinct group: ([G, n] factors, [D] row of each draw point,
-    [n] partition mask as 0 / 1).
-
-    0 outside the partition or the closest-benchmark subset; inside the subset, signal events are scaled by
-    1 / (their sample's share of the signal events), so that the subset still estimates the full
-    distribution (background is never split)."""
-    n = len(sampled_from)
-    base = (
-        np.ones(n) if partition is None else partition_mask(spec, partition, start, start + n).astype(float)
-    )
-    keys = sorted({(int(g), float(f)) for g, f in zip(plan.groups, plan.fractions, strict=True)})
-    rows = []
-    for group, fraction in keys:
-        if group == -2:
-            rows.append(base)
-        else:
-            rows.append(base * np.where(sampled_from == group, 1.0 / fraction, (sampled_from == -1) * 1.0))
-    index = np.array(
-        [keys.index((int(g), float(f))) for g, f in zip(plan.groups, plan.fractions, strict=True)]
-    )
-    return np.stack(rows), index, base
-
-
-def _block_weights(
-    weights, factors, index, draw, lo: int, hi: int, count_negative: bool = False, ab=None, nu=None
-):
-    """Clipped, masked weights of rows lo:hi at the given draw points, draw-point major: [len(draw), hi - lo]
-    (rows contiguous, so sums and cumulative sums run along memory), and the number of negative weights.
-    With nuisance coefficients ``ab`` = (a, b) of the chunk, the weights are taken at the points ``nu``."""
-    block = draw @ weights[lo:hi].T
-    negative = (block < 0).sum(axis=1) if count_negative else None
-    np.maximum(block, 0.0, out=block)
-    if ab is not None:
-        block *= np.exp(nu @ ab[0][lo:hi].T + (nu**2) @ ab[1][lo:hi].T)
-    for group in np.unique(index):
-        rows = index == group
-        if rows.all():
-            block *= factors[group, lo:hi]
-        else:
-            block[rows] *= factors[group, lo:hi]
-    return block, negative
-
-
-def _chunk_totals(chunk: StoreChunk, plan: _Plan, spec, partition) -> dict[str, np.ndarray]:
-    """Pass 1 on one chunk: per row block and draw point the clipped weight sum [n_blocks, D]; per draw point
-    the sum of squares, the largest weight and the number of negative weights; the sums of the benchmark
-    weights over the partition's events [B] (for the cross sections)."""
-    weights, sampled_from, start = chunk["weights"], chunk["sampled_from"], chunk.start
-    nuisance = chunk.arrays.get("nuisance_weights")
-    factors, index, base = _group_factors(sampled_from, spec, partition, start, plan)
-    ab = plan.coefficients(weights, sampled_from, nuisance)
-    nu = plan.nu_draw if ab is not None else None
-    n, n_points = len(weights), len(plan.counts)
-    edges = [*range(0, n, ROW_BLOCK), n]
-    blocks = np.zeros((max(len(edges) - 1, 0), n_points))
-    squares, top, negative = np.zeros(n_points), np.zeros(n_points), np.zeros(n_points)
-    for b, (lo, hi) in enumerate(itertools.pairwise(edges)):
-        w, neg = _block_weights(weights, factors, index, plan.draw, lo, hi, True, ab, nu)
-        blocks[b] = w.sum(axis=1)
-        squares += np.einsum("ij,ij->i", w, w)
-        top = np.maximum(top, w.max(axis=1))
-        negative += neg
-    total = np.einsum("n,nb->b", base, weights)  # not BLAS: a threaded gemv stalls busy dask workers
-    return {"blocks": blocks, "squares": squares, "top": top, "negative": negative, "total": total}
+def _chunk_totals(
+    chunk: StoreChunk, plan: _Plan, points: DrawPoints, spec, partition
+) -> dict[str, np.ndarray]:
+    """Pass 1 on one chunk (:func:`~columnminer.sampling._draws.chunk_masses`): per distinct draw point the
+    clipped weight sums per block of rows, sum of squares, largest weight and negative weights; the sums of
+    the benchmark weights over the partition's events [B] (for the cross sections)."""
+    ab = plan.coefficients(chunk["weights"], chunk["sampled_from"], chunk.arrays.get("nuisance_weights"))
+    return chunk_masses(chunk, points, spec, partition, ab)
 
 
 def _chunk_draws(
-    chunk: StoreChunk, plan: _Plan, spec, partition, seed, want, counts, blocks
+    chunk: StoreChunk, plan: _Plan, points: DrawPoints, spec, partition, seed, want, counts, coarse
 ) -> dict[str, np.ndarray]:
-    """Pass 2 on one chunk: draw ``counts[d]`` events per draw point (inverse CDF: first the row block from
-    the block totals of pass 1, then the event inside the block) and compute their joint quantities."""
-    weights, sampled_from, start = chunk["weights"], chunk["sampled_from"], chunk.start
-    nuisance, observables = chunk.arrays.get("nuisance_weights"), chunk["observables"]
-    rng = np.random.default_rng([int(seed), 104729, int(chunk.index)])
-    factors, index, _ = _group_factors(sampled_from, spec, partition, start, plan)
-    ab = plan.coefficients(weights, sampled_from, nuisance)
-    nu_draw = plan.nu_draw if ab is not None else None
-    n = len(weights)
-    edges = [*range(0, n, ROW_BLOCK), n]
-    block_cdf = np.cumsum(blocks, axis=0)  # [n_blocks, D]
-    picks_block, picks_u, picks_d = [], [], []
-    for d in np.flatnonzero(counts):
-        u = rng.random(int(counts[d])) * block_cdf[-1, d]
-        b = np.minimum(np.searchsorted(block_cdf[:, d], u, side="right"), len(blocks) - 1)
-        below = np.where(b > 0, block_cdf[np.maximum(b - 1, 0), d], 0.0)
-        picks_block.append(b)
-        picks_u.append(u - below)
-        picks_d.append(np.full(len(u), d))
-    block_of = np.concatenate(picks_block) if picks_block else np.zeros(0, dtype=np.int64)
-    u_of = np.concatenate(picks_u) if picks_u else np.zeros(0)
-    d = np.concatenate(picks_d) if picks_d else np.zeros(0, dtype=np.int64)
-    rows = np.empty(len(block_of), dtype=np.int64)
-    # the picks grouped by (block, draw point): every group is one contiguous run of ``order``
-    order = np.lexsort((d, block_of))
-    key_block, key_point = block_of[order], d[order]
-    cut = np.flatnonzero((np.diff(key_block) != 0) | (np.diff(key_point) != 0)) + 1
-    run_start, run_stop = np.r_[0, cut], np.r_[cut, len(order)]
-    run_block = key_block[run_start] if len(order) else np.zeros(0, dtype=np.int64)
-    for b in np.unique(run_block):
-        lo, hi = edges[b], edges[b + 1]
-        runs = np.flatnonzero(run_block == b)
-        points = key_point[run_start[runs]]  # ascending, distinct
-        w, _ = _block_weights(
-            weights,
-            factors,
-            index[points],
-            plan.draw[points],
-            lo,
-            hi,
-            ab=ab,
-            nu=None if ab is None else nu_draw[points],
-        )
-        cdf = np.cumsum(w, axis=1)
-        for j, run in enumerate(runs):
-            mine = order[run_start[run] : run_stop[run]]
-            rows[mine] = lo + np.minimum(np.searchsorted(cdf[j], u_of[mine], side="right"), hi - lo - 1)
-    return {"x": observables[rows], "event": rows + start, "point": d} | _joint_quantities(
+    """Pass 2 on one chunk: draw ``counts[d]`` events per draw point
+    (:func:`~columnminer.sampling._draws.chunk_picks`) and compute their joint quantities."""
+    weights = chunk["weights"]
+    ab = plan.coefficients(weights, chunk["sampled_from"], chunk.arrays.get("nuisance_weights"))
+    rows, d = chunk_picks(chunk, points, spec, partition, seed, counts, coarse, ab)
+    return {"x": chunk["observables"][rows], "event": rows + chunk.start, "point": d} | _joint_quantities(
         weights[rows], ab, rows, d, plan, want
     )
 
@@ -458,10 +359,11 @@ class SampleAugmenter:
         theta_draw = np.array([s[3] if s[4] else s[2] for s in specs])
         stored = self._stored_counts() if closest else None  # one pass over sampled_from
         sampled = np.flatnonzero(stored) if closest else None
+        distinct, where = np.unique(theta_draw, axis=0, return_inverse=True)  # e.g. one theta1 for all y = 1
         groups = np.array(
-            [closest_benchmark(setup, t, sampled) if closest and len(sampled) else -2 for t in theta_draw],
+            [closest_benchmark(setup, t, sampled) if closest and len(sampled) else -2 for t in distinct],
             dtype=np.int64,
-        )
+        )[np.reshape(where, -1)]
         fractions = self._sampling_fractions(groups, stored)
         nuisance_terms: dict[str, Any] = {}
         # without nuisances, sigma and its gradients come from the sums of the first pass (with_totals)
@@ -580,11 +482,13 @@ class SampleAugmenter:
         if want & {"t_xz0", "t_xz1"} and not info["need_gradients"]:
             raise MorphingError("joint scores need morphing or finite-difference benchmarks in the setup")
         columns = ("weights", "sampled_from") + (("nuisance_weights",) if nuisances is not None else ())
-        block_totals, mass, stats = self._first_pass(kind, plan, partition, columns)
+        points = draw_points(plan.draw, plan.groups, plan.fractions, plan.nu_draw if nuisances else None)
+        points = replace(points, coarse_rows=coarse_rows_for(len(points), self.store.n_events))
+        coarse, mass, stats = self._first_pass(kind, plan, points, partition, columns)
         if nuisances is None:
             plan = plan.with_totals(stats["total"])
         merged = self._second_pass(
-            plan, block_totals, mass, partition, (*columns, "observables"), rng, seed, want
+            plan, points, coarse, mass, partition, (*columns, "observables"), rng, seed, want
         )
         order = rng.permutation(len(merged["point"]))
         arrays = self._arrays(plan, merged, order, theta1 is not None, nuisances is not None, want)
@@ -622,19 +526,20 @@ class SampleAugmenter:
         return sample
 
     def _first_pass(
-        self, kind: str, plan: _Plan, partition: str | None, columns: tuple[str, ...]
+        self, kind: str, plan: _Plan, points: DrawPoints, partition: str | None, columns: tuple[str, ...]
     ) -> tuple[list[np.ndarray], np.ndarray, dict[str, Any]]:
-        """Pass 1: the per-chunk block totals, the mass per chunk and draw point [n_chunks, D], and the
-        effective number of events, largest weight share and negative weights (warned about)."""
+        """Pass 1: the per-chunk block sums of the distinct draw points [U, n_blocks], the mass per chunk
+        and draw point [n_chunks, D], and the effective number of events, largest weight share and negative
+        weights (warned about)."""
         spec = self.store.partition_spec
         totals = map_chunks(
-            self.store, _chunk_totals, plan, spec, partition, columns=columns, client=self.client
+            self.store, _chunk_totals, plan, points, spec, partition, columns=columns, client=self.client
         )
-        block_totals = [t["blocks"] for t in totals]
-        mass = np.stack([b.sum(axis=0) for b in block_totals])  # [n_chunks, D]
-        squares = np.sum([t["squares"] for t in totals], axis=0)
-        top = np.max([t["top"] for t in totals], axis=0)
-        negative = int(np.sum([t["negative"] for t in totals]))
+        coarse = [t["coarse"] for t in totals]
+        mass = np.stack([c.sum(axis=1) for c in coarse])[:, points.inverse]  # [n_chunks, D]
+        squares = np.sum([t["squares"] for t in totals], axis=0)[points.inverse]
+        top = np.max([t["top"] for t in totals], axis=0)[points.inverse]
+        negative = int(np.sum([t["negative"] for t in totals], axis=0)[points.inverse].sum())
         if np.any(mass.sum(axis=0) <= 0):
             bad = int(np.flatnonzero(mass.sum(axis=0) <= 0)[0])
             theta = plan.theta1[bad] if plan.y[bad] else plan.theta0[bad]
@@ -671,10 +576,10 @@ class SampleAugmenter:
             "negative": negative,
             "total": total,
         }
-        return block_totals, mass, stats
+        return coarse, mass, stats
 
     def _second_pass(
-        self, plan, block_totals, mass, partition, columns, rng, seed, want
+        self, plan, points, coarse, mass, partition, columns, rng, seed, want
     ) -> dict[str, np.ndarray]:
         """Pass 2: split every draw point's samples over the chunks (multinomial in the chunk masses), draw
         them chunk by chunk and concatenate the pieces (chunk order)."""
@@ -683,14 +588,15 @@ class SampleAugmenter:
             axis=1,
         )  # [n_chunks, D]
         per_chunk = [
-            (counts, blocks) if counts.any() else None
-            for counts, blocks in zip(chunk_counts, block_totals, strict=True)
+            (counts, sums) if counts.any() else None
+            for counts, sums in zip(chunk_counts, coarse, strict=True)
         ]
         spec = self.store.partition_spec
         pieces = map_chunks(
             self.store,
             _chunk_draws,
             plan,
+            points,
             spec,
             partition,
             seed,
