@@ -15,28 +15,49 @@ For every LHE file in ``tests/data/lhe/`` (or the files given on the command lin
 
 Run: ``python benchmarks/lhe.py [--repeats 5] [--step-size 2000] [--big-copies 10] [FILES...]``
 
-Issue 25, item 3 (parallel whole-file read, ``columnminer.io._lhe_parallel``). 200k golden-channel events
-(10 x 20k generator events, 450 MB plain / 102 MB gzip level 1, 232 MB of returned arrays), a fresh process
-per measurement, 2-core machine shared with other users (load average 5-6 throughout, so the times are
-noisy and 2 threads could not show their gain; rerun on a quiet machine). Times in s (one row = one
-interleaved round), peak = RSS growth in MiB:
+``run()`` returns the numbers as a dict for ``benchmarks/run.py``: per MadGraph file (10k Z events, 1k pp -> jj
+events) columnminer, pylhe and their ratio; on a ~300 MB plain file, MB/s of ``read_lhe`` on 1 and 2 threads and of
+``iterate_lhe`` and the peak memory over the returned arrays (fresh processes, interleaved, medians).
 
-=============================  ======  ======  ===========  ========  ================================
-file                           before  after   after, 1 th  iterate   peak before / after / iterate
-=============================  ======  ======  ===========  ========  ================================
-plain 450 MB, round 1          3.65    3.66    2.44         2.44      705 / 278 / 520  (arrays 232)
-gzip 102 MB, round 1           5.78    4.53    4.55         2.89      641 / 293 / 500
-=============================  ======  ======  ===========  ========  ================================
+Issue 25, item 3. First round (parallel whole-file read, ``columnminer.io._lhe_parallel``): 200k golden-channel
+events (450 MB plain / 102 MB gzip), read_lhe 3.66 s (2.44 s on 1 thread), iterate_lhe 2.44 s; peak 1.19x the
+arrays.
 
-Peak memory of ``read_lhe`` went from 3.0x to 1.19x (plain) / 1.26x (gzip) the returned arrays; arrays equal
-to the sequential reader's for every test file (tests/io/test_lhe_parallel.py). Throughput targets
-(>= 600 MB/s on 2 cores) are not demonstrated: measure again when the machine is quiet.
+Second round (blocks read into a pool of reused buffers, ``readinto`` for plain text, columns copied straight
+into preallocated final arrays, no concatenation at the end, no per-block ``malloc_trim``). 160k golden-channel
+events (``columnminer simulate golden`` 20k x 8, 296 MB plain / 67 MB gzip level 1, 175 MiB of arrays); HEAD
+(``git worktree``) and this tree alternated, fresh process per run, 2-core machine with load average 8-12
+throughout (seven sessions), so wall times swing 2-3x from run to run and CPU seconds (all threads) are the
+usable measure:
+
+====================================  ==========  ==========  =======
+plain 296 MB, 1 thread                before      after       ratio
+====================================  ==========  ==========  =======
+read_lhe CPU s (3 runs, median)       1.60        1.03        1.55x
+iterate_lhe CPU s (1 run)             1.51        1.20        1.26x
+read_lhe peak / arrays (1 thread)     1.22        1.16
+read_lhe peak / arrays (2 threads)    1.30        1.23
+gzip: read_lhe peak / arrays (2 th)   1.34        1.30
+====================================  ==========  ==========  =======
+
+Per-stage CPU of one whole-file read (1 thread, after): kernel 0.80-0.95 s (the parse proper, 330-440 MB/s per
+core depending on load), copying into the final columns 0.2 s (mostly first-touch page faults of the 175 MiB
+of output), everything else < 0.02 s; before, ``_blocks`` spent 0.32 s copying and re-allocating the text
+(``data[pos:] + new``), the final concatenation 0.14-0.44 s and ``malloc_trim`` 0.03 s. So read_lhe now
+costs less CPU than iterate_lhe, and its 2 threads scale with the kernel. Still open: the kernel itself
+(330-440 MB/s a core; 600 MB/s on 2 cores needs ~300 MB/s a core for the whole read, so it should be met on a
+quiet machine but with no margin; not measurable here). Tried and dropped, no gain within the noise: SWAR
+8-digit mantissa parsing (simdjson's, arXiv:1902.08318) and ``inline="always"`` for the token parser (+12 %
+at best, but a 60 s compile). Small files: Z-mlm (10 MB text, 1.5 MB gzip) costs 45-52 ms CPU before and
+after (libdeflate 9 ms, kernel 27 ms, columns 4 ms), so the pylhe ratio stays at 15-30x (pylhe 0.8-0.9 s CPU):
+the >= 50x target needs a kernel about twice as fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import statistics
 import subprocess
 import sys
@@ -64,9 +85,11 @@ def pylhe_events(path: str) -> int:
     return sum(1 for _ in pylhe.LHEFile.fromfile(path).events)
 
 
-_MEMORY_PROBE = """
+_PROBE = """
 import os, sys, threading, time
+import awkward as ak
 import pylhe
+from columnminer.io import _lhe_parallel
 from columnminer.io.lhe import example_lhe_file, iterate_lhe, read_lhe
 mode, path, step = sys.argv[1], sys.argv[2], int(sys.argv[3])
 tiny = example_lhe_file()
@@ -83,26 +106,36 @@ def sample():
         peak = max(peak, rss())
         time.sleep(0.0005)
 t = threading.Thread(target=sample); t.start()
+t0 = time.perf_counter()
+arrays = 0
 if mode == "read":
     out = read_lhe(path)
+elif mode.startswith("read"):  # read1, read2: the parallel reader on that many threads
+    out = _lhe_parallel.read_all(path, threads=int(mode[4:]))
 elif mode == "iter":
     out = sum(len(c) for c in iterate_lhe(path, step_size=step))
 else:
     out = pylhe.to_awkward(pylhe.LHEFile.fromfile(path).events)
+wall = time.perf_counter() - t0
 peak = max(peak, rss()); done = True; t.join()
-print((peak - base) / 2**20)
+if isinstance(out, ak.Array):
+    arrays = sum(b.nbytes for b in ak.to_buffers(out)[2].values())
+print((peak - base) / 2**20, wall, arrays / 2**20)
 """
+
+
+def probe(mode: str, path: str, step: int = 2000) -> tuple[float, float, float]:
+    """(peak RSS growth MiB, wall s, MiB of returned arrays) of one read (``mode``) in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, mode, path, str(step)], capture_output=True, text=True, check=True
+    )
+    peak, wall, arrays = (float(x) for x in out.stdout.strip().splitlines()[-1].split())
+    return peak, wall, arrays
 
 
 def peak_mib(mode: str, path: str, step: int) -> float:
     """Growth of the resident memory (MiB) of a fresh process during one read (``mode``)."""
-    out = subprocess.run(
-        [sys.executable, "-c", _MEMORY_PROBE, mode, path, str(step)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(out.stdout.strip().splitlines()[-1])
+    return probe(mode, path, step)[0]
 
 
 def raw_size(path: Path) -> int:
@@ -114,11 +147,15 @@ def raw_size(path: Path) -> int:
 
 
 def make_big(src: Path, copies: int, out: Path) -> Path:
-    """A gzip file holding the events of ``src`` ``copies`` times (same header), for the memory check."""
+    """A file holding the events of ``src`` ``copies`` times (same header): gzip level 1 when ``out``
+    ends in ``.gz``, else plain text."""
     data = gzip.open(src).read() if src.suffix == ".gz" else src.read_bytes()
     first = data.index(b"<event")
     last = data.rindex(b"</event>") + len(b"</event>\n")
-    with gzip.open(out, "wb", compresslevel=1) as fh:
+    opener = (
+        (lambda p: gzip.open(p, "wb", compresslevel=1)) if out.suffix == ".gz" else (lambda p: open(p, "wb"))
+    )
+    with opener(out) as fh:
         fh.write(data[:first])
         for _ in range(copies):
             fh.write(data[first:last])
@@ -134,6 +171,61 @@ def timed(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def run(
+    files: list[Path] | None = None,
+    repeats: int = 3,
+    big: Path | None = None,
+    big_copies: int = 30,
+) -> dict:
+    """The numbers of this benchmark as a dict (for ``benchmarks/run.py``).
+
+    ``files`` (default: the MadGraph files of tests/data/lhe with 10k and 1k events): per file the median
+    wall time of ``read_lhe`` and of ``pylhe.to_awkward``, interleaved ``repeats`` times, and their ratio.
+    ``big`` (default: the 10k Z events ``big_copies`` times over, plain text, in a temporary directory):
+    MB/s of ``read_lhe`` on 1 and 2 threads and of ``iterate_lhe``, and peak memory over returned arrays,
+    each in a fresh process, interleaved, medians of ``repeats``. Also the load average before and after.
+    """
+    load0 = os.getloadavg()
+    files = files or [DATA / "lhe" / n for n in _MADGRAPH_FILES]
+    read_lhe(files[0])  # compile / load the numba kernel once
+    out: dict = {"files": {}, "big": {}, "load_before": load0}
+    for path in files:
+        p = str(path)
+        t_cm, t_py = [], []
+        for _ in range(repeats):
+            t_cm.append(timed(lambda p=p: read_lhe(p), 1))
+            if pylhe is not None:
+                t_py.append(timed(lambda p=p: pylhe_awkward(p), 1))
+        cm = statistics.median(t_cm)
+        py = statistics.median(t_py) if t_py else float("nan")
+        out["files"][path.name] = {"columnminer_s": cm, "pylhe_s": py, "ratio": py / cm}
+    with tempfile.TemporaryDirectory() as tmp:
+        if big is None:
+            big = make_big(
+                DATA / "lhe" / "testfile-madgraph-2.2.1-Z-mlm.lhe.gz", big_copies, Path(tmp) / "z.lhe"
+            )
+        mb = raw_size(big) / 1e6
+        runs: dict[str, list[tuple[float, float, float]]] = {m: [] for m in ("read1", "read2", "iter")}
+        for _ in range(repeats):
+            for mode in runs:
+                runs[mode].append(probe(mode, str(big), 100_000))
+        med = {m: [statistics.median(x[k] for x in r) for k in range(3)] for m, r in runs.items()}
+        arrays = med["read2"][2]
+        out["big"] = {
+            "path": str(big),
+            "mb": mb,
+            "arrays_mib": arrays,
+            **{f"{m}_mb_s": mb / med[m][1] for m in runs},
+            **{f"{m}_peak_mib": med[m][0] for m in runs},
+            "read2_peak_over_arrays": med["read2"][0] / arrays,
+        }
+    out["load_after"] = os.getloadavg()
+    return out
+
+
+_MADGRAPH_FILES = ("testfile-madgraph-2.2.1-Z-mlm.lhe.gz", "testfile-madgraph5-3.5.8-pp_to_jj.lhe.gz")
 
 
 def main(argv: list[str] | None = None) -> int:

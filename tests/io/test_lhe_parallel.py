@@ -78,3 +78,33 @@ def test_drop_mode_of_a_valid_file_lists_no_dropped_events():
     ev = read_lhe(example_lhe_file(), invalid="drop")
     assert ev.attrs["lhe_dropped_events"] == [] and len(ev) == 2
     assert np.isnan(ev.weights.bsm[1])
+
+
+@pytest.mark.parametrize("block", [1 << 12, 1 << 16])
+def test_streamed_blocks_from_the_buffer_pool(lhe_file, lhe_name, block, monkeypatch):
+    """Files read block by block into pooled buffers (not whole), plain and gzip, with events larger than
+    a block (pp -> jj: 145 weights, about 6 kB an event): the sequential reader's arrays."""
+    import columnminer.io._lhe_parallel as parallel
+
+    monkeypatch.setattr(parallel, "_WHOLE_BELOW", 0)
+    path = lhe_file(lhe_name)
+    out = read_all(path, threads=2, block=block)
+    assert out is not None
+    assert _same(out, _sequential(path))
+
+
+def test_byte_source_readinto_fills_the_buffer(lhe_file, tmp_path):
+    """ByteSource.readinto gives the bytes of the file, plain or gzip, whatever the buffer size."""
+    from columnminer.io._lhe_source import ByteSource
+
+    data = gzip.open(lhe_file("testfile-madgraph-2.2.1-Z-mlm.lhe.gz")).read()[: 3 << 20]
+    plain, packed = tmp_path / "a.lhe", tmp_path / "a.lhe.gz"
+    plain.write_bytes(data)
+    packed.write_bytes(gzip.compress(data, 1))
+    for path, prefetch in ((plain, False), (packed, True), (packed, False)):
+        src = ByteSource(path, 1 << 16, prefetch=prefetch)
+        got, buf = [], np.empty(50_000, np.uint8)
+        while n := src.readinto(buf):
+            got.append(buf[:n].tobytes())
+        src.close()
+        assert b"".join(got) == data

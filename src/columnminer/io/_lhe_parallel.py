@@ -1,12 +1,13 @@
 """Whole-file LHE reading on all cores: byte blocks cut at event boundaries, parsed by the kernel in threads.
 
-The text is read block by block (gzip decompressed by :class:`~._lhe_source.ByteSource`'s background thread,
-overlapping the parse); each block ends just after an ``</event>`` and is parsed by the numba kernel
-(``nogil=True``) in a thread pool, while the main thread checks the results in file order and moves the
-columns of each block into per-field lists. The final arrays are concatenated field by field, each list
-freed as soon as its column is built, so the peak memory is the returned arrays plus one column plus the
-blocks in flight (the text of the file is never held whole, unless it is small); glibc's ``malloc_trim``
-after each block returns the freed blocks to the system.
+Small files are decompressed whole (libdeflate) and cut into views; larger ones are read block by block
+straight into a small pool of reused buffers (plain text: ``readinto``, no intermediate copy; gzip:
+decompressed by :class:`~._lhe_source.ByteSource`'s background thread, overlapping the parse). Each block
+ends just after an ``</event>`` and is parsed by the numba kernel (``nogil=True``) in a thread pool, while
+the main thread checks the results in file order and copies the columns of each block straight into the
+final arrays (:class:`_Columns`: allocated once from an estimate of the event count, grown if needed,
+trimmed in place at the end). So the text is copied once at most, the columns once, nothing is
+concatenated at the end, and the peak memory is the returned arrays plus the blocks in flight.
 
 Anything unusual -- a malformed or invalid event, an undeclared weight id, an event larger than a block,
 a file without its closing tag -- makes :func:`read_all` return None, and the caller reads the file with the
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 _WHOLE_BELOW = 64 << 20  # smaller files are decompressed in one go (fast libdeflate path)
 _MIN_BLOCK, _MAX_BLOCK = 1 << 20, 4 << 20
 _END_EVENT = b"</event>"
-_TRIM_EVERY = 8  # blocks between two malloc_trim calls (each costs page faults later)
 
 
 class _Fallback(Exception):
@@ -57,32 +57,95 @@ def _load_malloc_trim():
 _MALLOC_TRIM = _load_malloc_trim()
 
 
-def _blocks(source: ByteSource, data, pos: int, block: int) -> Iterator[tuple[np.ndarray, int, int, bool]]:
-    """(bytes as uint8, start, end, last) of consecutive blocks from ``data[pos:]`` on; every block but
-    the last ends just after an ``</event>`` (the last one runs to the end of the file)."""
-    exhausted = False
-    while True:
-        want = block
-        while True:
-            while not exhausted and len(data) - pos < want:
-                new = source.read()
-                if not new:
-                    exhausted = True
+class _Blocks:
+    """Consecutive byte blocks of the text after the header; every block but the last ends just after an
+    ``</event>`` (the last one runs to the end of the file).
+
+    When the header read brought the whole text (small files) the blocks are views of it. Otherwise each
+    block is read straight into a buffer from a small pool (the part of an event cut by the previous
+    block is copied to its start), and :meth:`release` hands the buffer back once its events are taken:
+    no per-block allocation, so no page faults and no copies of the text beyond the read itself.
+    """
+
+    def __init__(self, source: ByteSource, data, pos: int, block: int) -> None:
+        self.source, self.block = source, block
+        self._pool: list[np.ndarray] = []
+        self.whole = source.in_memory  # everything is in ``data`` already
+        self._data, self._pos = data, pos
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, int, int, bool]]:
+        return self._views() if self.whole else self._pooled()
+
+    def _views(self) -> Iterator[tuple[np.ndarray, int, int, bool]]:
+        data, pos, block = self._data, self._pos, self.block
+        arr = np.frombuffer(data, np.uint8)
+        while len(data) - pos > block:
+            end = data.rfind(_END_EVENT, pos, pos + block)
+            if end < 0:  # an event larger than the block
+                end = data.find(_END_EVENT, pos + block)
+                if end < 0:
                     break
-                data = data[pos:] + new
-                pos = 0
+            end += len(_END_EVENT)
+            yield arr, pos, end, False
+            pos = end
+        yield arr, pos, len(data), True
+
+    def _buffer(self, size: int) -> np.ndarray:
+        while self._pool:
+            buf = self._pool.pop()
+            if len(buf) >= size:
+                return buf
+        return np.empty(size, np.uint8)
+
+    def release(self, arr: np.ndarray) -> None:
+        """Hand a block's buffer back to the pool (its events have been taken)."""
+        if not self.whole and len(arr) == self.block:
+            self._pool.append(arr)
+
+    def _pooled(self) -> Iterator[tuple[np.ndarray, int, int, bool]]:
+        carry = np.frombuffer(self._data, np.uint8)[self._pos :].copy()
+        self._data = None
+        want = self.block
+        buf = self._buffer(want)
+        while True:
+            if len(carry) > len(buf):  # an event larger than a block
+                want = max(2 * want, len(carry) + self.block)
+                buf = np.empty(want, np.uint8)
+            n = len(carry)
+            buf[:n] = carry
+            exhausted = False
+            while True:
+                while n < len(buf):
+                    k = self.source.readinto(buf[n:])
+                    if not k:
+                        exhausted = True
+                        break
+                    n += k
+                end = len(buf) if exhausted else _rfind_end(buf, n)
+                if exhausted or end >= 0:
+                    break
+                grown = np.empty(2 * len(buf), np.uint8)  # no </event> in the block: a larger one
+                grown[:n] = buf[:n]
+                buf = grown
             if exhausted:
-                end = len(data)
-                break
-            end = data.rfind(_END_EVENT, pos, pos + want)
-            if end >= 0:
-                end += len(_END_EVENT)
-                break
-            want *= 2  # an event larger than the block
-        yield np.frombuffer(data, np.uint8), pos, end, exhausted
-        if exhausted:
-            return
-        pos = end
+                yield buf, 0, n, True
+                return
+            carry = buf[end:n].copy()
+            yield buf, 0, end, False
+            buf = self._buffer(self.block)
+
+
+def _rfind_end(buf: np.ndarray, n: int) -> int:
+    """Offset just after the last ``</event>`` of ``buf[:n]``, or -1."""
+    window = 1 << 16
+    while True:
+        lo = max(n - window, 0)
+        k = memoryview(buf)[lo:n].tobytes().rfind(_END_EVENT)
+        if k >= 0:
+            return lo + k + len(_END_EVENT)
+        if lo == 0:
+            return -1
+        window *= 4
 
 
 def _parse_block(reader: LHEChunkReader, arr: np.ndarray, start: int, end: int, last: bool) -> list[tuple]:
@@ -109,53 +172,82 @@ def _parse_block(reader: LHEChunkReader, arr: np.ndarray, start: int, end: int, 
 
 
 class _Columns:
-    """The columns of the events read so far, one list of per-block arrays per field."""
+    """The final columns, filled block by block in file order.
 
-    def __init__(self) -> None:
-        self.info: list[list[np.ndarray]] = [[] for _ in range(6)]
-        self.parts: list[list[np.ndarray]] = [[] for _ in range(13)]
-        self.counts: list[np.ndarray] = []
-        self.weights: dict[str, list[np.ndarray]] = {}
-        self.n = 0
-        self.blocks = 0
+    Each column is allocated once, with room for the events the file is expected to hold (extrapolated
+    from the bytes parsed so far to ``text_size``; untouched pages cost no memory), grown in place
+    (``realloc``) when the estimate falls short and trimmed to size at the end: no per-block copies, no
+    concatenation, peak memory the returned arrays plus the blocks in flight.
+    """
 
-    def add(self, piece: Piece) -> None:
-        """Append a block's events (integer columns converted, every column copied out of the tables)."""
+    def __init__(self, ids: list[str], text_size: int) -> None:
+        self.ids = ids
+        self.text_size = max(int(text_size), 1)
+        self.info: list[np.ndarray] = [np.empty(0, np.int64 if k < 2 else np.float64) for k in range(6)]
+        self.parts: list[np.ndarray] = [
+            np.empty(0, np.int64 if k < INT_PARTICLE else np.float64) for k in range(13)
+        ]
+        self.counts = np.empty(0, np.int64)
+        self.weights: list[np.ndarray] = [np.empty(0, np.float64) for _ in ids]
+        self.n = self.n_part = self.bytes = 0
+
+    def _capacity(self, have: int, need: int, done: int) -> int:
+        """New length of a column holding ``have`` rows that must hold ``need`` (``done`` so far)."""
+        guess = int(done * self.text_size / max(self.bytes, 1) * 1.05) + 1024
+        return max(need, guess, have + have // 4)
+
+    def add(self, piece: Piece, n_bytes: int) -> None:
+        """Copy a block's events (``n_bytes`` of text) into the columns (integer columns converted)."""
+        self.bytes += n_bytes
+        n, m = piece.n, piece.parts.shape[1]
+        a, b = self.n, self.n_part
+        if a + n > len(self.counts):
+            cap = self._capacity(len(self.counts), a + n, a + n)
+            self.info = [_grown(c, cap) for c in self.info]
+            self.weights = [_grown(c, cap) for c in self.weights]
+            self.counts = _grown(self.counts, cap)
+        if b + m > len(self.parts[0]):
+            self.parts = [_grown(c, self._capacity(len(c), b + m, b + m)) for c in self.parts]
         for k in range(6):
-            self.info[k].append(np.array(piece.info[k], np.int64 if k < 2 else np.float64))
+            self.info[k][a : a + n] = piece.info[k]
         for k in range(13):
-            self.parts[k].append(np.array(piece.parts[k], np.int64 if k < INT_PARTICLE else np.float64))
-        self.counts.append(np.array(piece.counts, np.int64))
-        for wid, col in piece.weights.items():
-            self.weights.setdefault(wid, []).append(np.array(col, np.float64))
-        self.n += piece.n
+            self.parts[k][b : b + m] = piece.parts[k]
+        self.counts[a : a + n] = piece.counts
+        for k, wid in enumerate(self.ids):
+            self.weights[k][a : a + n] = piece.weights[wid]
+        self.n, self.n_part = a + n, b + m
 
-    def build(self, ids: list[str], path: str) -> ak.Array:
-        """The event array; each field's list is freed as soon as its column is concatenated."""
-        info = [_concat(self.info, k) for k in range(6)]
-        parts = [_concat(self.parts, k) for k in range(13)]
-        counts = np.concatenate(self.counts) if self.counts else np.empty(0, np.int64)
-        self.counts = []
-        weights = []
-        for wid in ids:
-            weights.append(_concat([self.weights.pop(wid, [])], 0))
-        return build_array(info, counts, parts, ids, weights, path, 0)
+    def build(self, path: str) -> ak.Array:
+        """The event array (every column trimmed to its length in place)."""
+        for col in (*self.info, self.counts, *self.weights):
+            col.resize(self.n, refcheck=False)
+        for col in self.parts:
+            col.resize(self.n_part, refcheck=False)
+        _trim()
+        return build_array(self.info, self.counts, self.parts, self.ids, self.weights, path, 0)
 
 
-def _concat(lists: list[list[np.ndarray]], k: int) -> np.ndarray:
-    """The concatenation of ``lists[k]``, which is emptied (its memory handed back)."""
-    cols, lists[k] = lists[k], []
-    out = cols[0] if len(cols) == 1 else np.concatenate(cols) if cols else np.empty(0)
-    del cols
-    _trim()
+def _grown(col: np.ndarray, size: int) -> np.ndarray:
+    """``col`` in a new uninitialised array of length ``size`` (resize would zero the tail, touching it)."""
+    out = np.empty(size, col.dtype)
+    out[: len(col)] = col
     return out
 
 
 def _trim() -> None:
-    """Hand freed heap memory back to the system (glibc keeps the holes of freed blocks otherwise: its mmap
-    threshold grows with the block size, and the peak memory doubles)."""
+    """Hand freed heap memory back to the system (glibc keeps the holes of freed blocks otherwise)."""
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
+
+
+def _text_size(path: str | os.PathLike, size: int) -> int:
+    """Expected size of the decompressed text: the gzip trailer's (modulo 4 GiB) or the file size."""
+    with open(path, "rb") as fh:
+        if fh.read(2) != b"\x1f\x8b" or size < 18:
+            return size
+        fh.seek(-4, os.SEEK_END)
+        isize = int.from_bytes(fh.read(4), "little")
+    return isize if isize > size else 4 * size
 
 
 def read_all(
@@ -165,27 +257,31 @@ def read_all(
     the sequential reader must do it (see the module docstring). The layout is that of ``read_lhe``."""
     threads = available_cpus() if threads is None else max(int(threads), 1)
     size = file_size(path)
+    gzip = _is_gzip(path)
     if block is None:
         block = int(min(max(size // (4 * threads), _MIN_BLOCK), _MAX_BLOCK))
-    whole = size < (_WHOLE_BELOW // 4 if _is_gzip(path) else _WHOLE_BELOW)  # gzip: about 4x in text
-    source = ByteSource(path, block, prefetch=size > _MIN_BLOCK and not whole, whole=whole)
+    whole = size < (_WHOLE_BELOW // 4 if gzip else _WHOLE_BELOW)  # gzip: about 4x in text
+    source = ByteSource(path, block, prefetch=gzip and size > _MIN_BLOCK and not whole, whole=whole)
     try:
         header, buf, head_len = read_header(source)
         reader = LHEChunkReader(path, header, buf, source, 0, "raise")
-        columns = _Columns()
+        columns = _Columns(reader.ids, _text_size(path, size) - head_len)
+        blocks = _Blocks(source, buf, head_len, block)
         with ThreadPoolExecutor(threads) as pool:
             pending: deque = deque()
             try:
-                for arr, start, end, last in _blocks(source, buf, head_len, block):
-                    pending.append((arr, pool.submit(_parse_block, reader, arr, start, end, last)))
+                for arr, start, end, last in blocks:
+                    pending.append(
+                        (arr, end - start, pool.submit(_parse_block, reader, arr, start, end, last))
+                    )
                     while len(pending) > threads + 1:
-                        _finish(reader, columns, *pending.popleft())
+                        _finish(reader, columns, blocks, *pending.popleft())
                 while pending:
-                    _finish(reader, columns, *pending.popleft())
+                    _finish(reader, columns, blocks, *pending.popleft())
             finally:
-                for _, future in pending:
+                for *_, future in pending:
                     future.cancel()
-        return columns.build(reader.ids, str(path))
+        return columns.build(str(path))
     except _Fallback as why:
         log.debug("%s: parallel read not possible (%s); reading sequentially", path, why)
         return None
@@ -193,18 +289,19 @@ def read_all(
         source.close()
 
 
-def _finish(reader: LHEChunkReader, columns: _Columns, arr: np.ndarray, future) -> None:
+def _finish(
+    reader: LHEChunkReader, columns: _Columns, blocks: _Blocks, arr: np.ndarray, size: int, future
+) -> None:
     """Check the kernel results of one block in file order and add its events to ``columns``."""
-    for pos, res in future.result():
+    results = future.result()
+    for k, (pos, res) in enumerate(results):
         if res[10].shape[1]:  # undeclared weight ids: the sequential reader learns them in order
             raise _Fallback("undeclared weight ids")
         _, _, piece = reader.finish(arr, pos, res)
         if reader.pending_error is not None:
             raise _Fallback("invalid event")
-        columns.add(piece)
-    columns.blocks += 1
-    if columns.blocks % _TRIM_EVERY == 0:
-        _trim()
+        columns.add(piece, size if k == 0 else 0)
+    blocks.release(arr)
 
 
 def _is_gzip(path: str | os.PathLike) -> bool:

@@ -111,6 +111,8 @@ class ByteSource:
         self.truncated_gzip = False
         self.eof = False
         self._pending = b""
+        self._left: bytes | bytearray = b""  # decompressed bytes not yet handed out by readinto
+        self._left_pos = 0
         self._queue: queue.Queue | None = None
         self._stop = threading.Event()
         self._whole = _read_whole(self._fh, self._gzip) if whole else None
@@ -151,6 +153,42 @@ class ByteSource:
         if not data:
             self._queue.put((b"", None))  # stay at the end for later calls
         return data
+
+    @property
+    def in_memory(self) -> bool:
+        """True when the file was decompressed whole and :meth:`read` has handed it out."""
+        return self._whole is not None and self.eof
+
+    def readinto(self, out) -> int:
+        """Fill the writable buffer ``out`` (a memoryview or uint8 array) with the next decompressed bytes,
+        as many as it holds unless the file ends first; the number written (0 at the end).
+
+        Plain files without a prefetch thread are read straight into ``out`` (no intermediate copy); gzip
+        blocks are copied in from the decompressed block, keeping what does not fit for the next call.
+        """
+        out = memoryview(out).cast("B")
+        if self._queue is None and not self._gzip and self._whole is None:
+            if self.eof:
+                return 0
+            total = 0
+            while total < len(out):  # a regular file fills the buffer but at its end
+                k = self._fh.readinto(out[total:])
+                if not k:
+                    self.eof = True
+                    break
+                total += k
+            return total
+        total = 0
+        while total < len(out):
+            if self._left_pos >= len(self._left):
+                self._left, self._left_pos = self.read(), 0
+                if not self._left:
+                    break
+            take = min(len(out) - total, len(self._left) - self._left_pos)
+            out[total : total + take] = memoryview(self._left)[self._left_pos : self._left_pos + take]
+            total += take
+            self._left_pos += take
+        return total
 
     def _read(self) -> bytes:
         if not self._gzip:
