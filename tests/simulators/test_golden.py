@@ -356,3 +356,43 @@ def test_cli_simulate(tmp_path, capsys):
     assert (
         main(["simulate", "golden", "--events", "5", "--out", str(tmp_path / "b"), "--benchmark", "x"]) == 2
     )
+
+
+def test_simulate_golden_background_thread_writes_the_sequential_bytes(tmp_path, setup, channel):
+    """The background is generated and written by a second thread while the signal is generated: its file
+    holds exactly the bytes of generating and writing it alone, and the summary keeps its key order."""
+    from columnminer.simulators._events import param_card
+    from columnminer.simulators.golden import _LHEFiles
+
+    info = simulate_golden(
+        setup, 300, tmp_path / "run", seed=5, n_background=200, channel=channel, scale_variations=(0.5, 2)
+    )
+    momenta, sigma = background_events(200, seed=5 + 1_000_003, ew=channel.ew)
+    card = param_card(setup, np.zeros(2), channel.ew)
+    writer = _LHEFiles(tmp_path / "alone", ".lhe.gz", card, setup, (0.5, 2))
+    (tmp_path / "alone").mkdir()
+    path, scales = writer.background(momenta, sigma, 5 + 1_000_003)
+    with open(path, "rb") as alone, open(info["files"]["background"], "rb") as threaded:
+        assert alone.read() == threaded.read()
+    assert list(info["scale_variations"]) == [
+        "points",
+        "weight_ids",
+        "signal_cross_section_pb",
+        "background_cross_section_pb",
+    ]
+    assert info["scale_variations"]["background_cross_section_pb"] == scales
+    assert info["background_cross_section_pb"] == sigma
+    sequential = simulate_golden(
+        setup,
+        300,
+        tmp_path / "seq",
+        seed=5,
+        n_background=200,
+        channel=channel,
+        scale_variations=(0.5, 2),
+        parallel_background=False,
+    )
+    for label in ("signal", "background"):
+        with open(info["files"][label], "rb") as a, open(sequential["files"][label], "rb") as b:
+            assert a.read() == b.read()
+    assert sequential["scale_variations"] == info["scale_variations"]

@@ -16,6 +16,7 @@ exactly ``fmt % tuple(row)``.
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 from typing import NamedTuple
@@ -134,7 +135,10 @@ def _two_prod(a, b):
 def _exp_digits(a, prec, p10_hi, p10_lo):
     """(digits, exponent, ok) with |x| ~ digits * 10^(exponent - prec), digits in [10^prec, 10^(prec+1)),
     correctly rounded; ok is False where the rounding cannot be decided safely (then use Python)."""
-    e10 = int(np.floor(np.log10(a)))
+    # first guess of the decimal exponent from the binary one: floor((e2 - 1) log10 2) is the exact
+    # exponent or one below it (a in [2^(e2-1), 2^e2)); the loop below moves it up when needed
+    e2 = math.frexp(a)[1]
+    e10 = math.floor((e2 - 1) * 0.30102999566398120)
     low = 10.0**prec
     for _ in range(3):
         k = prec - e10 - _POW_MIN

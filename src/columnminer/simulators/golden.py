@@ -43,6 +43,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -296,20 +297,11 @@ class GoldenChannel:
         :math:`p(z|\theta_s)`. As in MadGraph's reweighting, the weight at benchmark b is
         :math:`w_b = \sigma(\theta_s)\, |M(z|\theta_b)|^2 / |M(z|\theta_s)|^2` (pb).
         """
-        names = list(setup.parameter_space.parameter_names)
-        if names != ["a2", "a3"]:
-            raise SimulationError(f"the golden channel needs parameters ['a2', 'a3'], the setup has {names}")
         n_events = int(n_events)
-        if n_events < 1:
-            raise SimulationError(f"n_events must be positive, got {n_events}")
+        theta_s = self._sampling_theta(setup, n_events, sampling_benchmark)
         benchmarks = setup.parameter_space.benchmarks
-        if sampling_benchmark not in benchmarks:
-            raise SimulationError(
-                f"unknown sampling benchmark {sampling_benchmark!r}; the setup has {list(benchmarks)}"
-            )
         bench_names = [b.name for b in benchmarks.values() if not b.is_nuisance]
         thetas = setup.parameter_space.benchmark_array(bench_names)
-        theta_s = benchmarks[sampling_benchmark].as_array(names)
         c_s = self.couplings(theta_s)
         rng = np.random.default_rng(seed)
 
@@ -358,6 +350,21 @@ class GoldenChannel:
             channel=self,
         )
 
+    @staticmethod
+    def _sampling_theta(setup: AnalysisSetup, n_events: int, sampling_benchmark: str) -> np.ndarray:
+        """Check the arguments of :meth:`generate`; returns theta = (a2, a3) of ``sampling_benchmark``."""
+        names = list(setup.parameter_space.parameter_names)
+        if names != ["a2", "a3"]:
+            raise SimulationError(f"the golden channel needs parameters ['a2', 'a3'], the setup has {names}")
+        if n_events < 1:
+            raise SimulationError(f"n_events must be positive, got {n_events}")
+        benchmarks = setup.parameter_space.benchmarks
+        if sampling_benchmark not in benchmarks:
+            raise SimulationError(
+                f"unknown sampling benchmark {sampling_benchmark!r}; the setup has {list(benchmarks)}"
+            )
+        return benchmarks[sampling_benchmark].as_array(names)
+
     def _to_lab(self, rng: np.random.Generator, rest_momenta: np.ndarray) -> np.ndarray:
         """Boost rest-frame decays to the lab and build the full particle record [n, 10, 4]."""
         n = rest_momenta.shape[0]
@@ -384,6 +391,7 @@ def simulate_golden(
     channel: GoldenChannel | None = None,
     gzip: bool = True,
     scale_variations: Sequence[float] | None = None,
+    parallel_background: bool = True,
 ) -> dict[str, Any]:
     """Generate signal and background, write both as MadGraph-style LHE plus the setup JSON; one call.
 
@@ -397,6 +405,10 @@ def simulate_golden(
     both files: the nominal plus every other (k_R, k_F) combination (1 always among the factors), 9 weights
     for (0.5, 1, 2); the summary then lists the points and the varied cross sections under
     ``scale_variations``.
+
+    ``parallel_background`` (default True) generates and writes the background in a second thread while the
+    signal is generated and written (the files are independent, each from its own random stream: the bytes
+    are the same either way); False runs the two one after the other.
 
     Example:
         >>> import tempfile
@@ -414,25 +426,31 @@ def simulate_golden(
     suffix = ".lhe.gz" if gzip else ".lhe"
     if scale_variations is not None:
         scale_points(scale_variations)  # raises on bad factors before anything is generated
-    start = time.perf_counter()
-    sample = channel.generate(setup, n_events, sampling_benchmark, seed=seed)
-    t_generate = time.perf_counter() - start
-    sigma = float(sample.cross_section(sample.sampling_theta))
-    sigma_error = float(sample.cross_section_error(sample.sampling_theta))
-    writer = _LHEFiles(
-        out, suffix, param_card(setup, sample.sampling_theta, channel.ew), setup, scale_variations
-    )
-    start = time.perf_counter()
-    files, scale_summary = writer.signal(sample, channel, sigma, sigma_error, seed)
     n_background = n_events if n_background is None else int(n_background)
-    background_sigma = None
-    if n_background > 0:
-        bkg_seed = None if seed is None else seed + 1_000_003
-        momenta, background_sigma = background_events(
-            n_background, seed=bkg_seed, cross_section_pb=background_cross_section_pb, ew=channel.ew
-        )
-        files["background"] = writer.background(momenta, background_sigma, bkg_seed, scale_summary)
-    t_write = time.perf_counter() - start
+    bkg_seed = None if seed is None else seed + 1_000_003
+    theta_s = channel._sampling_theta(setup, int(n_events), sampling_benchmark)  # raises before any work
+    writer = _LHEFiles(out, suffix, param_card(setup, theta_s, channel.ew), setup, scale_variations)
+    # the background (its own random stream) is generated and written by a second thread while the signal
+    # is generated and written here: the two files are independent, so their bytes do not change
+    with ThreadPoolExecutor(1, thread_name_prefix="golden-background") as pool:
+        background = None
+        args = (n_background, bkg_seed, background_cross_section_pb, channel.ew)
+        if n_background > 0 and parallel_background:
+            background = pool.submit(writer.background_file, *args)
+        start = time.perf_counter()
+        sample = channel.generate(setup, n_events, sampling_benchmark, seed=seed)
+        t_generate = time.perf_counter() - start
+        sigma = float(sample.cross_section(sample.sampling_theta))
+        sigma_error = float(sample.cross_section_error(sample.sampling_theta))
+        start = time.perf_counter()
+        files, scale_summary = writer.signal(sample, channel, sigma, sigma_error, seed)
+        background_sigma = None
+        if n_background > 0:
+            result = background.result() if background is not None else writer.background_file(*args)
+            files["background"], background_sigma, background_scales = result
+            if background_scales is not None:
+                scale_summary["background_cross_section_pb"] = background_scales
+        t_write = time.perf_counter() - start
     files["setup"] = str(setup.save(out / "setup.json"))
     summary = {
         "generator": f"columnminer {__version__} golden channel",
@@ -515,22 +533,31 @@ class _LHEFiles:
         )
         return {"signal": str(path)}, scale_summary
 
+    def background_file(
+        self, n_events: int, seed: int | None, cross_section_pb: float, ew: ElectroweakParameters
+    ) -> tuple[str, float, dict[str, float] | None]:
+        """Generate (:func:`background_events`) and write the background file: (path, its cross section in
+        pb, the cross sections of its scale weights or None without scale variations)."""
+        momenta, sigma = background_events(n_events, seed=seed, cross_section_pb=cross_section_pb, ew=ew)
+        path, scales = self.background(momenta, sigma, seed)
+        return path, sigma, scales
+
     def background(
-        self, momenta: np.ndarray, sigma: float, seed: int | None, scale_summary: dict[str, Any]
-    ) -> str:
-        """Write the background file (weight ``sigma`` at every physics benchmark); returns its path."""
+        self, momenta: np.ndarray, sigma: float, seed: int | None
+    ) -> tuple[str, dict[str, float] | None]:
+        """Write the background file (weight ``sigma`` at every physics benchmark); returns its path and the
+        cross sections of its scale weights (pb; None without scale variations)."""
         n = momenta.shape[0]
         four_lepton = momenta[:, BACKGROUND_LEPTONS].sum(axis=1)
         m4l = np.sqrt(np.maximum(four_lepton[:, 0] ** 2 - np.sum(four_lepton[:, 1:] ** 2, axis=1), 0.0))
         names = [b.name for b in self.setup.parameter_space.benchmarks.values() if not b.is_nuisance]
         weights = {name: np.full(n, sigma) for name in names}
+        scales = None
         if self.points is not None:
             pt = np.hypot(four_lepton[:, 1], four_lepton[:, 2])
             varied = scale_weights(np.full(n, sigma), pt, self.variations, QQZZ_SCALES)
             weights = _add_weights(weights, varied)
-            scale_summary["background_cross_section_pb"] = {
-                wid: float(np.mean(w)) for wid, w in varied.items()
-            }
+            scales = {wid: float(np.mean(w)) for wid, w in varied.items()}
         path = write_events(
             self.out / f"background{self.suffix}",
             momenta,
@@ -546,7 +573,7 @@ class _LHEFiles:
             2,
             self.groups,
         )
-        return str(path)
+        return str(path), scales
 
 
 def _add_weights(weights: dict[str, np.ndarray], extra: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
