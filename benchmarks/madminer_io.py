@@ -187,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mm-python", default="/tmp/madminer-venv/bin/python")
     parser.add_argument("--chunk-size", type=int, default=100_000)
     parser.add_argument("--n-events", type=int, default=0, help="time an N-event file made by MadMiner")
-    parser.add_argument("--work", help="folder for the files (an events.h5 there is reused); default a new one")
+    parser.add_argument(
+        "--work", help="folder for the files (an events.h5 there is reused); default a new one"
+    )
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     thetas = rng.uniform(-1, 1, size=(100, 2))

@@ -15,7 +15,8 @@ likelihood: bootstrap replicas, coverage by toys, toy-based Neyman critical valu
 
 from .._lazy import lazy_exports
 
-#: module -> the names it exports here (imported on first access: scipy and torch load only when needed).
+#: module -> the names it exports here, "*" for its whole ``__all__`` (imported on first access: scipy and torch
+#: load only when a name needs them).
 _EXPORTS = {
     ".areas": ["AreaEstimate", "format_value_error", "region_area", "region_areas"],
     ".binned": [
@@ -25,19 +26,7 @@ _EXPORTS = {
         "reduce_chunks",
         "weighted_quantile_edges",
     ],
-    ".fisher": [
-        "FisherInformation",
-        "InformationHistogram",
-        "detector_information",
-        "histogram_information",
-        "histogram_of_information",
-        "nuisance_constraint_information",
-        "profile_information",
-        "project_information",
-        "rate_information",
-        "sigma_and_dsigma",
-        "truth_information",
-    ],
+    ".fisher": "*",
     ".geometry": [
         "DistanceContours",
         "InformationMetric",
@@ -66,15 +55,10 @@ _EXPORTS = {
         "neyman_critical_values",
         "toy_coverage",
     ],
-    ".nuisance_fisher": ["binned_nuisance_modifiers", "truth_information_with_nuisances"],
-    ".systematic_bins": ["BinnedVariations", "binned_variations", "profile_binned_likelihood"],
+    ".nuisance_fisher": "*",
+    ".systematic_bins": "*",
     ".toys": ["CoverageResult", "coverage"],
-    ".truth_limits": [
-        "mixture_expected_limits",
-        "mixture_log_density",
-        "truth_expected_limits",
-        "truth_log_density",
-    ],
+    ".truth_limits": "*",
 }
 __getattr__, __dir__, _NAMES = lazy_exports(__name__, _EXPORTS)
 

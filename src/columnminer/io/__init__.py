@@ -2,25 +2,7 @@
 
 from .._lazy import lazy_exports
 
-# The LHE reader compiles numba kernels: it is imported on first use of one of its names.
-_LHE_NAMES = (
-    "LHEHeader",
-    "benchmark_weight_ids",
-    "benchmark_weights",
-    "count_lhe_events",
-    "iterate_lhe",
-    "lhe_to_dask",
-    "normalize_weights",
-    "pdf_sets",
-    "pdf_systematic",
-    "read_lhe",
-    "read_lhe_header",
-    "scale_weights",
-    "systematic_weights",
-    "variation_weight_ids",
-    "weight_scale_factor",
-)
+# The LHE reader compiles numba kernels: its names (every one of io.lhe's __all__) import it on first use.
+__getattr__, __dir__, _NAMES = lazy_exports(__name__, {".lhe": "*"})
 
-__getattr__, __dir__, _NAMES = lazy_exports(__name__, {".lhe": _LHE_NAMES})
-
-__all__: list[str] = [*_LHE_NAMES]
+__all__: list[str] = sorted(_NAMES)
