@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 __all__ = ["active_client", "compute"]
@@ -19,6 +20,8 @@ def active_client(client: Any = None) -> Any:
     """
     if client is not None:
         return client
+    if "distributed" not in sys.modules:  # no client can be active; importing distributed costs 0.3 s
+        return None
     try:
         from distributed import default_client
     except ImportError:  # pragma: no cover - distributed is a dependency

@@ -241,6 +241,7 @@ def truth_information(
         _fe.chunk_truth,
         c,
         dc,
+        store.n_events >= _fe.COMPILED_TRUTH_EVENTS,
         partition=partition,
         cuts=cuts,
         efficiencies=efficiencies,

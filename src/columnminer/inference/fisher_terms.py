@@ -17,6 +17,7 @@ from ..weights import theta_coefficients, theta_gradient_coefficients
 from .binned import ChunkColumns, reduce_chunks, weighted_quantile_edges
 
 __all__ = [
+    "COMPILED_TRUTH_EVENTS",
     "check_luminosity",
     "chunk_binned_truth",
     "chunk_moments",
@@ -300,14 +301,23 @@ def _truth_kernel(weights, c, dc, sums, gram):  # pragma: no cover - compiled; t
     return skipped
 
 
-def chunk_truth(columns: ChunkColumns, c: np.ndarray, dc: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+#: Events from which truth-level sums run in the compiled kernel: numba's first call in a process costs about
+#: 1 s (it loads the numba extensions of the environment: awkward, vector), the numpy path about 0.3 s per
+#: 10^6 events; below this many events numpy is faster in a fresh process.
+COMPILED_TRUTH_EVENTS = 3_000_000
+
+
+def chunk_truth(
+    columns: ChunkColumns, c: np.ndarray, dc: np.ndarray, compiled: bool = True
+) -> tuple[np.ndarray, np.ndarray, int]:
     r"""Sum over the events of one chunk of the truth-level terms :math:`\partial_i w\, \partial_j w / w`
     [P*P] (w = weights @ c in pb, :math:`\partial w` = weights @ dc^T), their Gram matrix [P*P, P*P], and the
     number of events skipped (w <= 0 with a non-zero gradient, or w < 0).
 
-    One pass over the weights in a compiled kernel that releases the GIL (no per-event temporaries), so
-    that threads share the work; equal to summing the terms with numpy up to rounding (another summation
-    order: relative differences of order 1e-15).
+    With ``compiled`` one pass over the weights in a compiled kernel that releases the GIL (no per-event
+    temporaries), so that threads share the work; otherwise numpy (per-event terms, then their sums and
+    ``f.T @ f``: no compilation, the choice for small stores, see :data:`COMPILED_TRUTH_EVENTS`). The two
+    agree up to rounding (another summation order: relative differences of order 1e-15).
 
     Example:
         >>> from columnminer.inference.binned import ChunkColumns
@@ -315,7 +325,12 @@ def chunk_truth(columns: ChunkColumns, c: np.ndarray, dc: np.ndarray) -> tuple[n
         >>> terms, gram, skipped = chunk_truth(columns, np.array([1.0, 0.0]), np.array([[-1.0, 1.0]]))
         >>> terms.tolist(), gram.tolist(), skipped
         ([1.0], [[1.0]], 0)
+        >>> chunk_truth(columns, np.array([1.0, 0.0]), np.array([[-1.0, 1.0]]), compiled=False)[0].tolist()
+        [1.0]
     """
+    if not compiled:
+        f, _, skipped = _truth_terms(columns, c, dc)
+        return f.sum(axis=0), f.T @ f, skipped
     weights = np.ascontiguousarray(columns.weights, dtype=np.float64)
     c = np.ascontiguousarray(c, dtype=np.float64)
     dc = np.ascontiguousarray(dc, dtype=np.float64)
