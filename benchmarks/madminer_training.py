@@ -3,7 +3,7 @@
 This is the MadMiner half of ``benchmarks/training.py``. It runs under MadMiner's own virtual environment
 (madminer is never installed next to columnminer) and prints one JSON line that the other script reads::
 
-    /work/mm-venv/bin/python benchmarks/madminer_training.py --npz DATA.npz \\
+    /tmp/madminer-venv/bin/python benchmarks/madminer_training.py --npz DATA.npz \\
         --method {alices,carl,rascal,sally} --epochs E --batch-size B --hidden 100,100 \\
         [--workdir DIR] [--evaluate-npz EVAL.npz --predictions OUT.npy] [--n-workers N] [--seed S] \\
         [--threads T]

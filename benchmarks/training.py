@@ -6,7 +6,7 @@ For each method (default ALICES, CARL, SALLY) this trains
   the GPU when ``torch.cuda.is_available()``;
 - MadMiner's estimator on the same arrays, same epochs, batch size and hidden layers, through
   ``benchmarks/madminer_training.py`` run by MadMiner's own interpreter (``--madminer-python``, default
-  ``/work/mm-venv/bin/python``; skipped when it does not exist or with ``--no-madminer``), once with its
+  ``/tmp/madminer-venv/bin/python``; skipped when it does not exist or with ``--no-madminer``), once with its
   default 8 data-loader worker processes and once with 0 (batches made in the main process: its fastest
   setting on a small machine). MadMiner keeps its other defaults (AMSGrad, learning rate 1e-3 -> 1e-4,
   25 % validation split with early stopping); columnminer uses the same defaults (its ``TrainingOptions``).
@@ -32,11 +32,37 @@ machinery lazily on the first optimiser step) and use ``--threads`` torch CPU th
 networks gain little from more, and one thread keeps timings on shared machines steadier). The machine
 may be shared, so repeat runs vary.
 
+``--speed`` (:func:`training_speed`, the function ``benchmarks/run.py`` can call) runs only the ALICES speed
+comparison of the issue: 10^5 samples, 10 epochs, each engine with its own defaults (columnminer's trainer
+runs small batches on one torch thread per training thread and validates epoch e in a second thread while
+epoch e + 1 trains; MadMiner with torch's default threads), and returns the numbers as a dict.
+
+Before / after (2026-12-07, the shared 2-core AMD EPYC VM, CPU only, torch 2.13; no GPU on this machine;
+ALICES, 10^5 samples, batch 128, hidden 100,100; HEAD from a ``git worktree`` against the working tree,
+sides alternating, 3 repeats each, medians, s/epoch):
+
+======================================  ==========================  ===========================
+side                                    2 epochs (load 4.9 -> 2.6)  10 epochs (load 2.0 -> 2.2)
+======================================  ==========================  ===========================
+columnminer before, torch's 2 threads   4.09 (15.3, 1.28, 4.09)     -
+columnminer before, 1 thread            1.15 (1.70, 1.15, 1.01)     1.04 (1.04, 1.05, 1.04)
+columnminer after (its defaults)        0.98 (1.03, 0.98, 0.92)     0.97 (1.05, 0.97, 0.94)
+MadMiner 0.9.6 default (8 workers)      16.9 (16.9, 43.0, 10.1)     -
+MadMiner 0.9.6 ``n_workers=0``          2.49 (2.23, 2.49, 3.95)     -
+======================================  ==========================  ===========================
+
+MadMiner's default / columnminer after: 17x in the same runs (10.75 s/epoch of the issue / 0.97: 11x);
+before, with torch's default threads, the two intra-op threads of the small operations spun against the
+other users of the machine (15 s/epoch in one run). CPU time per epoch, one thread, validation in line,
+interleaved at load 1.5-1.8: before 1.15 / 1.03 s, after 0.92 / 0.91 s (the fused optimiser and the
+score propagated forward); the background validation saves the rest where a second core is free.
+
 Usage::
 
     python benchmarks/training.py [--n-train 10000] [--epochs 20] [--batch-size 128] [--hidden 100,100]
         [--methods alices,carl,sally] [--threads 1] [--no-madminer] [--madminer-python PATH]
         [--madminer-workers N] [--no-gpu] [--json OUT.json]
+    python benchmarks/training.py --speed [--n-train 100000] [--epochs 10] [--repeats 3] [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -254,21 +280,115 @@ def summarise(key: tuple[str, str, str], values: list[dict]) -> dict:
     }
 
 
+DEFAULT_MADMINER_PYTHON = Path("/tmp/madminer-venv/bin/python")
+
+
+def _median_run(rows: list[dict], key: str = "seconds_per_epoch") -> float | None:
+    return float(np.median([row[key] for row in rows])) if rows else None
+
+
+def _gpu_rates(paths: dict[str, Path], n: int, epochs: int = 2) -> dict:
+    """samples/s of columnminer's default ALICES on the GPU and the CPU per batch size, and the smallest batch
+    size at which the GPU is faster (``"no GPU on this machine"`` without CUDA)."""
+    if not torch.cuda.is_available():
+        return {"gpu": "no GPU on this machine"}
+    rates = {}
+    for batch in (128, 512, 2048, 8192):
+        args = argparse.Namespace(epochs=epochs, batch_size=batch, hidden=(100, 100))
+        gpu, cpu = (run_columnminer("alices", paths, args, device, 0) for device in ("cuda", "cpu"))
+        rates[batch] = {"gpu": gpu["samples_per_second"], "cpu": cpu["samples_per_second"]}
+    beats = [batch for batch, rate in rates.items() if rate["gpu"] > rate["cpu"]]
+    return {
+        "gpu": torch.cuda.get_device_name(),
+        "samples_per_second_by_batch": rates,
+        "gpu_beats_cpu_from_batch": min(beats) if beats else None,
+        "n_train": n,
+    }
+
+
+def training_speed(
+    n_train: int = 100_000,
+    epochs: int = 10,
+    repeats: int = 3,
+    madminer_python: str | Path | None = DEFAULT_MADMINER_PYTHON,
+    madminer_workers: tuple[int, ...] = (8, 0),
+    seed: int = 0,
+    gpu: bool = True,
+    madminer_threads: int | None = None,
+) -> dict:
+    """ALICES training speed, columnminer's defaults against MadMiner 0.9.6's, as a dict (for
+    ``benchmarks/run.py``; ``python benchmarks/training.py --speed`` prints it).
+
+    Both train the Gaussian toy's ``n_train`` ALICES rows (:func:`make_data`; 75 % trained on, 25 % validated
+    every epoch) for ``epochs`` epochs with batches of 128 and two hidden layers of 100, each engine with
+    its own defaults otherwise: columnminer's ``ParameterizedRatioEstimator().train("alices", ...)`` (its
+    trainer uses one torch thread per training thread and validates on the second core), MadMiner's
+    through ``madminer_training.py`` in its own interpreter with its default data loader (8 worker
+    processes) and with ``n_workers=0``, with ``madminer_threads`` torch threads (None: torch's default, all
+    cores). The sides alternate ``repeats`` times
+    after an untimed warm-up; medians. Returns ``columnminer_s_per_epoch``, ``columnminer_samples_per_s``
+    (every row, trained or validated, per second), ``madminer_s_per_epoch`` (its default loader),
+    ``madminer_n_workers_0_s_per_epoch``, ``ratio`` (MadMiner's default / columnminer), ``ratio_n_workers_0``,
+    the load averages before and after, torch's threads, ``gpu`` (the GPU rates of :func:`_gpu_rates`, or
+    ``"no GPU on this machine"``) and the single runs.
+    """
+    use_madminer = madminer_python is not None and Path(madminer_python).exists()
+    args = argparse.Namespace(
+        epochs=epochs,
+        batch_size=128,
+        hidden=(100, 100),
+        threads=madminer_threads,
+        madminer_python=madminer_python,
+    )
+    load_before = os.getloadavg()
+    runs: dict[str, list[dict]] = {"columnminer": []}
+    with tempfile.TemporaryDirectory(prefix="cm-training-speed-") as tmp:
+        workdir = Path(tmp)
+        paths = make_data(workdir, n_train, seed)
+        warm_up(args, ["cpu"])
+        for _ in range(repeats):
+            runs["columnminer"].append(run_columnminer("alices", paths, args, "cpu", seed))
+            for workers in madminer_workers if use_madminer else ():
+                row = run_madminer("alices", paths, args, workdir, seed, workers)
+                runs.setdefault(f"madminer_n_workers_{workers}", []).append(row)
+        gpu_rates = _gpu_rates(paths, n_train) if gpu else {"gpu": "not measured"}
+    ours = _median_run(runs["columnminer"])
+    theirs = _median_run(runs.get("madminer_n_workers_8", []))
+    theirs_0 = _median_run(runs.get("madminer_n_workers_0", []))
+    return {
+        "work": f"ALICES training, {n_train} samples, {epochs} epochs, batch 128, hidden 100,100, CPU",
+        "columnminer_s_per_epoch": ours,
+        "columnminer_samples_per_s": n_train / ours,
+        "madminer_s_per_epoch": theirs,
+        "madminer_n_workers_0_s_per_epoch": theirs_0,
+        "ratio": None if theirs is None else theirs / ours,
+        "ratio_n_workers_0": None if theirs_0 is None else theirs_0 / ours,
+        "repeats": repeats,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "torch_threads": torch.get_num_threads(),
+        "madminer_torch_threads": madminer_threads or torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        **gpu_rates,
+        "runs": runs,
+    }
+
+
 def _hidden(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(",") if part.strip())
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-train", type=int, default=10_000)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--n-train", type=int, default=None, help="default 10000 (--speed: 100000)")
+    parser.add_argument("--epochs", type=int, default=None, help="default 20 (--speed: 10)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--hidden", type=_hidden, default=(100, 100))
     parser.add_argument("--methods", default="alices,carl,sally")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3, help="training seeds per engine (data fixed)")
     parser.add_argument("--no-madminer", action="store_true")
-    parser.add_argument("--madminer-python", type=Path, default=Path("/work/mm-venv/bin/python"))
+    parser.add_argument("--madminer-python", type=Path, default=DEFAULT_MADMINER_PYTHON)
     parser.add_argument(
         "--madminer-workers",
         default="8,0",
@@ -279,22 +399,42 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=1, help="torch CPU threads, both engines (0: torch's default)"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
-    args = parser.parse_args(argv)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = sorted(set(methods) - set(METHODS))
-    if unknown:
-        parser.error(f"unknown methods {unknown}; choose from {list(METHODS)}")
-    logging.basicConfig(level=logging.WARNING)
-    if args.threads == 0:
-        args.threads = None
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    parser.add_argument(
+        "--speed",
+        action="store_true",
+        help="only the ALICES speed comparison of speed() (--n-train, --epochs, --repeats; default "
+        "100000 samples, 10 epochs), printed as JSON",
+    )
+    return parser
 
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.no_gpu else [])
-    use_madminer = not args.no_madminer and args.madminer_python.exists()
-    if not args.no_madminer and not use_madminer:
-        print(f"# {args.madminer_python} not found: MadMiner rows skipped", file=sys.stderr)
-    mm_workers = [int(w) for w in str(args.madminer_workers).split(",") if w.strip()]
+
+def _speed_main(args: argparse.Namespace) -> int:
+    """``--speed``: :func:`training_speed` printed (and written to ``--json``) as JSON."""
+    result = training_speed(
+        n_train=args.n_train or 100_000,
+        epochs=args.epochs or 10,
+        repeats=args.repeats,
+        madminer_python=None if args.no_madminer else args.madminer_python,
+        madminer_workers=tuple(int(w) for w in str(args.madminer_workers).split(",") if w.strip()),
+        seed=args.seed,
+        gpu=not args.no_gpu,
+    )
+    text = json.dumps(result, indent=2, default=float)
+    print(text)
+    if args.json is not None:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+def _runs(
+    args: argparse.Namespace,
+    methods: list[str],
+    devices: list[str],
+    use_madminer: bool,
+    mm_workers: list[int],
+) -> dict[tuple[str, str, str], list[dict]]:
+    """Every training of the table: per method and repeat, columnminer on each device (and with physical
+    alpha units), then MadMiner with each number of loader workers."""
     runs: dict[tuple[str, str, str], list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="cm-training-") as tmp:
         workdir = Path(tmp)
@@ -315,7 +455,11 @@ def main(argv: list[str] | None = None) -> int:
                     runs.setdefault((method, row["engine"], row["device"]), []).append(row)
                 print(f"# done: {method} repeat {repeat + 1}/{args.repeats}", file=sys.stderr, flush=True)
 
-    rows = [summarise(key, values) for key, values in runs.items()]
+    return runs
+
+
+def _print_table(rows: list[dict], args: argparse.Namespace) -> None:
+    """The table of the summarised rows, with the speed against MadMiner's default loader."""
     mm_version = next((r["engine"].split()[1] for r in rows if r["engine"].startswith("madminer")), "")
     print(
         f"# Gaussian toy, {args.n_train} training samples, {args.epochs} epochs, batch {args.batch_size}, "
@@ -345,6 +489,33 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['samples_per_second']:>10.0f} {metric.get(row['method'], 'MSE log r'):<10} "
             f"{row['mse']:>9.4g} {row['mse_std']:>9.2g} {speed:>11}"
         )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.speed:
+        return _speed_main(args)
+    args.n_train = args.n_train or 10_000
+    args.epochs = args.epochs or 20
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        parser.error(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    logging.basicConfig(level=logging.WARNING)
+    if args.threads == 0:
+        args.threads = None
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.no_gpu else [])
+    use_madminer = not args.no_madminer and args.madminer_python.exists()
+    if not args.no_madminer and not use_madminer:
+        print(f"# {args.madminer_python} not found: MadMiner rows skipped", file=sys.stderr)
+    mm_workers = [int(w) for w in str(args.madminer_workers).split(",") if w.strip()]
+    runs = _runs(args, methods, devices, use_madminer, mm_workers)
+    rows = [summarise(key, values) for key, values in runs.items()]
+    _print_table(rows, args)
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0

@@ -189,3 +189,79 @@ def test_alpha_units_standardise_the_score_term():
     # per-parameter weights enter the score error component by component
     term = losses.score_mse(torch.ones(3, 2), torch.zeros(3, 2), torch.ones(3), scaled)
     assert term.item() == pytest.approx(float(scaled.sum()) / 2)
+
+
+# -- the mechanics of speed: they must not change what is computed ---------------------------------------------
+@pytest.mark.parametrize(
+    ("activation", "n_parameters", "hidden"),
+    [("silu", 1, (16, 16)), ("tanh", 2, (8,)), ("relu", 3, (8, 8)), ("sigmoid", 1, ()), ("gelu", 2, (8,))],
+)
+def test_forward_score_in_training_equals_reverse_mode(activation, n_parameters, hidden):
+    from columnminer.ml.base import value_and_gradient
+    from columnminer.ml.networks import RatioNetwork
+
+    torch.manual_seed(0)
+    net = RatioNetwork(2, n_parameters, hidden=hidden, activation=activation)
+    x, theta = torch.randn(32, 2), torch.randn(32, n_parameters)
+    batch = {"y": (torch.rand(32) < 0.5).float(), "r_xz": torch.rand(32) + 0.5}
+    batch["t_xz"] = torch.randn(32, n_parameters)
+    results = []
+    for training in (False, True):  # eval: reverse mode (double backward); train: forward-mode score
+        net.train(training)
+        net.zero_grad()
+        log_r, t_hat = value_and_gradient(lambda t: net(x, t), theta, create_graph=True)
+        losses.alices_loss(log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"])[0].backward()
+        results.append((log_r.detach(), t_hat.detach(), [p.grad.clone() for p in net.parameters()]))
+    (log_r0, t0, grads0), (log_r1, t1, grads1) = results
+    assert torch.equal(log_r0, log_r1)
+    torch.testing.assert_close(t1, t0, rtol=1e-5, atol=1e-6)
+    for g0, g1 in zip(grads0, grads1, strict=True):
+        torch.testing.assert_close(g1, g0, rtol=1e-4, atol=1e-6)
+
+
+def testlinked_score_is_what_autograd_returns():
+    from columnminer.ml.networks import RatioNetwork, linked_score
+
+    net = RatioNetwork(1, 2, hidden=(8,))
+    theta = torch.randn(5, 2, requires_grad=True)
+    log_r = net(torch.randn(5, 1), theta)
+    (reverse,) = torch.autograd.grad(log_r.sum(), theta, retain_graph=True)
+    assert torch.equal(linked_score(log_r, theta), reverse)
+    assert linked_score(2 * log_r, theta) is None and linked_score(log_r, theta.detach().clone()) is None
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"early_stopping_patience": 1, "early_stopping_tolerance": 0.0, "initial_lr": 0.5, "final_lr": 0.4}],
+)
+def test_background_validation_changes_nothing(monkeypatch, changes):
+    from columnminer.ml import trainer
+
+    options = TrainingOptions(n_epochs=8, batch_size=16, optimizer="adam", **changes)
+    outcomes = []
+    for background in (True, False):
+        monkeypatch.setattr(trainer, "BACKGROUND_VALIDATION", background)
+        model = _fresh()
+        history = train(model, _mse, _line(n=120, seed=3), options)
+        outcomes.append((model.weight.item(), model.bias.item(), history.to_dict() | {"seconds": 0}))
+    assert outcomes[0] == outcomes[1]
+    if changes:  # the patience ran out: the epoch trained meanwhile was dropped again
+        assert outcomes[0][2]["stopped_early"] and len(outcomes[0][2]["train_loss"]) < 8
+
+
+def test_small_batches_train_on_one_thread_and_restore_the_setting():
+    seen = []
+
+    def loss_fn(model, batch):
+        seen.append(torch.get_num_threads())
+        return _mse(model, batch)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train(
+            _fresh(), loss_fn, _line(n=40), TrainingOptions(n_epochs=2, batch_size=8)
+        )  # background validation
+        assert len(seen) == 2 * (4 + 2) and set(seen) == {1} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

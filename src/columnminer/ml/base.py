@@ -25,6 +25,7 @@ from torch import nn
 from .._version import __version__
 from ..errors import EstimatorError, EstimatorFormatError
 from .data import ColumnStatistics, TrainingData
+from .networks import linked_score
 from .scaling import Scaler
 from .trainer import LossFunction, TrainingHistory, TrainingOptions
 from .trainer import train as run_training
@@ -102,6 +103,9 @@ def value_and_gradient(
     """
     theta = theta.clone().requires_grad_(True)
     value = fn(theta)
+    linked = linked_score(value, theta) if create_graph else None
+    if linked is not None:  # a RatioNetwork in training mode propagated the score forward already
+        return value, linked
     (gradient,) = torch.autograd.grad(value.sum(), theta, create_graph=create_graph)
     return value, gradient
 

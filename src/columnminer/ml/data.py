@@ -279,7 +279,10 @@ class TrainingData:
         drop_last: bool = False,
         device: torch.device | str | None = None,
     ) -> Iterator[dict[str, torch.Tensor]]:
-        """Batches as dicts of float32 tensors (block shuffle when ``shuffle``; see the module docstring)."""
+        """Batches as dicts of float32 tensors (block shuffle when ``shuffle``; see the module docstring).
+
+        The rows of a shuffle buffer are converted to float32 (and moved to ``device``) once; the batches
+        are views of those tensors (read-only for the caller)."""
         if int(batch_size) < 1:
             raise EstimatorError(f"batch_size must be positive, got {batch_size}")
         batch_size = int(batch_size)
@@ -303,8 +306,10 @@ class TrainingData:
                 order = rng.permutation(n)
                 buffer = {k: v[order] for k, v in buffer.items()}
             n_full = n // batch_size * batch_size
-            for start in range(0, n_full, batch_size):
-                yield _to_tensors(buffer, slice(start, start + batch_size), device)
+            if n_full:  # the full batches: one float32 conversion (and transfer) per buffer, then views
+                tensors = _to_tensors(buffer, slice(0, n_full), device)
+                for start in range(0, n_full, batch_size):
+                    yield {k: v[start : start + batch_size] for k, v in tensors.items()}
             carry = {k: v[n_full:] for k, v in buffer.items()} if n_full < n else None
         if carry is not None and not drop_last:
             yield _to_tensors(carry, slice(None), device)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import EstimatorError
@@ -25,6 +26,7 @@ __all__ = [
     "RatioNetwork",
     "ScoreNetwork",
     "check_columns",
+    "linked_score",
     "make_activation",
     "select_observables",
 ]
@@ -161,8 +163,65 @@ class _InputNetwork(nn.Module):
         return 1
 
 
+#: d act(a) / d a from the pre-activation a and the activation h = act(a), for the activations whose
+#: derivative :meth:`RatioNetwork.forward_with_score` propagates forward.
+_DERIVATIVES = {
+    nn.Tanh: lambda a, h: 1.0 - h * h,
+    nn.Sigmoid: lambda a, h: h * (1.0 - h),
+    nn.ReLU: lambda a, h: (a > 0).to(a.dtype),
+    nn.SiLU: lambda a, h: h + torch.sigmoid(a) * (1.0 - h),  # s + a s (1 - s) with h = a s
+}
+
+
+class _ScoreLink(torch.autograd.Function):
+    """Identity on log r_hat whose gradient with respect to theta0 is the given (differentiable) score: the
+    autograd link that lets ``torch.autograd.grad(log_r.sum(), theta0, create_graph=True)`` return the score
+    propagated forward, so that the training loss needs a first-order backward instead of a double one."""
+
+    @staticmethod
+    def forward(ctx: Any, log_r: torch.Tensor, theta0: torch.Tensor, score: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(score)
+        ctx.theta_shape = theta0.shape
+        return log_r.view_as(log_r)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
+        (score,) = ctx.saved_tensors
+        return grad, (grad[:, None] * score).reshape(ctx.theta_shape), None
+
+
+def linked_score(value: torch.Tensor, theta: torch.Tensor) -> torch.Tensor | None:
+    """The score a :class:`RatioNetwork` in training mode linked to its output ``value`` as the gradient with
+    respect to the leaf ``theta`` (exactly what ``torch.autograd.grad(value.sum(), theta)`` returns, without
+    running the autograd engine); None when ``value`` is not such an output of ``theta``.
+
+    Example:
+        >>> net = RatioNetwork(1, 1, hidden=(4,)).train()
+        >>> x, theta = torch.zeros(3, 1), torch.ones(3, 1, requires_grad=True)
+        >>> log_r = net(x, theta)
+        >>> score = linked_score(log_r, theta)
+        >>> torch.allclose(score, torch.autograd.grad(log_r.sum(), theta)[0])
+        True
+        >>> linked_score(net.eval()(x, theta), theta) is None
+        True
+    """
+    node = value.grad_fn
+    if type(node) is not _ScoreLink._backward_cls:
+        return None
+    if getattr(node.next_functions[1][0], "variable", None) is not theta:
+        return None
+    return node.saved_tensors[0].reshape(theta.shape)
+
+
 class RatioNetwork(_InputNetwork):
     r"""log r_hat(x|theta0, theta_ref) = f(scaled x, scaled theta0): a ratio against a fixed reference theta1.
+
+    In training mode, with ``theta0`` requiring a gradient (the score term of ALICES, RASCAL, CASCAL), the
+    forward pass also propagates :math:`\partial/\partial\theta_0` through the network
+    (:meth:`forward_with_score`) and hands it to autograd as the gradient of the output with respect to
+    ``theta0``: the same score as reverse mode (to float rounding), but the loss that contains it trains with
+    a first-order backward instead of a double backward. Second derivatives with respect to ``theta0`` are
+    then not available (call :meth:`eval` for them); evaluation mode always runs the plain network.
 
     Example:
         >>> RatioNetwork(2, 1, hidden=(8,))(torch.zeros(4, 2), torch.zeros(4, 1)).shape
@@ -171,7 +230,53 @@ class RatioNetwork(_InputNetwork):
 
     def forward(self, x: torch.Tensor, theta0: torch.Tensor) -> torch.Tensor:
         """log r_hat, shape ``[n]``."""
+        if self.training and theta0.requires_grad and torch.is_grad_enabled() and self._forward_mode_ok:
+            log_r, score = self.forward_with_score(x, theta0.detach())
+            return _ScoreLink.apply(log_r, theta0, score)
         return self.mlp(torch.cat([self.inputs.x(x), self.inputs.theta(theta0)], dim=1)).squeeze(1)
+
+    @property
+    def _forward_mode_ok(self) -> bool:
+        """Whether :meth:`forward_with_score` handles this network (computed once)."""
+        ok = self.__dict__.get("_forward_mode")
+        if ok is None:
+            ok = all(isinstance(layer, nn.Linear) or type(layer) in _DERIVATIVES for layer in self.mlp)
+            self.__dict__["_forward_mode"] = ok
+        return ok
+
+    def forward_with_score(self, x: torch.Tensor, theta0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""log r_hat [n] and its score :math:`\hat t = \nabla_{\theta_0}\log\hat r` [n, P] in one forward
+        pass (forward-mode differentiation: the tangents :math:`\partial h_k/\partial\theta_{0,j}` [P, n,
+        width] go through every layer, :math:`\dot h_{k+1} = \sigma'(a_{k+1}) \odot W_{k+1} \dot h_k`,
+        starting from the theta0 columns of the first weight matrix divided by the theta scale); both outputs
+        stay differentiable with respect to the weights. Needs activations in :data:`_DERIVATIVES` and no
+        dropout.
+
+        Example:
+            >>> net = RatioNetwork(1, 1, hidden=(8,))
+            >>> x, theta = torch.zeros(3, 1), torch.ones(3, 1, requires_grad=True)
+            >>> log_r, score = net.forward_with_score(x, theta)
+            >>> reverse = torch.autograd.grad(net.eval()(x, theta).sum(), theta)[0]
+            >>> torch.allclose(score, reverse, atol=1e-6)
+            True
+        """
+        if not self._forward_mode_ok:
+            raise EstimatorError("forward_with_score needs activations with known derivatives and no dropout")
+        value = torch.cat([self.inputs.x(x), self.inputs.theta(theta0)], dim=1)
+        n_x = value.shape[1] - self.inputs.n_parameters
+        tangent = None
+        for layer in self.mlp:
+            if isinstance(layer, nn.Linear):
+                if tangent is None:  # d(first pre-activation) / d theta0_j: [P, 1, width]
+                    tangent = (layer.weight[:, n_x:] / self.inputs.theta_scaler.scale).T[:, None, :]
+                else:
+                    tangent = F.linear(tangent, layer.weight)
+                value = F.linear(value, layer.weight, layer.bias)  # what layer(value) computes, without hooks
+            else:
+                activated = layer.forward(value)
+                tangent = tangent * _DERIVATIVES[type(layer)](value, activated)
+                value = activated
+        return value.squeeze(1), tangent[..., 0].T.expand(value.shape[0], -1)
 
 
 class DoubleRatioNetwork(_InputNetwork):
