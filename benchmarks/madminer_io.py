@@ -15,17 +15,20 @@ process with its peak resident memory.
 Run: ``python benchmarks/madminer_io.py [--events FILE | --n-events N] [--mm-python /tmp/madminer-venv/bin/python]``.
 Exit code 1 when a comparison fails.
 
-Measured with ``--n-events 1000000`` (88 MB MadMiner file) on the 2-core machine, quieter than before, after the
-store moved to blosc lz4 + crc32c (each time includes starting Python and its imports, about 1.9 s of ours):
+Measured with ``--n-events 1000000`` (88 MB MadMiner file) on the 2-core machine with nothing else running,
+2026-12-07 (two runs: 14.8x and 15.3x; each time includes starting Python and its imports; the MadMiner import
+path loads neither torch nor scipy, and truth information on fewer than 3x10^6 events sums in numpy rather
+than paying numba's first-call cost):
 
 | step | seconds | events/s | MB/s | peak memory (MB) | MadMiner / this |
 |---|---|---|---|---|---|
-| MadMiner: DataAnalyzer + xsecs (100 thetas) + truth_information | 18.36 | 5.45e+04 | 4.8 | 849 | 1.0 |
-| columnminer: import only | 2.58 | 3.87e+05 | 34.1 | - | 7.1 |
-| columnminer: import + cross sections (100 thetas) + truth_information | 2.98 | 3.36e+05 | 29.5 | 456 | 6.2 |
-| columnminer: export_madminer | 1.71 | 5.85e+05 | 51.5 | 298 | 10.7 |
+| MadMiner: DataAnalyzer + xsecs (100 thetas) + truth_information | 17.91 | 5.58e+04 | 4.9 | 848 | 1.0 |
+| columnminer: import only | 0.80 | 1.25e+06 | 110.3 | - | 22.5 |
+| columnminer: import + cross sections (100 thetas) + truth_information | 1.21 | 8.28e+05 | 72.9 | 249 | 14.8 |
+| columnminer: export_madminer | 0.49 | 2.06e+06 | 181.2 | 116 | 36.9 |
 
-The import itself (``import_madminer`` in a running process) takes 0.69 s for the 10^6 events.
+Before (same machine, quieter than usual, store codec already blosc lz4): 2.98 s including the import, 6.2x;
+Python start and imports took 1.9 s of it (torch and scipy through the package namespaces).
 """
 
 from __future__ import annotations
