@@ -63,7 +63,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from _common import peak_rss_mb
+from _common import export_npz, peak_rss_mb
 
 from columnminer.demo import golden_channel_setup, quadratic_event_weights
 from columnminer.io.store import EventStore
@@ -113,24 +113,6 @@ def threaded_peak(store: EventStore, n_samples: int, n_thetas: int) -> tuple[flo
     peak = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
     return seconds, peak
-
-
-def export_npz(store: EventStore, npz: Path) -> None:
-    """The events and setup as the npz that ``madminer_sampling.py`` reads."""
-    setup = store.setup
-    np.savez(
-        npz,
-        observables=store.read("observables"),
-        observable_names=np.array(store.observable_names),
-        weights=store.read("weights"),
-        sampled_from=store.read("sampled_from"),
-        parameter_names=np.array(setup.parameter_names),
-        parameter_ranges=setup.parameter_space.parameter_ranges,
-        benchmark_names=np.array(setup.benchmark_names),
-        benchmark_values=setup.parameter_space.benchmark_array(),
-        morphing_components=setup.morpher.components,
-        morphing_basis=setup.morpher.basis,
-    )
 
 
 def madminer_run(

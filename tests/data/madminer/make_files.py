@@ -92,6 +92,16 @@ def event_weights(x: np.ndarray, thetas: np.ndarray) -> np.ndarray:
     return 1e-3 * np.exp(-0.5 * x[:, :1] ** 2) * core
 
 
+def save_file(path, setup_copy, weights, parameters, x, sampled, signal_counts, n_background) -> None:
+    """What LHEReader.save does: the nuisance setup (from ``setup_copy``, then removed), observables x0, x1 and
+    the events."""
+    save_nuisance_setup(str(path), True, list(weights), parameters, "sm", copy_from_path=str(setup_copy))
+    setup_copy.unlink()
+    observables = OrderedDict((n, Observable(n, d)) for n, d in (("x0", "j[0].pt"), ("x1", "j[0].eta")))
+    columns = OrderedDict((n, x[:, i]) for i, n in enumerate(observables))
+    save_events(str(path), True, observables, columns, weights, sampled, signal_counts, n_background)
+
+
 def make_events(miner: MadMiner, setup_path: Path, path: Path) -> None:
     # MadMiner 0.9.6 cannot load a file with a norm systematic either (load_madminer_settings calls
     # SystematicScale.from_str(None) and raises): the event file keeps only the scale systematic.
@@ -129,19 +139,7 @@ def make_events(miner: MadMiner, setup_path: Path, path: Path) -> None:
             ),
         ]
     )
-    save_nuisance_setup(str(path), True, list(weights), parameters, "sm", copy_from_path=str(scale_only))
-    scale_only.unlink()
-    observables = OrderedDict((n, Observable(n, d)) for n, d in (("x0", "j[0].pt"), ("x1", "j[0].eta")))
-    save_events(
-        str(path),
-        True,
-        observables,
-        OrderedDict((n, x[:, i]) for i, n in enumerate(observables)),
-        weights,
-        sampled,
-        [N_SM, N_BSM, 0, 0, 0, 0],
-        N_BKG,
-    )
+    save_file(path, scale_only, weights, parameters, x, sampled, [N_SM, N_BSM, 0, 0, 0, 0], N_BKG)
 
 
 def make_samples_and_model(events: Path) -> dict:
@@ -277,19 +275,7 @@ def make_pdf_events(miner: MadMiner, setup_path: Path, path: Path) -> dict:
         name = f"pdf_nuisance_param_{i}"
         weights[f"{name}_benchmark_0"] = w[:, 0] * (1.0 + shift * np.tanh(x[:, i % 2] + 0.5 * i))
         parameters[name] = NuisanceParameter(name, "pdf", f"{name}_benchmark_0", None)
-    save_nuisance_setup(str(path), True, list(weights), parameters, "sm", copy_from_path=str(pdf_only))
-    pdf_only.unlink()
-    observables = OrderedDict((n, Observable(n, d)) for n, d in (("x0", "j[0].pt"), ("x1", "j[0].eta")))
-    save_events(
-        str(path),
-        True,
-        observables,
-        OrderedDict((n, x[:, i]) for i, n in enumerate(observables)),
-        weights,
-        np.zeros(len(x), dtype=int),
-        [len(x), 0, 0, 0, 0, 0],
-        0,
-    )
+    save_file(path, pdf_only, weights, parameters, x, np.zeros(len(x), dtype=int), [len(x), 0, 0, 0, 0, 0], 0)
     try:
         DataAnalyzer(str(path))
         loads = "yes"
@@ -311,7 +297,9 @@ def make_pdf_events(miner: MadMiner, setup_path: Path, path: Path) -> dict:
 def main() -> None:
     import sys
 
-    if sys.argv[1:] == ["pdf"]:  # only events_pdf.h5 and expected_pdf.json (added later; the others unchanged)
+    if sys.argv[1:] == [
+        "pdf"
+    ]:  # only events_pdf.h5 and expected_pdf.json (added later; the others unchanged)
         setup_path, pdf_path = HERE / "setup.h5", HERE / "events_pdf.h5"
         pdf_path.unlink(missing_ok=True)
         scratch = HERE / "setup.pdf.tmp.h5"
