@@ -57,27 +57,14 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+from _common import (  # stdlib and numpy only: MadMiner's environment imports it
+    peak_rss_mb,
+    reset_peak_rss,
+    rss_mb,
+)
 
 LHA_BLOCK = "anomalous_hvv"
 H5_NAME = "madminer_events.h5"
-
-
-def _proc_status_mb(key: str) -> float:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-def _reset_peak_rss() -> bool:
-    """Reset VmHWM to the current RSS (Linux >= 4.0); False where that is not allowed."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-    except OSError:
-        return False
-    return True
 
 
 def _strings(array) -> list[str]:
@@ -213,8 +200,8 @@ def time_local(npz_path: str, h5_path: str, out_dir: str, n_samples: int, seed: 
     with np.load(npz_path, allow_pickle=False) as data:
         theta_name = _strings(data["benchmark_names"])[0]
     np.random.seed(seed)  # noqa: NPY002
-    baseline_mb = _proc_status_mb("VmRSS")
-    reset = _reset_peak_rss()
+    baseline_mb = rss_mb()
+    reset = reset_peak_rss()
     start = time.perf_counter()
     augmenter = SampleAugmenter(h5_path)
     x, _theta, t_xz, n_eff = augmenter.sample_train_local(
@@ -233,7 +220,7 @@ def time_local(npz_path: str, h5_path: str, out_dir: str, n_samples: int, seed: 
         "t_xz_mean": np.mean(t_xz, axis=0).tolist(),
         "x_mean": np.mean(x, axis=0).tolist(),
         "seconds": seconds,
-        "peak_mb": _proc_status_mb("VmHWM"),
+        "peak_mb": peak_rss_mb(),
         "baseline_mb": baseline_mb,
         "hwm_reset": reset,
     }
@@ -250,8 +237,8 @@ def time_sampling(
 
     # MadMiner draws thetas and events with the legacy global numpy generator
     np.random.seed(seed)  # noqa: NPY002
-    baseline_mb = _proc_status_mb("VmRSS")
-    reset = _reset_peak_rss()
+    baseline_mb = rss_mb()
+    reset = reset_peak_rss()
     start = time.perf_counter()
     augmenter = SampleAugmenter(h5_path)
     x, theta0, _theta1, y, r_xz, t_xz, n_eff = augmenter.sample_train_ratio(
@@ -264,7 +251,7 @@ def time_sampling(
         partition="train",
     )
     seconds = time.perf_counter() - start
-    peak_mb = _proc_status_mb("VmHWM")
+    peak_mb = peak_rss_mb()
     if not (np.all(np.isfinite(r_xz)) and np.all(np.isfinite(t_xz))):
         logging.warning("MadMiner returned non-finite r_xz or t_xz")
     return {
