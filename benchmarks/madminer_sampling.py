@@ -200,25 +200,37 @@ def time_local(npz_path: str, h5_path: str, out_dir: str, n_samples: int, seed: 
     with np.load(npz_path, allow_pickle=False) as data:
         theta_name = _strings(data["benchmark_names"])[0]
     np.random.seed(seed)  # noqa: NPY002
-    baseline_mb = rss_mb()
-    reset = reset_peak_rss()
-    start = time.perf_counter()
-    augmenter = SampleAugmenter(h5_path)
-    x, _theta, t_xz, n_eff = augmenter.sample_train_local(
-        theta=benchmark(theta_name),
-        n_samples=n_samples,
-        folder=out_dir,
-        filename="train_local",
-        sample_only_from_closest_benchmark=True,
-        partition="train",
-    )
-    seconds = time.perf_counter() - start
+
+    def sample() -> tuple:  # opening the file is part of the time
+        augmenter = SampleAugmenter(h5_path)
+        return augmenter, augmenter.sample_train_local(
+            theta=benchmark(theta_name),
+            n_samples=n_samples,
+            folder=out_dir,
+            filename="train_local",
+            sample_only_from_closest_benchmark=True,
+            partition="train",
+        )
+
+    (augmenter, (x, _theta, t_xz, n_eff)), memory = _timed(sample)
     return {
         "n_events": int(augmenter.n_samples),
         "n_out": len(x),
         "n_eff_min": float(np.min(n_eff)),
         "t_xz_mean": np.mean(t_xz, axis=0).tolist(),
         "x_mean": np.mean(x, axis=0).tolist(),
+        **memory,
+    }
+
+
+def _timed(call) -> tuple:
+    """``call()``'s result and {seconds, peak_mb, baseline_mb, hwm_reset} (resident memory of this process)."""
+    baseline_mb = rss_mb()
+    reset = reset_peak_rss()
+    start = time.perf_counter()
+    result = call()
+    seconds = time.perf_counter() - start
+    return result, {
         "seconds": seconds,
         "peak_mb": peak_rss_mb(),
         "baseline_mb": baseline_mb,
@@ -237,21 +249,21 @@ def time_sampling(
 
     # MadMiner draws thetas and events with the legacy global numpy generator
     np.random.seed(seed)  # noqa: NPY002
-    baseline_mb = rss_mb()
-    reset = reset_peak_rss()
-    start = time.perf_counter()
-    augmenter = SampleAugmenter(h5_path)
-    x, theta0, _theta1, y, r_xz, t_xz, n_eff = augmenter.sample_train_ratio(
-        theta0=random_morphing_points(n_thetas, [("flat", float(lo), float(hi)) for lo, hi in ranges]),
-        theta1=benchmark(theta1_name),
-        n_samples=n_samples,
-        folder=out_dir,
-        filename="train_ratio",
-        sample_only_from_closest_benchmark=True,
-        partition="train",
-    )
-    seconds = time.perf_counter() - start
-    peak_mb = peak_rss_mb()
+
+    def sample() -> tuple:  # opening the file is part of the time
+        augmenter = SampleAugmenter(h5_path)
+        points = random_morphing_points(n_thetas, [("flat", float(lo), float(hi)) for lo, hi in ranges])
+        return augmenter, augmenter.sample_train_ratio(
+            theta0=points,
+            theta1=benchmark(theta1_name),
+            n_samples=n_samples,
+            folder=out_dir,
+            filename="train_ratio",
+            sample_only_from_closest_benchmark=True,
+            partition="train",
+        )
+
+    (augmenter, (x, theta0, _theta1, y, r_xz, t_xz, n_eff)), memory = _timed(sample)
     if not (np.all(np.isfinite(r_xz)) and np.all(np.isfinite(t_xz))):
         logging.warning("MadMiner returned non-finite r_xz or t_xz")
     return {
@@ -260,10 +272,7 @@ def time_sampling(
         "n_theta0_points": len(np.unique(theta0, axis=0)),
         "n_y1": int(y.sum()),
         "n_eff_min": float(n_eff),
-        "seconds": seconds,
-        "peak_mb": peak_mb,
-        "baseline_mb": baseline_mb,
-        "hwm_reset": reset,
+        **memory,
     }
 
 
