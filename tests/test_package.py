@@ -85,7 +85,6 @@ def test_the_package_map_resolves_every_entry_point_lazily():
         columnminer.nothing  # noqa: B018
 
 
-
 def test_subpackages_load_torch_only_when_needed():
     """The MadMiner import path (import_madminer, cross sections, truth information) does not load torch (1.6 s
     of a fresh process's start; issue 23's timing includes the start); the estimators do."""

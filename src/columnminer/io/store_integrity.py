@@ -185,7 +185,9 @@ def _decode(codecs: tuple[str, ...], data: np.ndarray, out: np.ndarray) -> None:
     for position, name in zip(range(len(codecs) - 1, -1, -1), reversed(codecs), strict=True):
         innermost = position == 0
         if name == "crc32c":
-            body = view[:-4]  # crc32c.crc32c releases the GIL for buffers over 32 KiB: threads share the reads
+            body = view[
+                :-4
+            ]  # crc32c.crc32c releases the GIL for buffers over 32 KiB: threads share the reads
             if len(view) < 4 or np.uint32(crc32c.crc32c(body)).tobytes() != bytes(view[-4:]):
                 raise ValueError("crc32c checksum mismatch")
             view = body
