@@ -198,3 +198,28 @@ def test_hessian_pdf_round_trip_and_replicas_refused(tmp_path):
     plain = EventStore.create(str(tmp_path / "r.zarr"), replicas, ["x"], chunk_size=50)
     with pytest.raises(SetupFormatError, match="replica set cannot be written"):
         export_madminer(plain, tmp_path / "r.h5")
+
+
+def test_pdf_systematic_errors_name_file_and_field(tmp_path):
+    """A PDF systematic without its members' nuisance parameters, or with one- and two-sided members mixed, is
+    refused before any store is written, naming the file and the field."""
+    source = data_file("madminer", "events_pdf.h5").read_bytes()
+    bare = tmp_path / "bare.h5"
+    bare.write_bytes(source)
+    with h5py.File(bare, "a") as f:
+        del f["nuisance_parameters"]
+    with pytest.raises(
+        SetupFormatError, match=r"bare\.h5: field 'systematics/types': PDF systematic 'pdf' has no"
+    ):
+        import_madminer(bare, str(tmp_path / "bare.zarr"))
+    mixed = tmp_path / "mixed.h5"
+    mixed.write_bytes(source)
+    with h5py.File(mixed, "a") as f:
+        negative = f["nuisance_parameters/benchmark_negative"]
+        negative[0] = b"pdf_nuisance_param_2_benchmark_0"
+    with pytest.raises(
+        SetupFormatError,
+        match=r"mixed\.h5: field 'nuisance_parameters/benchmark_negative': PDF systematic 'pdf' mixes",
+    ):
+        import_madminer(mixed, str(tmp_path / "mixed.zarr"))
+    assert not (tmp_path / "bare.zarr").exists() and not (tmp_path / "mixed.zarr").exists()
