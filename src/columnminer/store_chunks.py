@@ -1,13 +1,15 @@
 r"""One driver for chunkwise work over an event store: read columns per chunk, select a partition, run a kernel.
 
 Every pass over the events of an :class:`~columnminer.io.store.EventStore` (binned yields, Fisher
-information, nuisance cross sections, the sample augmenter) runs a kernel on each store chunk in a dask
-task (threads, or the active ``distributed`` client) and brings back only what the kernel returns. The
+information, nuisance cross sections, the sample augmenter) runs a kernel on each store chunk in a task
+(:func:`~columnminer.compute.run_tasks`: a pool of threads of this process, or the active ``distributed``
+client) and brings back only what the kernel returns. The
 chunks are the zarr chunks (``store.chunk_size`` rows); each task reads the columns of its chunk itself
 (:class:`~columnminer.io.store_integrity.ChunkReader`), so the graph holds no event data and a distributed
 worker reads its chunks where it runs. A task runs the kernel on a few consecutive chunks, one after the
 other (:func:`chunks_per_task`: at most ``TASK_ROWS`` rows, and at least four tasks per thread), so that
-the scheduler's cost per task (about 0.3 ms of the main thread, GIL held) stays small against the work.
+a scheduler's cost per task (about 0.3 ms of the main thread on dask's, GIL held) stays small against the
+work.
 With a ``partition`` ("train", "validation", "test") a chunk keeps only the partition's rows and carries the
 factor :math:`1/f` of the partition's fraction f, by which weights are multiplied so that sums over a
 partition estimate full-sample totals.
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .compute import active_client, compute
+from .compute import active_client, local_threads, run_tasks
 from .errors import StoreError
 from .io.store import EventStore, partition_mask
 from .io.store_integrity import ChunkReader
@@ -127,9 +129,7 @@ def _threads(client: Any) -> int:
             return max(1, sum(client.nthreads().values()))
         except Exception:  # a client that cannot say: one thread per core
             return os.cpu_count() or 1
-    import dask
-
-    return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
+    return local_threads()
 
 
 def chunks_per_task(n_chunks: int, rows_per_chunk: int, threads: int) -> int:
@@ -155,7 +155,7 @@ def map_chunks(
     error: type[Exception] = StoreError,
     per_task: int | None = None,
 ) -> list[Any]:
-    """Run ``fn(chunk, *args, *chunk_args[j])`` on every store chunk j in dask tasks; results in chunk order.
+    """Run ``fn(chunk, *args, *chunk_args[j])`` on every store chunk j in tasks; results in chunk order.
 
     ``chunk`` is a :class:`StoreChunk` with the store arrays ``columns`` of the chunk's rows (only the rows
     of ``partition`` when one is given); ``chunk_args`` optionally gives each chunk further arguments, and
@@ -172,8 +172,6 @@ def map_chunks(
         >>> map_chunks(store, lambda chunk: (chunk.start, chunk.n_events))
         [(0, 4), (4, 4), (8, 2)]
     """
-    import dask
-
     if store.n_events == 0:
         raise error(f"{store.url}: the store holds no events")
     spec = store.partition_spec
@@ -189,13 +187,10 @@ def map_chunks(
     ]
     client = active_client(client)
     group = per_task or chunks_per_task(len(jobs), size, _threads(client))
-    # one opaque callable per task: dask neither traverses nor rebuilds the readers and arguments
+    # one opaque callable per task: neither dask nor the pool traverses or rebuilds readers and arguments
     tasks = [
-        dask.delayed(
-            functools.partial(_run, fn, jobs[lo : lo + group], size, names, readers, spec, partition),
-            pure=False,
-        )()
+        functools.partial(_run, fn, jobs[lo : lo + group], size, names, readers, spec, partition)
         for lo in range(0, len(jobs), group)
     ]
     logger.debug("%d chunks in %d tasks of %d", len(jobs), len(tasks), group)
-    return [result for part in compute(*tasks, client=client) for result in part]
+    return [result for part in run_tasks(tasks, client=client) for result in part]

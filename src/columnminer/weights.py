@@ -22,16 +22,20 @@ with dask (threaded, or on a distributed client) and return only the reduced res
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from .compute import run_tasks
 from .errors import MorphingError, ParameterSpaceError
 from .io.store import EventStore
+from .io.store_integrity import ChunkReader
+from .io.store_moments import chunk_moments, column_sums, gram_matrix
 from .setup import AnalysisSetup
-from .store_chunks import StoreChunk, map_chunks
+from .store_chunks import StoreChunk, _threads, chunks_per_task, map_chunks
 from .thetas import BenchmarkIndex, benchmark_column, theta_items
 
 __all__ = [
@@ -342,52 +346,40 @@ def generated_close_to(
 
 
 # -- reductions over a store (dask) -------------------------------------------------------------------
-def column_sums(values: np.ndarray, width: int = 512) -> np.ndarray:
-    r""":math:`\sum_z w_b(z)`, the sums over the rows of a [n_events, n_columns] array, at memory speed.
-
-    ``values.sum(axis=0)`` of a narrow C-ordered array runs a loop of n_columns additions per row (about
-    3 GB/s); here the rows are summed ``width`` at a time as one wide row (about 10x faster), then the
-    ``width`` partial sums. Equal to ``values.sum(axis=0)`` up to rounding (another summation order).
-
-    Example:
-        >>> column_sums(np.arange(2000.0).reshape(1000, 2)).tolist()
-        [999000.0, 1000000.0]
-    """
-    values = np.asarray(values)
-    n = (len(values) // width) * width
-    if values.ndim != 2 or n == 0 or not values.flags.c_contiguous:
-        return values.sum(axis=0)
-    columns = values.shape[1]
-    head = values[:n].reshape(-1, width * columns).sum(axis=0).reshape(width, columns).sum(axis=0)
-    return head + values[n:].sum(axis=0)
-
-
-#: Rows per BLAS call in :func:`gram_matrix`: small enough that OpenBLAS stays on one thread (a [100000, 6]
-#: product starts its own threads, which then fight the dask threads for the cores), as fast per row.
-GRAM_ROWS = 16_384
-
-
-def gram_matrix(values: np.ndarray) -> np.ndarray:
-    r""":math:`G_{bc} = \sum_z w_b(z) w_c(z)` of a [n_events, n_columns] array, ``GRAM_ROWS`` rows per BLAS
-    call: single-threaded BLAS, so that dask's threads (one per core) scale. Equal to ``values.T @ values``
-    up to rounding.
-
-    Example:
-        >>> gram_matrix(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
-        [[10.0, 14.0], [14.0, 20.0]]
-    """
-    values = np.asarray(values)
-    gram = np.zeros((values.shape[1], values.shape[1]))
-    for lo in range(0, len(values), GRAM_ROWS):
-        block = values[lo : lo + GRAM_ROWS]
-        gram += block.T @ block
-    return gram
-
-
 def _chunk_moments(chunk: StoreChunk) -> tuple[np.ndarray, np.ndarray]:
     """(sum_z w [B], sum_z w w^T [B, B]) of one store chunk's rows (those of the partition, unscaled)."""
-    weights = chunk["weights"]
-    return column_sums(weights), gram_matrix(weights)
+    return chunk_moments(chunk["weights"])
+
+
+def _recorded_or_read(
+    reader: ChunkReader, indices: range, entries: dict[int, tuple[int, np.ndarray, np.ndarray]]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One task: the moments of chunks ``indices``, recorded ones where the chunk file still has the
+    recorded crc32c (read and checked, not decoded), else read and computed."""
+    out = []
+    for index in indices:
+        entry = entries.get(index)
+        if entry is not None and reader.checksum(index) == entry[0]:
+            out.append((entry[1], entry[2]))
+        else:
+            out.append(chunk_moments(reader.chunk(index)))
+    return out
+
+
+def _recorded_moments(store: EventStore, client: Any) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """The per-chunk moments of all events from the entries recorded at write time
+    (:mod:`columnminer.io.store_moments`), chunks without a valid entry read; None without entries."""
+    entries = store.weight_moment_entries()
+    if not entries:
+        return None
+    reader = store.chunk_reader("weights")
+    n_chunks = reader.n_chunks
+    group = chunks_per_task(n_chunks, reader.rows_per_chunk, _threads(client))
+    tasks = [
+        functools.partial(_recorded_or_read, reader, range(lo, min(lo + group, n_chunks)), entries)
+        for lo in range(0, n_chunks, group)
+    ]
+    return [part for task in run_tasks(tasks, client=client) for part in task]
 
 
 def weight_moments(
@@ -413,7 +405,9 @@ def weight_moments(
     n_benchmarks = store.setup.parameter_space.n_benchmarks
     if store.n_events == 0:
         return np.zeros(n_benchmarks), np.zeros((n_benchmarks, n_benchmarks))
-    parts = map_chunks(store, _chunk_moments, partition=partition, client=client)
+    parts = _recorded_moments(store, client) if partition is None else None
+    if parts is None:
+        parts = map_chunks(store, _chunk_moments, partition=partition, client=client)
     total = np.sum([part[0] for part in parts], axis=0)
     gram = np.sum([part[1] for part in parts], axis=0)
     if partition is not None:  # the events of one partition, reweighted by 1 / fraction, estimate the totals

@@ -28,6 +28,7 @@ from ..setup import AnalysisSetup
 from .provenance import overlapping, source_file_key, source_range
 from .store_integrity import ChunkReader, check_attributes, read_checked, verify_array
 from .store_lock import StoreLock, current_writer, describe_holder, local_path
+from .store_moments import moments_entries, record_moments
 
 __all__ = ["ARRAYS", "CODEC", "PARTITIONS", "EventStore", "partition_mask", "setup_difference"]
 
@@ -263,6 +264,7 @@ class EventStore:
         check_attributes(url, attrs)
         self._attrs = attrs
         self._readers: dict[str, ChunkReader] = {}
+        self._moments: tuple[int, dict[int, tuple[int, np.ndarray, np.ndarray]]] | None = None
         self._check_arrays()
 
     # -- creation and opening -------------------------------------------------------------------------
@@ -508,6 +510,7 @@ class EventStore:
         self._group = group
         self._attrs = attrs
         self._readers = {}
+        self._moments = None
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[EventStore]:
@@ -640,6 +643,7 @@ class EventStore:
                     array = self._group[name]
                     array.resize((stop, *array.shape[1:]))
                     array.with_config({"write_empty_chunks": True})[start:stop] = values
+                self._record_moments(start, stop)
             except OSError as err:
                 raise StoreError(
                     f"{self.url}: writing rows {start}..{stop} of '{name}' failed ({err}); the store still holds "
@@ -652,6 +656,35 @@ class EventStore:
             self._commit(**commit)
         logger.debug("%s: appended rows %d..%d from %r", self.url, start, stop, source)
         return start, stop
+
+    def _record_moments(self, start: int, stop: int) -> None:
+        """Record the weight moments of the chunks holding rows ``start:stop`` (written, not yet committed;
+        :mod:`columnminer.io.store_moments`)."""
+        if stop > start:
+            array = self._group["weights"]
+            reader = ChunkReader.of(self.url, "weights", array, stop)
+            size = reader.rows_per_chunk
+            record_moments(array, reader, range(start // size, -(-stop // size)))
+
+    def weight_moment_entries(self) -> dict[int, tuple[int, np.ndarray, np.ndarray]]:
+        """The recorded weight moments ``{chunk: (crc32c, sums [B], gram [B, B])}`` of the chunks whose
+        entry matches their committed rows (:func:`~columnminer.io.store_moments.moments_entries`; the
+        crc32c is to be checked against the chunk file before the numbers are used). Empty for stores
+        written without them.
+
+        Example:
+            >>> import tempfile
+            >>> from columnminer.demo import golden_channel_setup
+            >>> store = EventStore.create(tempfile.mkdtemp() + "/s.zarr", golden_channel_setup(), ["x"],
+            ...                           chunk_size=4)
+            >>> _ = store.append(np.ones((6, 1)), np.ones((6, 6)), 0)
+            >>> {chunk: sums.tolist() for chunk, (_, sums, _) in store.weight_moment_entries().items()}
+            {0: [4.0, 4.0, 4.0, 4.0, 4.0, 4.0], 1: [2.0, 2.0, 2.0, 2.0, 2.0, 2.0]}
+        """
+        if self._moments is None or self._moments[0] != self.n_events:
+            attributes = self._array("weights").attrs.asdict()
+            self._moments = (self.n_events, moments_entries(attributes, self.chunk_reader("weights")))
+        return self._moments[1]
 
     def _validated(self, observables, weights, sampled_from, nuisance_weights) -> dict[str, np.ndarray]:
         weights = np.asarray(weights, dtype=np.float64)

@@ -256,6 +256,8 @@ class ChunkReader:
         >>> reader = ChunkReader.of("s.zarr", "weights", a, 9)  # 9 committed rows
         >>> reader.n_chunks, reader.chunk(2).tolist(), reader.rows(3, 5).tolist()
         (3, [[16.0, 17.0]], [[6.0, 7.0], [8.0, 9.0]])
+        >>> isinstance(reader.checksum(0), int)  # the chunk file's crc32c, checked
+        True
         >>> reader.to_dask().sum().compute() == np.arange(18.0).sum()
         np.True_
     """
@@ -303,22 +305,42 @@ class ChunkReader:
         """Chunks holding committed rows."""
         return -(-self.n_rows // self.rows_per_chunk)
 
-    def chunk(self, index: int) -> np.ndarray:
-        """The committed rows of chunk ``index`` as a new (writable) array."""
+    def _file(self, index: int) -> tuple[np.ndarray, str, int, int]:
+        """The bytes of chunk ``index``'s file (this thread's scratch buffer), its key and committed rows."""
         size = self.rows_per_chunk
         first = int(index) * size
         last = min(first + size, self.n_rows)
-        if self.directory is None:
-            return read_checked(self.url, self.name, self.array, slice(first, last), first, last)
         coords = (int(index),) + (0,) * (len(self.chunk_shape) - 1)
         key = self.key_encoding.encode_chunk_key(coords)
         try:  # readinto a reused buffer: 3x faster than read() into a new bytes object
-            with open(os.path.join(self.directory, *key.split("/")), "rb", buffering=0) as handle:
+            with open(os.path.join(str(self.directory), *key.split("/")), "rb", buffering=0) as handle:
                 data = _scratch(os.fstat(handle.fileno()).st_size)
                 if handle.readinto(data) != len(data):
                     raise OSError(f"short read of chunk {key}")
         except FileNotFoundError:
             raise _missing(self.url, self.name, key, first, last) from None
+        return data, key, first, last
+
+    def checksum(self, index: int) -> int | None:
+        """The crc32c that chunk ``index``'s file ends with, after checking it against the file's bytes (a
+        missing or damaged chunk raises :class:`StoreCorruptError`, as :meth:`chunk` does); ``None`` for
+        arrays without a trailing crc32c codec or not decoded here. Reads the file but decodes nothing:
+        a fingerprint of the chunk's bytes, e.g. to trust numbers computed from them earlier."""
+        if self.directory is None or not self.codecs or self.codecs[-1] != "crc32c":
+            return None
+        data, key, first, last = self._file(index)
+        body = data[:-4]
+        if len(data) < 4 or np.uint32(crc32c.crc32c(body)).tobytes() != bytes(data[-4:]):
+            raise _corrupt(self.url, self.name, key, first, last, ValueError("crc32c checksum mismatch"))
+        return int(data[-4:].view("<u4")[0])
+
+    def chunk(self, index: int) -> np.ndarray:
+        """The committed rows of chunk ``index`` as a new (writable) array."""
+        if self.directory is None:
+            first = int(index) * self.rows_per_chunk
+            last = min(first + self.rows_per_chunk, self.n_rows)
+            return read_checked(self.url, self.name, self.array, slice(first, last), first, last)
+        data, key, first, last = self._file(index)
         out = np.empty(self.chunk_shape, dtype=self.dtype)
         try:
             _decode(self.codecs, data, out)
