@@ -39,6 +39,25 @@ of all six sample kinds with closest-benchmark groups, partitions, negative weig
 of ratio / local / more-ratios samples, and the 10^6-event rows above); n_effective and max_weight_fraction
 agree to 2e-15 relative (summation order).
 
+``sample_train_local`` in process (issue 25 item 1), 2026-12-07, same shared 2-core VM, load average 4-5
+(others' jobs): before = HEAD c3f74eb (a git worktree), after = this code, MadMiner 0.9.6 on the same 10^6
+events (/tmp/bench-full store, chunks of 10^5), 3 rounds of (before x5, after x5, MadMiner x1), medians::
+
+    work                                      before     after    MadMiner   MadMiner/after  after/before
+    sample_train_local, 10^5 at the SM        0.190 s    0.122 s   1.05 s         8.6x           1.56x
+      (fastest runs: before 0.092 s, after 0.076 s, MadMiner 0.50 s; the load doubles and triples the
+       medians: rerun on a quiet machine with benchmarks/run.py --only sample_train_local)
+
+Where the 0.11-0.14 s went (one thread, cProfile): two dask passes each reading the weights (48 MB) and
+``sampled_from`` again and computing the partition mask (splitmix64, 1.7 ms per 10^5 events) again, the
+clipped SM weights computed in both passes, ``sampled_from`` read a third time for the plan, 2-d fancy
+indexing (``x[order]``, 4x slower than ``np.take``) for the shuffle, and dask's graph overhead. Now, for a
+store whose columns fit in 256 MB and no distributed client: each chunk read once on a thread pool, pass 2
+reusing pass 1's columns, factors and single-point weights, ``np.take`` gathers. The rest is the read and
+decode of 72 MB (weights, observables), the partition mask, and the einsums of pass 1. Every sample is
+the same bit for bit (sha256 of every array, 29 cases on the 10^6 store and a small mixed store, in-process
+and task passes).
+
 Where the 15 s went before (profile of the ratio row, one thread): the 200 draw points (100 theta0 at
 y = 0, then the SM 100 times at y = 1) each got the clipped weights of all 10^6 events twice, once per
 pass, as [200, 16384] blocks far larger than the CPU cache (5.2 s), plus a cumulative sum of all of them in

@@ -162,18 +162,26 @@ def _nuisance_factor(ab, nu: np.ndarray, lo: int, hi: int) -> np.ndarray:
 def _product(c: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """[P, T] weights of the rows ``weights`` [T, B] at the points ``c`` [P, B] (pb). A BLAS dgemm of at most
     ``TILE_WORK`` multiply-adds runs on the calling thread; one point would be forwarded to a threaded gemv,
-    so it goes through einsum."""
-    return np.einsum("pb,tb->pt", c, weights) if len(c) == 1 else c @ weights.T
+    so it goes through einsum, the same one as :func:`_point_weights` (the same values, bit for bit)."""
+    return np.einsum("nb,b->n", weights, c[0])[None, :] if len(c) == 1 else c @ weights.T
 
 
 def chunk_masses(
-    chunk: StoreChunk, points: DrawPoints, spec: dict, partition: str | None, ab: tuple | None = None
+    chunk: StoreChunk,
+    points: DrawPoints,
+    spec: dict,
+    partition: str | None,
+    ab: tuple | None = None,
+    factors: tuple | None = None,
+    keep: bool = False,
 ) -> dict[str, np.ndarray]:
     r"""Pass 1 on one chunk: per distinct point u the clipped weight sums over blocks k of ``coarse_rows``
     rows, :math:`s_{uk} = \sum_{z \in k} f(z) \max(w(z|\theta_u), 0)` (pb; "coarse" [U, n_blocks]), the
     sum of squares, the largest weight and the number of negative weights (before clipping, over all rows of
     the chunk), and the partition's benchmark weight sums ("total" [B], pb). ``ab``: the chunk's nuisance
-    coefficients (a, b), or None.
+    coefficients (a, b), or None; ``factors``: the chunk's :func:`key_factors` when already computed. With
+    ``keep``, one point and no nuisances, "point_weights" [n] holds the clipped weights
+    :math:`f(z) \max(w(z|\theta_u), 0)` of every row (pb), for :func:`chunk_picks` to reuse.
 
     Example:
         >>> chunk = StoreChunk(0, 0, np.arange(3), {"weights": np.array([[1.0], [2.0], [-1.0]]),
@@ -183,8 +191,11 @@ def chunk_masses(
         ([[3.0]], [1], [2.0])
     """
     weights, g = chunk["weights"], points.coarse_rows
-    factors, ones, base = key_factors(chunk["sampled_from"], spec, partition, chunk.start, points.keys)
+    if factors is None:
+        factors = key_factors(chunk["sampled_from"], spec, partition, chunk.start, points.keys)
+    factors, ones, base = factors
     n, n_points = len(weights), len(points)
+    kept = np.empty(n) if keep and n_points == 1 and ab is None else None
     coarse = np.zeros((n_points, -(-n // g)))
     squares, top = np.zeros(n_points), np.zeros(n_points)
     negative = np.zeros(n_points, dtype=np.int64)
@@ -201,6 +212,8 @@ def chunk_masses(
                 x *= _nuisance_factor(ab, points.nu[first:stop], lo, hi)
             if not ones[key]:
                 x *= factors[key, lo:hi]
+            if kept is not None:
+                kept[lo:hi] = x[0]
             full = (hi - lo) // g * g
             coarse[first:stop, lo // g : (lo + full) // g] = x[:, :full].reshape(stop - first, -1, g).sum(2)
             if full < hi - lo:
@@ -208,7 +221,10 @@ def chunk_masses(
             squares[first:stop] += np.einsum("ij,ij->i", x, x)
             np.maximum(top[first:stop], x.max(axis=1), out=top[first:stop])
     total = np.einsum("n,nb->b", base, weights)  # not BLAS: a threaded gemv stalls busy dask workers
-    return {"coarse": coarse, "squares": squares, "top": top, "negative": negative, "total": total}
+    out = {"coarse": coarse, "squares": squares, "top": top, "negative": negative, "total": total}
+    if kept is not None:
+        out["point_weights"] = kept
+    return out
 
 
 def _uniforms(rng: np.random.Generator, counts: np.ndarray, cdf: np.ndarray, inverse: np.ndarray):
@@ -275,11 +291,14 @@ def chunk_picks(
     counts: np.ndarray,
     coarse: np.ndarray,
     ab: tuple | None = None,
+    factors: tuple | None = None,
+    point_weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pass 2 on one chunk: ``counts[d]`` events per draw point, drawn with replacement with probabilities
     proportional to the clipped weights (inverse CDF: the first row whose cumulative weight exceeds a
     uniform on [0, chunk mass)); returns ([m] chunk rows, [m] draw points), draw point by draw point.
-    ``coarse``: the chunk's block sums from :func:`chunk_masses`.
+    ``coarse``: the chunk's block sums from :func:`chunk_masses`; ``factors`` its :func:`key_factors` and
+    ``point_weights`` its "point_weights" (one point) when pass 1 kept them.
 
     Example:
         >>> chunk = StoreChunk(0, 0, np.arange(3), {"weights": np.array([[1.0], [0.0], [-1.0]]),
@@ -290,7 +309,9 @@ def chunk_picks(
         [[0, 0, 0, 0], [0, 0, 0, 0]]
     """
     weights = chunk["weights"]
-    factors, ones, _ = key_factors(chunk["sampled_from"], spec, partition, chunk.start, points.keys)
+    if factors is None:
+        factors = key_factors(chunk["sampled_from"], spec, partition, chunk.start, points.keys)
+    factors, ones, _ = factors
     rng = np.random.default_rng([int(seed), 104729, int(chunk.index)])
     cdf = np.cumsum(coarse, axis=1)
     d, u = _uniforms(rng, counts, cdf, points.inverse)
@@ -303,9 +324,10 @@ def chunk_picks(
     for mine in np.split(by_point, cuts) if len(p) else []:
         point = p[mine[0]]
         if len(mine) * g >= n:  # many picks: one cumulative sum over the whole chunk
-            rows[mine] = _search(
-                np.cumsum(_point_weights(weights, points, point, factors, ones, ab)), u[mine]
-            )
+            x = point_weights if len(points) == 1 and point_weights is not None else None
+            if x is None:
+                x = _point_weights(weights, points, point, factors, ones, ab)
+            rows[mine] = _search(np.cumsum(x), u[mine])
             continue
         block = _search(cdf[point], u[mine])
         below = np.where(block > 0, cdf[point][np.maximum(block - 1, 0)], 0.0)

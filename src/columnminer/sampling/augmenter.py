@@ -2,7 +2,7 @@ r"""SampleAugmenter: unweighted training samples with joint likelihood ratios an
 
 Every sample kind reduces to a list of *draw points* d: the parameter point theta_d the events are drawn
 from, the number of samples n_d, and the pair (theta0_d, theta1_d) at which the joint quantities are
-evaluated. Unweighting runs in two dask passes over the store's chunks:
+evaluated. Unweighting runs in two passes over the store's chunks:
 
 1. per chunk j and draw point d: the clipped cross section :math:`s_{jd} = \sum_{z \in j} \max(w(z|\theta_d), 0)`
    (over the partition, and the events generated at the benchmark closest to theta_d plus background when
@@ -15,10 +15,13 @@ evaluated. Unweighting runs in two dask passes over the store's chunks:
    :math:`r(x,z|\theta_0,\theta_1) = [w(z|\theta_0)/\sigma(\theta_0)] / [w(z|\theta_1)/\sigma(\theta_1)]` and
    :math:`t(x,z|\theta) = \nabla w(z|\theta)/w(z|\theta) - \nabla\sigma(\theta)/\sigma(\theta)` for its rows.
 
-Each pass is one dask task per chunk that reads the chunk's columns itself
+Each pass is one task per chunk that reads the chunk's columns itself
 (:func:`~columnminer.store_chunks.map_chunks`); before them, one read of the int16 ``sampled_from`` column
-finds the benchmarks events were generated at. Both passes work on the *distinct* draw points (the y = 1
-points of a ratio sample against one theta1 are one point) with cache-sized products
+finds the benchmarks events were generated at. For a store whose columns fit in 256 MB and no distributed
+client, the passes run in process instead (:mod:`columnminer.sampling._runners`): each chunk is read once,
+on a thread pool, and pass 2 reuses pass 1's columns, partition factors and, for a single draw point (SM
+samples), its clipped weights; the sample is the same bit for bit. Both passes work on the *distinct*
+draw points (the y = 1 points of a ratio sample against one theta1 are one point) with cache-sized products
 :math:`W_\mathrm{tile} C^T` of all of them at once (:mod:`columnminer.sampling._draws`): pass 1 keeps the
 clipped sums per block of 64 rows, and pass 2 finds each draw's block from them and evaluates only that
 block (or, for a point with many draws in the chunk, the whole chunk once). The result depends only on the
@@ -39,7 +42,7 @@ import numpy as np
 from ..display import array_summary, html_summary, text_summary
 from ..errors import MorphingError
 from ..io.store import EventStore
-from ..store_chunks import StoreChunk, map_chunks
+from ..store_chunks import StoreChunk
 from ..weights import (
     closest_benchmark,
     event_weight_gradients_at,
@@ -50,8 +53,9 @@ from ..weights import (
     theta_gradient_coefficients,
     weight_moments,
 )
-from ._draws import DrawPoints, chunk_masses, chunk_picks, coarse_rows_for, draw_points
+from ._draws import DrawPoints, chunk_masses, chunk_picks, coarse_rows_for, draw_points, key_factors
 from ._nuisance_terms import chunk_coefficients, nuisance_model_for, sigma_terms
+from ._runners import ChunkPasses, passes_for
 from .parameters import NuisanceSampler, ThetaSampler, nominal_nuisances
 
 __all__ = ["AugmentedSample", "SampleAugmenter"]
@@ -144,26 +148,51 @@ class _Plan:
 
 
 def _chunk_totals(
-    chunk: StoreChunk, plan: _Plan, points: DrawPoints, spec, partition
+    chunk: StoreChunk, plan: _Plan, points: DrawPoints, spec, partition, memo: dict | None
 ) -> dict[str, np.ndarray]:
     """Pass 1 on one chunk (:func:`~columnminer.sampling._draws.chunk_masses`): per distinct draw point the
     clipped weight sums per block of rows, sum of squares, largest weight and negative weights; the sums of
-    the benchmark weights over the partition's events [B] (for the cross sections)."""
+    the benchmark weights over the partition's events [B] (for the cross sections). ``memo`` (in-process
+    passes): where the chunk's nuisance coefficients, key factors and single-point weights are left for
+    pass 2."""
     ab = plan.coefficients(chunk["weights"], chunk["sampled_from"], chunk.arrays.get("nuisance_weights"))
-    return chunk_masses(chunk, points, spec, partition, ab)
+    if memo is None:
+        return chunk_masses(chunk, points, spec, partition, ab)
+    factors = key_factors(chunk["sampled_from"], spec, partition, chunk.start, points.keys)
+    out = chunk_masses(chunk, points, spec, partition, ab, factors, keep=True)
+    memo.update(ab=ab, factors=factors, point_weights=out.pop("point_weights", None))
+    return out
 
 
 def _chunk_draws(
-    chunk: StoreChunk, plan: _Plan, points: DrawPoints, spec, partition, seed, want, counts, coarse
+    chunk: StoreChunk, plan: _Plan, points: DrawPoints, spec, partition, seed, want, counts, coarse, memo
 ) -> dict[str, np.ndarray]:
     """Pass 2 on one chunk: draw ``counts[d]`` events per draw point
-    (:func:`~columnminer.sampling._draws.chunk_picks`) and compute their joint quantities."""
+    (:func:`~columnminer.sampling._draws.chunk_picks`) and compute their joint quantities; ``memo``: what
+    pass 1 left (in-process passes), or None."""
     weights = chunk["weights"]
-    ab = plan.coefficients(weights, chunk["sampled_from"], chunk.arrays.get("nuisance_weights"))
-    rows, d = chunk_picks(chunk, points, spec, partition, seed, counts, coarse, ab)
-    return {"x": chunk["observables"][rows], "event": rows + chunk.start, "point": d} | _joint_quantities(
-        weights[rows], ab, rows, d, plan, want
+    if memo is None:
+        ab = plan.coefficients(weights, chunk["sampled_from"], chunk.arrays.get("nuisance_weights"))
+        rows, d = chunk_picks(chunk, points, spec, partition, seed, counts, coarse, ab)
+    else:
+        ab = memo["ab"]
+        rows, d = chunk_picks(
+            chunk, points, spec, partition, seed, counts, coarse, ab, memo["factors"], memo["point_weights"]
+        )
+    x = np.take(chunk["observables"], rows, axis=0)  # take: 4x faster than fancy indexing of 2-d arrays
+    return {"x": x, "event": rows + chunk.start, "point": d} | _joint_quantities(
+        np.take(weights, rows, axis=0), ab, rows, d, plan, want
     )
+
+
+def _bincount(sampled_from: np.ndarray, size: int) -> np.ndarray:
+    """Events per ``sampled_from`` value + 1 (background first) [size]."""
+    return np.bincount(sampled_from + 1, minlength=size)[:size]
+
+
+def _chunk_counts(chunk: StoreChunk, size: int, memo: dict | None) -> np.ndarray:
+    """:func:`_bincount` of one chunk's ``sampled_from`` (a pass kernel)."""
+    return _bincount(chunk["sampled_from"], size)
 
 
 def _joint_quantities(chosen, ab, rows, d, plan: _Plan, want) -> dict[str, np.ndarray]:
@@ -338,8 +367,11 @@ class SampleAugmenter:
         specs = [(*pair[:4], label, *pair[4:]) for label in labels for pair in pairs]
         return specs, model
 
-    def _plan(self, theta0, theta1, n_samples, closest, partition, rng, nuisances=None) -> tuple[_Plan, dict]:
-        """The draw points. ``nuisances`` = (nu0 sampler, nu1 sampler, nuisance_score) or None."""
+    def _plan(
+        self, theta0, theta1, n_samples, closest, partition, rng, nuisances=None, passes=None
+    ) -> tuple[_Plan, dict]:
+        """The draw points. ``nuisances`` = (nu0 sampler, nu1 sampler, nuisance_score) or None; ``passes``:
+        the sample's in-process passes (they read ``sampled_from`` once for the plan and pass 1), or None."""
         setup = self.setup
         specs, model = self._draw_specs(theta0, theta1, rng, nuisances)
         n_points = len(specs)
@@ -357,7 +389,7 @@ class SampleAugmenter:
         else:
             dc0 = dc1 = np.zeros((n_points, n_par, c0.shape[1]))
         theta_draw = np.array([s[3] if s[4] else s[2] for s in specs])
-        stored = self._stored_counts() if closest else None  # one pass over sampled_from
+        stored = self._stored_counts(passes) if closest else None  # one pass over sampled_from
         sampled = np.flatnonzero(stored) if closest else None
         distinct, where = np.unique(theta_draw, axis=0, return_inverse=True)  # e.g. one theta1 for all y = 1
         groups = np.array(
@@ -427,15 +459,17 @@ class SampleAugmenter:
             out[d] = stored[group] / stored.sum() if stored.sum() else 1.0
         return out
 
-    def _stored_counts(self) -> np.ndarray:
+    def _stored_counts(self, passes: ChunkPasses | None = None) -> np.ndarray:
         """Events in the store generated at each benchmark [B] (background not counted): one read of the
-        int16 ``sampled_from`` column (2 bytes per event), here rather than in dask tasks: a task graph
-        costs more than the read."""
-        reader = self.store.chunk_reader("sampled_from")
-        counts = np.zeros(self.setup.parameter_space.n_benchmarks + 1, dtype=np.int64)
-        for values in reader.chunks(range(reader.n_chunks)):
-            counts += np.bincount(values + 1, minlength=len(counts))[: len(counts)]
-        return counts[1:]
+        int16 ``sampled_from`` column (2 bytes per event), here rather than in dask tasks (a task graph
+        costs more than the read), or on the in-process ``passes``, which keep the column for pass 1."""
+        size = self.setup.parameter_space.n_benchmarks + 1
+        if passes is not None:
+            parts = passes.map(_chunk_counts, size, columns=("sampled_from",))
+        else:
+            reader = self.store.chunk_reader("sampled_from")
+            parts = [_bincount(values, size) for values in reader.chunks(range(reader.n_chunks))]
+        return np.sum(parts, axis=0)[1:]
 
     def _nuisance_options(self, nu0, nu1, nuisance_score) -> tuple | None:
         """(nu0 sampler, nu1 sampler, nuisance score?) when the sample involves nuisances, else None."""
@@ -476,19 +510,22 @@ class SampleAugmenter:
             raise MorphingError(f"{self.store.url}: the store holds no events to sample from")
         rng = np.random.default_rng([int(seed), 1])
         nuisances = self._nuisance_options(nu0, nu1 if theta1 is not None else None, nuisance_score)
+        columns = ("weights", "sampled_from") + (("nuisance_weights",) if nuisances is not None else ())
+        passes = passes_for(self.store, (*columns, "observables"), self.client)
+        in_process = passes if passes.in_process else None
+        closest = sample_only_from_closest_benchmark
         plan, info = self._plan(
-            theta0, theta1, int(n_samples), sample_only_from_closest_benchmark, partition, rng, nuisances
+            theta0, theta1, int(n_samples), closest, partition, rng, nuisances, in_process
         )
         if want & {"t_xz0", "t_xz1"} and not info["need_gradients"]:
             raise MorphingError("joint scores need morphing or finite-difference benchmarks in the setup")
-        columns = ("weights", "sampled_from") + (("nuisance_weights",) if nuisances is not None else ())
         points = draw_points(plan.draw, plan.groups, plan.fractions, plan.nu_draw if nuisances else None)
         points = replace(points, coarse_rows=coarse_rows_for(len(points), self.store.n_events))
-        coarse, mass, stats = self._first_pass(kind, plan, points, partition, columns)
+        coarse, mass, stats = self._first_pass(kind, plan, points, partition, columns, passes)
         if nuisances is None:
             plan = plan.with_totals(stats["total"])
         merged = self._second_pass(
-            plan, points, coarse, mass, partition, (*columns, "observables"), rng, seed, want
+            plan, points, coarse, mass, partition, (*columns, "observables"), rng, seed, want, passes
         )
         order = rng.permutation(len(merged["point"]))
         arrays = self._arrays(plan, merged, order, theta1 is not None, nuisances is not None, want)
@@ -526,15 +563,19 @@ class SampleAugmenter:
         return sample
 
     def _first_pass(
-        self, kind: str, plan: _Plan, points: DrawPoints, partition: str | None, columns: tuple[str, ...]
+        self,
+        kind: str,
+        plan: _Plan,
+        points: DrawPoints,
+        partition: str | None,
+        columns: tuple[str, ...],
+        passes: Any,
     ) -> tuple[list[np.ndarray], np.ndarray, dict[str, Any]]:
-        """Pass 1: the per-chunk block sums of the distinct draw points [U, n_blocks], the mass per chunk
-        and draw point [n_chunks, D], and the effective number of events, largest weight share and negative
-        weights (warned about)."""
+        """Pass 1 (on ``passes``, :mod:`columnminer.sampling._runners`): the per-chunk block sums of the
+        distinct draw points [U, n_blocks], the mass per chunk and draw point [n_chunks, D], and the effective
+        number of events, largest weight share and negative weights (warned about)."""
         spec = self.store.partition_spec
-        totals = map_chunks(
-            self.store, _chunk_totals, plan, points, spec, partition, columns=columns, client=self.client
-        )
+        totals = passes.map(_chunk_totals, plan, points, spec, partition, columns=columns)
         coarse = [t["coarse"] for t in totals]
         mass = np.stack([c.sum(axis=1) for c in coarse])[:, points.inverse]  # [n_chunks, D]
         squares = np.sum([t["squares"] for t in totals], axis=0)[points.inverse]
@@ -579,7 +620,7 @@ class SampleAugmenter:
         return coarse, mass, stats
 
     def _second_pass(
-        self, plan, points, coarse, mass, partition, columns, rng, seed, want
+        self, plan, points, coarse, mass, partition, columns, rng, seed, want, passes
     ) -> dict[str, np.ndarray]:
         """Pass 2: split every draw point's samples over the chunks (multinomial in the chunk masses), draw
         them chunk by chunk and concatenate the pieces (chunk order)."""
@@ -592,36 +633,26 @@ class SampleAugmenter:
             for counts, sums in zip(chunk_counts, coarse, strict=True)
         ]
         spec = self.store.partition_spec
-        pieces = map_chunks(
-            self.store,
-            _chunk_draws,
-            plan,
-            points,
-            spec,
-            partition,
-            seed,
-            want,
-            columns=columns,
-            chunk_args=per_chunk,
-            client=self.client,
+        pieces = passes.map(
+            _chunk_draws, plan, points, spec, partition, seed, want, columns=columns, chunk_args=per_chunk
         )
         return {key: np.concatenate([p[key] for p in pieces]) for key in pieces[0]}
 
     @staticmethod
     def _arrays(plan, merged, order, paired: bool, with_nuisances: bool, want) -> dict[str, np.ndarray]:
         """The sample's arrays in shuffled ``order``: x, theta0 (theta1, y), nu0 (nu1), joint quantities."""
-        point = merged["point"][order]
-        arrays = {"x": merged["x"][order], "theta0": plan.theta0[point]}
+        point = np.take(merged["point"], order)
+        arrays = {"x": np.take(merged["x"], order, axis=0), "theta0": np.take(plan.theta0, point, axis=0)}
         if paired:
-            arrays.update(theta1=plan.theta1[point], y=plan.y[point])
+            arrays.update(theta1=np.take(plan.theta1, point, axis=0), y=np.take(plan.y, point))
         if with_nuisances:
-            arrays["nu0"] = plan.nu0[point]
+            arrays["nu0"] = np.take(plan.nu0, point, axis=0)
             if paired:
-                arrays["nu1"] = plan.nu1[point]
+                arrays["nu1"] = np.take(plan.nu1, point, axis=0)
         for key in ("r_xz", "t_xz0", "t_xz1"):
             if key in want:
-                arrays[key] = merged[key][order]
-        arrays["event"] = merged["event"][order]
+                arrays[key] = np.take(merged[key], order, axis=0)
+        arrays["event"] = np.take(merged["event"], order)
         return arrays
 
     def _add_thetas(
