@@ -51,6 +51,38 @@ quiet machine but with no margin; not measurable here). Tried and dropped, no ga
 at best, but a 60 s compile). Small files: Z-mlm (10 MB text, 1.5 MB gzip) costs 45-52 ms CPU before and
 after (libdeflate 9 ms, kernel 27 ms, columns 4 ms), so the pylhe ratio stays at 15-30x (pylhe 0.8-0.9 s CPU):
 the >= 50x target needs a kernel about twice as fast.
+
+Third round (issue 25 item 3, the lhe_pylhe row): gzip inflated by ISA-L (python-isal, a new dependency; zlib and
+libdeflate stay as the fallback, identical arrays) in ``ByteSource``'s background thread and parsed in the
+decompressed chunks themselves (complete events in place, the event cut between two chunks from a small bridge),
+so inflating overlaps the parse from the first megabyte on and the text is never copied; for texts up to 64 MB all
+final columns in one buffer (numpy backs it with huge pages: 4026 -> 165 page faults per read of the Z file) and
+the weights copied as one [ids, events] block (145 ids in pp -> jj); no ``malloc_trim`` below 64 MB; the thread
+pool kept between reads; the event-count estimate from the bytes each piece took (not the whole block on its first
+piece, which made early estimates 16x short and the columns regrow); two digits a step in the kernel's mantissa
+loop (6 % less kernel time). Arrays bit-identical to before on every file of tests/data/lhe, on a 100 MB plain and
+gzip file, and the same errors (an ISA-L read that gives up is retried as without python-isal).
+
+HEAD (``git worktree``) and this tree alternated in fresh processes, 6 rounds of 7 repeats, medians, 2-core
+machine shared with four other sessions (load average 3.4-4.0 throughout, so wall times are 1.5-3x the quiet
+ones; CPU seconds of all threads are the steadier measure):
+
+============================================  ============  ============  =======
+3 MadGraph test files (read_lhe each)         before        after         ratio
+============================================  ============  ============  =======
+wall, wbj / Z-mlm / pp -> jj (ms)             7 / 90 / 55   2 / 37 / 26
+wall, all three (ms)                          152           65            2.4x
+CPU, all three, all threads (ms)              95            65            1.47x
+main-thread CPU, Z-mlm / pp -> jj (ms)        9.4 / 10.1    5.3 / 7.3
+============================================  ============  ============  =======
+
+An earlier pair of runs at load 3.3: 79 -> 60 ms wall. pylhe.to_awkward on the three files took 1.63 s at that
+load (1.19 s quiet), so about 25x here; quiet, the lead's table had 0.054 s for columnminer. What is left is the
+kernel: 21.7 + 10.2 ms CPU of the 37 + 22 ms of the two gzip files (ISA-L inflate 5.5 + 3.8 ms, main thread
+5 + 7 ms); two cores give at best about (37 + 22 + 1.4) / 2 = 30 ms, short of the 24 ms the >= 50x target needs,
+so it takes a kernel about 1.5x faster. The 300 MB plain row (lhe_throughput) alternated twice at load 3.5:
+HEAD 224 / 273 MB/s, this tree 270 / 224 MB/s (noise; only the kernel's 6 % touches that path), read/iterate
+0.71-1.31x vs 0.82-0.88x, peak / arrays 1.18-1.20x vs 1.21-1.23x.
 """
 
 from __future__ import annotations

@@ -108,3 +108,58 @@ def test_byte_source_readinto_fills_the_buffer(lhe_file, tmp_path):
             got.append(buf[:n].tobytes())
         src.close()
         assert b"".join(got) == data
+
+
+_GZ_FILES = ["testfile-madgraph-2.2.1-Z-mlm.lhe.gz", "testfile-madgraph5-3.5.8-pp_to_jj.lhe.gz"]
+
+
+@pytest.mark.parametrize("name", _GZ_FILES)
+def test_isal_and_zlib_inflate_give_identical_arrays(lhe_file, name, monkeypatch):
+    """gzip files inflated by ISA-L (streamed, overlapping the parse) and, with python-isal hidden, by
+    libdeflate / zlib: the same arrays, buffer for buffer."""
+    import columnminer.io._lhe_source as source
+
+    path = lhe_file(name)
+    fast = read_lhe(path)
+    monkeypatch.setattr(source, "_ISAL", None)
+    assert not source.fast_inflate_available()
+    slow = read_lhe(path)
+    assert _same(fast, slow)
+    for a, b in zip(ak.to_buffers(fast)[2].values(), ak.to_buffers(slow)[2].values(), strict=True):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+def test_a_gzip_stream_isal_refuses_is_read_again_with_zlib(lhe_file, tmp_path, monkeypatch):
+    """A corrupt or truncated gzip file read through ISA-L ends in zlib's error (the reference), as without
+    python-isal; a refusal of ISA-L alone (simulated) falls back to zlib and reads the file."""
+    import columnminer.io._lhe_source as source
+
+    blob = gzip.compress(gzip.open(lhe_file(_GZ_FILES[0])).read()[: 4 << 20], 1)
+    cut = tmp_path / "cut.lhe.gz"
+    cut.write_bytes(blob[: len(blob) // 2])
+    bad = tmp_path / "bad.lhe.gz"
+    bad.write_bytes(blob[:20000] + bytes(5000) + blob[25000:])
+    errors = []
+    for isal in (source._ISAL, None):
+        monkeypatch.setattr(source, "_ISAL", isal)
+        for path in (cut, bad):
+            with pytest.raises(LHEFormatError) as err:
+                read_lhe(path)
+            errors.append(str(err.value))
+    assert errors[:2] == errors[2:] and "gzip stream ends early" in errors[0]
+
+    class Refusing:  # an inflater that gives up on every stream
+        @staticmethod
+        def decompressobj(wbits):
+            return Refusing()
+
+        def decompress(self, data, max_length=0):
+            raise ValueError("refused")
+
+    good = lhe_file(_GZ_FILES[0])
+    monkeypatch.setattr(source, "_ISAL", None)
+    ref = read_lhe(good)
+    monkeypatch.setattr(source, "_ISAL", Refusing)
+    with pytest.raises(source.InflateFallback):
+        source.ByteSource(good, fast_inflate=True).read()
+    assert _same(read_lhe(good), ref)

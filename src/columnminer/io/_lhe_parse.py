@@ -1,5 +1,8 @@
 """Numba kernel that turns a byte block of complete ``<event>`` records into flat numpy columns."""
 
+# numba's cache does not see edits of the helpers in _lhe_tokens: edit this file too (even this comment)
+# so that the kernel is recompiled with them.
+
 from __future__ import annotations
 
 import numba

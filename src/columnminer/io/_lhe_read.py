@@ -71,12 +71,14 @@ class Piece:
     """Columns of consecutive events from one kernel call (weights keyed by id).
 
     ``first`` is the index in the file of the first event (with ``invalid="drop"`` the events of a
-    piece skip the dropped ones).
+    piece skip the dropped ones). ``weight_matrix``, where set, is the [ids, events] array whose rows
+    are the values of ``weights`` in order (one copy of all weights at once instead of one per id).
     """
 
     def __init__(self, info, counts, parts, weights: dict[str, np.ndarray], n: int, first: int = 0) -> None:
         self.info, self.counts, self.parts, self.weights, self.n = info, counts, parts, weights, n
         self.first = first
+        self.weight_matrix: np.ndarray | None = None
 
     def take(self, keep: np.ndarray) -> Piece:
         """The events where the boolean mask ``keep`` is true (a new piece)."""
@@ -270,6 +272,8 @@ class LHEChunkReader:
         if hard.shape[1]:
             self._resolve_hard(arr, hard, info, parts, weights, counts, problems)
         piece = Piece(info, counts, parts, weights, n, base)
+        if not unk.shape[1]:  # the rows of w are the weights, in order (resolved values written into them)
+            piece.weight_matrix = w
         self.pending_error = None
         bad = self._invalid_events(info, counts, flags, problems)
         if bad is not None:

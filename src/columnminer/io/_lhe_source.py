@@ -19,7 +19,9 @@ __all__ = [
     "PREFETCH_MIN_BYTES",
     "WHOLE_MAX_BYTES",
     "ByteSource",
+    "InflateFallback",
     "available_cpus",
+    "fast_inflate_available",
     "read_header",
 ]
 
@@ -54,6 +56,27 @@ def _load_libdeflate():
 
 
 _LIBDEFLATE = _load_libdeflate()
+
+
+def _load_isal():
+    """python-isal's ``isal_zlib`` (Intel ISA-L inflate, 2-4x zlib's speed, GIL released), or None."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return None
+    return isal_zlib
+
+
+_ISAL = _load_isal()
+
+
+def fast_inflate_available() -> bool:
+    """True when ``ByteSource(..., fast_inflate=True)`` inflates with ISA-L (python-isal is importable)."""
+    return _ISAL is not None
+
+
+class InflateFallback(Exception):
+    """ISA-L refused a gzip stream: the caller re-reads the file with zlib, whose errors are the reference."""
 
 
 def _read_whole(fh, gzip: bool) -> bytes | bytearray | None:
@@ -97,17 +120,26 @@ class ByteSource:
 
     With ``prefetch=True`` a background thread reads and decompresses the next blocks (zlib releases
     the GIL) while the caller parses the current one; at most two blocks wait in the queue.
+    ``fast_inflate=True`` inflates with ISA-L where python-isal is installed (the same bytes, 2-4x faster);
+    a stream it refuses raises :class:`InflateFallback` instead of an error, so that the caller can read
+    the file again with zlib and report zlib's error.
     """
 
     def __init__(
-        self, path: str | os.PathLike, block: int = DEFAULT_BLOCK, prefetch: bool = False, whole: bool = False
+        self,
+        path: str | os.PathLike,
+        block: int = DEFAULT_BLOCK,
+        prefetch: bool = False,
+        whole: bool = False,
+        fast_inflate: bool = False,
     ) -> None:
         self.path = str(path)
         self.block = int(block)
         self._fh = open(self.path, "rb")
         self._gzip = self._fh.read(2) == b"\x1f\x8b"
         self._fh.seek(0)
-        self._dec = zlib.decompressobj(31) if self._gzip else None
+        self._inflate = _ISAL if fast_inflate and _ISAL is not None else zlib
+        self._dec = self._inflate.decompressobj(31) if self._gzip else None
         self.truncated_gzip = False
         self.eof = False
         self._pending = b""
@@ -204,16 +236,22 @@ class ByteSource:
                 self.eof = True
                 out = self._dec.flush()
                 if not self._dec.eof:
+                    if self._inflate is not zlib:
+                        raise InflateFallback(f"{self.path}: gzip stream ends early")
                     self.truncated_gzip = True
                 return out
             try:
                 out = self._dec.decompress(raw, self.block)  # at most one block of output
-            except zlib.error as exc:
+            except Exception as exc:
+                if self._inflate is not zlib:
+                    raise InflateFallback(f"{self.path}: {exc}") from exc
+                if not isinstance(exc, zlib.error):
+                    raise
                 raise LHEFormatError(f"{self.path}: corrupt gzip stream: {exc}", path=self.path) from exc
             self._pending = self._dec.unconsumed_tail
             if self._dec.eof and self._dec.unused_data:  # another gzip member follows
                 self._pending = self._dec.unused_data
-                self._dec = zlib.decompressobj(31)
+                self._dec = self._inflate.decompressobj(31)
             if out:
                 return out
         return b""

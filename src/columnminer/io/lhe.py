@@ -171,9 +171,9 @@ def read_lhe(
     positional LHEF 3 ``<weights>``) in header order, NaN where an event lacks that weight.
     ``attrs["lhe_path"]`` names the file.
 
-    Speed: the file is decompressed in one go where possible (plain files, and single-member gzip
-    files through the system's libdeflate when it is installed, else zlib block by block), then a
-    numba kernel parses all events in bulk. Use :func:`iterate_lhe` when the text of the file should
+    Speed: blocks of the text are parsed by a numba kernel on all cores; gzip files are inflated by
+    ISA-L (python-isal) in a background thread, overlapping the parse (without python-isal: the
+    system's libdeflate in one go where installed, else zlib block by block; the same arrays). Use :func:`iterate_lhe` when the text of the file should
     not be held in memory at once. With an entry range, the file is first scanned for its event
     offsets (:func:`event_offsets`, no parsing; pass ``offsets=`` to
     :func:`columnminer.io.lhe_ranges.read_lhe_range` to reuse them) and only the range is parsed.
