@@ -42,6 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._phasespace import BLOCK_ROWS, default_threads, in_blocks
+
 __all__ = [
     "DIRAC_GAMMA",
     "GAMMA5",
@@ -251,6 +253,9 @@ def quadratic_form(momenta: np.ndarray, ew: ElectroweakParameters | None = None)
         >>> bool(np.allclose(q, q.T)) and bool(np.all(np.linalg.eigvalsh(q) > -1e-12 * q.max()))
         True
     """
+    momenta = np.asarray(momenta, dtype=np.float64)
+    if momenta.ndim == 3 and momenta.shape[0] > BLOCK_ROWS:  # in cache-sized blocks, threads: same bits
+        return in_blocks(lambda p: quadratic_form(p, ew), momenta, threads=default_threads())
     amps = amplitude_components(momenta, ew)
     return np.einsum("...hi,...hj->...ij", amps, np.conj(amps)).real
 

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import SimulationError
 from ._amplitudes import ElectroweakParameters
 from ._events import BACKGROUND_LEPTONS, unweight
-from ._phasespace import boost, lab_kinematics, sample_decay
+from ._phasespace import boost, in_blocks, lab_kinematics, sample_decay
 
 __all__ = ["background_events", "background_matrix_element", "background_normalisation"]
 
@@ -64,7 +64,7 @@ def background_events(
     def trial(k: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
         m4l = rng.uniform(low, high, k)
         decay = sample_decay(rng, k, m4l, ew.m_z, ew.gamma_z, m_ll_min)
-        me = background_matrix_element(decay.momenta, ew)
+        me = in_blocks(lambda p: background_matrix_element(p, ew), decay.momenta)
         return (decay.momenta, m4l), me * decay.phase_space_weight
 
     (rest, m4l), _, _ = unweight(rng, trial, n_events, chunk_size)

@@ -37,6 +37,8 @@ unchanged.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import logging
 import math
@@ -88,10 +90,29 @@ def golden_setup(
     Benchmarks: ``sm`` (a2 = a3 = 0) plus five ``morphing_basis_vector_<i>`` points chosen to keep the
     morphing weights of the six quadratic components small over ``parameter_range`` (both parameters).
 
+    The morphing basis search (about 0.2 s) runs once per argument set; every call returns a fresh copy.
+
     Example:
         >>> golden_setup().benchmark_names[:2]
         ['sm', 'morphing_basis_vector_0']
     """
+    args = (tuple(parameter_range), seed, n_trials)
+    try:  # the types are part of the key: (-1, 1) and (-1.0, 1.0) are stored as given
+        key = (args, tuple(type(x) for x in (*args[0], seed, n_trials)))
+        hash(key)
+    except TypeError:  # unhashable arguments: built afresh
+        return _build_golden_setup(*args)
+    return copy.deepcopy(_cached_golden_setup(key))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_golden_setup(key: tuple) -> AnalysisSetup:
+    """:func:`golden_setup` built once per argument set and types (callers receive deep copies)."""
+    return _build_golden_setup(*key[0])
+
+
+def _build_golden_setup(parameter_range: tuple, seed: int, n_trials: int) -> AnalysisSetup:
+    """The setup of :func:`golden_setup`, with its morphing basis search."""
     setup = AnalysisSetup()
     for lha_id, name in ((2, "a2"), (3, "a3")):
         setup.add_parameter(
