@@ -37,25 +37,41 @@ comparison of the issue: 10^5 samples, 10 epochs, each engine with its own defau
 runs small batches on one torch thread per training thread and validates epoch e in a second thread while
 epoch e + 1 trains; MadMiner with torch's default threads), and returns the numbers as a dict.
 
-Before / after (2026-12-07, the shared 2-core AMD EPYC VM, CPU only, torch 2.13; no GPU on this machine;
-ALICES, 10^5 samples, batch 128, hidden 100,100; HEAD from a ``git worktree`` against the working tree,
-sides alternating, 3 repeats each, medians, s/epoch):
+Before / after, round 2 (2026-12-07, the shared 2-core AMD EPYC VM, CPU only, torch 2.13, no GPU; load
+2.6-3.5 from other users throughout; :func:`training_speed` with ``repeats=1`` in fresh processes, HEAD from a
+``git worktree`` (autograd) against the working tree (hand-written gradients), sides alternating; s/epoch):
 
-======================================  ==========================  ===========================
-side                                    2 epochs (load 4.9 -> 2.6)  10 epochs (load 2.0 -> 2.2)
-======================================  ==========================  ===========================
-columnminer before, torch's 2 threads   4.09 (15.3, 1.28, 4.09)     -
-columnminer before, 1 thread            1.15 (1.70, 1.15, 1.01)     1.04 (1.04, 1.05, 1.04)
-columnminer after (its defaults)        0.98 (1.03, 0.98, 0.92)     0.97 (1.05, 0.97, 0.94)
-MadMiner 0.9.6 default (8 workers)      16.9 (16.9, 43.0, 10.1)     -
-MadMiner 0.9.6 ``n_workers=0``          2.49 (2.23, 2.49, 3.95)     -
-======================================  ==========================  ===========================
+=========================================  ==============================  ======
+side                                       runs                            median
+=========================================  ==============================  ======
+columnminer before (autograd, round 1)     1.162, 1.933, 1.087, 1.251      1.21
+columnminer after (analytic gradients)     0.503, 0.553, 0.641, 0.588      0.57
+MadMiner 0.9.6 default (8 workers), once   15.3 (beside the 0.588 run)     -
+=========================================  ==============================  ======
 
-MadMiner's default / columnminer after: 17x in the same runs (10.75 s/epoch of the issue / 0.97: 11x);
-before, with torch's default threads, the two intra-op threads of the small operations spun against the
-other users of the machine (15 s/epoch in one run). CPU time per epoch, one thread, validation in line,
-interleaved at load 1.5-1.8: before 1.15 / 1.03 s, after 0.92 / 0.91 s (the fused optimiser and the
-score propagated forward); the background validation saves the rest where a second core is free.
+After / before: 2.1x on the medians (in one process, alternating the two paths of the working tree with
+``columnminer.ml.base.ANALYTIC_GRADIENTS``, 2 epochs x 3: wall 0.95 -> 0.48 s/epoch, main-thread CPU 0.83 ->
+0.42 s/epoch, also 2.0x). Against the quiet table's 0.918 s/epoch that projects to ~0.44 s/epoch and
+~11x MadMiner's quiet 4.94 s/epoch (26x beside it in the loaded run above; the quiet rerun of
+``benchmarks/run.py`` decides). Where the time went: at batch 128 a step was ~1.4 ms of which ~0.25 ms
+is the arithmetic (three 256 x 100 x 100 matrix products for the primal and the score tangent, compute
+bound at 60-70 GFLOP/s on one core) and the rest autograd's graph building, per-tensor optimiser work and
+per-operation dispatch. Round 2 (``columnminer/ml/_fused.py``): the loss and all weight gradients by hand
+(forward tangent, backward through both chains: a few dozen large tensor operations per step and no
+graph), all parameters in one flat buffer updated by one direct call of the fused AMSGrad kernel (bit for
+bit the update of ``torch.optim.Adam(fused=True)``), the scaled inputs and the cross-entropy target computed
+once per shuffle buffer, Python numbers as cached 0-d tensors (torch converts a number operand into a tensor
+on every call), and the validation loss from the same forward pass. The gradients equal autograd's to
+float rounding (tests/ml/test_ml_fused.py: 1e-6 of the norm in float32, 1e-12 in float64), so trained
+weights differ from round 1 at that level: on ``benchmarks/ml_accuracy.py --seeds 0,1,2 --methods
+alices,carl --extra`` every MSE agrees with HEAD's to 6e-6 relative (identical to the 4 digits printed;
+the train call 2.1x faster for alices, 1.8x for carl). Not used: two torch threads (the idle threads'
+spinning; the second core validates), ``torch.compile`` (its compile time exceeds a 10-epoch training).
+
+Round 1 (same machine, load 2.0-4.9): columnminer's default before round 1 with torch's 2 threads 4.09
+s/epoch (15 s in one run: idle intra-op threads spinning against the machine's other users), 1 thread 1.04;
+after round 1 (fused Adam, the score propagated forward, one thread, background validation) 0.97; MadMiner
+0.9.6 default 16.9, ``n_workers=0`` 2.49.
 
 Usage::
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from .._version import __version__
 from ..errors import EstimatorError, EstimatorFormatError
+from ._fused import analytic_loss
 from .data import ColumnStatistics, TrainingData
 from .networks import linked_score
 from .scaling import Scaler
@@ -49,6 +50,10 @@ FORMAT_VERSION = 1
 #: or "physical" (per unit of theta).
 ALPHA_UNITS = ("standardized", "physical")
 _REGISTRY: dict[str, type[Estimator]] = {}
+#: Train the default networks with hand-written gradients (:func:`~columnminer.ml._fused.analytic_loss`: the
+#: same loss, gradients equal to autograd's up to float rounding, 2-3x fewer tensor operations per step);
+#: False trains every estimator with autograd.
+ANALYTIC_GRADIENTS = True
 
 #: Keyword names of :meth:`Estimator.train` that are training columns.
 _COLUMN_KEYWORDS = ("x", "y", "theta", "theta1", "r_xz", "t_xz", "t_xz1")
@@ -395,6 +400,7 @@ class Estimator:
             data,
             options.replace(validation_split=0.0),
             val_data,
+            analytic=analytic_loss(self, method, loss_alpha) if ANALYTIC_GRADIENTS else None,
         )
         return self.history
 

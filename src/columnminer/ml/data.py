@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -278,11 +278,14 @@ class TrainingData:
         names: Sequence[str] | None = None,
         drop_last: bool = False,
         device: torch.device | str | None = None,
+        prepare: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
     ) -> Iterator[dict[str, torch.Tensor]]:
         """Batches as dicts of float32 tensors (block shuffle when ``shuffle``; see the module docstring).
 
         The rows of a shuffle buffer are converted to float32 (and moved to ``device``) once; the batches
-        are views of those tensors (read-only for the caller)."""
+        are views of those tensors (read-only for the caller). ``prepare`` (optional) maps the tensors of a
+        whole buffer to the columns the batches hold (e.g. adds row-wise derived columns once per buffer
+        instead of once per batch)."""
         if int(batch_size) < 1:
             raise EstimatorError(f"batch_size must be positive, got {batch_size}")
         batch_size = int(batch_size)
@@ -307,12 +310,12 @@ class TrainingData:
                 buffer = {k: v[order] for k, v in buffer.items()}
             n_full = n // batch_size * batch_size
             if n_full:  # the full batches: one float32 conversion (and transfer) per buffer, then views
-                tensors = _to_tensors(buffer, slice(0, n_full), device)
+                tensors = _to_tensors(buffer, slice(0, n_full), device, prepare)
                 for start in range(0, n_full, batch_size):
                     yield {k: v[start : start + batch_size] for k, v in tensors.items()}
             carry = {k: v[n_full:] for k, v in buffer.items()} if n_full < n else None
         if carry is not None and not drop_last:
-            yield _to_tensors(carry, slice(None), device)
+            yield _to_tensors(carry, slice(None), device, prepare)
 
     def to_numpy(self, name: str) -> np.ndarray:
         """One column of this view, loaded whole (for small data and tests)."""
@@ -358,10 +361,13 @@ class TrainingData:
 
 
 def _to_tensors(
-    buffer: Mapping[str, np.ndarray], rows: slice, device: torch.device | str | None
+    buffer: Mapping[str, np.ndarray],
+    rows: slice,
+    device: torch.device | str | None,
+    prepare: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
 ) -> dict[str, torch.Tensor]:
     out = {}
     for key, values in buffer.items():
         tensor = torch.from_numpy(np.ascontiguousarray(values[rows], dtype=np.float32))
         out[key] = tensor if device is None else tensor.to(device)
-    return out
+    return out if prepare is None else prepare(out)
