@@ -83,6 +83,29 @@ kernel: 21.7 + 10.2 ms CPU of the 37 + 22 ms of the two gzip files (ISA-L inflat
 so it takes a kernel about 1.5x faster. The 300 MB plain row (lhe_throughput) alternated twice at load 3.5:
 HEAD 224 / 273 MB/s, this tree 270 / 224 MB/s (noise; only the kernel's 6 % touches that path), read/iterate
 0.71-1.31x vs 0.82-0.88x, peak / arrays 1.18-1.20x vs 1.21-1.23x.
+
+Fourth round (issue 25 item 3, the kernel per byte and per number): a particle or event-information line of
+plain numbers is parsed in one pass by ``_lhe_tokens.fast_line`` (no call per token, one range test per digit,
+the value m * 10^e or m / 10^-e with m < 2^53 and |e| <= 22: Clinger's exact fast path, bit-identical to
+float()); anything else on the line (more than 18 digits, exponents beyond +-22 or of 4+ digits, 'd'
+exponents, other token counts, non-integers in integer columns, odd bytes, the last 48 bytes of a block) sends
+the line to the general parser as before. ``<wgt id='..'>`` tags are recognised without the attribute search
+and their values go through the same fast token path (``number``), the ``</wgt>`` after them skipped.
+Arrays bit-identical to HEAD on every file of tests/data/lhe (read_lhe and the 1-thread reader, sha256 of all
+buffers); tests/io/test_lhe_fast_tokens.py checks ~12k adversarial and random tokens against parse_number and
+float(). Kernel CPU alone (parse_events over the plain text in 4 MB blocks, 1 thread, HEAD worktree and this
+tree alternated in fresh processes, 4 rounds, min of 9-15 repeats each; load average 1.5-3.5):
+
+=============================================  ==========  ==========  =======
+kernel CPU, 1 thread                           before      after       ratio
+=============================================  ==========  ==========  =======
+Z-mlm, 10.1 MB plain (ms)                      25.1-25.9   19.9-21.7   1.19-1.26x (1.66-1.94x medians at load 3.5)
+pp -> jj, 6.2 MB plain, 145 wgt/event (ms)     11.0-11.2   9.9-10.0    1.11-1.12x
+golden signal.lhe, 300 MB plain (ms)           689         503-512     1.35x (435 -> 590 MB/s a core)
+=============================================  ==========  ==========  =======
+
+Not reached yet: the >= 50x pylhe row needs more (pp -> jj is dominated by 145 ``<wgt>`` tags per event, ~60 ns
+each); the whole-read rows were not rerun here (the lead's quiet benchmarks/run.py --only lhe_pylhe,lhe_throughput).
 """
 
 from __future__ import annotations

@@ -8,7 +8,17 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._lhe_tokens import POW10, find, is_space, match_id, parse_number, push_hard, starts_with
+from ._lhe_tokens import (
+    POW10,
+    fast_line,
+    find,
+    is_space,
+    match_id,
+    number,
+    parse_number,
+    push_hard,
+    starts_with,
+)
 
 __all__ = [
     "ERR_BAD_INFO",
@@ -105,6 +115,91 @@ def _parse_line(buf, j, end, out, col, ntok_max, n_int, hard, n_hard, kind, pow1
         out[ntok, col] = v
         ntok += 1
         j = k
+
+
+@numba.njit(cache=True, nogil=True)
+def _wgt_id(buf, j, end):
+    """(gt, ids, ide) of the ``<wgt`` tag at ``j``: its closing ``>`` (-1 when not before ``end``) and the
+    bounds of its ``id`` value, blanks trimmed (-1, -1 without one).
+
+    MadGraph's form ``<wgt id='...'>`` (or ``"``) is recognised straight away; any other form is searched
+    for an ``id`` attribute, which gives the same bounds for that form.
+    """
+    q = j + 8
+    if (
+        q < end
+        and buf[j + 4] == 32
+        and buf[j + 5] == 105
+        and buf[j + 6] == 100
+        and buf[j + 7] == 61
+        and (buf[q] == 39 or buf[q] == 34)
+    ):
+        r = q + 1
+        while r < end and buf[r] != buf[q] and buf[r] != 62:
+            r += 1
+        if r + 1 < end and buf[r] == buf[q] and buf[r + 1] == 62:
+            return _trim_id(buf, r + 1, q + 1, r)
+    gt = j + 4
+    while gt < end and buf[gt] != 62:
+        gt += 1
+    if gt >= end:
+        return -1, -1, -1
+    ids = -1
+    ide = -1
+    m = j + 4
+    while m < gt - 2:
+        if (
+            buf[m] == 105
+            and buf[m + 1] == 100
+            and is_space(buf[m - 1])
+            and (buf[m + 2] == 61 or is_space(buf[m + 2]))
+        ):
+            q = m + 2
+            while q < gt and (is_space(buf[q]) or buf[q] == 61):
+                q += 1
+            if q < gt and (buf[q] == 34 or buf[q] == 39):
+                quote = buf[q]
+                r = q + 1
+                while r < gt and buf[r] != quote:
+                    r += 1
+                ids = q + 1
+                ide = r
+            break
+        m += 1
+    return _trim_id(buf, gt, ids, ide)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _trim_id(buf, gt, ids, ide):
+    """(gt, ids, ide) with the blanks at both ends of ``buf[ids:ide]`` left out (ids < 0: no id)."""
+    while ids >= 0 and ids < ide and is_space(buf[ids]):
+        ids += 1
+    while ids >= 0 and ide > ids and is_space(buf[ide - 1]):
+        ide -= 1
+    return gt, ids, ide
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _skip_end_wgt(buf, j, end):
+    """Index after the spaces and ``</wgt>`` that follow a weight value at ``j``, else ``j``.
+
+    The event loop would step over those bytes one by one (no tag it looks for starts there, and one cut
+    by ``end`` leaves the event incomplete either way), so skipping them changes nothing but the time.
+    """
+    k = j
+    while k < end and buf[k] == 32:
+        k += 1
+    if (
+        k + 6 <= end
+        and buf[k] == 60
+        and buf[k + 1] == 47
+        and buf[k + 2] == 119
+        and buf[k + 3] == 103
+        and buf[k + 4] == 116
+        and buf[k + 5] == 62
+    ):
+        return k + 6
+    return j
 
 
 @numba.njit(cache=True, nogil=True)
@@ -226,6 +321,11 @@ def parse_events(
                 continue
             line_start = j
             if n_lines == 0:
+                k = fast_line(buf, j, end, info, n_ev, 6, 2, pow10)
+                if k >= 0:  # the common case: six plain numbers
+                    j = k
+                    n_lines += 1
+                    continue
                 j, ntok, n_hard, done, bad_pos, bad_row = _parse_line(
                     buf, j, end, info, n_ev, 6, 2, hard, n_hard, HARD_INFO, pow10
                 )
@@ -240,6 +340,12 @@ def parse_events(
                 if n_part >= cap_particles:
                     full = True
                     break
+                k = fast_line(buf, j, end, parts, n_part, 13, 6, pow10)
+                if k >= 0:  # the common case: thirteen plain numbers
+                    j = k
+                    n_part += 1
+                    n_lines += 1
+                    continue
                 j, ntok, n_hard, done, bad_pos, bad_row = _parse_line(
                     buf, j, end, parts, n_part, 13, 6, hard, n_hard, HARD_PARTICLE, pow10
                 )
@@ -283,45 +389,17 @@ def parse_events(
                 break
             if starts_with(buf, j, end, tag_wgt) and (is_space(buf[j + 4]) or buf[j + 4] == 62):
                 tag_start = j
-                gt = j + 4
-                while gt < end and buf[gt] != 62:
-                    gt += 1
-                if gt >= end:
+                gt, ids, ide = _wgt_id(buf, j, end)
+                if gt < 0:
                     complete = False
                     break
-                ids = -1
-                ide = -1
-                m = j + 4
-                while m < gt - 2:
-                    if (
-                        buf[m] == 105
-                        and buf[m + 1] == 100
-                        and is_space(buf[m - 1])
-                        and (buf[m + 2] == 61 or is_space(buf[m + 2]))
-                    ):
-                        q = m + 2
-                        while q < gt and (is_space(buf[q]) or buf[q] == 61):
-                            q += 1
-                        if q < gt and (buf[q] == 34 or buf[q] == 39):
-                            quote = buf[q]
-                            r = q + 1
-                            while r < gt and buf[r] != quote:
-                                r += 1
-                            ids = q + 1
-                            ide = r
-                        break
-                    m += 1
-                while ids >= 0 and ids < ide and is_space(buf[ids]):
-                    ids += 1
-                while ids >= 0 and ide > ids and is_space(buf[ide - 1]):
-                    ide -= 1
                 j = gt + 1
                 while j < end and is_space(buf[j]):
                     j += 1
                 if j >= end:
                     complete = False
                     break
-                v, k, code = parse_number(buf, j, end, pow10)
+                v, k, code = number(buf, j, end, pow10)
                 if k >= end:
                     complete = False
                     break
@@ -353,7 +431,7 @@ def parse_events(
                     unknown[2, n_unknown] = ide
                     unknown_val[n_unknown] = v
                     n_unknown += 1
-                j = k
+                j = _skip_end_wgt(buf, k, end)
                 continue
             if starts_with(buf, j, end, tag_weights) and (is_space(buf[j + 8]) or buf[j + 8] == 62):
                 k = j + 8
@@ -368,7 +446,7 @@ def parse_events(
                         break
                     if buf[j] == 60:
                         break
-                    v, k, code = parse_number(buf, j, end, pow10)
+                    v, k, code = number(buf, j, end, pow10)
                     if k >= end:
                         complete = False
                         break

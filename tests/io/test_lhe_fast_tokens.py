@@ -1,0 +1,188 @@
+"""The LHE kernel's fast number paths: the same values, token ends and codes as the general parser."""
+
+import random
+import struct
+
+import numpy as np
+import pytest
+
+from columnminer.io import _lhe_parse as P
+from columnminer.io._lhe_tokens import POW10, fast_line, fast_number, number, parse_number
+
+PAD = b" " * 64
+
+ADVERSARIAL = [
+    b"0",
+    b"-0",
+    b"+0.",
+    b"-0.0000000000e+00",
+    b"0.00000000000E+00",
+    b"1",
+    b"-1",
+    b"501",
+    b"+6.7766956178e+01",
+    b"0.58437780464E+02",
+    b"7.54677100e-03",
+    b"1.0000e+00",
+    b".5",
+    b"5.",
+    b"-.5e1",
+    b"1e0",
+    b"1E+022",
+    b"1e22",
+    b"1e23",
+    b"1e-22",
+    b"1e-23",
+    b"9e-23",
+    b"123456789012345678",
+    b"1234567890123456789",
+    b"12345678901234567890",
+    b"9007199254740991",
+    b"9007199254740992",
+    b"9007199254740993",
+    b"900719925474099.3",
+    b"9007199254740993e-5",
+    b"0.000000000000000000001",
+    b"00000000000000000000001.5",
+    b"000000000000000001.5",
+    b"4.9e-324",
+    b"2.4703282292062327e-324",
+    b"2.2250738585072011e-308",
+    b"2.2250738585072014e-308",
+    b"1.7976931348623157e+308",
+    b"1.8e308",
+    b"1e-400",
+    b"1e400",
+    b"0e400",
+    b"0e99999999",
+    b"1e0001",
+    b"1e+1000",
+    b"1e",
+    b"1e+",
+    b"e5",
+    b"+",
+    b"-",
+    b".",
+    b"1d5",
+    b"1D-5",
+    b"inf",
+    b"-inf",
+    b"nan",
+    b"NaN",
+    b"0x10",
+    b"1_0",
+    b"1.5.3",
+    b"1e5.3",
+    b"--1",
+    b"+-1",
+    b"1,5",
+    b"5000000000000000.5",
+    b"0.1",
+    b"0.2",
+    b"0.3",
+    b"3.0000000000000004",
+    b"8.98846567431158e307",
+]
+
+
+def _random_tokens(n: int, seed: int = 7) -> list[bytes]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        sign = rng.choice(["", "+", "-"])
+        ints = "".join(rng.choice("0123456789") for _ in range(rng.choice([0, 1, 1, 1, 2, 3, 8, 16, 19, 21])))
+        frac = "".join(rng.choice("0123456789") for _ in range(rng.choice([0, 1, 4, 8, 10, 11, 17, 18, 20])))
+        dot = rng.random() < 0.85
+        tok = sign + ints + ("." + frac if dot else "")
+        if rng.random() < 0.8:
+            e = rng.choice([rng.randint(-25, 25), rng.randint(-330, 330), rng.randint(-3, 3)])
+            width = rng.choice([0, 1, 2, 3, 4])
+            tok += rng.choice("eE") + ("-" if e < 0 else rng.choice(["", "+"])) + str(abs(e)).zfill(width)
+        out.append(tok.encode())
+    return out
+
+
+def _bits(v: float) -> bytes:
+    return struct.pack("<d", v)
+
+
+def _python_float(tok: bytes):
+    try:
+        return float(tok)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize("after", [b" ", b"\n", b"\t", b"\r\n", b"<", b"</wgt>", b"\x0b"])
+def test_number_matches_parse_number_and_float(after):
+    """For every token: the fast wrapper gives parse_number's (value, end, code) bit for bit, and every
+    value either parser returns as exact equals Python's float() of the token."""
+    n_fast = 0
+    for tok in ADVERSARIAL + _random_tokens(3000):
+        buf = np.frombuffer(b" " + tok + after + PAD, np.uint8)
+        v0, k0, c0 = parse_number(buf, 1, len(buf), POW10)
+        v1, k1, c1 = number(buf, 1, len(buf), POW10)
+        assert (k1, c1) == (k0, c0), tok
+        assert _bits(v1) == _bits(v0), tok
+        vf, kf = fast_number(buf, 1, len(buf), POW10)
+        if kf >= 0:
+            n_fast += 1
+            assert (kf, c0) == (k0, 0) and _bits(vf) == _bits(v0), tok
+        if c0 == 0 and b"d" not in tok.lower():
+            assert _bits(v0) == _bits(float(tok)), tok
+    assert n_fast > 500 or after == b"\x0b"  # the fast path takes the common tokens (not before a VT)
+
+
+def test_fast_number_needs_room_before_end():
+    """Within ``_FAST_TOKEN`` bytes of ``end`` the fast path declines and parse_number decides."""
+    buf = np.frombuffer(b"1.5 ", np.uint8)
+    assert fast_number(buf, 0, len(buf), POW10) == (0.0, -1)
+    assert number(buf, 0, len(buf), POW10) == (1.5, 3, 0)
+    cut = np.frombuffer(b"12345" + PAD, np.uint8)
+    assert number(cut, 0, 3, POW10) == parse_number(cut, 0, 3, POW10) == (123.0, 3, 0)
+
+
+def _general_line(buf, j, n, n_int):
+    out = np.full((n, 1), -7.0)
+    hard = np.empty((5, 64), np.int64)
+    k, ntok, n_hard, done, bad_pos, _ = P._parse_line(buf, j, len(buf), out, 0, n, n_int, hard, 0, 0, POW10)
+    return k, ntok, n_hard, done, bad_pos, out[:, 0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_line_matches_the_general_line_parser(seed):
+    """A line the fast path accepts gives the general parser's values and end; it declines lines with
+    another number of tokens, hard tokens, non-integers in integer columns or odd bytes."""
+    rng = random.Random(seed)
+    pool = ADVERSARIAL + _random_tokens(400, seed)
+    ints = [b"21", b"-1", b"0", b"501", b"-11", b"+3", b"1.5", b"1e3", b"2.0", b"9223372036854775807"]
+    accepted = 0
+    for _ in range(600):
+        n_tok = rng.choice([13, 13, 13, 12, 14])
+        toks = [
+            rng.choice(
+                (ints if rng.random() < 0.05 else ints[:6])
+                if c < 6
+                else (pool if rng.random() < 0.2 else pool[:12])
+            )
+            for c in range(n_tok)
+        ]
+        seps = [rng.choice([b" ", b"  ", b"\t", b" \r"]) for _ in toks]
+        line = b"".join(s + t for s, t in zip(seps, toks, strict=True)) + rng.choice(
+            [b"\n", b" \n", b"\r\n", b" <x\n"]
+        )
+        buf = np.frombuffer(line + PAD, np.uint8)
+        out = np.full((13, 1), -7.0)
+        k = fast_line(buf, 0, len(buf), out, 0, 13, 6, POW10)
+        if k < 0:
+            continue
+        accepted += 1
+        gk, ntok, n_hard, done, bad_pos, gout = _general_line(buf, 0, 13, 6)
+        assert (k, ntok, n_hard, done, bad_pos) == (gk, 13, 0, True, -1), line
+        assert _bits_all(out[:, 0]) == _bits_all(gout), line
+        assert [_bits(x) for x in out[:, 0]] == [_bits(float(t)) for t in toks], line
+    assert accepted > 20
+
+
+def _bits_all(a) -> bytes:
+    return np.ascontiguousarray(a, np.float64).tobytes()
