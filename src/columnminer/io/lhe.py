@@ -173,10 +173,11 @@ def read_lhe(
 
     Speed: blocks of the text are parsed by a numba kernel on all cores; gzip files are inflated by
     ISA-L (python-isal) in a background thread, overlapping the parse (without python-isal: the
-    system's libdeflate in one go where installed, else zlib block by block; the same arrays). Use :func:`iterate_lhe` when the text of the file should
-    not be held in memory at once. With an entry range, the file is first scanned for its event
-    offsets (:func:`event_offsets`, no parsing; pass ``offsets=`` to
-    :func:`columnminer.io.lhe_ranges.read_lhe_range` to reuse them) and only the range is parsed.
+    system's libdeflate in one go where installed, else zlib block by block; the same arrays). Use
+    :func:`iterate_lhe` when the text of the file should not be held in memory at once. With an entry
+    range, the file is first scanned for its event offsets (:func:`event_offsets`, no parsing; pass
+    ``offsets=`` to :func:`columnminer.io.lhe_ranges.read_lhe_range` to reuse them) and only the range is
+    parsed.
 
     With ``normalize=True`` the ``weight`` and ``weights`` fields are scaled by
     :func:`weight_scale_factor` (MadGraph's ``event_norm`` or ``event_norm=``) so that the sum over
