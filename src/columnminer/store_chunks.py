@@ -31,7 +31,7 @@ from .errors import StoreError
 from .io.store import EventStore, partition_mask
 from .io.store_integrity import ChunkReader
 
-__all__ = ["TASK_ROWS", "StoreChunk", "chunk_starts", "chunks_per_task", "map_chunks"]
+__all__ = ["TASK_ROWS", "StoreChunk", "chunk_starts", "chunks_per_task", "map_chunks", "task_threads"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +122,15 @@ def _run(
 TASK_ROWS = 400_000
 
 
-def _threads(client: Any) -> int:
-    """Threads that run the tasks: the client's workers' threads, else dask's ``num_workers`` or the cores."""
+def task_threads(client: Any) -> int:
+    """Threads that run the tasks: the client's workers' threads, else dask's ``num_workers`` or the cores.
+
+    Example:
+        >>> import dask
+        >>> with dask.config.set(num_workers=3):
+        ...     task_threads(None)
+        3
+    """
     if client is not None:
         try:
             return max(1, sum(client.nthreads().values()))
@@ -186,7 +193,7 @@ def map_chunks(
         if (extra := () if chunk_args is None else chunk_args[j]) is not None
     ]
     client = active_client(client)
-    group = per_task or chunks_per_task(len(jobs), size, _threads(client))
+    group = per_task or chunks_per_task(len(jobs), size, task_threads(client))
     # one opaque callable per task: neither dask nor the pool traverses or rebuilds readers and arguments
     tasks = [
         functools.partial(_run, fn, jobs[lo : lo + group], size, names, readers, spec, partition)

@@ -35,7 +35,7 @@ from .io.store import EventStore
 from .io.store_integrity import ChunkReader
 from .io.store_moments import chunk_moments, column_sums, gram_matrix
 from .setup import AnalysisSetup
-from .store_chunks import StoreChunk, _threads, chunks_per_task, map_chunks
+from .store_chunks import StoreChunk, chunks_per_task, map_chunks, task_threads
 from .thetas import BenchmarkIndex, benchmark_column, theta_items
 
 __all__ = [
@@ -374,7 +374,7 @@ def _recorded_moments(store: EventStore, client: Any) -> list[tuple[np.ndarray, 
         return None
     reader = store.chunk_reader("weights")
     n_chunks = reader.n_chunks
-    group = chunks_per_task(n_chunks, reader.rows_per_chunk, _threads(client))
+    group = chunks_per_task(n_chunks, reader.rows_per_chunk, task_threads(client))
     tasks = [
         functools.partial(_recorded_or_read, reader, range(lo, min(lo + group, n_chunks)), entries)
         for lo in range(0, n_chunks, group)
