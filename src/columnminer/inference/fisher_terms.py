@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import InferenceError
 from ..io.store import EventStore
+from ..io.store_moments import column_sums
 from ..setup import AnalysisSetup
 from ..thetas import theta_points
 from ..weights import theta_coefficients, theta_gradient_coefficients
@@ -244,9 +245,15 @@ def _truth_terms(columns: ChunkColumns, c: np.ndarray, dc: np.ndarray) -> tuple[
     w = columns.weights @ c
     dw = columns.weights @ dc.T
     keep = w > 0
-    skipped = int(np.count_nonzero(~keep & ((w < 0) | np.any(dw != 0.0, axis=1))))
-    w, dw = w[keep], dw[keep]
-    f = (dw[:, :, None] * dw[:, None, :] / w[:, None, None]).reshape(len(w), dc.shape[0] ** 2)  # also for 0
+    skipped = 0
+    if not keep.all():  # the usual case needs neither the count nor the copies
+        skipped = int(np.count_nonzero(~keep & ((w < 0) | np.any(dw != 0.0, axis=1))))
+        w, dw = w[keep], dw[keep]
+    p = dc.shape[0]
+    ratio = dw / w[:, None]
+    f = np.empty((len(w), p * p))
+    for i in range(p):  # f[:, i P + j] = dw_i (dw_j / w): P column blocks, no [n, P, P] temporaries
+        np.multiply(dw[:, i : i + 1], ratio, out=f[:, i * p : (i + 1) * p])
     return f, keep, skipped
 
 
@@ -330,7 +337,7 @@ def chunk_truth(
     """
     if not compiled:
         f, _, skipped = _truth_terms(columns, c, dc)
-        return f.sum(axis=0), f.T @ f, skipped
+        return column_sums(f), f.T @ f, skipped
     weights = np.ascontiguousarray(columns.weights, dtype=np.float64)
     c = np.ascontiguousarray(c, dtype=np.float64)
     dc = np.ascontiguousarray(dc, dtype=np.float64)
