@@ -16,14 +16,13 @@ is active and the columns hold at most :data:`IN_PROCESS_BYTES`.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from ..compute import active_client
+from ..compute import active_client, local_threads
 from ..io.store import EventStore
 from ..store_chunks import StoreChunk, map_chunks
 
@@ -35,13 +34,6 @@ logger = logging.getLogger(__name__)
 #: in memory until the sample is drawn): 256 MB, e.g. 4.4 million events with 6 benchmark weights and 3
 #: observables.
 IN_PROCESS_BYTES = 2**28
-
-
-def _threads() -> int:
-    """Threads of the in-process pool: dask's ``num_workers`` when set, else one per core."""
-    import dask
-
-    return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
 
 
 class ChunkPasses:
@@ -70,7 +62,7 @@ class ChunkPasses:
         self.store = store
         self.client = client
         self.in_process = bool(in_process)
-        self.threads = max(1, int(threads or _threads()))
+        self.threads = max(1, int(threads or local_threads()))
         self._readers: dict[str, Any] = {}
         self._columns: dict[int, dict[str, np.ndarray]] = {}
         self._memo: dict[int, dict[str, Any]] = {}
