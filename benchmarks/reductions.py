@@ -129,6 +129,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import sin_work, thread_ceiling
 
 import columnminer.io.store as store_module
 from columnminer.demo import golden_channel_setup, quadratic_event_weights
@@ -341,19 +342,6 @@ def before_tests(store: EventStore, n_thetas: int) -> dict[str, Callable[[object
     }
 
 
-def _sin_work(_: int = 0) -> float:
-    values = np.random.default_rng(0).random(2_000_000)
-    return float(sum(np.sin(values).sum() for _ in range(10)))
-
-
-def _ceiling(k: int) -> None:
-    """Two units of GIL-free numpy work on ``k`` threads."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(k) as pool:
-        list(pool.map(_sin_work, range(2)))
-
-
 CONFIGURATIONS = ("1 thread", "2 threads", "1 worker", "2 workers")
 
 
@@ -399,9 +387,9 @@ def scaling(
         ceiling = "machine ceiling: np.sin on 2 x 2e6 values"
         tests: dict[tuple[str, str, str], Callable[[], object]] = {}
         for k in (1, 2):
-            tests[(ceiling, "after", CONFIGURATIONS[k - 1])] = lambda k=k: _ceiling(k)
+            tests[(ceiling, "after", CONFIGURATIONS[k - 1])] = lambda k=k: thread_ceiling(k)
             tests[(ceiling, "after", CONFIGURATIONS[k + 1])] = lambda k=k: clients[k].gather(
-                clients[k].map(_sin_work, range(2), pure=False)
+                clients[k].map(sin_work, range(2), pure=False)
             )
         for name in sides["after"]:
             for side, reductions in sides.items():
