@@ -299,6 +299,11 @@ def row_lhe_throughput(ctx: Context) -> list[dict]:
 # -- rows 7-9: scaling, generator, training --------------------------------------------------------------
 
 
+#: Timings per repeat in the scaling rows: the shortest reductions take 40-200 ms, where one scheduler hiccup
+#: or a neighbour's burst moves a single timing by 30 %; medians of 3 x 3 samples are steadier than of 3.
+SCALING_SAMPLES = 3
+
+
 def row_reductions(ctx: Context) -> list[dict]:
     import dask
     from distributed import Client, LocalCluster
@@ -342,7 +347,7 @@ def row_reductions(ctx: Context) -> list[dict]:
             ("ceiling", f"processes {k}"): timed(lambda k=k: list(pools[k].map(sin_work, range(2))))
             for k in (1, 2)
         }
-        times = interleave(ceilings | tests, ctx.args.repeats)
+        times = interleave(ceilings | tests, ctx.args.repeats * SCALING_SAMPLES)
     finally:
         for pool in pools.values():
             pool.shutdown()
@@ -355,9 +360,10 @@ def row_reductions(ctx: Context) -> list[dict]:
                 with Client(cluster, set_as_default=False) as client:
                     for fn in reductions.values():
                         fn(client)
-                    for name, fn in reductions.items():
-                        seconds = timed(lambda fn=fn, client=client: fn(client))()
-                        times.setdefault((name, f"workers {k}"), []).append(seconds)
+                    for _ in range(SCALING_SAMPLES):
+                        for name, fn in reductions.items():
+                            seconds = timed(lambda fn=fn, client=client: fn(client))()
+                            times.setdefault((name, f"workers {k}"), []).append(seconds)
     ceiling = line("machine ceiling: np.sin, 2 threads vs 1", "s", times[("ceiling", "threads 2")],
                    times[("ceiling", "threads 1")], "1 thread", note="what two threads could gain then")  # fmt: skip
     process_ceiling = line("machine ceiling: np.sin, 2 processes vs 1", "s", times[("ceiling", "processes 2")],

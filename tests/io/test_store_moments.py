@@ -96,3 +96,23 @@ def test_damage_is_still_detected(store):
     os.remove(store.url + "/weights/c/2/0")
     with pytest.raises(StoreCorruptError, match="weights/c/2/0"):
         cross_sections(EventStore.open(store.url), THETAS)
+
+
+def test_on_a_distributed_client_only_checksums_travel(store):
+    import zarr
+    from distributed import Client, LocalCluster
+
+    zarr.open_array(store.url + "/weights", mode="r+")[25] = np.full(6, 3.0)  # chunk 2 now differs
+    reopened = EventStore.open(store.url)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        total, gram = weight_moments(reopened, client=client)
+    reference = _read_path(reopened)
+    np.testing.assert_array_equal(total, reference[0])
+    np.testing.assert_array_equal(gram, reference[1])
+    entries = reopened.weight_moment_entries()
+    assert sorted(entries) == [0, 1, 2, 3]  # chunk 2's entry is still there, but no longer trusted
+    stale = np.sum([entries[i][1] for i in range(4)], axis=0)
+    assert not np.allclose(stale, total)  # trusting it would have given another total
