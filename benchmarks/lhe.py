@@ -106,6 +106,55 @@ golden signal.lhe, 300 MB plain (ms)           689         503-512     1.35x (43
 
 Not reached yet: the >= 50x pylhe row needs more (pp -> jj is dominated by 145 ``<wgt>`` tags per event, ~60 ns
 each); the whole-read rows were not rerun here (the lead's quiet benchmarks/run.py --only lhe_pylhe,lhe_throughput).
+
+Fifth round (issue 25 item 3, round 3: fixed costs, overlap, the plain-text path). A timeline of one Z-mlm read
+(time stamps in every thread) showed the pipeline stalling rather than the main thread being slow: the inflate
+thread waited on its 2-block queue and the parse threads waited for the main thread, which blocked on the oldest
+block before taking the next decompressed chunk, so that at most ~2 MB were ever in flight and each core sat idle
+for 2-3 ms at a time. Now, for texts up to 16 MB, the inflate queue has no bound and every block is submitted as
+soon as it exists; the main thread adds finished blocks as they complete (larger texts keep the bounded queue and
+the one-block look-ahead: bounded memory). The first inflate call takes 64 kB of compressed input instead of a
+quarter block, so that the header and the first events come out after ~0.3 ms instead of ~0.6 ms. The header is
+parsed with cheaper equivalent code: ``<header>``, ``<init>``, ``<initrwgt>`` and ``<MGRunCard>`` found by two
+literal-led searches instead of a lazy ``.*?`` (0.2 ms each per 20 kB), run-card lines by a ``\\n``-led pattern
+(the same matches, checked on 300k random texts) instead of ``^`` with re.M, attributes by ``findall`` (0.7 ->
+0.25 ms for pp -> jj's 145 weights): parse_header_text 0.73 / 0.64 / 1.77 ms -> 0.40 / 0.20 / 0.60 ms (wbj / Z-mlm
+/ pp -> jj), LHEHeader objects equal to before on every file of tests/data/lhe. Large plain files are mapped
+(``mmap``, private, so the arrays are writable as the compiled kernel expects) and parsed in place: no 300 MB
+``readinto`` copy, and the pages already parsed are dropped (``madvise(MADV_DONTNEED)`` every 16 MB) so that
+resident memory stays the arrays plus the blocks in flight; the pooled ``readinto`` path remains for files that
+cannot be mapped. Arrays bit-identical to HEAD (sha256 of ak.to_buffers) for read_lhe, read_all on 1/2/3 threads,
+iterate_lhe and invalid="drop" on every file of tests/data/lhe and for the 300 MB golden file (1 and 2 threads).
+
+Measured on the shared 2-core machine with HEAD (``git worktree``) and this tree alternated in fresh processes;
+the load average was 1.1-2.8 throughout (other sessions), i.e. often only about one core free, so wall times
+swing 1.5-2x between rounds:
+
+===========================================  ==============  ==============  =======
+                                             before (HEAD)   after           ratio
+===========================================  ==============  ==============  =======
+3 MadGraph files, wall, 6 rounds x 15 reads  63.0 ms         58.6 ms         1.07x
+wbj / Z-mlm / pp -> jj, wall (medians, ms)   2.4/34.1/25.9   1.7/32.7/23.5
+same, CPU of all threads (ms)                2.4/38.6/27.3   1.7/30.3/22.2
+same, main-thread CPU (ms, 3 rounds)         1.2-2.6/4.0-5.0 0.9-1.0/3.7-4.8
+                                             /6.1-6.8        /5.3-5.9
+golden 300 MB plain, read_lhe MB/s           438             632             1.44x
+RSS growth / the 186 MB of arrays            1.17x           1.19x
+===========================================  ==============  ==============  =======
+
+(load 2.1-2.8 for the MadGraph rows; the 300 MB rows are medians of 7 fresh-process pairs of ``LHE_PROBE`` at
+load 1.5-2.1, pair by pair 315/470, 390/570, 438/372, 420/632, 663/775, 732/788, 831/836 MB/s.) With so little
+CPU free, the MadGraph rows mostly measure CPU, which the pipeline change does not cut: its gain, cores no longer
+idle while blocks wait, needs the two cores that a quiet machine has (the lead's rerun will say).
+
+Why the pylhe row (>= 50x, i.e. <= ~24 ms for the three files against pylhe's ~1.2 s) is still out of reach on
+2 cores: the work that cannot go is ISA-L inflate (streamed: 6.0 ms Z-mlm, 3.9 ms pp -> jj, one thread) plus the
+kernel (17 ms and 9.3 ms on one core, ~590 MB/s), 36 ms of CPU, plus the main thread's header, per-block checks
+and copies into the final columns and the awkward assembly (~1 / 3.7 / 5.3 ms for wbj / Z-mlm / pp -> jj):
+about 46 ms of CPU, so 23 ms with both cores busy from the first to the last microsecond -- and the header
+(0.2-0.6 ms) and the first inflated megabyte (~0.6 ms) come before any parsing can start, the last block's
+parse and the assembly (0.2-1.1 ms) after it. The best case on 2 quiet cores is thus ~25 ms, i.e. ~48x: the
+>= 50x target needs a kernel about 1.3x faster per byte (or more cores).
 """
 
 from __future__ import annotations

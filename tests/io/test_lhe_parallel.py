@@ -80,13 +80,17 @@ def test_drop_mode_of_a_valid_file_lists_no_dropped_events():
     assert np.isnan(ev.weights.bsm[1])
 
 
+@pytest.mark.parametrize("mapped", [True, False])
 @pytest.mark.parametrize("block", [1 << 12, 1 << 16])
-def test_streamed_blocks_from_the_buffer_pool(lhe_file, lhe_name, block, monkeypatch):
-    """Files read block by block into pooled buffers (not whole), plain and gzip, with events larger than
-    a block (pp -> jj: 145 weights, about 6 kB an event): the sequential reader's arrays."""
+def test_streamed_blocks_from_the_buffer_pool(lhe_file, lhe_name, block, mapped, monkeypatch):
+    """Files read block by block (not whole): plain ones mapped (mmap, pages dropped as the parse goes on)
+    or read into pooled buffers, gzip ones streamed, with events larger than a block (pp -> jj: 145
+    weights, about 6 kB an event): the sequential reader's arrays."""
     import columnminer.io._lhe_parallel as parallel
 
     monkeypatch.setattr(parallel, "_WHOLE_BELOW", 0)
+    monkeypatch.setattr(parallel, "_MAP", mapped)
+    monkeypatch.setattr(parallel, "_DROP_EVERY", 1 << 14)  # drop pages after every few blocks
     path = lhe_file(lhe_name)
     out = read_all(path, threads=2, block=block)
     assert out is not None

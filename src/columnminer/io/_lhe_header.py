@@ -23,24 +23,43 @@ _ATTR = re.compile(r"""([A-Za-z_][\w:.\-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
 _ROOT = re.compile(r"<LesHouchesEvents\b([^>]*)>")
-_INIT = re.compile(r"<init\b[^>]*>(.*?)</init\s*>", re.S)
-_HEADER = re.compile(r"<header\b[^>]*>(.*?)</header\s*>", re.S)
-_INITRWGT = re.compile(r"<initrwgt\b[^>]*>(.*?)</initrwgt\s*>", re.S)
 _RWGT_TOKENS = re.compile(
     r"<weightgroup\b([^>]*)>|</weightgroup\s*>|<weight\b([^>]*?)(?:/>|>(.*?)</weight\s*>)", re.S
 )
 _GENERATOR = re.compile(r"<generator\b([^>]*)>(.*?)</generator\s*>", re.S)
 _MGVERSION = re.compile(r"<MGVersion>\s*#?\s*([^\s<]+)")
 _MG_BANNER = re.compile(r"#\*\s+VERSION\s+(\S+)")
-_MG_RUNCARD = re.compile(r"<MGRunCard\b[^>]*>(.*?)</MGRunCard\s*>", re.S)
-_RUNCARD_LINE = re.compile(r"^\s*([^=!#\n]+?)\s*=\s*([\w.+\-]+)", re.M)
+_RUNCARD_LINE = re.compile(r"\n\s*([^=!#\n]+?)\s*=\s*([\w.+\-]+)")  # a line "value = name ! comment"
 _WRITTEN_BY = re.compile(r"(?:generated|written)\s+(?:by|with)\s+([A-Za-z][\w+.:\-]*)", re.I)
+
+
+class _Element:
+    """The first ``<name ...>body</name>`` of a text, as ``re.search(r"<name\\b[^>]*>(.*?)</name\\s*>", text,
+    re.S).group(1)`` finds it, but with two searches for literal-led patterns instead of a lazy ``.*?``
+    that tries the closing tag at every character (0.2 ms per 20 kB header)."""
+
+    def __init__(self, name: str) -> None:
+        self._open = re.compile(rf"<{name}\b[^>]*>")
+        self._close = re.compile(rf"</{name}\s*>")
+
+    def body(self, text: str) -> str | None:
+        """The text between the first opening tag and the first closing tag after it (None without)."""
+        opened = self._open.search(text)
+        if opened is None:  # (no closing tag after the first opening tag: none after a later one either)
+            return None
+        closed = self._close.search(text, opened.end())
+        return None if closed is None else text[opened.end() : closed.start()]
+
+
+_INIT, _HEADER, _INITRWGT, _MG_RUNCARD = (_Element(n) for n in ("init", "header", "initrwgt", "MGRunCard"))
 
 
 def _attrs(text: str | None) -> dict[str, str]:
     if not text:
         return {}
-    return {m.group(1): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _ATTR.finditer(text)}
+    # findall gives "" for the quote form that did not match: the value is that of the other (4x faster
+    # than Match.group calls, 0.7 ms for MadGraph's 145 weights)
+    return {name: double or single for name, double, single in _ATTR.findall(text)}
 
 
 @dataclass(frozen=True)
@@ -256,14 +275,14 @@ def _weight_declarations(
     weights: list[LHEWeightInfo] = []
     groups: list[LHEWeightGroup] = []
     header_weight_count = 0
-    rw = _INITRWGT.search(header)
-    if rw:
-        weights, groups = _parse_initrwgt(_CDATA.sub(r"\1", rw.group(1)))
+    rw = _INITRWGT.body(header)
+    if rw is not None:
+        weights, groups = _parse_initrwgt(_CDATA.sub(r"\1", rw))
         header_weight_count = len(weights)
     else:
-        rw = _INITRWGT.search(init_text)
-        if rw:
-            weights, groups = _parse_initrwgt(rw.group(1))
+        rw = _INITRWGT.body(init_text)
+        if rw is not None:
+            weights, groups = _parse_initrwgt(rw)
     first: dict[str, LHEWeightInfo] = {}
     for w in weights:
         first.setdefault(w.id, w)
@@ -274,9 +293,11 @@ def _weight_declarations(
 def _run_card(header: str) -> dict[str, str]:
     """``name -> value`` of the MadGraph run card (``<MGRunCard>``) in the header; {} without one."""
     run_card: dict[str, str] = {}
-    rc = _MG_RUNCARD.search(header)
-    if rc:
-        for m in _RUNCARD_LINE.finditer(_CDATA.sub(r"\1", rc.group(1))):
+    rc = _MG_RUNCARD.body(header)
+    if rc is not None:
+        # "\n" + the text: a literal first character, which the search finds by a fast scan, where ``^``
+        # with re.M is tried at every character (0.1 ms per run card); the same matches
+        for m in _RUNCARD_LINE.finditer("\n" + _CDATA.sub(r"\1", rc)):
             run_card[m.group(2).strip()] = m.group(1).strip()
     return run_card
 
@@ -294,12 +315,10 @@ def parse_header_text(text: str, path: str) -> LHEHeader:
     comments = _COMMENT.findall(text[: text.find("<header")] if "<header" in text else text)
     comment = comments[0][4:-3] if comments else ""
     body = _COMMENT.sub("", text)
-    hmatch = _HEADER.search(body)
-    header = hmatch.group(1) if hmatch else ""
-    imatch = _INIT.search(body)
-    if imatch is None:
+    header = _HEADER.body(body) or ""
+    init_text = _INIT.body(body)
+    if init_text is None:
         raise LHEFormatError(f"{path}: no complete <init> block before the first event", path=path)
-    init_text = imatch.group(1)
     vals, processes = _parse_init(text, init_text, path)
     weights, groups, header_weight_count = _weight_declarations(header, init_text)
     return LHEHeader(

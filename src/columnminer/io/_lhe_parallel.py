@@ -2,14 +2,18 @@
 
 gzip files are inflated by :class:`~._lhe_source.ByteSource`'s background thread (ISA-L where python-isal is
 installed, else zlib; small files without python-isal: libdeflate in one go) and parsed in the decompressed
-chunks themselves, so that inflating overlaps the parse from the first megabyte on. Small plain files are
-read whole and cut into views; larger ones are read block by block straight into a small pool of reused
-buffers (``readinto``, no intermediate copy). Each block ends just after an ``</event>`` and is parsed by
-the numba kernel (``nogil=True``) in a thread pool kept between reads, while the main thread checks the
-results in file order and copies the columns of each block straight into the final arrays
-(:class:`_Columns`: allocated once from an estimate of the event count, grown if needed, trimmed at the
-end). So the text is copied once at most, the columns once, nothing is concatenated at the end, and the
-peak memory is the returned arrays plus the blocks in flight.
+chunks themselves, so that inflating overlaps the parse from the first megabyte on; for texts up to 16 MB
+neither the inflate thread nor the parse threads ever wait for the main thread: the decompressed chunks queue
+without bound and every block is submitted as soon as it exists (at most 16 MB of text in flight; larger texts
+keep two chunks queued and one block beyond those being parsed, for bounded memory). Small plain files are
+read whole and cut into views; larger ones are mapped into memory (``mmap``: the kernel parses the pages of
+the page cache in place, no copy of the text; the pages parsed are dropped from the process as it goes) or,
+where a file cannot be mapped, read block by block straight into a small pool of reused buffers
+(``readinto``). Each block ends just after an ``</event>`` and is parsed by the numba kernel (``nogil=True``)
+in a thread pool kept between reads, while the main thread checks the results in file order and copies the
+columns of each block straight into the final arrays (:class:`_Columns`: allocated once from an estimate of
+the event count, grown if needed, trimmed at the end). So the text is copied once at most, the columns once,
+nothing is concatenated at the end, and the peak memory is the returned arrays plus the blocks in flight.
 
 Anything unusual -- a malformed or invalid event, an undeclared weight id, an event larger than a block,
 a file without its closing tag, a gzip stream ISA-L refuses -- makes :func:`read_all` give up (after an
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import mmap
 import os
 import threading
 from collections import deque
@@ -41,6 +46,9 @@ log = logging.getLogger(__name__)
 
 _WHOLE_BELOW = 64 << 20  # smaller files are decompressed in one go (fast libdeflate path)
 _MIN_BLOCK, _MAX_BLOCK = 1 << 20, 4 << 20
+_MAP = True  # large plain files are mapped (mmap) rather than read into pooled buffers
+_DROP_EVERY = 16 << 20  # mapped files: pages are dropped once this much has been parsed
+_UNBOUNDED_BELOW = 16 << 20  # texts up to this size: no bound on the blocks in flight (no waits)
 _TRIM_ABOVE = 64 << 20  # texts larger than this hand freed heap memory back to the system at the end
 _END_EVENT = b"</event>"
 
@@ -92,6 +100,8 @@ class _Blocks:
         self.source, self.block = source, block
         self._pool: list[np.ndarray] = []
         self.whole = source.in_memory  # everything is in ``data`` already
+        self._map = data if isinstance(data, mmap.mmap) else None  # a mapped file: pages dropped when done
+        self._dropped = 0
         self.pooled = not self.whole and not chunks
         self._data, self._pos = data, pos
 
@@ -146,10 +156,16 @@ class _Blocks:
                 return buf
         return np.empty(size, np.uint8)
 
-    def release(self, arr: np.ndarray) -> None:
-        """Hand a block's buffer back to the pool (its events have been taken)."""
+    def release(self, arr: np.ndarray, end: int) -> None:
+        """Hand a block's buffer back to the pool (its events, up to ``end``, have been taken); of a mapped
+        file, drop the pages before ``end`` from this process (they stay in the page cache), so that
+        resident memory holds the blocks in flight, not the text read so far."""
         if self.pooled and len(arr) == self.block:
             self._pool.append(arr)
+        elif self._map is not None and end - self._dropped >= _DROP_EVERY and hasattr(mmap, "MADV_DONTNEED"):
+            upto = end - end % mmap.PAGESIZE
+            self._map.madvise(mmap.MADV_DONTNEED, self._dropped, upto - self._dropped)
+            self._dropped = upto
 
     def _pooled(self) -> Iterator[tuple[np.ndarray, int, int, bool]]:
         carry = np.frombuffer(self._data, np.uint8)[self._pos :].copy()
@@ -356,11 +372,20 @@ def read_all(
     fast = fast_inflate and gzip and fast_inflate_available()  # ISA-L: fast enough to overlap the parse
     whole = not fast and size < (_WHOLE_BELOW // 4 if gzip else _WHOLE_BELOW)  # gzip: about 4x in text
     prefetch = gzip and (fast or (size > _MIN_BLOCK and not whole))
-    source = ByteSource(path, block, prefetch=prefetch, whole=whole, fast_inflate=fast)
+    text_size = _text_size(path, size)
+    source = ByteSource(
+        path,
+        block,
+        prefetch=prefetch,
+        whole=whole,
+        fast_inflate=fast,
+        queue_size=0 if text_size <= _UNBOUNDED_BELOW else 2,  # small texts: the inflate thread never waits
+        mapped=_MAP and not gzip and not whole,  # large plain files: mapped, parsed in place
+    )
     try:
         header, buf, head_len = read_header(source)
         reader = LHEChunkReader(path, header, buf, source, 0, "raise")
-        columns = _Columns(reader.ids, _text_size(path, size) - head_len)
+        columns = _Columns(reader.ids, text_size - head_len)
         blocks = _Blocks(source, buf, head_len, block, chunks=prefetch)
         _parse_all(reader, columns, blocks, _pool(threads), threads)
         return columns.build(str(path))
@@ -375,13 +400,17 @@ def read_all(
 
 
 def _parse_all(reader: LHEChunkReader, columns: _Columns, blocks: _Blocks, pool, threads: int) -> None:
-    """Parse the blocks in ``pool`` (at most ``threads`` at once) and add their events to ``columns`` in
-    file order."""
+    """Parse the blocks in ``pool`` and add their events to ``columns`` in file order, each as soon as it and
+    those before it are parsed (texts up to ``_UNBOUNDED_BELOW``: all blocks submitted at once; larger ones:
+    at most ``threads + 1`` blocks in flight, for bounded memory)."""
     pending: deque = deque()
     try:
+        # small texts: every block is submitted at once (the parse threads never wait for the main thread);
+        # otherwise one block waits beyond those being parsed (bounded memory)
+        most = threads + 1 if columns.text_size > _UNBOUNDED_BELOW else 1 << 30
         for arr, start, end, last in blocks:
             pending.append((arr, pool.submit(_parse_block, reader, arr, start, end, last)))
-            while len(pending) > threads + 1:  # one block waits beyond those being parsed
+            while len(pending) > most or (len(pending) > 1 and pending[0][1].done()):
                 _finish(reader, columns, blocks, *pending.popleft())
         while pending:
             _finish(reader, columns, blocks, *pending.popleft())
@@ -403,7 +432,7 @@ def _finish(reader: LHEChunkReader, columns: _Columns, blocks: _Blocks, arr: np.
         if reader.pending_error is not None:
             raise _Fallback("invalid event")
         columns.add(piece, res[3] - pos)  # the bytes its events took: the estimate of the event count
-    blocks.release(arr)
+    blocks.release(arr, res[3])
 
 
 def _is_gzip(path: str | os.PathLike) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import mmap
 import os
 import queue
 import re
@@ -123,6 +124,13 @@ class ByteSource:
     ``fast_inflate=True`` inflates with ISA-L where python-isal is installed (the same bytes, 2-4x faster);
     a stream it refuses raises :class:`InflateFallback` instead of an error, so that the caller can read
     the file again with zlib and report zlib's error.
+
+    ``mapped=True`` maps a plain file into memory instead (one :meth:`read` hands out the whole
+    ``mmap``, private and writable as numpy and the kernel want it, its pages those of the page cache: no
+    copy of the text); the caller may drop the pages it is done with (``madvise``).
+
+    At most ``queue_size`` decompressed blocks wait (0: no limit, for texts that are kept whole anyway, so
+    that the thread inflates on while the caller is busy).
     """
 
     def __init__(
@@ -132,6 +140,8 @@ class ByteSource:
         prefetch: bool = False,
         whole: bool = False,
         fast_inflate: bool = False,
+        queue_size: int = 2,
+        mapped: bool = False,
     ) -> None:
         self.path = str(path)
         self.block = int(block)
@@ -148,11 +158,13 @@ class ByteSource:
         self._queue: queue.Queue | None = None
         self._stop = threading.Event()
         self._whole = _read_whole(self._fh, self._gzip) if whole else None
+        if mapped and not self._gzip and os.fstat(self._fh.fileno()).st_size:
+            self._whole = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_COPY)
         if self._whole is not None:
             self._fh.seek(0, os.SEEK_END)  # everything is in memory: later reads see the end
             return
         if prefetch:
-            self._queue = queue.Queue(maxsize=2)
+            self._queue = queue.Queue(maxsize=queue_size)
             self._thread = threading.Thread(target=self._fill, daemon=True)
             self._thread.start()
 
@@ -231,7 +243,8 @@ class ByteSource:
             if self._pending:  # compressed bytes left over from the previous call
                 raw, self._pending = self._pending, b""
             else:
-                raw = self._fh.read(max(self.block // 4, 1 << 16))
+                # the first read small: the header and the first events come out early (the parse waits)
+                raw = self._fh.read(max(self.block // 4, 1 << 16) if self._fh.tell() else 1 << 16)
             if not raw:
                 self.eof = True
                 out = self._dec.flush()
@@ -280,7 +293,7 @@ def read_header(source: ByteSource) -> tuple[LHEHeader, bytes, int]:
             break
         buf = new if not buf else buf + new
     path = source.path
-    if not buf or buf.isspace():
+    if not buf or (m is None and buf[:].isspace()):  # (buf[:]: bytes of an mmap)
         raise LHEFormatError(
             f"{path}: event 0 (line 1): empty file; 0 complete events",
             path=path,
