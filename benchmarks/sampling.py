@@ -10,7 +10,9 @@ the issue-25 table, each a function returning a dict (medians, single runs, load
   ``sample_train_ratio`` on the same events (its HDF5 file written once and excluded; .npy saving included),
   interleaved (ours, MadMiner, ours, ...);
 - :func:`local_row`: ``sample_train_local(benchmark("sm"), 10^5)`` the same way;
-- :func:`thread_scaling`: the ratio sample on 1 and 2 dask threads, interleaved.
+- :func:`thread_scaling`: the ratio sample (or, ``--only local-threads``, ``sample_train_local`` from
+  ``--store`` or ``--table-events`` events) on 1 and 2 threads, interleaved with the np.sin ceiling, with
+  the calling thread's share of the CPU time.
 
 MadMiner runs in its own virtual environment (``--madminer-python``, default the first of
 :data:`MADMINER_PYTHONS` that exists; it is never a dependency) through ``benchmarks/madminer_sampling.py``.
@@ -18,7 +20,8 @@ MadMiner runs in its own virtual environment (``--madminer-python``, default the
 LocalClusters of 1 and 2 worker processes, with peak memory.
 
 Run: ``python benchmarks/sampling.py [--events 1000000] [--samples 100000] [--thetas 100]
-[--chunk-size 100000] [--repeats 5] [--madminer-repeats 1] [--only ratio|local|threads|table ...]
+[--chunk-size 100000] [--repeats 5] [--madminer-repeats 1] [--only ratio|local|threads|local-threads|table
+...] [--store PATH]
 [--no-madminer | --madminer-python PATH] [--workdir DIR] [--json FILE]``
 
 Results, 2026-12-07, shared 2-core AMD EPYC VM under heavy load from other jobs (load average 7-11 during
@@ -57,6 +60,43 @@ reusing pass 1's columns, factors and single-point weights, ``np.take`` gathers.
 decode of 72 MB (weights, observables), the partition mask, and the einsums of pass 1. Every sample is
 the same bit for bit (sha256 of every array, 29 cases on the 10^6 store and a small mixed store, in-process
 and task passes).
+
+``sample_train_local`` on 1 and 2 threads from 10^7 events (issue 25 item 2; ``--only local-threads --store
+/tmp/bench-new/golden_10000000.zarr``, :func:`thread_scaling` with ``store``), 2026-12-07 16:31-16:49 UTC,
+same shared 2-core VM, load average 1.8-2.3 (others' jobs took a core most of the time): before = HEAD
+bedaa42 (a git worktree), after = this code, each in its own process, rounds of (before, after) x (1, 2
+threads) in alternating order, with the np.sin ceiling measured before and after every round. Only the
+rounds where the ceiling was >= 1.75x both times (6 of 36) say anything about scaling; medians of those::
+
+    sample_train_local, 10^5 at the SM, 10^7 events   1 thread   2 threads   1 / 2   calling thread's share
+    before                                            1.07 s     0.688 s     1.56x   0.027
+    after                                             0.864 s    0.526 s     1.64x   0.006
+      (the quiet rounds one by one, after: 1.47 1.58 1.58 1.69 1.76 1.77x; before: 1.49 1.51 1.53 1.54
+       1.55 1.71x; process CPU on 1 / 2 threads, 4 of them: before 1.05 / 1.20 s, after 0.82 / 0.89 s)
+    sample_train_local, 10^5 at the SM, 10^6 events (default threads, 30 interleaved runs a side, load 2.0-2.3):
+    before 0.121 s, after 0.102 s median (fastest 0.065 s and 0.056 s)
+
+Every sample is the same as before, bit for bit: sha256 of every output array (with its shape, dtype and
+the order of the arrays) in 118 cases: all six kinds on a mixed store (groups, partitions, negative weights)
+and nuisance samples, in process, read twice and on a distributed client, 1 and 2 threads, and local /
+ratio samples from the 10^6 and 10^7 stores.
+
+Where the 2-thread time went before (10^7 events, time.thread_time per thread, a task timeline, perf):
+not the calling thread (3 % of the CPU time: the plan's read of ``sampled_from``, the concatenation and
+the shuffle's gathers, and a wake-up per finished task of 300), but inside the tasks: every chunk read
+twice (weights in both passes, 45 % of the CPU in page-cache copies, blosc and crc32c, which grew 30 % on 2
+threads as the two threads shared the memory bus), ``sampled_from`` read three times and the partition
+mask computed twice, a 2-d fancy index in pass 2's block search, groups of 4 chunks per task (a pass
+ended with one thread idle for up to a group) and 0.1-0.15 s of GIL waits per call. Now: pass 1 of a
+single-point sample from a store read twice also draws, with the first uniforms of each chunk's generator,
+the rows pass 2 will most likely draw and keeps them with their observables and weights (80 bytes a draw),
+so pass 2 reads no chunk unless one draws more; the closest-benchmark and partition factors are kept as one
+byte per event; columns are read only when a kernel uses them; the threads take the chunks one at a time
+from a queue on compute.run_tasks's kept pool while the calling thread sleeps; the drawn events go to their
+places in the shuffled sample in the thread that drew them; ``np.take`` gathers. The calling thread's
+share is now 0.6 % (s in 1 / (s + (1 - s) / 2)); what keeps 2 threads under the np.sin ceiling is the
+memory-bound read and decode of the columns (72 bytes an event, 720 MB: half the CPU) and the GIL between numpy
+calls. A quiet-machine rerun: ``python benchmarks/run.py --only reductions``.
 
 Where the 15 s went before (profile of the ratio row, one thread): the 200 draw points (100 theta0 at
 y = 0, then the SM 100 times at y = 1) each got the clipped weights of all 10^6 events twice, once per
@@ -300,6 +340,14 @@ def local_row(madminer_python: str | None = None, **sizes) -> dict:
     return compare("local", madminer_python, **sizes)
 
 
+def _timed_call(run: Callable[[], float]) -> dict:
+    """One call of ``run`` (a :func:`columnminer_side` call): wall seconds, CPU seconds of the calling thread
+    (``time.thread_time``) and of the process (``time.process_time``)."""
+    main, process = time.thread_time(), time.process_time()
+    wall = run()
+    return {"wall": wall, "main": time.thread_time() - main, "process": time.process_time() - process}
+
+
 def thread_scaling(
     kind: str = "ratio",
     n_events: int = 1_000_000,
@@ -308,37 +356,55 @@ def thread_scaling(
     chunk_size: int = 100_000,
     repeats: int = 5,
     workdir: Path | None = None,
+    store: str | Path | None = None,
 ) -> dict:
-    """The ``kind`` sample on dask's threaded scheduler with 1 and 2 threads (``num_workers``),
-    interleaved, medians: ``threads_1_s``, ``threads_2_s``, ``speedup`` (1 thread / 2 threads), ``load``."""
+    """The ``kind`` sample on 1 and 2 local threads (dask's ``num_workers``), interleaved with the
+    machine's ceiling (:func:`_common.thread_ceiling`: GIL-free np.sin on 1 and 2 threads), medians:
+    ``threads_1_s``, ``threads_2_s``, ``speedup`` (1 thread / 2 threads), ``ceiling`` (the same ratio of
+    np.sin), ``sequential_1`` / ``sequential_2``: the calling thread's share of the process's CPU time
+    (``time.thread_time`` / ``time.process_time``: the work that runs in no task, s in Amdahl's
+    1 / (s + (1 - s) / 2)), ``process_cpu_1_s`` / ``process_cpu_2_s``, and ``load``. ``store``: an
+    existing store to sample from (e.g. the 10^7-event golden store of ``benchmarks/run.py``) instead of
+    one of ``n_events`` built in ``workdir``."""
     import dask
+    from _common import thread_ceiling
 
-    owned = workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="cm-bench-sampling-")) if owned else Path(workdir)
+    owned = workdir is None and store is None
+    workdir = Path(tempfile.mkdtemp(prefix="cm-bench-sampling-")) if owned else workdir
     try:
-        store = open_store(workdir / f"events_{n_events}_{chunk_size}.zarr", n_events, chunk_size)
-        ours = columnminer_side(store, kind, n_samples, n_thetas)
+        if store is not None:
+            events = EventStore.open(str(store))
+        else:
+            events = open_store(Path(workdir) / f"events_{n_events}_{chunk_size}.zarr", n_events, chunk_size)
+        ours = columnminer_side(events, kind, n_samples, n_thetas)
         load = [os.getloadavg()]
         ours()
-        times: dict[int, list[float]] = {1: [], 2: []}
+        runs: dict[int, list[dict]] = {1: [], 2: []}
+        ceiling: dict[int, list[float]] = {1: [], 2: []}
         for _ in range(repeats):
             for threads in (1, 2):
+                start = time.perf_counter()
+                thread_ceiling(threads)
+                ceiling[threads].append(time.perf_counter() - start)
                 with dask.config.set(num_workers=threads):
-                    times[threads].append(ours())
+                    runs[threads].append(_timed_call(ours))
         load.append(os.getloadavg())
     finally:
         if owned:
             shutil.rmtree(workdir, ignore_errors=True)
-    one, two = statistics.median(times[1]), statistics.median(times[2])
-    return {
-        "work": f"sample_train_{kind}, {n_samples:.0e} samples, {n_events:.0e} events, 1 vs 2 threads",
-        "threads_1_s": one,
-        "threads_2_s": two,
-        "threads_1_runs": times[1],
-        "threads_2_runs": times[2],
-        "speedup": one / two,
+    row = {
+        "work": f"sample_train_{kind}, {n_samples:.0e} samples, {events.n_events:.0e} events, 1 vs 2 threads",
         "load": [list(values) for values in load],
     }
+    for threads in (1, 2):
+        done = runs[threads]
+        row[f"threads_{threads}_s"] = statistics.median(run["wall"] for run in done)
+        row[f"threads_{threads}_runs"] = [run["wall"] for run in done]
+        row[f"sequential_{threads}"] = statistics.median(run["main"] / run["process"] for run in done)
+        row[f"process_cpu_{threads}_s"] = statistics.median(run["process"] for run in done)
+    row["speedup"] = row["threads_1_s"] / row["threads_2_s"]
+    row["ceiling"] = statistics.median(ceiling[1]) / statistics.median(ceiling[2])
+    return row
 
 
 def print_row(row: dict) -> None:
@@ -347,7 +413,9 @@ def print_row(row: dict) -> None:
     print(f"\n{row['work']} (load average {load})")
     if "threads_1_s" in row:
         print(
-            f"1 thread {row['threads_1_s']:8.3f} s, 2 threads {row['threads_2_s']:8.3f} s: {row['speedup']:.2f}x"
+            f"1 thread {row['threads_1_s']:8.3f} s, 2 threads {row['threads_2_s']:8.3f} s: {row['speedup']:.2f}x "
+            f"(np.sin ceiling {row['ceiling']:.2f}x); calling thread's share of the CPU time "
+            f"{row['sequential_1']:.3f} / {row['sequential_2']:.3f}"
         )
         return
     for side in ("columnminer", "madminer"):
@@ -372,7 +440,13 @@ def main() -> None:
     parser.add_argument("--workdir", default=None, help="keep the stores (and MadMiner's file) here")
     parser.add_argument("--json", default=None, help="write the rows to this JSON file")
     parser.add_argument(
-        "--only", choices=("ratio", "local", "threads", "table"), action="append", help="parts (repeatable)"
+        "--only",
+        choices=("ratio", "local", "threads", "local-threads", "table"),
+        action="append",
+        help="parts (repeatable)",
+    )
+    parser.add_argument(
+        "--store", default=None, help="--only local-threads: sample from this store (else --table-events)"
     )
     parser.add_argument("--table-events", type=int, default=10_000_000, help="events of --only table")
     parser.add_argument("--table-samples", type=int, default=1_000_000, help="samples of --only table")
@@ -394,6 +468,10 @@ def main() -> None:
             )
         elif part == "threads":
             rows.append(thread_scaling("ratio", n_thetas=args.thetas, **sizes))
+        elif part == "local-threads":
+            store = args.store or None
+            local = sizes | ({"n_events": args.table_events} if store is None else {"store": store})
+            rows.append(thread_scaling("local", **local))
         else:
             workdir = Path(tempfile.mkdtemp(prefix="cm-bench-sampling-"))
             try:

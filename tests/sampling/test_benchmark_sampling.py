@@ -30,3 +30,4 @@ def test_rows_return_medians_and_runs(sampling_benchmark, tmp_path):
     assert local["kind"] == "local" and local["n_thetas"] == 1 and len(local["load"]) == 2
     scaling = sampling_benchmark.thread_scaling("ratio", n_thetas=5, **(sizes | {"repeats": 1}))
     assert len(scaling["threads_1_runs"]) == len(scaling["threads_2_runs"]) == 1 and scaling["speedup"] > 0
+    assert 0 < scaling["sequential_2"] <= 1 and scaling["ceiling"] > 0 and scaling["process_cpu_1_s"] > 0

@@ -12,6 +12,8 @@ from columnminer.sampling._draws import (
     chunk_picks,
     coarse_rows_for,
     draw_points,
+    expand_factors,
+    factor_codes,
     key_factors,
 )
 from columnminer.store_chunks import StoreChunk
@@ -115,3 +117,32 @@ def test_coarse_rows_bound_the_block_sums():
     assert coarse_rows_for(101, 10**6) == 64
     rows = coarse_rows_for(2000, 10**8)
     assert 2000 * 10**8 / rows <= 2**23 < 2000 * 10**8 / (rows // 2)
+
+
+@pytest.mark.parametrize("partition", [None, "train", "test"])
+def test_key_factors_are_the_textbook_factors_bit_for_bit(partition):
+    """factor_codes / expand_factors (one byte per event and key) give the float factors
+    partition * (1 / fraction at the key's benchmark, 1 for background, else 0), exactly."""
+    chunk = _chunk(n=5000, seed=9)
+    sampled_from = chunk["sampled_from"]
+    keys = [(-2, 1.0), (0, 0.4), (1, 0.3), (2, 1.0)]
+    n = len(sampled_from)
+    base = np.ones(n) if partition is None else partition_mask(SPEC, partition, 5000, 5000 + n).astype(float)
+    expected = np.stack(
+        [
+            base
+            if group == -2
+            else base * np.where(sampled_from == group, 1.0 / fraction, (sampled_from == -1) * 1.0)
+            for group, fraction in keys
+        ]
+    )
+    codes, values, inside = factor_codes(sampled_from, SPEC, partition, 5000, keys)
+    assert codes.dtype == np.int8 and codes.shape == (4, n)
+    for factors, ones, mask in (
+        expand_factors(codes, values, inside),
+        key_factors(sampled_from, SPEC, partition, 5000, keys),
+    ):
+        np.testing.assert_array_equal(factors, expected)
+        assert not np.signbit(factors).any()
+        np.testing.assert_array_equal(ones, np.all(expected == 1.0, axis=1))
+        np.testing.assert_array_equal(mask, base)

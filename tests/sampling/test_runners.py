@@ -6,6 +6,7 @@ import pytest
 from columnminer.demo import golden_channel_setup
 from columnminer.io.store import EventStore
 from columnminer.sampling import SampleAugmenter, _runners, benchmark, random_morphing_points
+from columnminer.sampling import augmenter as augmenter_module
 
 
 @pytest.fixture
@@ -53,3 +54,71 @@ def test_one_thread_and_many_draw_the_same(store):
     many = _runners.ChunkPasses(store, in_process=True, threads=3)
     kernel = lambda chunk, memo: chunk["weights"].sum()  # noqa: E731
     assert one.map(kernel, columns=("weights",)) == many.map(kernel, columns=("weights",))
+
+
+def test_local_passes_match_a_distributed_client(store, monkeypatch):
+    """Passes on this process's threads (kept columns, or read again with the factor codes kept) and on a
+    client (every chunk a task that sends its drawn events back) draw the same sample."""
+    from distributed import Client, LocalCluster
+
+    thetas = random_morphing_points(3, [("flat", -1.0, 1.0)] * 2)
+
+    def draw(client=None):
+        augmenter = SampleAugmenter(store, client=client)
+        return augmenter.sample_train_more_ratios(thetas, benchmark("sm"), 900, seed=2, write=False)
+
+    samples = [draw()]
+    monkeypatch.setattr(_runners, "IN_PROCESS_BYTES", 0)
+    samples.append(draw())
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            samples.append(draw(client))
+    for other in samples[1:]:
+        assert list(other.arrays) == list(samples[0].arrays)
+        for key, values in samples[0].arrays.items():
+            np.testing.assert_array_equal(values, other.arrays[key], err_msg=key)
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_passes_run_off_the_calling_thread_and_raise_a_kernel_error(store, in_process):
+    import threading
+
+    passes = _runners.ChunkPasses(store, in_process=in_process, threads=2)
+    caller = threading.get_ident()
+    threads = passes.map(lambda chunk, memo: threading.get_ident(), columns=("weights",))
+    assert len(threads) == passes._reader("weights").n_chunks and caller not in threads
+
+    def kernel(chunk, memo):
+        if chunk.index == 2:
+            raise ValueError("chunk 2")
+        return chunk.index
+
+    with pytest.raises(ValueError, match="chunk 2"):
+        passes.map(kernel, columns=("weights",))
+
+
+def test_pass_one_candidates_give_the_same_draws(tmp_path, monkeypatch):
+    """A single-point sample from a store read twice: pass 2 takes most chunks' draws from pass 1's
+    candidates and reads the others (the heavy chunk draws more than its candidates): the sample is the
+    in-process one, bit for bit."""
+    store = EventStore.create(str(tmp_path / "c.zarr"), golden_channel_setup(), ["a", "b"], chunk_size=12800)
+    rng = np.random.default_rng(8)
+    weights = rng.uniform(0.1, 1.0, size=(6 * 12800, 6))
+    weights[2 * 12800 : 3 * 12800] *= 4.0  # a chunk with more than its share of the cross section
+    store.append(rng.normal(size=(len(weights), 2)), weights, 0)
+    made = []
+    original = augmenter_module._chunk_candidates
+    monkeypatch.setattr(
+        augmenter_module, "_chunk_candidates", lambda *a: made.append(original(*a)) or made[-1]
+    )
+
+    def draw():
+        return SampleAugmenter(store).sample_train_local(benchmark("sm"), 420, seed=11, write=False)
+
+    in_process = draw()
+    assert not made
+    monkeypatch.setattr(_runners, "IN_PROCESS_BYTES", 0)
+    tasks = draw()
+    assert len(made) == 6 and all(len(kept[0]) < 200 for kept in made)
+    for key, values in in_process.arrays.items():
+        np.testing.assert_array_equal(values, tasks.arrays[key], err_msg=key)

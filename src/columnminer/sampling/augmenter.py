@@ -15,25 +15,33 @@ evaluated. Unweighting runs in two passes over the store's chunks:
    :math:`r(x,z|\theta_0,\theta_1) = [w(z|\theta_0)/\sigma(\theta_0)] / [w(z|\theta_1)/\sigma(\theta_1)]` and
    :math:`t(x,z|\theta) = \nabla w(z|\theta)/w(z|\theta) - \nabla\sigma(\theta)/\sigma(\theta)` for its rows.
 
-Each pass is one task per chunk that reads the chunk's columns itself
-(:func:`~columnminer.store_chunks.map_chunks`); before them, one read of the int16 ``sampled_from`` column
-finds the benchmarks events were generated at. For a store whose columns fit in 256 MB and no distributed
-client, the passes run in process instead (:mod:`columnminer.sampling._runners`): each chunk is read once,
-on a thread pool, and pass 2 reuses pass 1's columns, partition factors and, for a single draw point (SM
-samples), its clipped weights; the sample is the same bit for bit. Both passes work on the *distinct*
-draw points (the y = 1 points of a ratio sample against one theta1 are one point) with cache-sized products
-:math:`W_\mathrm{tile} C^T` of all of them at once (:mod:`columnminer.sampling._draws`): pass 1 keeps the
-clipped sums per block of 64 rows, and pass 2 finds each draw's block from them and evaluates only that
-block (or, for a point with many draws in the chunk, the whole chunk once). The result depends only on the
-seed, not on the number of workers; memory is a few chunks per worker, the block sums
-(:math:`8 \cdot n_\mathrm{points} \cdot n_\mathrm{events} / 64` bytes, at most 64 MB: the blocks grow
-beyond that) plus the sample itself. Reference: Brehmer, Kling, Espejo,
-Cranmer, "MadMiner", arXiv:1907.10621.
+Without a distributed client, each pass runs on this process's threads, which take the chunks one at a time
+(:mod:`columnminer.sampling._runners`); before them, one pass over the int16 ``sampled_from`` column finds the
+benchmarks events were generated at. For a store whose columns fit in 256 MB each chunk is read once and pass
+2 reuses pass 1's columns, partition factors and, for a single draw point (SM samples), its clipped weights; a
+larger store is read again in pass 2, which reuses only pass 1's closest-benchmark and partition factors (one
+byte per event), except that for a sample of one draw point (SM samples) pass 1 already draws the rows pass 2
+will most likely draw (the first uniforms of each chunk's generator) with their observables and weights, so
+pass 2 reads only the chunks that draw more. Each chunk's drawn events go straight to their places in the
+shuffled sample, in the thread that drew them, so the calling thread only plans and waits. On a distributed
+client each pass is one task per chunk that reads the chunk's columns itself
+(:func:`~columnminer.store_chunks.map_chunks`). The sample is the same bit for bit every way.
+
+Both passes work on the *distinct* draw points (the y = 1 points of a ratio sample against one theta1 are one
+point) with cache-sized products :math:`W_\mathrm{tile} C^T` of all of them at once
+(:mod:`columnminer.sampling._draws`): pass 1 keeps the clipped sums per block of 64 rows, and pass 2 finds
+each draw's block from them and evaluates only that block (or, for a point with many draws in the chunk, the
+whole chunk once). The result depends only on the seed, not on the number of workers; memory is a few chunks
+per worker, the block sums (:math:`8 \cdot n_\mathrm{points} \cdot n_\mathrm{events} / 64` bytes, at most 64
+MB: the blocks grow beyond that), for a store read twice one byte per event and closest-benchmark key, plus
+the sample itself. Reference: Brehmer, Kling, Espejo, Cranmer,
+"MadMiner", arXiv:1907.10621.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -53,7 +61,15 @@ from ..weights import (
     theta_gradient_coefficients,
     weight_moments,
 )
-from ._draws import DrawPoints, chunk_masses, chunk_picks, coarse_rows_for, draw_points, key_factors
+from ._draws import (
+    DrawPoints,
+    chunk_masses,
+    chunk_picks,
+    coarse_rows_for,
+    draw_points,
+    expand_factors,
+    factor_codes,
+)
 from ._nuisance_terms import chunk_coefficients, nuisance_model_for, sigma_terms
 from ._runners import ChunkPasses, passes_for
 from .parameters import NuisanceSampler, ThetaSampler, nominal_nuisances
@@ -140,49 +156,129 @@ class _Plan:
             dsigma1=self.dc1 @ total,
         )
 
-    def coefficients(self, weights, sampled_from, nuisance) -> tuple[np.ndarray, np.ndarray] | None:
-        """a(z), b(z) of a chunk, or None without nuisances."""
+    def coefficients(self, chunk: StoreChunk) -> tuple[np.ndarray, np.ndarray] | None:
+        """a(z), b(z) of a chunk, or None without nuisances (then no column of the chunk is read)."""
         if self.a_matrix is None:
             return None
+        arrays = chunk.arrays
+        weights, sampled_from, nuisance = (
+            arrays["weights"],
+            arrays["sampled_from"],
+            arrays.get("nuisance_weights"),
+        )
         return chunk_coefficients(weights, sampled_from, nuisance, self.a_matrix, self.b_matrix)
 
 
 def _chunk_totals(
-    chunk: StoreChunk, plan: _Plan, points: DrawPoints, spec, partition, memo: dict | None
+    chunk: StoreChunk, plan: _Plan, points: DrawPoints, spec, partition, seed, candidates, memo: dict | None
 ) -> dict[str, np.ndarray]:
     """Pass 1 on one chunk (:func:`~columnminer.sampling._draws.chunk_masses`): per distinct draw point the
     clipped weight sums per block of rows, sum of squares, largest weight and negative weights; the sums of
-    the benchmark weights over the partition's events [B] (for the cross sections). ``memo`` (in-process
-    passes): where the chunk's nuisance coefficients, key factors and single-point weights are left for
-    pass 2."""
-    ab = plan.coefficients(chunk["weights"], chunk["sampled_from"], chunk.arrays.get("nuisance_weights"))
+    the benchmark weights over the partition's events [B] (for the cross sections). ``memo`` (passes on this
+    process's threads): where the chunk's nuisance coefficients, key factors and single-point weights are
+    left for pass 2 (in process), or only the key factors' codes and, with ``candidates`` > 0, the first
+    draws of pass 2 (:func:`_chunk_candidates`)."""
+    ab = plan.coefficients(chunk)
     if memo is None:
         return chunk_masses(chunk, points, spec, partition, ab)
-    factors = key_factors(chunk["sampled_from"], spec, partition, chunk.start, points.keys)
+    codes = factor_codes(chunk["sampled_from"], spec, partition, chunk.start, points.keys)
+    factors = expand_factors(*codes)
+    if memo.get("compact"):  # columns not kept (a larger store): one byte per event and key for pass 2
+        memo.update(codes=codes[:2])
+        out = chunk_masses(chunk, points, spec, partition, ab, factors)
+        if candidates:
+            memo["candidates"] = _chunk_candidates(
+                chunk, points, spec, partition, seed, candidates, out, factors
+            )
+        return out
     out = chunk_masses(chunk, points, spec, partition, ab, factors, keep=True)
     memo.update(ab=ab, factors=factors, point_weights=out.pop("point_weights", None))
     return out
 
 
-def _chunk_draws(
-    chunk: StoreChunk, plan: _Plan, points: DrawPoints, spec, partition, seed, want, counts, coarse, memo
-) -> dict[str, np.ndarray]:
-    """Pass 2 on one chunk: draw ``counts[d]`` events per draw point
-    (:func:`~columnminer.sampling._draws.chunk_picks`) and compute their joint quantities; ``memo``: what
-    pass 1 left (in-process passes), or None."""
-    weights = chunk["weights"]
-    if memo is None:
-        ab = plan.coefficients(weights, chunk["sampled_from"], chunk.arrays.get("nuisance_weights"))
-        rows, d = chunk_picks(chunk, points, spec, partition, seed, counts, coarse, ab)
-    else:
-        ab = memo["ab"]
-        rows, d = chunk_picks(
-            chunk, points, spec, partition, seed, counts, coarse, ab, memo["factors"], memo["point_weights"]
-        )
-    x = np.take(chunk["observables"], rows, axis=0)  # take: 4x faster than fancy indexing of 2-d arrays
-    return {"x": x, "event": rows + chunk.start, "point": d} | _joint_quantities(
-        np.take(weights, rows, axis=0), ab, rows, d, plan, want
+def _chunk_candidates(chunk, points, spec, partition, seed, most, out, factors) -> tuple | None:
+    """For a sample of one draw point (no nuisances) from a store read twice: the rows pass 2 draws with
+    the first ``most`` uniforms of the chunk's generator (fewer than rows / ``coarse_rows``, where pass 2
+    would evaluate the whole chunk instead), with their observables and benchmark weights. Pass 2 takes the
+    first ``counts`` of them whenever its count is no larger: the same rows (its uniforms are the first of
+    the same stream, and each is found on its own), without reading the chunk again. None where nothing
+    would be drawn."""
+    most = min(int(most), -(-chunk.n_events // points.coarse_rows) - 1)
+    if most < 1 or not out["coarse"].sum() > 0:
+        return None
+    rows, _ = chunk_picks(
+        chunk, points, spec, partition, seed, np.array([most]), out["coarse"], None, factors
     )
+    return rows, np.take(chunk["observables"], rows, axis=0), np.take(chunk["weights"], rows, axis=0)
+
+
+def _chunk_draws(
+    chunk: StoreChunk,
+    plan: _Plan,
+    points: DrawPoints,
+    spec,
+    partition,
+    seed,
+    want,
+    keys,
+    sink: _Sink | None,
+    counts,
+    coarse,
+    memo,
+) -> dict[str, np.ndarray] | None:
+    """Pass 2 on one chunk: draw ``counts[d]`` events per draw point
+    (:func:`~columnminer.sampling._draws.chunk_picks`), compute their joint quantities and the per-point
+    arrays ``keys`` (theta0, ...), and put them in ``sink`` (None: return them); ``memo``: what
+    pass 1 left (in process; on this process's threads otherwise, the factor codes only, and without
+    nuisances ``sampled_from`` is not read), or None (a distributed client)."""
+    kept = None if memo is None else memo.get("candidates")
+    if kept is not None and len(counts) == 1 and counts[0] <= len(kept[0]):  # pass 1 drew these rows
+        n = int(counts[0])
+        rows, x, chosen, ab = kept[0][:n], kept[1][:n], kept[2][:n], None
+        d = np.zeros(n, dtype=np.int64)
+    else:
+        if memo is None or memo.get("compact"):
+            ab = plan.coefficients(chunk)
+            factors = None if memo is None else expand_factors(*memo["codes"], None)
+            rows, d = chunk_picks(chunk, points, spec, partition, seed, counts, coarse, ab, factors)
+        else:
+            ab = memo["ab"]
+            factors, point_weights = memo["factors"], memo["point_weights"]
+            rows, d = chunk_picks(
+                chunk, points, spec, partition, seed, counts, coarse, ab, factors, point_weights
+            )
+        x = np.take(chunk["observables"], rows, axis=0)  # take: 4x faster than fancy indexing
+        chosen = np.take(chunk["weights"], rows, axis=0)
+    piece = {"x": x, "event": rows + chunk.start}
+    piece |= {key: np.take(getattr(plan, key), d, axis=0) for key in keys}
+    piece |= _joint_quantities(chosen, ab, rows, d, plan, want)
+    if sink is None:
+        return piece
+    sink.put(chunk.index, piece)
+    return None
+
+
+class _Sink:
+    """The arrays of a sample being drawn: chunk j's drawn events (``offsets[j]:offsets[j + 1]`` in chunk
+    order) go to rows ``places[offsets[j]:offsets[j + 1]]`` (the shuffle), put there by the task that drew
+    them; each array is made by the first piece that has it."""
+
+    def __init__(self, places: np.ndarray, offsets: np.ndarray) -> None:
+        self.places = places
+        self.offsets = offsets
+        self.arrays: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def put(self, index: int, piece: dict[str, np.ndarray]) -> None:
+        """Chunk ``index``'s drawn events ``piece`` (arrays of its draws in chunk order) at their places."""
+        at = self.places[self.offsets[index] : self.offsets[index + 1]]
+        for key, values in piece.items():
+            if key not in self.arrays:
+                with self._lock:
+                    if key not in self.arrays:
+                        shape = (len(self.places), *values.shape[1:])
+                        self.arrays[key] = np.empty(shape, dtype=values.dtype)
+            self.arrays[key][at] = values
 
 
 def _bincount(sampled_from: np.ndarray, size: int) -> np.ndarray:
@@ -251,7 +347,8 @@ class SampleAugmenter:
     ``sample_only_from_closest_benchmark`` (default True, as in MadMiner: draw at theta only from events
     generated at the benchmark closest to theta, plus background), ``seed``, and ``name``: the sample is
     written to ``samples/<name>`` of the store (``write=False`` to skip) and returned as an
-    :class:`AugmentedSample`. Work runs on dask's threaded scheduler or the given / active distributed client.
+    :class:`AugmentedSample`. Work runs on this process's threads (dask's ``num_workers``, else one per
+    core) or the given / active distributed client.
 
     Nuisance parameters (a setup with systematics, a store with ``nuisance_weights``): ``nu0`` / ``nu1``
     (:func:`~columnminer.sampling.nominal_nuisances`, :func:`~columnminer.sampling.iid_nuisances`,
@@ -371,7 +468,7 @@ class SampleAugmenter:
         self, theta0, theta1, n_samples, closest, partition, rng, nuisances=None, passes=None
     ) -> tuple[_Plan, dict]:
         """The draw points. ``nuisances`` = (nu0 sampler, nu1 sampler, nuisance_score) or None; ``passes``:
-        the sample's in-process passes (they read ``sampled_from`` once for the plan and pass 1), or None."""
+        the sample's local passes (in process they read ``sampled_from`` once for the plan and pass 1), or None."""
         setup = self.setup
         specs, model = self._draw_specs(theta0, theta1, rng, nuisances)
         n_points = len(specs)
@@ -461,8 +558,9 @@ class SampleAugmenter:
 
     def _stored_counts(self, passes: ChunkPasses | None = None) -> np.ndarray:
         """Events in the store generated at each benchmark [B] (background not counted): one read of the
-        int16 ``sampled_from`` column (2 bytes per event), here rather than in dask tasks (a task graph
-        costs more than the read), or on the in-process ``passes``, which keep the column for pass 1."""
+        int16 ``sampled_from`` column (2 bytes per event) on the sample's local ``passes`` (in process,
+        where the column is kept for pass 1, or tasks on this process's threads), else here (on a
+        distributed client a task graph costs more than the read)."""
         size = self.setup.parameter_space.n_benchmarks + 1
         if passes is not None:
             parts = passes.map(_chunk_counts, size, columns=("sampled_from",))
@@ -512,23 +610,27 @@ class SampleAugmenter:
         nuisances = self._nuisance_options(nu0, nu1 if theta1 is not None else None, nuisance_score)
         columns = ("weights", "sampled_from") + (("nuisance_weights",) if nuisances is not None else ())
         passes = passes_for(self.store, (*columns, "observables"), self.client)
-        in_process = passes if passes.in_process else None
         closest = sample_only_from_closest_benchmark
         plan, info = self._plan(
-            theta0, theta1, int(n_samples), closest, partition, rng, nuisances, in_process
+            theta0,
+            theta1,
+            int(n_samples),
+            closest,
+            partition,
+            rng,
+            nuisances,
+            passes if passes.local else None,
         )
         if want & {"t_xz0", "t_xz1"} and not info["need_gradients"]:
             raise MorphingError("joint scores need morphing or finite-difference benchmarks in the setup")
         points = draw_points(plan.draw, plan.groups, plan.fractions, plan.nu_draw if nuisances else None)
         points = replace(points, coarse_rows=coarse_rows_for(len(points), self.store.n_events))
-        coarse, mass, stats = self._first_pass(kind, plan, points, partition, columns, passes)
+        coarse, mass, stats = self._first_pass(kind, plan, points, partition, columns, passes, seed)
         if nuisances is None:
             plan = plan.with_totals(stats["total"])
-        merged = self._second_pass(
-            plan, points, coarse, mass, partition, (*columns, "observables"), rng, seed, want, passes
+        arrays = self._second_pass(
+            plan, points, coarse, mass, partition, columns, rng, seed, want, passes, theta1 is not None
         )
-        order = rng.permutation(len(merged["point"]))
-        arrays = self._arrays(plan, merged, order, theta1 is not None, nuisances is not None, want)
         attrs = {
             "kind": kind,
             "n_samples": int(n_samples),
@@ -553,7 +655,7 @@ class SampleAugmenter:
         logger.info(
             "%s: %d samples from %d draw points, median effective events %.0f",
             kind,
-            len(order),
+            len(arrays["event"]),
             len(plan.counts),
             float(np.median(stats["n_effective"])),
         )
@@ -570,12 +672,29 @@ class SampleAugmenter:
         partition: str | None,
         columns: tuple[str, ...],
         passes: Any,
+        seed: int,
     ) -> tuple[list[np.ndarray], np.ndarray, dict[str, Any]]:
         """Pass 1 (on ``passes``, :mod:`columnminer.sampling._runners`): the per-chunk block sums of the
         distinct draw points [U, n_blocks], the mass per chunk and draw point [n_chunks, D], and the effective
         number of events, largest weight share and negative weights (warned about)."""
         spec = self.store.partition_spec
-        totals = passes.map(_chunk_totals, plan, points, spec, partition, columns=columns)
+        candidates = 0
+        if passes.local and not passes.in_process and len(points) == 1 and len(plan.counts) == 1:
+            if plan.a_matrix is None:  # pass 1 also draws pass 2's likely rows (_chunk_candidates)
+                expected = plan.counts[0] * self.store.chunk_size / self.store.n_events
+                candidates = int(1.2 * expected + 8.0 * np.sqrt(expected) + 16)
+                if candidates >= -(-self.store.chunk_size // points.coarse_rows):  # dense: pass 2 reads
+                    candidates = 0
+        totals = passes.map(
+            _chunk_totals,
+            plan,
+            points,
+            spec,
+            partition,
+            seed,
+            candidates,
+            columns=(*columns, "observables") if passes.local else columns,
+        )
         coarse = [t["coarse"] for t in totals]
         mass = np.stack([c.sum(axis=1) for c in coarse])[:, points.inverse]  # [n_chunks, D]
         squares = np.sum([t["squares"] for t in totals], axis=0)[points.inverse]
@@ -620,40 +739,48 @@ class SampleAugmenter:
         return coarse, mass, stats
 
     def _second_pass(
-        self, plan, points, coarse, mass, partition, columns, rng, seed, want, passes
+        self, plan, points, coarse, mass, partition, columns, rng, seed, want, passes, paired: bool
     ) -> dict[str, np.ndarray]:
-        """Pass 2: split every draw point's samples over the chunks (multinomial in the chunk masses), draw
-        them chunk by chunk and concatenate the pieces (chunk order)."""
+        """Pass 2: split every draw point's samples over the chunks (multinomial in the chunk masses), shuffle
+        (a permutation of all of them), and draw them chunk by chunk (pass 1's ``columns`` and the
+        observables), each chunk's events put straight at their places in the shuffled sample
+        (:class:`_Sink`; in the tasks, or here for a client's): the sample's arrays x, theta0 (theta1, y
+        when ``paired``), nu0 (nu1) with nuisances, the joint quantities in ``want``, and event."""
+        nuisances = plan.a_matrix is not None
+        columns = (*columns, "observables")  # locally, a kernel reads only the columns it uses
+        paired_keys = ("theta1", "y") if paired else ()
+        keys = ("theta0", *paired_keys) + (("nu0", "nu1")[: 1 + paired] if nuisances else ())
         chunk_counts = np.stack(
             [rng.multinomial(plan.counts[d], mass[:, d] / mass[:, d].sum()) for d in range(len(plan.counts))],
             axis=1,
         )  # [n_chunks, D]
+        order = rng.permutation(int(chunk_counts.sum()))  # drawn event order[i] goes to place i
+        places = np.empty(len(order), dtype=np.int64)
+        places[order] = np.arange(len(order))
+        sink = _Sink(places, np.concatenate([[0], np.cumsum(chunk_counts.sum(axis=1))]))
         per_chunk = [
             (counts, sums) if counts.any() else None
             for counts, sums in zip(chunk_counts, coarse, strict=True)
         ]
         spec = self.store.partition_spec
         pieces = passes.map(
-            _chunk_draws, plan, points, spec, partition, seed, want, columns=columns, chunk_args=per_chunk
+            _chunk_draws,
+            plan,
+            points,
+            spec,
+            partition,
+            seed,
+            want,
+            keys,
+            sink if passes.local else None,  # a client's tasks send their pieces back
+            columns=columns,
+            chunk_args=per_chunk,
         )
-        return {key: np.concatenate([p[key] for p in pieces]) for key in pieces[0]}
-
-    @staticmethod
-    def _arrays(plan, merged, order, paired: bool, with_nuisances: bool, want) -> dict[str, np.ndarray]:
-        """The sample's arrays in shuffled ``order``: x, theta0 (theta1, y), nu0 (nu1), joint quantities."""
-        point = np.take(merged["point"], order)
-        arrays = {"x": np.take(merged["x"], order, axis=0), "theta0": np.take(plan.theta0, point, axis=0)}
-        if paired:
-            arrays.update(theta1=np.take(plan.theta1, point, axis=0), y=np.take(plan.y, point))
-        if with_nuisances:
-            arrays["nu0"] = np.take(plan.nu0, point, axis=0)
-            if paired:
-                arrays["nu1"] = np.take(plan.nu1, point, axis=0)
-        for key in ("r_xz", "t_xz0", "t_xz1"):
-            if key in want:
-                arrays[key] = np.take(merged[key], order, axis=0)
-        arrays["event"] = np.take(merged["event"], order)
-        return arrays
+        for j, piece in zip((j for j, a in enumerate(per_chunk) if a is not None), pieces, strict=True):
+            if piece is not None:
+                sink.put(j, piece)
+        joint = [key for key in ("r_xz", "t_xz0", "t_xz1") if key in want]
+        return {key: sink.arrays[key] for key in ("x", *keys, *joint, "event")}
 
     def _add_thetas(
         self, sample: AugmentedSample, theta0: ThetaSampler, k: int, options: dict
