@@ -155,6 +155,51 @@ about 46 ms of CPU, so 23 ms with both cores busy from the first to the last mic
 (0.2-0.6 ms) and the first inflated megabyte (~0.6 ms) come before any parsing can start, the last block's
 parse and the assembly (0.2-1.1 ms) after it. The best case on 2 quiet cores is thus ~25 ms, i.e. ~48x: the
 >= 50x target needs a kernel about 1.3x faster per byte (or more cores).
+
+Sixth round (issue 25 item 3, round 4: the kernel per byte, less main-thread work). Profiling the kernel on the
+plain texts (perf samples mapped onto the compiled code; variants with parts of it cut out) showed neither the
+digit loops nor the blank scans as the cost but numba's reference counting: every array handed to a helper,
+``inline="always"`` or not, costs an ``NRT_incref`` / ``NRT_decref`` pair, two atomic calls that its pruning
+pass leaves inside loops -- per token in ``fast_line``, per ``<`` in the tag section (``starts_with`` with
+pattern arrays), per weight (``number``, ``match_id``, ``_wgt_id``). The hot helpers now take the buffer's
+address (``arr.ctypes.data``) and read it through three small intrinsics (``byte_at``, ``load8``, ``_int64_at``);
+the tags are compared as one masked 8-byte word (``tag_word``), the tag section runs to the next ``<`` in a tight
+loop and skips a ``<`` whose next bytes start none of the tags it looks for. Tried and dropped: SWAR digit
+parsing (8 digits per multiply-shift chain: 10 % slower on Z-mlm, whose numbers have 1-3 and 11-12 digits and
+whose per-digit branches predict well) and an 8-bytes-a-step blank skip (5 % slower on Z-mlm once the reference
+counting was gone). Main thread: a block's 145 weight views are only built if asked for (``Piece.weights`` from
+``weight_matrix``); the shared column buffer takes a block's integer and float rows of ``info`` and ``parts`` as
+four 2-D copies instead of 19; the kernel counts the events that are flagged or whose NUP is not their positive
+particle count (``n_suspect``, the last item of its result), so that a block without any and without tokens
+left to Python's float() skips the numpy checks of ``_invalid_events``. Arrays bit-identical to HEAD (sha256 of
+``ak.to_buffers`` with the type and form) for read_lhe, iterate_lhe (steps 7 and 1000, 64 kB blocks) and
+invalid="drop" on every file of tests/data/lhe, and read_lhe / iterate_lhe on the 300 MB golden file; the new
+tests cut a tagged event text at every byte and feed the fast line parser blank runs of 1-17 bytes, fixed
+widths and lines ending near ``end``.
+
+HEAD (``git worktree``) and this tree alternated in fresh processes, medians (kernel: 3 rounds x 9 passes;
+read_lhe: 4 rounds x 15 reads; load 0.6-1.0, another engineer's sampling benchmark taking about one core):
+
+=================================================  ==============  ==============  =======
+                                                   before (HEAD)   after           ratio
+=================================================  ==============  ==============  =======
+kernel CPU, Z-mlm 10.1 MB text (thread_time)       17.1 ms         10.0 ms         1.71x
+kernel CPU, pp -> jj 6.2 MB text                   9.5 ms          5.5 ms          1.73x
+kernel per core (Z-mlm / pp -> jj, MB/s)           593 / 651       1015 / 1129
+read_lhe, 3 MadGraph files one after the other     38.0 ms         29.8 ms         1.27x
+Z-mlm / pp -> jj read_lhe wall (ms)                22.0 / 16.9     15.5 / 13.3
+same, CPU of all threads (ms)                      34.1 / 22.5     23.2 / 17.2
+same, main-thread CPU (ms)                         4.4 / 6.1       3.4 / 5.2
+=================================================  ==============  ==============  =======
+
+(``kernel_cpu()`` gives the kernel rows; wbj is 1.1-1.6 ms either way.) CPU per read is now ~41 ms for the
+three files (inflate 9.9, kernel ~16, main thread ~10, the rest thread hand-offs), i.e. ~20 ms with two
+quiet cores busy throughout plus the serial header / first megabyte / assembly (~2-3 ms): about 22-23 ms, the
+>= 50x of the pylhe row, which the quiet-machine rerun has to confirm (on this shared machine the wall is
+bounded by the one free core). What is left on the main thread is mostly fixed: header 0.4 / 1.1 ms (Z-mlm /
+pp -> jj, not in this round's files), awkward's 164 ``NumpyArray`` + 3 ``RecordArray`` constructions
+(0.9 ms for pp -> jj's 145-field weights record; the record over the rows of one [145, n] buffer is what is
+built already) and ~50 us of numpy calls per block.
 """
 
 from __future__ import annotations
@@ -275,6 +320,50 @@ def timed(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def _parse_text(buf, start: int, ids, offsets, caps: tuple[int, int, int]) -> None:
+    """Every event of ``buf`` from ``start`` through the kernel (called again while a table fills up)."""
+    from columnminer.io import _lhe_parse
+
+    pos, status = start, _lhe_parse.STATUS_FULL
+    while status == _lhe_parse.STATUS_FULL:
+        res = _lhe_parse.parse_events(buf, pos, len(buf), 1 << 40, ids, offsets, len(ids), *caps)
+        status, pos = res[0], res[3]
+
+
+def kernel_cpu(files: list[Path] | None = None, repeats: int = 9) -> dict[str, dict[str, float]]:
+    """CPU time of the numba kernel alone (``time.thread_time``, one thread, the whole decompressed text in
+    one pass, tables sized for it) on the MadGraph test files: {file: {"ms": median, "mb_per_s": ...}}.
+
+    >>> sorted(kernel_cpu(repeats=1))  # doctest: +SKIP
+    ['testfile-madgraph-2.0.0-wbj.lhe', 'testfile-madgraph-2.2.1-Z-mlm.lhe.gz', ...]
+    """
+    import numpy as np
+
+    from columnminer.io._lhe_read import _id_table
+    from columnminer.io.lhe import read_lhe_header
+
+    files = files or sorted(p for p in (DATA / "lhe").glob("*madgraph*.lhe*") if p.suffix != ".readme")
+    out = {}
+    for path in files:
+        text = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+        buf = np.frombuffer(bytearray(text), np.uint8)
+        header = read_lhe_header(path)
+        ids, offsets = _id_table(header.weight_ids)
+        start, n_events = text.index(b"<event"), text.count(b"</event>")
+        caps = (n_events + 1, text.count(b"\n") + 1, 4096)
+
+        args = (buf, start, ids, offsets, caps)
+        _parse_text(*args)  # compiled / loaded from the cache
+        times = []
+        for _ in range(repeats):
+            t0 = time.thread_time()
+            _parse_text(*args)
+            times.append(time.thread_time() - t0)
+        ms = statistics.median(times) * 1e3
+        out[path.name] = {"ms": ms, "mb_per_s": len(buf) / 1e6 / (ms / 1e3)}
+    return out
 
 
 def run(

@@ -186,3 +186,94 @@ def test_fast_line_matches_the_general_line_parser(seed):
 
 def _bits_all(a) -> bytes:
     return np.ascontiguousarray(a, np.float64).tobytes()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fast_line_blank_runs_and_fixed_widths(seed):
+    """Blank runs of every length (the 8-bytes-a-step space skip), MadGraph's fixed-width layouts with
+    unusual widths and signs, and lines ending near ``end``: the fast path gives the general parser's
+    values and end bit for bit, or declines."""
+    rng = random.Random(100 + seed)
+    pool = ADVERSARIAL + _random_tokens(300, seed + 50)
+    accepted = 0
+    for _ in range(500):
+        ints = [rng.choice([b"21", b"-1", b"0", b"501", b"-11", b"+3", b"2212"]) for _ in range(6)]
+        floats = [
+            rng.choice(
+                [
+                    b"%+.10e" % rng.uniform(-1e4, 1e4),
+                    b"%18.10e" % rng.uniform(-1e4, 1e4),
+                    b"%.11E" % rng.uniform(-1e3, 1e3),
+                    b"%.4e" % rng.uniform(0, 2),
+                    b"0.",
+                    b"-1.",
+                    rng.choice(pool),
+                ]
+            ).strip()
+            for _ in range(7)
+        ]
+        toks = ints + floats
+        seps = [
+            b"".join(
+                rng.choice([b" ", b" ", b" ", b"\t", b"\r"])
+                for _ in range(rng.choice([1, 1, 2, 7, 8, 9, 16, 17]))
+            )
+            for _ in toks
+        ]
+        line = b"".join(s + t for s, t in zip(seps, toks, strict=True)) + rng.choice(
+            [b"\n", b"   \n", b"\r\n"]
+        )
+        pad = b" " * rng.choice([0, 1, 7, 8, 9, 47, 48, 49, 64])
+        buf = np.frombuffer(line + pad + b"\n", np.uint8)
+        end = len(line) + len(pad)
+        out = np.full((13, 1), -7.0)
+        k = fast_line(buf, 0, end, out, 0, 13, 6, POW10)
+        if k < 0:
+            continue
+        accepted += 1
+        hard = np.empty((5, 64), np.int64)
+        gout = np.full((13, 1), -7.0)
+        gk, ntok, n_hard, done, bad_pos, _ = P._parse_line(buf, 0, end, gout, 0, 13, 6, hard, 0, 0, POW10)
+        assert (k, ntok, n_hard, done, bad_pos) == (gk, 13, 0, True, -1), line
+        assert _bits_all(out[:, 0]) == _bits_all(gout[:, 0]), line
+        assert [_bits(x) for x in out[:, 0]] == [_bits(float(t)) for t in toks], line
+    assert accepted > 100
+
+
+def _kernel(text: bytes, end: int, ids=(b"1", b"2", b"mg_reweight_1")):
+    buf = np.frombuffer(text, np.uint8)
+    offs = np.zeros(len(ids) + 1, np.int64)
+    offs[1:] = np.cumsum([len(i) for i in ids])
+    id_bytes = np.frombuffer(b"".join(ids), np.uint8).copy()
+    return P.parse_events(buf, 0, end, 1 << 30, id_bytes, offs, len(ids), 64, 256, 64)
+
+
+_TAGGED = (
+    b"<eventx>\n</eventx>\n<!-- <event> -->\n<event>\n 2 1 +1.0e+00 9.1e+01 7.5e-03 1.2e-01\n"
+    b"   21 -1 0 0 501 502 +0.0e+00 +0.0e+00 +6.7e+01 6.7e+01 0.0e+00 0. 1.\n"
+    b"   -2  1 1 2   0 501 +1.5e+00 -2.0e+00 +4.0e+01 4.7e+01 0.0e+00 0. -1.\n"
+    b"<mgrwt>\n<rscale> 2 0.24E+02</rscale>\n</mgrwt>\n<!-- </event> -->\n<wgtx id='1'> 5 </wgtx>\n"
+    b"<rwgt>\n<wgt id='1'> +7.5e+08 </wgt>\n<wgt id=\"mg_reweight_1\">-3.25</wgt>\n"
+    b"<wgt  id = '2' >1e-3</wgt>\n<wgt id='zz'> 4.5 </wgt>\n</rwgt>\n<weights> 1 2 3 </weights>\n</event>\n"
+    b"<event >\n 1 1 2. 3. 4. 5.\n 11 1 0 0 0 0 1. 2. 3. 4. 5. 0. 9.\n</event>\n</LesHouchesEvents>\n"
+)
+
+
+def test_kernel_tags_cut_at_every_byte():
+    """The tags matched 8 bytes at a time (``<event``, ``</event>``, ``<wgt``, ``<weights``, ``<!--``,
+    ``</LesHouchesEvents``) and look-alikes: every cut of the text gives the full parse's first events
+    (or stops incomplete at an event start), never a different value."""
+    full = _kernel(_TAGGED, len(_TAGGED))
+    status, n = full[0], full[1]
+    assert (status, n) == (P.STATUS_END_TAG, 2)
+    info, parts, weights = full[6][:, :n], full[8][:, : full[2]], full[9][:n]
+    assert weights[0].tolist() == [7.5e08, 1e-3, -3.25] and np.isnan(weights[1]).all()
+    assert full[10].shape[1] == 1  # the undeclared id 'zz'
+    for end in range(len(_TAGGED)):
+        res = _kernel(_TAGGED, end)
+        m = res[1]
+        assert res[0] in (P.STATUS_DONE, P.STATUS_INCOMPLETE, P.STATUS_END_TAG), end
+        assert m <= n
+        assert _bits_all(res[6][:, :m]) == _bits_all(info[:, :m]), end
+        assert _bits_all(res[8][:, : res[2]]) == _bits_all(parts[:, : res[2]]), end
+        assert _bits_all(res[9][:m]) == _bits_all(weights[:m]), end

@@ -261,6 +261,9 @@ class _Columns:
         self.counts = np.empty(0, np.int64)
         self.weights: list[np.ndarray] = [np.empty(0, np.float64) for _ in ids]
         self.weight_matrix = np.empty((len(ids), 0), np.float64)  # shared: the weight columns as rows
+        # shared: the integer and the float rows of info and parts as 2-D views (one copy each per block)
+        self.blocks = (np.empty((2, 0), np.int64), np.empty((4, 0)), np.empty((INT_PARTICLE, 0), np.int64))
+        self.blocks += (np.empty((13 - INT_PARTICLE, 0)),)
         self.n = self.n_part = self.bytes = 0
 
     def _capacity(self, have: int, need: int, done: int) -> int:
@@ -297,6 +300,13 @@ class _Columns:
         self.info, self.counts, self.weights = views[:6], views[6], views[7 : len(event_cols)]
         self.parts = views[len(event_cols) :]
         self.weight_matrix = buf[8 * cap * 7 : 8 * cap * len(event_cols)].view(np.float64).reshape(-1, cap)
+        split = start + 8 * cap_p * INT_PARTICLE
+        self.blocks = (
+            buf[: 8 * cap * 2].view(np.int64).reshape(2, cap),
+            buf[8 * cap * 2 : 8 * cap * 6].view(np.float64).reshape(4, cap),
+            buf[start:split].view(np.int64).reshape(INT_PARTICLE, cap_p),
+            buf[split : start + 8 * cap_p * 13].view(np.float64).reshape(13 - INT_PARTICLE, cap_p),
+        )
 
     def add(self, piece: Piece, n_bytes: int) -> None:
         """Copy a block's events (``n_bytes`` of text) into the columns (integer columns converted)."""
@@ -305,10 +315,17 @@ class _Columns:
         a, b = self.n, self.n_part
         if a + n > len(self.counts) or b + m > len(self.parts[0]):
             self._grow(a + n, b + m)
-        for k in range(6):
-            self.info[k][a : a + n] = piece.info[k]
-        for k in range(13):
-            self.parts[k][b : b + m] = piece.parts[k]
+        if self.shared:  # rows of one dtype are consecutive in the buffer: four copies instead of 19
+            info_int, info_float, parts_int, parts_float = self.blocks
+            info_int[:, a : a + n] = piece.info[:2]
+            info_float[:, a : a + n] = piece.info[2:]
+            parts_int[:, b : b + m] = piece.parts[:INT_PARTICLE]
+            parts_float[:, b : b + m] = piece.parts[INT_PARTICLE:]
+        else:
+            for k in range(6):
+                self.info[k][a : a + n] = piece.info[k]
+            for k in range(13):
+                self.parts[k][b : b + m] = piece.parts[k]
         self.counts[a : a + n] = piece.counts
         if self.shared and piece.weight_matrix is not None and len(piece.weight_matrix) == len(self.ids):
             self.weight_matrix[:, a : a + n] = piece.weight_matrix  # the weight columns are its rows

@@ -10,14 +10,17 @@ import numpy as np
 
 from ._lhe_tokens import (
     POW10,
-    fast_line,
+    byte_at,
+    fast_line_at,
+    fast_number_at,
     find,
     is_space,
-    match_id,
-    number,
+    load8,
+    match_id_at,
     parse_number,
     push_hard,
     starts_with,
+    tag_word,
 )
 
 __all__ = [
@@ -74,6 +77,15 @@ FLAG_EVENT_START = 3  # byte offset of the event's ``<event`` tag (set for every
 _INT_MIN = -9223372036854775808.0  # int64 range: values outside it are not integers of the schema
 _INT_END = 9223372036854775808.0
 
+# The tags as (word, mask) of their first bytes: one 8-byte load and compare instead of a byte loop
+# (used where at least 8 bytes are left before the block's end; </LesHouchesEvents is checked in full).
+_EVENT, _EVENT_M = tag_word(b"<event")
+_END_EVENT, _END_EVENT_M = tag_word(b"</event>")
+_WGT, _WGT_M = tag_word(b"<wgt")
+_WEIGHTS, _WEIGHTS_M = tag_word(b"<weights")
+_COMMENT, _COMMENT_M = tag_word(b"<!--")
+_END_FILE, _END_FILE_M = tag_word(b"</LesHou")
+
 # Kinds of "hard" tokens that the fast float parser left to Python's float().
 HARD_INFO = 0
 HARD_PARTICLE = 1
@@ -118,9 +130,9 @@ def _parse_line(buf, j, end, out, col, ntok_max, n_int, hard, n_hard, kind, pow1
 
 
 @numba.njit(cache=True, nogil=True)
-def _wgt_id(buf, j, end):
-    """(gt, ids, ide) of the ``<wgt`` tag at ``j``: its closing ``>`` (-1 when not before ``end``) and the
-    bounds of its ``id`` value, blanks trimmed (-1, -1 without one).
+def _wgt_id(p, j, end):
+    """(gt, ids, ide) of the ``<wgt`` tag at byte ``j`` of the buffer at address ``p``: its closing ``>``
+    (-1 when not before ``end``) and the bounds of its ``id`` value, blanks trimmed (-1, -1 without one).
 
     MadGraph's form ``<wgt id='...'>`` (or ``"``) is recognised straight away; any other form is searched
     for an ``id`` attribute, which gives the same bounds for that form.
@@ -128,19 +140,19 @@ def _wgt_id(buf, j, end):
     q = j + 8
     if (
         q < end
-        and buf[j + 4] == 32
-        and buf[j + 5] == 105
-        and buf[j + 6] == 100
-        and buf[j + 7] == 61
-        and (buf[q] == 39 or buf[q] == 34)
+        and byte_at(p, j + 4) == 32
+        and byte_at(p, j + 5) == 105
+        and byte_at(p, j + 6) == 100
+        and byte_at(p, j + 7) == 61
+        and (byte_at(p, q) == 39 or byte_at(p, q) == 34)
     ):
         r = q + 1
-        while r < end and buf[r] != buf[q] and buf[r] != 62:
+        while r < end and byte_at(p, r) != byte_at(p, q) and byte_at(p, r) != 62:
             r += 1
-        if r + 1 < end and buf[r] == buf[q] and buf[r + 1] == 62:
-            return _trim_id(buf, r + 1, q + 1, r)
+        if r + 1 < end and byte_at(p, r) == byte_at(p, q) and byte_at(p, r + 1) == 62:
+            return _trim_id(p, r + 1, q + 1, r)
     gt = j + 4
-    while gt < end and buf[gt] != 62:
+    while gt < end and byte_at(p, gt) != 62:
         gt += 1
     if gt >= end:
         return -1, -1, -1
@@ -149,57 +161,68 @@ def _wgt_id(buf, j, end):
     m = j + 4
     while m < gt - 2:
         if (
-            buf[m] == 105
-            and buf[m + 1] == 100
-            and is_space(buf[m - 1])
-            and (buf[m + 2] == 61 or is_space(buf[m + 2]))
+            byte_at(p, m) == 105
+            and byte_at(p, m + 1) == 100
+            and is_space(byte_at(p, m - 1))
+            and (byte_at(p, m + 2) == 61 or is_space(byte_at(p, m + 2)))
         ):
             q = m + 2
-            while q < gt and (is_space(buf[q]) or buf[q] == 61):
+            while q < gt and (is_space(byte_at(p, q)) or byte_at(p, q) == 61):
                 q += 1
-            if q < gt and (buf[q] == 34 or buf[q] == 39):
-                quote = buf[q]
+            if q < gt and (byte_at(p, q) == 34 or byte_at(p, q) == 39):
+                quote = byte_at(p, q)
                 r = q + 1
-                while r < gt and buf[r] != quote:
+                while r < gt and byte_at(p, r) != quote:
                     r += 1
                 ids = q + 1
                 ide = r
             break
         m += 1
-    return _trim_id(buf, gt, ids, ide)
+    return _trim_id(p, gt, ids, ide)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _trim_id(buf, gt, ids, ide):
-    """(gt, ids, ide) with the blanks at both ends of ``buf[ids:ide]`` left out (ids < 0: no id)."""
-    while ids >= 0 and ids < ide and is_space(buf[ids]):
+def _trim_id(p, gt, ids, ide):
+    """(gt, ids, ide) with the blanks at both ends of bytes ``ids:ide`` (of the buffer at address ``p``)
+    left out (ids < 0: no id)."""
+    while ids >= 0 and ids < ide and is_space(byte_at(p, ids)):
         ids += 1
-    while ids >= 0 and ide > ids and is_space(buf[ide - 1]):
+    while ids >= 0 and ide > ids and is_space(byte_at(p, ide - 1)):
         ide -= 1
     return gt, ids, ide
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _skip_end_wgt(buf, j, end):
-    """Index after the spaces and ``</wgt>`` that follow a weight value at ``j``, else ``j``.
+def _skip_end_wgt(p, j, end):
+    """Index after the spaces and ``</wgt>`` that follow a weight value at byte ``j`` (buffer at ``p``), else ``j``.
 
     The event loop would step over those bytes one by one (no tag it looks for starts there, and one cut
     by ``end`` leaves the event incomplete either way), so skipping them changes nothing but the time.
     """
     k = j
-    while k < end and buf[k] == 32:
+    while k < end and byte_at(p, k) == 32:
         k += 1
     if (
         k + 6 <= end
-        and buf[k] == 60
-        and buf[k + 1] == 47
-        and buf[k + 2] == 119
-        and buf[k + 3] == 103
-        and buf[k + 4] == 116
-        and buf[k + 5] == 62
+        and byte_at(p, k) == 60
+        and byte_at(p, k + 1) == 47
+        and byte_at(p, k + 2) == 119
+        and byte_at(p, k + 3) == 103
+        and byte_at(p, k + 4) == 116
+        and byte_at(p, k + 5) == 62
     ):
         return k + 6
     return j
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _number_at(p, buf, j, end):
+    """``_lhe_tokens.number``'s (value, token end, code) with the fast path read at address ``p``: ``buf``
+    (the same bytes) is touched, and reference counted, only when the general parser is needed."""
+    v, k = fast_number_at(p, j, end)
+    if k >= 0:
+        return v, k, 0
+    return parse_number(buf, j, end, POW10)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -217,9 +240,14 @@ def parse_events(
     returned like the others and marked in ``flags`` (rows FLAG_*, one column per event), which the
     caller turns into an error or uses to drop the event. The particle count announced by NUP is
     not compared here (NUP may be a token left to Python's float()); ``counts`` holds the number of
-    particle lines of each event, for the caller to compare.
+    particle lines of each event, for the caller to compare. The last item, ``n_suspect``, counts the
+    events that are flagged or whose parsed NUP is not their positive particle count (NaN included): 0
+    lets the caller skip its own checks when no token was left to Python's float().
     """
     pow10 = POW10
+    ids_addr = id_bytes.ctypes.data
+    offs_addr = id_offsets.ctypes.data
+    addr = buf.ctypes.data  # the hot helpers read the bytes by address: no reference counting per call
     n_ids = id_offsets.shape[0] - 1
     info = np.empty((6, cap_events), np.float64)
     parts = np.empty((13, cap_particles), np.float64)
@@ -236,17 +264,14 @@ def parse_events(
     n_part = 0
     n_unknown = 0
     n_hard = 0
+    n_suspect = 0  # events flagged, or whose NUP (info row 0) is not their positive particle count
     status = STATUS_DONE
     err_code = 0
     err_pos = -1
     stop = start
 
-    tag_event = np.frombuffer(b"<event", np.uint8)
     tag_end_event = np.frombuffer(b"</event>", np.uint8)
     tag_end_file = np.frombuffer(b"</LesHouchesEvents", np.uint8)
-    tag_wgt = np.frombuffer(b"<wgt", np.uint8)
-    tag_weights = np.frombuffer(b"<weights", np.uint8)
-    tag_comment = np.frombuffer(b"<!--", np.uint8)
     end_comment = np.frombuffer(b"-->", np.uint8)
 
     i = start
@@ -268,13 +293,14 @@ def parse_events(
                 if i + 20 > end:
                     status = STATUS_INCOMPLETE  # cannot tell which tag this is yet
                     break
-                if starts_with(buf, i, end, tag_event) and (buf[i + 6] == 62 or is_space(buf[i + 6])):
+                w = load8(addr, i)
+                if (w & _EVENT_M) == _EVENT and (buf[i + 6] == 62 or is_space(buf[i + 6])):
                     lt = i
                     break
-                if starts_with(buf, i, end, tag_end_file):
+                if (w & _END_FILE_M) == _END_FILE and starts_with(buf, i, end, tag_end_file):
                     status = STATUS_END_TAG
                     break
-                if starts_with(buf, i, end, tag_comment):
+                if (w & _COMMENT_M) == _COMMENT:
                     k = find(buf, i + 4, end, end_comment)
                     if k < 0:
                         status = STATUS_INCOMPLETE
@@ -321,7 +347,7 @@ def parse_events(
                 continue
             line_start = j
             if n_lines == 0:
-                k = fast_line(buf, j, end, info, n_ev, 6, 2, pow10)
+                k = fast_line_at(addr, j, end, info, n_ev, 6, 2)
                 if k >= 0:  # the common case: six plain numbers
                     j = k
                     n_lines += 1
@@ -340,7 +366,7 @@ def parse_events(
                 if n_part >= cap_particles:
                     full = True
                     break
-                k = fast_line(buf, j, end, parts, n_part, 13, 6, pow10)
+                k = fast_line_at(addr, j, end, parts, n_part, 13, 6)
                 if k >= 0:  # the common case: thirteen plain numbers
                     j = k
                     n_part += 1
@@ -370,12 +396,11 @@ def parse_events(
         n_pos = 0
         closed = False
         while complete and not full:
+            while j < end and buf[j] != 60:  # to the next '<' in a tight loop
+                j += 1
             if j >= end:
                 complete = False
                 break
-            if buf[j] != 60:
-                j += 1
-                continue
             if j + 9 > end:  # too few bytes left to recognise the tags that matter
                 if starts_with(buf, j, end, tag_end_event):
                     closed = True
@@ -383,13 +408,19 @@ def parse_events(
                     break
                 complete = False
                 break
-            if starts_with(buf, j, end, tag_end_event):
+            b1 = buf[j + 1]
+            b2 = buf[j + 2]
+            if not (b1 == 119 or b1 == 101 or b1 == 33 or (b1 == 47 and (b2 == 101 or b2 == 76))):
+                j += 1  # not "<w", "<e", "<!", "</e", "</L": none of the tags below
+                continue
+            w = load8(addr, j)  # j + 9 <= end here
+            if (w & _END_EVENT_M) == _END_EVENT:
                 closed = True
                 j += 8
                 break
-            if starts_with(buf, j, end, tag_wgt) and (is_space(buf[j + 4]) or buf[j + 4] == 62):
+            if (w & _WGT_M) == _WGT and (is_space(buf[j + 4]) or buf[j + 4] == 62):
                 tag_start = j
-                gt, ids, ide = _wgt_id(buf, j, end)
+                gt, ids, ide = _wgt_id(addr, j, end)
                 if gt < 0:
                     complete = False
                     break
@@ -399,7 +430,7 @@ def parse_events(
                 if j >= end:
                     complete = False
                     break
-                v, k, code = number(buf, j, end, pow10)
+                v, k, code = _number_at(addr, buf, j, end)
                 if k >= end:
                     complete = False
                     break
@@ -407,7 +438,7 @@ def parse_events(
                     k = j + 1
                 col = -1
                 if ids >= 0:
-                    col = match_id(buf, ids, ide, id_bytes, id_offsets, guess)
+                    col = match_id_at(addr, ids, ide, ids_addr, offs_addr, n_ids, guess)
                 if col >= 0:
                     guess = col + 1
                     if guess >= n_ids:
@@ -431,9 +462,9 @@ def parse_events(
                     unknown[2, n_unknown] = ide
                     unknown_val[n_unknown] = v
                     n_unknown += 1
-                j = _skip_end_wgt(buf, k, end)
+                j = _skip_end_wgt(addr, k, end)
                 continue
-            if starts_with(buf, j, end, tag_weights) and (is_space(buf[j + 8]) or buf[j + 8] == 62):
+            if (w & _WEIGHTS_M) == _WEIGHTS and (is_space(buf[j + 8]) or buf[j + 8] == 62):
                 k = j + 8
                 while k < end and buf[k] != 62:
                     k += 1
@@ -446,7 +477,7 @@ def parse_events(
                         break
                     if buf[j] == 60:
                         break
-                    v, k, code = number(buf, j, end, pow10)
+                    v, k, code = _number_at(addr, buf, j, end)
                     if k >= end:
                         complete = False
                         break
@@ -468,15 +499,15 @@ def parse_events(
                 if not complete:
                     break
                 continue
-            if starts_with(buf, j, end, tag_comment):
+            if (w & _COMMENT_M) == _COMMENT:
                 k = find(buf, j + 4, end, end_comment)
                 if k < 0:
                     complete = False
                     break
                 j = k + 3
                 continue
-            if (starts_with(buf, j, end, tag_event) and (buf[j + 6] == 62 or is_space(buf[j + 6]))) or (
-                starts_with(buf, j, end, tag_end_file)
+            if ((w & _EVENT_M) == _EVENT and (buf[j + 6] == 62 or is_space(buf[j + 6]))) or (
+                (w & _END_FILE_M) == _END_FILE and starts_with(buf, j, end, tag_end_file)
             ):  # a new event, or the end of the file, before this event's </event>
                 failed = True
                 err_code = ERR_UNTERMINATED
@@ -502,6 +533,9 @@ def parse_events(
             stop = ev_start
             break
         counts[n_ev] = n_part - p0
+        nup = info[0, n_ev]  # NaN (a token for Python's float()) counts as suspect
+        if flag != 0 or not (nup == n_part - p0 and nup > 0):
+            n_suspect += 1
         flags[FLAG_CODE, n_ev] = flag
         flags[FLAG_POS, n_ev] = flag_pos
         flags[FLAG_ARG, n_ev] = flag_arg
@@ -530,4 +564,5 @@ def parse_events(
         unknown_val[:n_unknown],
         hard[:, : min(n_hard, cap_table)],
         flags[:, :n_ev],
+        n_suspect,
     )
