@@ -33,6 +33,8 @@ __all__ = [
     "reset_peak_rss",
     "rss_mb",
     "sin_work",
+    "stream_ceiling",
+    "stream_work",
     "thread_ceiling",
     "timed",
     "train_alices",
@@ -336,6 +338,31 @@ def thread_ceiling(k: int) -> None:
 
     with ThreadPoolExecutor(k) as pool:
         list(pool.map(sin_work, range(2)))
+
+
+_STREAM: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def stream_work(unit: int = 0) -> float:
+    """Memory-bound work: four copies of a 48 MB float64 array (far larger than any cache) into another. The
+    arrays of each ``unit`` are made and touched on first use in this process and kept, so that only the
+    copies are timed: the DRAM bandwidth that two cores share, the ceiling of a reduction streaming through
+    memory (reading chunks from the page cache, decoding them), as np.sin's is of work that stays in cache."""
+    pair = _STREAM.get(unit)
+    if pair is None:
+        source = np.ones(6_000_000)
+        pair = _STREAM[unit] = (source, np.zeros_like(source))
+    for _ in range(4):
+        np.copyto(pair[1], pair[0])
+    return float(pair[1][0])
+
+
+def stream_ceiling(k: int) -> None:
+    """Two units of memory-bound work (:func:`stream_work`) on ``k`` threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(k) as pool:
+        list(pool.map(stream_work, range(2)))
 
 
 def train_alices(

@@ -52,6 +52,8 @@ from _common import (  # noqa: E402
     reset_peak_rss,
     rss_mb,
     sin_work,
+    stream_ceiling,
+    stream_work,
     thread_ceiling,
     timed,
     train_alices,
@@ -339,14 +341,18 @@ def row_reductions(ctx: Context) -> list[dict]:
         test()
     ctx.measuring()
     ceilings = {("ceiling", f"threads {k}"): timed(lambda k=k: thread_ceiling(k)) for k in (1, 2)}
+    ceilings |= {("stream", f"threads {k}"): timed(lambda k=k: stream_ceiling(k)) for k in (1, 2)}
     pools = {k: ProcessPoolExecutor(k) for k in (1, 2)}
     try:
         for pool in pools.values():
             list(pool.map(sin_work, range(2)))
-        ceilings |= {
-            ("ceiling", f"processes {k}"): timed(lambda k=k: list(pools[k].map(sin_work, range(2))))
-            for k in (1, 2)
-        }
+            list(pool.map(stream_work, range(2)))
+        for kind, work in (("ceiling", sin_work), ("stream", stream_work)):
+            ceilings |= {
+                (kind, f"processes {k}"): timed(lambda k=k, work=work: list(pools[k].map(work, range(2))))
+                for k in (1, 2)
+            }
+        stream_ceiling(1)  # the threads' arrays are made before the clock starts
         times = interleave(ceilings | tests, ctx.args.repeats * SCALING_SAMPLES)
     finally:
         for pool in pools.values():
@@ -369,7 +375,13 @@ def row_reductions(ctx: Context) -> list[dict]:
     process_ceiling = line("machine ceiling: np.sin, 2 processes vs 1", "s", times[("ceiling", "processes 2")],
                            times[("ceiling", "processes 1")], "1 process",
                            note="what two worker processes could gain then")  # fmt: skip
-    lines = [ceiling, process_ceiling]
+    stream = [
+        line(f"machine ceiling: memory streaming (copies of 2 x 48 MB), 2 {kind} vs 1", "s",
+             times[("stream", f"{kind} 2")], times[("stream", f"{kind} 1")], f"1 {one}",
+             note="what two cores could gain on work bound by memory bandwidth")
+        for kind, one in (("threads", "thread"), ("processes", "process"))
+    ]  # fmt: skip
+    lines = [ceiling, process_ceiling, *stream]
     for name in reductions:
         for kind, label in (("threads", "2 threads vs 1"), ("workers", "2-worker LocalCluster vs 1")):
             two, one, check = (
