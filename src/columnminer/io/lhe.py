@@ -173,7 +173,10 @@ def read_lhe(
 
     Speed: blocks of the text are parsed by a numba kernel on all cores; gzip files are inflated by
     ISA-L (python-isal) in a background thread, overlapping the parse (without python-isal: the
-    system's libdeflate in one go where installed, else zlib block by block; the same arrays). Use
+    system's libdeflate in one go where installed, else zlib block by block; the same arrays); plain
+    files of 64 MB and more are memory-mapped and parsed in place, as uproot reads local ROOT files (like
+    any mapped reader, a process that truncates the file in place while it is read makes the reading
+    process fail with SIGBUS; :func:`~columnminer.io.lhe_writer.write_lhe` replaces files atomically). Use
     :func:`iterate_lhe` when the text of the file should not be held in memory at once. With an entry
     range, the file is first scanned for its event offsets (:func:`event_offsets`, no parsing; pass
     ``offsets=`` to :func:`columnminer.io.lhe_ranges.read_lhe_range` to reuse them) and only the range is
