@@ -5,8 +5,7 @@ import pytest
 
 from columnminer.demo import golden_channel_setup
 from columnminer.io.store import EventStore
-from columnminer.sampling import SampleAugmenter, _runners, benchmark, random_morphing_points
-from columnminer.sampling import augmenter as augmenter_module
+from columnminer.sampling import SampleAugmenter, _pass_kernels, _runners, benchmark, random_morphing_points
 
 
 @pytest.fixture
@@ -107,10 +106,8 @@ def test_pass_one_candidates_give_the_same_draws(tmp_path, monkeypatch):
     weights[2 * 12800 : 3 * 12800] *= 4.0  # a chunk with more than its share of the cross section
     store.append(rng.normal(size=(len(weights), 2)), weights, 0)
     made = []
-    original = augmenter_module._chunk_candidates
-    monkeypatch.setattr(
-        augmenter_module, "_chunk_candidates", lambda *a: made.append(original(*a)) or made[-1]
-    )
+    original = _pass_kernels.chunk_candidates
+    monkeypatch.setattr(_pass_kernels, "chunk_candidates", lambda *a: made.append(original(*a)) or made[-1])
 
     def draw():
         return SampleAugmenter(store).sample_train_local(benchmark("sm"), 420, seed=11, write=False)
