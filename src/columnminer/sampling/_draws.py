@@ -307,24 +307,31 @@ def _point_weights(weights, points: DrawPoints, p: int, factors, ones, ab) -> np
     return x
 
 
-def _block_picks(weights, points: DrawPoints, p, block, u, factors, ones, ab) -> np.ndarray:
+def _block_picks(
+    weights, points: DrawPoints, p, block, u, factors, ones, ab, point_weights=None
+) -> np.ndarray:
     """Rows of picks that lie in block ``block`` [m] of point ``p`` [m] at ``u`` [m] past the block's
     start: the clipped weights of the block's ``coarse_rows`` rows, their cumulative sum, the first row whose
-    cumulative weight exceeds u (the block's last row with weight where rounding puts u past the end)."""
+    cumulative weight exceeds u (the block's last row with weight where rounding puts u past the end).
+    ``point_weights`` [n]: the chunk's clipped, masked weights at the only draw point (:func:`chunk_masses`'
+    "point_weights"), taken instead of computed again (the same einsum per row: the same values)."""
     n, g = len(weights), points.coarse_rows
     pos = block[:, None] * g + np.arange(g)
     valid = pos < n
     np.minimum(pos, n - 1, out=pos)
-    # np.take: the same rows as weights[pos], 5x faster than fancy indexing of a 2-d array
-    x = np.einsum("mgb,mb->mg", np.take(weights, pos, axis=0), points.coefficients[p])
-    np.maximum(x, 0.0, out=x)
-    if ab is not None:
-        nu = points.nu[p]
-        a, b = np.take(ab[0], pos, axis=0), np.take(ab[1], pos, axis=0)
-        x *= np.exp(np.einsum("mgk,mk->mg", a, nu) + np.einsum("mgk,mk->mg", b, nu**2))
-    key = points.key_of[p]
-    if not np.all(ones[key]):
-        x *= np.take(factors[key[0]], pos) if np.all(key == key[0]) else factors[key[:, None], pos]
+    if point_weights is not None:
+        x = np.take(point_weights, pos)
+    else:
+        # np.take: the same rows as weights[pos], 5x faster than fancy indexing of a 2-d array
+        x = np.einsum("mgb,mb->mg", np.take(weights, pos, axis=0), points.coefficients[p])
+        np.maximum(x, 0.0, out=x)
+        if ab is not None:
+            nu = points.nu[p]
+            a, b = np.take(ab[0], pos, axis=0), np.take(ab[1], pos, axis=0)
+            x *= np.exp(np.einsum("mgk,mk->mg", a, nu) + np.einsum("mgk,mk->mg", b, nu**2))
+        key = points.key_of[p]
+        if not np.all(ones[key]):
+            x *= np.take(factors[key[0]], pos) if np.all(key == key[0]) else factors[key[:, None], pos]
     if not valid.all():
         x *= valid
     cum = np.cumsum(x, axis=1)
@@ -368,13 +375,14 @@ def chunk_picks(
     p = points.inverse[d]
     rows = np.empty(len(d), dtype=np.int64)
     n, g = len(weights), points.coarse_rows
+    kept = point_weights if len(points) == 1 else None
     sparse = []
     by_point = np.argsort(p, kind="stable")
     cuts = np.flatnonzero(np.diff(p[by_point])) + 1
     for mine in np.split(by_point, cuts) if len(p) else []:
         point = p[mine[0]]
         if len(mine) * g >= n:  # many picks: one cumulative sum over the whole chunk
-            x = point_weights if len(points) == 1 and point_weights is not None else None
+            x = kept
             if x is None:
                 x = _point_weights(weights, points, point, factors, ones, ab)
             rows[mine] = _search(np.cumsum(x), u[mine])
@@ -388,6 +396,6 @@ def chunk_picks(
         for lo in range(0, len(mine), batch):
             at = slice(lo, lo + batch)
             rows[mine[at]] = _block_picks(
-                weights, points, p[mine[at]], block[at], rest[at], factors, ones, ab
+                weights, points, p[mine[at]], block[at], rest[at], factors, ones, ab, kept
             )
     return rows, d

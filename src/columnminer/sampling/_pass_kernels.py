@@ -109,10 +109,11 @@ def chunk_totals(
     factors = expand_factors(*codes)
     if memo.get("compact"):  # columns not kept (a larger store): one byte per event and key for pass 2
         memo.update(codes=codes[:2])
-        out = chunk_masses(chunk, points, spec, partition, ab, factors)
+        out = chunk_masses(chunk, points, spec, partition, ab, factors, keep=bool(candidates))
+        point_weights = out.pop("point_weights", None)  # only for the candidates: not kept
         if candidates:
             memo["candidates"] = chunk_candidates(
-                chunk, points, spec, partition, seed, candidates, out, factors
+                chunk, points, spec, partition, seed, candidates, out, factors, point_weights
             )
         return out
     out = chunk_masses(chunk, points, spec, partition, ab, factors, keep=True)
@@ -120,18 +121,21 @@ def chunk_totals(
     return out
 
 
-def chunk_candidates(chunk, points, spec, partition, seed, most, out, factors) -> tuple | None:
+def chunk_candidates(
+    chunk, points, spec, partition, seed, most, out, factors, point_weights=None
+) -> tuple | None:
     """For a sample of one draw point (no nuisances) from a store read twice: the rows pass 2 draws with
     the first ``most`` uniforms of the chunk's generator (fewer than rows / ``coarse_rows``, where pass 2
     would evaluate the whole chunk instead), with their observables and benchmark weights. Pass 2 takes the
     first ``counts`` of them whenever its count is no larger: the same rows (its uniforms are the first of
     the same stream, and each is found on its own), without reading the chunk again. None where nothing
-    would be drawn."""
+    would be drawn. ``point_weights`` [n]: pass 1's clipped weights of every row, which the picks take
+    instead of computing them again for every block they look into."""
     most = min(int(most), -(-chunk.n_events // points.coarse_rows) - 1)
     if most < 1 or not out["coarse"].sum() > 0:
         return None
     rows, _ = chunk_picks(
-        chunk, points, spec, partition, seed, np.array([most]), out["coarse"], None, factors
+        chunk, points, spec, partition, seed, np.array([most]), out["coarse"], None, factors, point_weights
     )
     return rows, np.take(chunk["observables"], rows, axis=0), np.take(chunk["weights"], rows, axis=0)
 
