@@ -3,11 +3,21 @@
 import random
 import struct
 
+import numba
 import numpy as np
 import pytest
 
 from columnminer.io import _lhe_parse as P
-from columnminer.io._lhe_tokens import POW10, fast_line, fast_number, number, parse_number
+from columnminer.io._lhe_tokens import (
+    POW10,
+    eight_digit_value,
+    eight_digits,
+    fast_line,
+    fast_number,
+    number,
+    parse_number,
+    trailing_zero_bits,
+)
 
 PAD = b" " * 64
 
@@ -131,6 +141,50 @@ def test_number_matches_parse_number_and_float(after):
         if c0 == 0 and b"d" not in tok.lower():
             assert _bits(v0) == _bits(float(tok)), tok
     assert n_fast > 500 or after == b"\x0b"  # the fast path takes the common tokens (not before a VT)
+
+
+def test_eight_digit_words():
+    """The SWAR test accepts exactly the words of eight ASCII digits and reads their value; the bit count
+    is that of Python's integers."""
+    rng = np.random.default_rng(7)
+    digits = rng.integers(48, 58, (4000, 8), dtype=np.uint8)
+    near = digits.copy()  # one byte next to the digit range, or anything, at a random place
+    where = rng.integers(0, 8, len(near))
+    near[np.arange(len(near)), where] = rng.choice([0, 32, 46, 47, 58, 64, 101, 176, 185, 255, 0x3A], len(near))
+    words = np.concatenate([digits, near, rng.integers(0, 256, (4000, 8), dtype=np.uint8)])
+    for row in words:
+        word = row.view(np.uint64)[0]
+        text = row.tobytes()
+        expected = all(48 <= b <= 57 for b in text)
+        assert eight_digits(word) == expected, text
+        if expected:
+            assert eight_digit_value(word) == int(text), text
+    tzcnt = numba.njit(lambda x: trailing_zero_bits(x))  # an intrinsic: callable from compiled code
+    for x in [1, 2, 3, 1 << 8, 0x2000, 1 << 40, 1 << 63, 0xFF00]:
+        assert tzcnt(np.uint64(x)) == (x & -x).bit_length() - 1
+    assert tzcnt(np.uint64(0)) == 64
+
+
+@pytest.mark.parametrize("n_frac", range(1, 21))
+def test_fraction_digits_in_words_of_eight(n_frac):
+    """Fractions of every length, with a non-digit cutting them at every place: the fast path (eight
+    digits a step, then byte by byte) gives parse_number's value and end, or declines."""
+    rng = random.Random(n_frac)
+    for cut in range(n_frac + 1):
+        frac = "".join(rng.choice("0123456789") for _ in range(n_frac))
+        for tok in (f"{rng.randint(0, 99)}.{frac}", f"-0.{frac}E+02", f".{frac}e-3"):
+            tok = tok.encode()
+            dot = tok.index(b".")
+            bad = tok[: dot + 1 + cut] + b"x" + tok[dot + 1 + cut :] if cut < n_frac else tok
+            for t in (tok, bad):
+                buf = np.frombuffer(b" " + t + b" " + PAD, np.uint8)
+                v0, k0, c0 = parse_number(buf, 1, len(buf), POW10)
+                vf, kf = fast_number(buf, 1, len(buf), POW10)
+                if kf >= 0:
+                    assert (kf, c0) == (k0, 0) and _bits(vf) == _bits(v0), t
+                    assert _bits(vf) == _bits(float(t)), t
+                else:
+                    assert t == bad or c0 == 1 or len(t.replace(b".", b"").lstrip(b"-")) > 18, t
 
 
 def test_fast_number_needs_room_before_end():

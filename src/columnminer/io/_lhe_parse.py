@@ -1,7 +1,7 @@
 """Numba kernel that turns a byte block of complete ``<event>`` records into flat numpy columns."""
 
 # numba's cache does not see edits of the helpers in _lhe_tokens: edit this file too (even this comment)
-# so that the kernel is recompiled with them.
+# so that the kernel is recompiled with them (last: SWAR fraction digits and blank runs).
 
 from __future__ import annotations
 
