@@ -150,7 +150,9 @@ def test_eight_digit_words():
     digits = rng.integers(48, 58, (4000, 8), dtype=np.uint8)
     near = digits.copy()  # one byte next to the digit range, or anything, at a random place
     where = rng.integers(0, 8, len(near))
-    near[np.arange(len(near)), where] = rng.choice([0, 32, 46, 47, 58, 64, 101, 176, 185, 255, 0x3A], len(near))
+    near[np.arange(len(near)), where] = rng.choice(
+        [0, 32, 46, 47, 58, 64, 101, 176, 185, 255, 0x3A], len(near)
+    )
     words = np.concatenate([digits, near, rng.integers(0, 256, (4000, 8), dtype=np.uint8)])
     for row in words:
         word = row.view(np.uint64)[0]
