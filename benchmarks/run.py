@@ -306,6 +306,10 @@ def row_lhe_throughput(ctx: Context) -> list[dict]:
 SCALING_SAMPLES = 3
 
 
+def _noop(_: int) -> None:
+    """A task that does nothing (the cluster's round trip)."""
+
+
 def row_reductions(ctx: Context) -> list[dict]:
     import dask
     from distributed import Client, LocalCluster
@@ -370,6 +374,10 @@ def row_reductions(ctx: Context) -> list[dict]:
                         for name, fn in reductions.items():
                             seconds = timed(lambda fn=fn, client=client: fn(client))()
                             times.setdefault((name, f"workers {k}"), []).append(seconds)
+                        # what a call pays on the cluster whatever its work: one no-op task per worker, sent
+                        # and gathered right after a reduction, as the reductions follow each other
+                        seconds = timed(lambda c=client, k=k: c.gather(c.map(_noop, range(k), pure=False)))()
+                        times.setdefault(("round trip", f"workers {k}"), []).append(seconds)
     ceiling = line("machine ceiling: np.sin, 2 threads vs 1", "s", times[("ceiling", "threads 2")],
                    times[("ceiling", "threads 1")], "1 thread", note="what two threads could gain then")  # fmt: skip
     process_ceiling = line("machine ceiling: np.sin, 2 processes vs 1", "s", times[("ceiling", "processes 2")],
@@ -381,7 +389,13 @@ def row_reductions(ctx: Context) -> list[dict]:
              note="what two cores could gain on work bound by memory bandwidth")
         for kind, one in (("threads", "thread"), ("processes", "process"))
     ]  # fmt: skip
-    lines = [ceiling, process_ceiling, *stream]
+    trips = [
+        line(f"cluster overhead: a no-op task per worker, {k}-worker LocalCluster, right after a reduction", "s",
+             times[("round trip", f"workers {k}")], note="the scheduler's round trip that every call on a "
+             "cluster pays on top of its work (batched messages between client, scheduler and workers)")
+        for k in (1, 2)
+    ]  # fmt: skip
+    lines = [ceiling, process_ceiling, *stream, *trips]
     for name in reductions:
         for kind, label in (("threads", "2 threads vs 1"), ("workers", "2-worker LocalCluster vs 1")):
             two, one, check = (
