@@ -75,14 +75,6 @@ def setup_difference(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _splitmix64(values: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser: a fast, well-mixed hash of uint64 values (wrapping arithmetic)."""
-    z = values + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 def partition_mask(spec: Mapping[str, Any], partition: str, start: int, stop: int) -> np.ndarray:
     """Which of the event indices ``start:stop`` belong to ``partition``, for a partition ``spec``
     ``{"fractions": {"train": f, "validation": f, "test": f}, "seed": s}``.
@@ -97,14 +89,14 @@ def partition_mask(spec: Mapping[str, Any], partition: str, start: int, stop: in
     """
     if partition not in PARTITIONS:
         raise KeyError(f"unknown partition {partition!r}; partitions are {list(PARTITIONS)}")
+    from ._partition_hash import interval_mask  # numba, imported with the first partition asked for
+
     fractions = np.array([spec["fractions"][p] for p in PARTITIONS])
     edges = np.concatenate([[0.0], np.cumsum(fractions)])
-    indices = np.arange(int(start), int(stop), dtype=np.uint64)
     seed = np.uint64(int(spec["seed"]) * 0x632BE59BD9B4E019 % 2**64)
-    uniform = (_splitmix64(indices ^ seed) >> np.uint64(11)).astype(np.float64) * 2.0**-53
     k = PARTITIONS.index(partition)
     upper = 1.0 if k == len(PARTITIONS) - 1 else edges[k + 1]
-    return (uniform >= edges[k]) & (uniform < upper)
+    return interval_mask(int(start), int(stop), seed, float(edges[k]), float(upper))
 
 
 def _nuisance_columns(url: str, setup: AnalysisSetup, columns: Sequence[str] | None) -> list[str]:
