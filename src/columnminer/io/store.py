@@ -75,6 +75,20 @@ def setup_difference(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _splitmix64_inplace(z: np.ndarray) -> None:
+    """The splitmix64 finaliser (Steele, Lea and Flood, OOPSLA 2014) of the uint64 array ``z``, in place
+    (wrapping arithmetic): a fast, well-mixed hash."""
+    z += np.uint64(0x9E3779B97F4A7C15)
+    t = z >> np.uint64(30)
+    z ^= t
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    np.right_shift(z, np.uint64(27), out=t)
+    z ^= t
+    z *= np.uint64(0x94D049BB133111EB)
+    np.right_shift(z, np.uint64(31), out=t)
+    z ^= t
+
+
 def partition_mask(spec: Mapping[str, Any], partition: str, start: int, stop: int) -> np.ndarray:
     """Which of the event indices ``start:stop`` belong to ``partition``, for a partition ``spec``
     ``{"fractions": {"train": f, "validation": f, "test": f}, "seed": s}``.
@@ -89,14 +103,20 @@ def partition_mask(spec: Mapping[str, Any], partition: str, start: int, stop: in
     """
     if partition not in PARTITIONS:
         raise KeyError(f"unknown partition {partition!r}; partitions are {list(PARTITIONS)}")
-    from ._partition_hash import interval_mask  # numba, imported with the first partition asked for
-
     fractions = np.array([spec["fractions"][p] for p in PARTITIONS])
     edges = np.concatenate([[0.0], np.cumsum(fractions)])
-    seed = np.uint64(int(spec["seed"]) * 0x632BE59BD9B4E019 % 2**64)
     k = PARTITIONS.index(partition)
     upper = 1.0 if k == len(PARTITIONS) - 1 else edges[k + 1]
-    return interval_mask(int(start), int(stop), seed, float(edges[k]), float(upper))
+    # u_i = m_i / 2^53 with the integer m_i = hash >> 11, so u_i in [a, b) <=> m_i in [ceil(a 2^53), ceil(b 2^53))
+    # (a 2^53 is exact): integer comparisons, and every step of the hash in place on one array (6x faster
+    # than a new array per step, 0.3 ms per 10^5 events)
+    z = np.arange(int(start), int(stop), dtype=np.uint64)
+    z ^= np.uint64(int(spec["seed"]) * 0x632BE59BD9B4E019 % 2**64)
+    _splitmix64_inplace(z)
+    z >>= np.uint64(11)
+    inside = z >= np.uint64(math.ceil(float(edges[k]) * 2.0**53))
+    inside &= z < np.uint64(math.ceil(float(upper) * 2.0**53))
+    return inside
 
 
 def _nuisance_columns(url: str, setup: AnalysisSetup, columns: Sequence[str] | None) -> list[str]:
