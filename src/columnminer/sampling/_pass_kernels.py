@@ -206,7 +206,18 @@ class SampleSink:
                     if key not in self.arrays:
                         shape = (len(self.places), *values.shape[1:])
                         self.arrays[key] = np.empty(shape, dtype=values.dtype)
-            self.arrays[key][at] = values
+            _rows(self.arrays[key])[at] = _rows(np.ascontiguousarray(values))
+
+
+def _rows(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous array with more than one axis as a 1-D array of its rows (one opaque item per row):
+    assigning rows at scattered indices then moves each row as one item, 3-4x faster than numpy's
+    indexing of the first axis of a 2-D array."""
+    items = int(np.prod(array.shape[1:], dtype=np.int64))
+    if array.ndim < 2 or items == 0 or not array.flags.c_contiguous:
+        return array
+    rows = array.reshape(len(array), items)  # a view (C-contiguous)
+    return rows.view(np.dtype((np.void, array.itemsize * items))).reshape(len(array))
 
 
 def benchmark_bincount(sampled_from: np.ndarray, size: int) -> np.ndarray:
