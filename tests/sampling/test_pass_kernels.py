@@ -2,6 +2,8 @@
 columns, non-contiguous pieces, integer and float, NaN payloads) lands exactly where numpy's own indexing
 puts it."""
 
+import itertools
+
 import numpy as np
 
 from columnminer.sampling._pass_kernels import SampleSink
@@ -9,7 +11,7 @@ from columnminer.sampling._pass_kernels import SampleSink
 
 def _pieces(rng, offsets):
     pieces = []
-    for lo, hi in zip(offsets[:-1], offsets[1:], strict=True):
+    for lo, hi in itertools.pairwise(offsets):
         n = int(hi - lo)
         wide = rng.normal(size=(n, 6))
         pieces.append(
