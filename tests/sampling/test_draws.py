@@ -98,6 +98,29 @@ def test_pass_two_draws_the_first_row_past_the_uniform(coarse_rows, partition):
     assert np.all(exact[d, rows] > 0.0)
 
 
+@pytest.mark.parametrize("n", [1000, 1024, 4000])
+@pytest.mark.parametrize("partition", [None, "train"])
+def test_one_point_picks_from_kept_weights_are_the_recomputed_ones(n, partition):
+    """One draw point with pass 1's clipped weights kept: the sparse picks (all blocks' cumulative sums at
+    once) are the rows of the blocks' own cumulative sums, bit for bit, with a partial last block, blocks
+    of zero weight (a run of rows with none) and many picks per block."""
+    chunk = _chunk(n=n)
+    chunk.arrays["weights"][n // 3 : n // 3 + 200] = 0.0
+    draw, groups, fractions, _ = _points()
+    points = draw_points(draw[:1], groups[:1], fractions[:1], None, coarse_rows=64)
+    out = chunk_masses(chunk, points, SPEC, partition, keep=True)
+    kept = out["point_weights"]
+    for counts in ([1], [7], [n // 64 - 1]):
+        counts = np.array([max(counts[0], 1)])
+        recomputed = chunk_picks(chunk, points, SPEC, partition, 5, counts, out["coarse"])
+        from_kept = chunk_picks(chunk, points, SPEC, partition, 5, counts, out["coarse"], point_weights=kept)
+        assert (
+            from_kept[0].tolist() == recomputed[0].tolist()
+            and from_kept[1].tolist() == recomputed[1].tolist()
+        )
+        assert np.all(kept[from_kept[0]] > 0.0)
+
+
 def test_uniform_at_the_end_picks_the_last_event_with_weight():
     """A uniform that rounding puts at (or past) the total picks the last row with weight, never a
     zero-weight row after it: in the block sums and in the rows of a block."""

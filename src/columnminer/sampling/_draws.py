@@ -307,36 +307,44 @@ def _point_weights(weights, points: DrawPoints, p: int, factors, ones, ab) -> np
     return x
 
 
-def _block_picks(
-    weights, points: DrawPoints, p, block, u, factors, ones, ab, point_weights=None
-) -> np.ndarray:
+def _block_picks(weights, points: DrawPoints, p, block, u, factors, ones, ab) -> np.ndarray:
     """Rows of picks that lie in block ``block`` [m] of point ``p`` [m] at ``u`` [m] past the block's
     start: the clipped weights of the block's ``coarse_rows`` rows, their cumulative sum, the first row whose
     cumulative weight exceeds u (the block's last row with weight where rounding puts u past the end).
-    ``point_weights`` [n]: the chunk's clipped, masked weights at the only draw point (:func:`chunk_masses`'
-    "point_weights"), taken instead of computed again (the same einsum per row: the same values)."""
+    (With one draw point and pass 1's clipped weights kept, :func:`_kept_block_picks` does the same.)"""
     n, g = len(weights), points.coarse_rows
     pos = block[:, None] * g + np.arange(g)
     valid = pos < n
     np.minimum(pos, n - 1, out=pos)
-    if point_weights is not None:
-        x = np.take(point_weights, pos)
-    else:
-        # np.take: the same rows as weights[pos], 5x faster than fancy indexing of a 2-d array
-        x = np.einsum("mgb,mb->mg", np.take(weights, pos, axis=0), points.coefficients[p])
-        np.maximum(x, 0.0, out=x)
-        if ab is not None:
-            nu = points.nu[p]
-            a, b = np.take(ab[0], pos, axis=0), np.take(ab[1], pos, axis=0)
-            x *= np.exp(np.einsum("mgk,mk->mg", a, nu) + np.einsum("mgk,mk->mg", b, nu**2))
-        key = points.key_of[p]
-        if not np.all(ones[key]):
-            x *= np.take(factors[key[0]], pos) if np.all(key == key[0]) else factors[key[:, None], pos]
+    # np.take: the same rows as weights[pos], 5x faster than fancy indexing of a 2-d array
+    x = np.einsum("mgb,mb->mg", np.take(weights, pos, axis=0), points.coefficients[p])
+    np.maximum(x, 0.0, out=x)
+    if ab is not None:
+        nu = points.nu[p]
+        a, b = np.take(ab[0], pos, axis=0), np.take(ab[1], pos, axis=0)
+        x *= np.exp(np.einsum("mgk,mk->mg", a, nu) + np.einsum("mgk,mk->mg", b, nu**2))
+    key = points.key_of[p]
+    if not np.all(ones[key]):
+        x *= np.take(factors[key[0]], pos) if np.all(key == key[0]) else factors[key[:, None], pos]
     if not valid.all():
         x *= valid
     cum = np.cumsum(x, axis=1)
     index = np.minimum(np.count_nonzero(cum <= u[:, None], axis=1), np.argmax(cum, axis=1))
     return pos[np.arange(len(pos)), index]
+
+
+def _kept_block_picks(point_weights: np.ndarray, g: int, block: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """:func:`_block_picks` from the chunk's clipped weights at its only draw point [n]: the cumulative sums
+    within every block of ``g`` rows at once (the rows past the chunk's end weigh 0), then for each pick the
+    rows of its block whose cumulative sum is at most ``u``, capped at the block's first largest sum. The
+    cumulative sums add the same numbers in the same order as :func:`_block_picks`: the same rows."""
+    n = len(point_weights)
+    padded = np.zeros(-(-n // g) * g)
+    padded[:n] = point_weights
+    cum = np.cumsum(padded.reshape(-1, g), axis=1)
+    last = np.argmax(cum, axis=1)
+    below = np.count_nonzero(np.take(cum, block, axis=0) <= u[:, None], axis=1)
+    return block * g + np.minimum(below, np.take(last, block))
 
 
 def chunk_picks(
@@ -392,10 +400,13 @@ def chunk_picks(
         sparse.append((mine, block, u[mine] - below))
     if sparse:
         mine, block, rest = (np.concatenate(parts) for parts in zip(*sparse, strict=True))
+        if kept is not None:  # one point: every block's cumulative sums at once, then one look per pick
+            rows[mine] = _kept_block_picks(kept, g, block, rest)
+            return rows, d
         batch = max(1, BATCH_WORK // (g * max(weights.shape[1], 1)))
         for lo in range(0, len(mine), batch):
             at = slice(lo, lo + batch)
             rows[mine[at]] = _block_picks(
-                weights, points, p[mine[at]], block[at], rest[at], factors, ones, ab, kept
+                weights, points, p[mine[at]], block[at], rest[at], factors, ones, ab
             )
     return rows, d
