@@ -1,10 +1,14 @@
 """Tests of columnminer.weights: kernels against numpy and against exact quadratic weights; dask and distributed."""
 
+import os
+
 import cloudpickle
 import numpy as np
 import pytest
 
+import columnminer.compute as compute_module
 from columnminer import AnalysisSetup, MorphingError, ParameterSpaceError
+from columnminer.compute import run_tasks
 from columnminer.demo import golden_channel_setup, quadratic_event_weights
 from columnminer.io.store import EventStore
 from columnminer.thetas import benchmark_index
@@ -225,7 +229,11 @@ def test_distributed_client_gives_the_same_answer(world):
         with distributed.get_task_stream(client) as stream:
             passed = cross_sections(store, THETAS, client=client)
             active = weight_moments(store)  # the active client is picked up
+        # dask's nanny set MALLOC_TRIM_THRESHOLD_ in the workers; the tasks fixed their mmap threshold first
+        probe = [lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), list(compute_module._TUNED))] * 2
+        tuned = run_tasks(probe, client)
     assert len(stream.data) > 0  # the chunks were reduced by the cluster's workers
+    assert [flags for env, flags in tuned if env is not None] == [[True], [True]]
     for a, b in zip(threaded, passed, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     np.testing.assert_allclose(active[0], world["weights"].sum(0), rtol=1e-12)
