@@ -9,7 +9,10 @@ chunks are the zarr chunks (``store.chunk_size`` rows); each task reads the colu
 worker reads its chunks where it runs. A task runs the kernel on a few consecutive chunks, one after the
 other (:func:`chunks_per_task`: at most ``TASK_ROWS`` rows, and at least four tasks per thread), so that
 a scheduler's cost per task (about 0.3 ms of the main thread on dask's, GIL held) stays small against the
-work.
+work. On a ``distributed`` client every thread gets :data:`CLIENT_TASKS_PER_THREAD` tasks instead, of as
+many chunks as that takes: the scheduler hands a worker about one task per thread beyond those running
+(``worker-saturation``) and holds the rest back, so every further task waits a round trip between
+scheduler and worker (5-10 ms of batched messages, at each task's end).
 With a ``partition`` ("train", "validation", "test") a chunk keeps only the partition's rows and carries the
 factor :math:`1/f` of the partition's fraction f, by which weights are multiplied so that sums over a
 partition estimate full-sample totals.
@@ -31,7 +34,15 @@ from .errors import StoreError
 from .io.store import EventStore, partition_mask
 from .io.store_integrity import ChunkReader
 
-__all__ = ["TASK_ROWS", "StoreChunk", "chunk_starts", "chunks_per_task", "map_chunks", "task_threads"]
+__all__ = [
+    "CLIENT_TASKS_PER_THREAD",
+    "TASK_ROWS",
+    "StoreChunk",
+    "chunk_starts",
+    "chunks_per_task",
+    "map_chunks",
+    "task_threads",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +131,9 @@ def _run(
 
 #: Rows a task reads at most (several store chunks): 400,000 rows of six float64 weights are 19 MB.
 TASK_ROWS = 400_000
+#: Tasks per worker thread of a ``distributed`` client in :func:`map_chunks` (a task reads its chunks one
+#: after the other, so its memory does not grow with their number).
+CLIENT_TASKS_PER_THREAD = 2
 
 
 def task_threads(client: Any) -> int:
@@ -169,8 +183,8 @@ def map_chunks(
     a chunk whose entry is None is skipped (no task, no result). The kernel should reduce (sums,
     histograms, a few drawn rows) so that little travels back; on a ``distributed`` client it must be
     picklable by cloudpickle. An empty store, or an empty ``partition``, raises ``error``. A task runs the
-    kernel on ``per_task`` consecutive chunks (default :func:`chunks_per_task`); the results are the same
-    whatever the grouping.
+    kernel on ``per_task`` consecutive chunks (default :func:`chunks_per_task`, or on a client
+    :data:`CLIENT_TASKS_PER_THREAD` tasks per thread); the results are the same whatever the grouping.
 
     Example:
         >>> from columnminer.demo import golden_channel_setup
@@ -193,7 +207,13 @@ def map_chunks(
         if (extra := () if chunk_args is None else chunk_args[j]) is not None
     ]
     client = active_client(client)
-    group = per_task or chunks_per_task(len(jobs), size, task_threads(client))
+    threads = task_threads(client)
+    if per_task:
+        group = per_task
+    elif client is not None:  # few tasks: every task beyond one per thread waits for a round trip
+        group = max(1, -(-len(jobs) // (CLIENT_TASKS_PER_THREAD * threads)))
+    else:
+        group = chunks_per_task(len(jobs), size, threads)
     # one opaque callable per task: neither dask nor the pool traverses or rebuilds readers and arguments
     tasks = [
         functools.partial(_run, fn, jobs[lo : lo + group], size, names, readers, spec, partition)

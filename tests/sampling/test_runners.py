@@ -119,3 +119,36 @@ def test_pass_one_candidates_give_the_same_draws(tmp_path, monkeypatch):
     assert len(made) == 6 and all(len(kept[0]) < 200 for kept in made)
     for key, values in in_process.arrays.items():
         np.testing.assert_array_equal(values, tasks.arrays[key], err_msg=key)
+
+
+def test_a_client_draws_covered_chunks_from_pass_one_candidates(tmp_path, monkeypatch):
+    """On a distributed client, pass 1's tasks send the candidates back with the block sums: pass 2 sends a
+    task only for the chunk that draws more than its candidates, and the sample is the in-process one."""
+    from distributed import Client, LocalCluster
+
+    from columnminer.sampling import augmenter as augmenter_module
+
+    store = EventStore.create(str(tmp_path / "c.zarr"), golden_channel_setup(), ["a", "b"], chunk_size=12800)
+    rng = np.random.default_rng(8)
+    weights = rng.uniform(0.1, 1.0, size=(6 * 12800, 6))
+    weights[2 * 12800 : 3 * 12800] *= 4.0  # a chunk with more than its share of the cross section
+    store.append(rng.normal(size=(len(weights), 2)), weights, 0)
+    in_process = SampleAugmenter(store).sample_train_local(benchmark("sm"), 420, seed=11, write=False)
+    calls = []
+    original = augmenter_module.chunk_draws
+
+    def recorded(chunk, *args):
+        calls.append((chunk.index, args[-1] is None))  # memo None: a task that read the chunk
+        return original(chunk, *args)
+
+    monkeypatch.setattr(augmenter_module, "chunk_draws", recorded)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            remote = SampleAugmenter(store, client=client).sample_train_local(
+                benchmark("sm"), 420, seed=11, write=False
+            )
+    # drawn here from the candidates: all chunks but the heavy one (a task drew it, in a copy of this test's
+    # recorder: the client pickles the kernel), which the equal samples show
+    assert sorted(calls) == [(0, False), (1, False), (3, False), (4, False), (5, False)]
+    for key, values in in_process.arrays.items():
+        np.testing.assert_array_equal(values, remote.arrays[key], err_msg=key)

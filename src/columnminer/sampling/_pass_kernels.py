@@ -101,20 +101,26 @@ def chunk_totals(
     the benchmark weights over the partition's events [B] (for the cross sections). ``memo`` (passes on this
     process's threads): where the chunk's nuisance coefficients, key factors and single-point weights are
     left for pass 2 (in process), or only the key factors' codes and, with ``candidates`` > 0, the first
-    draws of pass 2 (:func:`chunk_candidates`)."""
+    draws of pass 2 (:func:`chunk_candidates`); None (a client's task): those draws, if any, are returned
+    as "candidates"."""
     ab = plan.coefficients(chunk)
-    if memo is None:
+    if memo is None and not candidates:
         return chunk_masses(chunk, points, spec, partition, ab)
     codes = factor_codes(chunk["sampled_from"], spec, partition, chunk.start, points.keys)
     factors = expand_factors(*codes)
-    if memo.get("compact"):  # columns not kept (a larger store): one byte per event and key for pass 2
-        memo.update(codes=codes[:2])
+    if memo is None or memo.get("compact"):  # columns not kept: one byte per event and key for pass 2
+        if memo is not None:
+            memo.update(codes=codes[:2])
         out = chunk_masses(chunk, points, spec, partition, ab, factors, keep=bool(candidates))
         point_weights = out.pop("point_weights", None)  # only for the candidates: not kept
         if candidates:
-            memo["candidates"] = chunk_candidates(
+            kept = chunk_candidates(
                 chunk, points, spec, partition, seed, candidates, out, factors, point_weights
             )
+            if memo is None:  # a client's task: the candidates travel back with the sums
+                out["candidates"] = kept
+            else:
+                memo["candidates"] = kept
         return out
     out = chunk_masses(chunk, points, spec, partition, ab, factors, keep=True)
     memo.update(ab=ab, factors=factors, point_weights=out.pop("point_weights", None))

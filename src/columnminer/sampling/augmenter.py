@@ -49,6 +49,7 @@ import numpy as np
 from ..display import array_summary, html_summary, text_summary
 from ..errors import MorphingError
 from ..io.store import EventStore
+from ..store_chunks import StoreChunk
 from ..weights import (
     closest_benchmark,
     event_weight_gradients_at,
@@ -113,6 +114,22 @@ class AugmentedSample:
 
     def _repr_html_(self) -> str:
         return html_summary(f"AugmentedSample {self.name!r}", self._summary_rows())
+
+
+def _covered(per_chunk: list, kept: list | None) -> list[int]:
+    """Chunks whose pass-2 count (one draw point) the rows drawn ahead in pass 1 cover."""
+    if kept is None:
+        return []
+    return [
+        j
+        for j, args in enumerate(per_chunk)
+        if args is not None and kept[j] is not None and args[0][0] <= len(kept[j][0])
+    ]
+
+
+def _joint_names(want: set[str]) -> list[str]:
+    """The joint quantities of a sample, in the order of its arrays."""
+    return [key for key in ("r_xz", "t_xz0", "t_xz1") if key in want]
 
 
 class SampleAugmenter:
@@ -404,7 +421,18 @@ class SampleAugmenter:
         if nuisances is None:
             plan = plan.with_totals(stats["total"])
         arrays = self._second_pass(
-            plan, points, coarse, mass, partition, columns, rng, seed, want, passes, theta1 is not None
+            plan,
+            points,
+            coarse,
+            mass,
+            partition,
+            columns,
+            rng,
+            seed,
+            want,
+            passes,
+            theta1 is not None,
+            stats.pop("candidates"),
         )
         attrs = {
             "kind": kind,
@@ -454,7 +482,7 @@ class SampleAugmenter:
         number of events, largest weight share and negative weights (warned about)."""
         spec = self.store.partition_spec
         candidates = 0
-        if passes.local and not passes.in_process and len(points) == 1 and len(plan.counts) == 1:
+        if not passes.in_process and len(points) == 1 and len(plan.counts) == 1:
             if plan.a_matrix is None:  # pass 1 also draws pass 2's likely rows (chunk_candidates)
                 expected = plan.counts[0] * self.store.chunk_size / self.store.n_events
                 candidates = int(1.2 * expected + 8.0 * np.sqrt(expected) + 16)
@@ -468,8 +496,9 @@ class SampleAugmenter:
             partition,
             seed,
             candidates,
-            columns=(*columns, "observables") if passes.local else columns,
+            columns=(*columns, "observables") if passes.local or candidates else columns,
         )
+        kept = [t.pop("candidates", None) for t in totals]  # a client's tasks send pass 2's likely rows back
         coarse = [t["coarse"] for t in totals]
         mass = np.stack([c.sum(axis=1) for c in coarse])[:, points.inverse]  # [n_chunks, D]
         squares = np.sum([t["squares"] for t in totals], axis=0)[points.inverse]
@@ -510,17 +539,20 @@ class SampleAugmenter:
             "max_fraction": max_fraction,
             "negative": negative,
             "total": total,
+            "candidates": kept if any(k is not None for k in kept) else None,
         }
         return coarse, mass, stats
 
     def _second_pass(
-        self, plan, points, coarse, mass, partition, columns, rng, seed, want, passes, paired: bool
+        self, plan, points, coarse, mass, partition, columns, rng, seed, want, passes, paired: bool, kept=None
     ) -> dict[str, np.ndarray]:
         """Pass 2: split every draw point's samples over the chunks (multinomial in the chunk masses), shuffle
         (a permutation of all of them), and draw them chunk by chunk (pass 1's ``columns`` and the
         observables), each chunk's events put straight at their places in the shuffled sample
         (:class:`SampleSink`; in the tasks, or here for a client's): the sample's arrays x, theta0 (theta1, y
-        when ``paired``), nu0 (nu1) with nuisances, the joint quantities in ``want``, and event."""
+        when ``paired``), nu0 (nu1) with nuisances, the joint quantities in ``want``, and event. ``kept``: per
+        chunk the rows pass 1's tasks drew ahead (:func:`chunk_candidates`; a client's passes): a chunk whose
+        count they cover is drawn here, without a task that reads it again."""
         nuisances = plan.a_matrix is not None
         columns = (*columns, "observables")  # locally, a kernel reads only the columns it uses
         paired_keys = ("theta1", "y") if paired else ()
@@ -538,24 +570,30 @@ class SampleAugmenter:
             for counts, sums in zip(chunk_counts, coarse, strict=True)
         ]
         spec = self.store.partition_spec
-        pieces = passes.map(
-            chunk_draws,
-            plan,
-            points,
-            spec,
-            partition,
-            seed,
-            want,
-            keys,
-            sink if passes.local else None,  # a client's tasks send their pieces back
-            columns=columns,
-            chunk_args=per_chunk,
-        )
+        for j in _covered(per_chunk, kept):  # a client's pass 1 drew these rows ahead: drawn here, no task
+            here = StoreChunk(j, j * self.store.chunk_size, np.zeros(0, dtype=np.int64), {})  # reads nothing
+            memo = {"candidates": kept[j]}
+            chunk_draws(here, plan, points, spec, partition, seed, want, keys, sink, *per_chunk[j], memo)
+            per_chunk[j] = None
+        pieces = []
+        if any(args is not None for args in per_chunk):
+            pieces = passes.map(
+                chunk_draws,
+                plan,
+                points,
+                spec,
+                partition,
+                seed,
+                want,
+                keys,
+                sink if passes.local else None,  # a client's tasks send their pieces back
+                columns=columns,
+                chunk_args=per_chunk,
+            )
         for j, piece in zip((j for j, a in enumerate(per_chunk) if a is not None), pieces, strict=True):
             if piece is not None:
                 sink.put(j, piece)
-        joint = [key for key in ("r_xz", "t_xz0", "t_xz1") if key in want]
-        return {key: sink.arrays[key] for key in ("x", *keys, *joint, "event")}
+        return {key: sink.arrays[key] for key in ("x", *keys, *_joint_names(want), "event")}
 
     def _add_thetas(
         self, sample: AugmentedSample, theta0: ThetaSampler, k: int, options: dict
