@@ -1,6 +1,7 @@
 """Tests of columnminer.weights: kernels against numpy and against exact quadratic weights; dask and distributed."""
 
 import os
+import time
 
 import cloudpickle
 import numpy as np
@@ -197,7 +198,15 @@ def test_generated_close_to(world):
     assert not np.any(only_three[mask] == 0)
 
 
-def test_distributed_client_gives_the_same_answer(world):
+def _released(client, keys, seconds=20.0) -> bool:
+    """Whether the client drops ``keys`` within ``seconds`` (a future's release runs on the client's loop)."""
+    deadline = time.monotonic() + seconds
+    while any(key in client.futures for key in keys) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not any(key in client.futures for key in keys)
+
+
+def test_distributed_client_gives_the_same_answer(world, monkeypatch):
     """On a 2-worker LocalCluster: equal to the threaded result, and the graph carries no event data.
 
     Robust under CPU load: the cluster gets generous start-up / connect timeouts, and the check that the
@@ -232,6 +241,18 @@ def test_distributed_client_gives_the_same_answer(world):
         # dask's nanny set MALLOC_TRIM_THRESHOLD_ in the workers; the tasks fixed their mmap threshold first
         probe = [lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), list(compute_module._TUNED))] * 2
         tuned = run_tasks(probe, client)
+        # a call's futures are kept (their release would hold the next graph back), then released by the next
+        # call once its graph is sent (the timer of HOLD_SECONDS made long), or by the timer (made short)
+        monkeypatch.setattr(compute_module, "HOLD_SECONDS", 60.0)
+        first = list(compute_module._HELD[0])
+        assert [f.status for f in first] == ["finished", "finished"]
+        keys = [f.key for f in first]
+        del first
+        assert run_tasks([lambda: 1], client) == [1]
+        assert _released(client, keys) and set(client.futures) == {f.key for f in compute_module._HELD[0]}
+        monkeypatch.setattr(compute_module, "HOLD_SECONDS", 0.1)
+        assert run_tasks([lambda: 2], client) == [2]
+        assert _released(client, list(client.futures)) and not compute_module._HELD
     assert len(stream.data) > 0  # the chunks were reduced by the cluster's workers
     assert [flags for env, flags in tuned if env is not None] == [[True], [True]]
     for a, b in zip(threaded, passed, strict=True):

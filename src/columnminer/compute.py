@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 __all__ = [
+    "HOLD_SECONDS",
     "WORKER_MMAP_THRESHOLD",
     "active_client",
     "compute",
@@ -151,11 +152,49 @@ def _on_worker(fn: Callable[[], Any]) -> Any:
     return fn()
 
 
+#: Seconds that the futures of a :func:`run_tasks` call on a client are kept when no other call comes.
+HOLD_SECONDS = 1.0
+_HELD: list = []  # the futures of the last call on a client, until the next call or HOLD_SECONDS
+_HELD_LOCK = threading.Lock()
+
+
+def _release(token: int | None = None) -> None:
+    """Drop the kept futures (only if they are still those of ``id`` ``token``, when given): distributed
+    releases them."""
+    with _HELD_LOCK:
+        if token is None or (_HELD and id(_HELD[0]) == token):
+            _HELD.clear()
+
+
+def _run_on_client(tasks: list[Callable[[], Any]], client: Any) -> list[Any]:
+    """The tasks on ``client``, their results gathered in order.
+
+    The futures are kept until the next call on a client, which releases them right after sending its own
+    graph, or for :data:`HOLD_SECONDS`: distributed batches a client's messages to the scheduler, and one
+    sent less than 10 ms after the previous waits for that window to close, so releasing the results at the
+    end of a call held back the graph of a call that followed at once (about 8 ms per call of cross sections
+    on a 2-worker LocalCluster, ``benchmarks/cluster_calls.py``). The results stay on the workers that long.
+    """
+    import dask
+
+    futures = client.compute([dask.delayed(_on_worker, pure=False)(fn) for fn in tasks])
+    _release()
+    results = list(client.gather(futures))
+    with _HELD_LOCK:
+        _HELD[:] = [futures]
+    timer = threading.Timer(
+        HOLD_SECONDS, _release, args=(id(futures),)
+    )  # not a reference: the next call frees
+    timer.daemon = True
+    timer.start()
+    return results
+
+
 def run_tasks(tasks: Sequence[Callable[[], Any]], client: Any = None) -> list[Any]:
     """Run zero-argument callables and return their results in order.
 
     On a ``distributed.Client`` (passed, or the active one) each callable is one task (it must pickle), run
-    after :func:`tune_worker_malloc`;
+    after :func:`tune_worker_malloc`, whose future is kept until the next call or for :data:`HOLD_SECONDS`;
     otherwise they run on a pool of :func:`local_threads` threads of this process: no dask graph and no
     scheduler, about 20 us per task instead of 0.3 ms, so that short passes over a store (10^6 events in
     10-30 ms) are not dominated by fixed costs. Called from a pool thread (a task that runs tasks), they
@@ -168,9 +207,7 @@ def run_tasks(tasks: Sequence[Callable[[], Any]], client: Any = None) -> list[An
     tasks = list(tasks)
     client = active_client(client)
     if client is not None:
-        import dask
-
-        return list(compute(*(dask.delayed(_on_worker, pure=False)(fn) for fn in tasks), client=client))
+        return _run_on_client(tasks, client)
     if len(tasks) <= 1 or getattr(_IN_POOL, "active", False):
         return [fn() for fn in tasks]
     return list(_pool(local_threads()).map(_call, tasks))
