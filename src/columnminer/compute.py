@@ -154,7 +154,7 @@ def _on_worker(fn: Callable[[], Any]) -> Any:
 
 #: Seconds that the futures of a :func:`run_tasks` call on a client are kept when no other call comes.
 HOLD_SECONDS = 1.0
-_HELD: list = []  # the futures of the last call on a client, until the next call or HOLD_SECONDS
+_HELD: list = []  # the futures of the last call (on any client), until the next call or HOLD_SECONDS
 _HELD_LOCK = threading.Lock()
 
 
@@ -169,7 +169,7 @@ def _release(token: int | None = None) -> None:
 def _run_on_client(tasks: list[Callable[[], Any]], client: Any) -> list[Any]:
     """The tasks on ``client``, their results gathered in order.
 
-    The futures are kept until the next call on a client, which releases them right after sending its own
+    The futures are kept until the next call (on any client), which releases them right after sending its own
     graph, or for :data:`HOLD_SECONDS`: distributed batches a client's messages to the scheduler, and one
     sent less than 10 ms after the previous waits for that window to close, so releasing the results at the
     end of a call held back the graph of a call that followed at once (about 8 ms per call of cross sections
@@ -182,9 +182,8 @@ def _run_on_client(tasks: list[Callable[[], Any]], client: Any) -> list[Any]:
     results = list(client.gather(futures))
     with _HELD_LOCK:
         _HELD[:] = [futures]
-    timer = threading.Timer(
-        HOLD_SECONDS, _release, args=(id(futures),)
-    )  # not a reference: the next call frees
+    # the timer holds the list's id, not the list: the next call alone can free the futures before it fires
+    timer = threading.Timer(HOLD_SECONDS, _release, args=(id(futures),))
     timer.daemon = True
     timer.start()
     return results
