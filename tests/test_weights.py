@@ -1,6 +1,7 @@
 """Tests of columnminer.weights: kernels against numpy and against exact quadratic weights; dask and distributed."""
 
 import os
+import threading
 import time
 
 import cloudpickle
@@ -244,15 +245,19 @@ def test_distributed_client_gives_the_same_answer(world, monkeypatch):
         # a call's futures are kept (their release would hold the next graph back), then released by the next
         # call once its graph is sent (the timer of HOLD_SECONDS made long), or by the timer (made short)
         monkeypatch.setattr(compute_module, "HOLD_SECONDS", 60.0)
-        first = list(compute_module._HELD[0])
+        first = list(compute_module._HELD.futures)
         assert [f.status for f in first] == ["finished", "finished"]
         keys = [f.key for f in first]
         del first
         assert run_tasks([lambda: 1], client) == [1]
-        assert _released(client, keys) and set(client.futures) == {f.key for f in compute_module._HELD[0]}
+        assert _released(client, keys) and set(client.futures) == {
+            f.key for f in compute_module._HELD.futures
+        }
         monkeypatch.setattr(compute_module, "HOLD_SECONDS", 0.1)
         assert run_tasks([lambda: 2], client) == [2]
-        assert _released(client, list(client.futures)) and not compute_module._HELD
+        assert _released(client, list(client.futures)) and compute_module._HELD.futures is None
+        # one long-lived thread drops them on time, however many calls there were
+        assert sum(t.name == "columnminer-held" for t in threading.enumerate()) == 1
     assert len(stream.data) > 0  # the chunks were reduced by the cluster's workers
     assert [flags for env, flags in tuned if env is not None] == [[True], [True]]
     for a, b in zip(threaded, passed, strict=True):

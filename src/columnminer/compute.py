@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -154,16 +155,54 @@ def _on_worker(fn: Callable[[], Any]) -> Any:
 
 #: Seconds that the futures of a :func:`run_tasks` call on a client are kept when no other call comes.
 HOLD_SECONDS = 1.0
-_HELD: list = []  # the futures of the last call (on any client), until the next call or HOLD_SECONDS
-_HELD_LOCK = threading.Lock()
 
 
-def _release(token: int | None = None) -> None:
-    """Drop the kept futures (only if they are still those of ``id`` ``token``, when given): distributed
-    releases them."""
-    with _HELD_LOCK:
-        if token is None or (_HELD and id(_HELD[0]) == token):
-            _HELD.clear()
+class _Held:
+    """The futures of the last :func:`run_tasks` call on a client (any client), until the next call takes
+    their place or :data:`HOLD_SECONDS` pass; one daemon thread, started when first needed (and again in a
+    forked child, which does not inherit it), drops them on time. Dropping the last reference to a future
+    is what releases its result in distributed."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._futures: list | None = None
+        self._deadline = 0.0
+        self._thread: threading.Thread | None = None
+
+    @property
+    def futures(self) -> list | None:
+        """The futures held now (None when none)."""
+        with self._cond:
+            return self._futures
+
+    def hold(self, futures: list) -> None:
+        """Keep ``futures`` (in place of any held) for :data:`HOLD_SECONDS`."""
+        with self._cond:
+            self._futures, self._deadline = futures, time.monotonic() + HOLD_SECONDS
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._drop_on_time, name="columnminer-held", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def release(self) -> None:
+        """Drop the held futures now."""
+        with self._cond:
+            dropped, self._futures = self._futures, None
+        del dropped  # outside the lock: a future's release calls into the client
+
+    def _drop_on_time(self) -> None:
+        while True:
+            with self._cond:
+                while self._futures is None or time.monotonic() < self._deadline:
+                    timeout = None if self._futures is None else self._deadline - time.monotonic()
+                    self._cond.wait(timeout)
+                dropped, self._futures = self._futures, None
+            del dropped
+
+
+_HELD = _Held()
 
 
 def _run_on_client(tasks: list[Callable[[], Any]], client: Any) -> list[Any]:
@@ -178,14 +217,9 @@ def _run_on_client(tasks: list[Callable[[], Any]], client: Any) -> list[Any]:
     import dask
 
     futures = client.compute([dask.delayed(_on_worker, pure=False)(fn) for fn in tasks])
-    _release()
+    _HELD.release()
     results = list(client.gather(futures))
-    with _HELD_LOCK:
-        _HELD[:] = [futures]
-    # the timer holds the list's id, not the list: the next call alone can free the futures before it fires
-    timer = threading.Timer(HOLD_SECONDS, _release, args=(id(futures),))
-    timer.daemon = True
-    timer.start()
+    _HELD.hold(futures)
     return results
 
 
