@@ -105,18 +105,27 @@ def test_pass_one_candidates_give_the_same_draws(tmp_path, monkeypatch):
     weights = rng.uniform(0.1, 1.0, size=(6 * 12800, 6))
     weights[2 * 12800 : 3 * 12800] *= 4.0  # a chunk with more than its share of the cross section
     store.append(rng.normal(size=(len(weights), 2)), weights, 0)
-    made = []
-    original = _pass_kernels.chunk_candidates
+    from columnminer.sampling import augmenter as augmenter_module
+
+    made, covered = [], []
+    original, original_covered = _pass_kernels.chunk_candidates, augmenter_module.covered_draws
     monkeypatch.setattr(_pass_kernels, "chunk_candidates", lambda *a: made.append(original(*a)) or made[-1])
+    monkeypatch.setattr(
+        augmenter_module,
+        "covered_draws",
+        lambda chunks, *a: covered.append([s // 12800 for s, _, _ in chunks]) or original_covered(chunks, *a),
+    )
 
     def draw():
         return SampleAugmenter(store).sample_train_local(benchmark("sm"), 420, seed=11, write=False)
 
     in_process = draw()
-    assert not made
+    assert not made and not covered
     monkeypatch.setattr(_runners, "IN_PROCESS_BYTES", 0)
     tasks = draw()
+    # candidates for every chunk; the chunks they cover drawn at once by the caller, the heavy one read again
     assert len(made) == 6 and all(len(kept[0]) < 200 for kept in made)
+    assert covered == [[0, 1, 3, 4, 5]]
     for key, values in in_process.arrays.items():
         np.testing.assert_array_equal(values, tasks.arrays[key], err_msg=key)
 
@@ -134,21 +143,26 @@ def test_a_client_draws_covered_chunks_from_pass_one_candidates(tmp_path, monkey
     weights[2 * 12800 : 3 * 12800] *= 4.0  # a chunk with more than its share of the cross section
     store.append(rng.normal(size=(len(weights), 2)), weights, 0)
     in_process = SampleAugmenter(store).sample_train_local(benchmark("sm"), 420, seed=11, write=False)
-    calls = []
-    original = augmenter_module.chunk_draws
+    calls, covered = [], []
+    original, original_covered = augmenter_module.chunk_draws, augmenter_module.covered_draws
 
     def recorded(chunk, *args):
-        calls.append((chunk.index, args[-1] is None))  # memo None: a task that read the chunk
+        calls.append(chunk.index)
         return original(chunk, *args)
 
+    def recorded_covered(chunks, *args):
+        covered.append([start // 12800 for start, _, _ in chunks])
+        return original_covered(chunks, *args)
+
     monkeypatch.setattr(augmenter_module, "chunk_draws", recorded)
+    monkeypatch.setattr(augmenter_module, "covered_draws", recorded_covered)
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
         with Client(cluster) as client:
             remote = SampleAugmenter(store, client=client).sample_train_local(
                 benchmark("sm"), 420, seed=11, write=False
             )
-    # drawn here from the candidates: all chunks but the heavy one (a task drew it, in a copy of this test's
-    # recorder: the client pickles the kernel), which the equal samples show
-    assert sorted(calls) == [(0, False), (1, False), (3, False), (4, False), (5, False)]
+    # drawn here from the candidates, at once: all chunks but the heavy one (a task drew it, in a copy of
+    # this test's recorder: the client pickles the kernel), which the equal samples show
+    assert covered == [[0, 1, 3, 4, 5]] and calls == []
     for key, values in in_process.arrays.items():
         np.testing.assert_array_equal(values, remote.arrays[key], err_msg=key)

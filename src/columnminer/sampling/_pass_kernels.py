@@ -33,6 +33,7 @@ __all__ = [
     "chunk_candidates",
     "chunk_draws",
     "chunk_totals",
+    "covered_draws",
     "joint_quantities",
 ]
 
@@ -100,9 +101,9 @@ def chunk_totals(
     clipped weight sums per block of rows, sum of squares, largest weight and negative weights; the sums of
     the benchmark weights over the partition's events [B] (for the cross sections). ``memo`` (passes on this
     process's threads): where the chunk's nuisance coefficients, key factors and single-point weights are
-    left for pass 2 (in process), or only the key factors' codes and, with ``candidates`` > 0, the first
-    draws of pass 2 (:func:`chunk_candidates`); None (a client's task): those draws, if any, are returned
-    as "candidates"."""
+    left for pass 2 (in process), or only the key factors' codes; None (a client's task). With
+    ``candidates`` > 0 (a store read twice) the first draws of pass 2 (:func:`chunk_candidates`) are
+    returned as "candidates", for the caller to draw the chunks they cover (:func:`covered_draws`)."""
     ab = plan.coefficients(chunk)
     if memo is None and not candidates:
         return chunk_masses(chunk, points, spec, partition, ab)
@@ -113,14 +114,10 @@ def chunk_totals(
             memo.update(codes=codes[:2])
         out = chunk_masses(chunk, points, spec, partition, ab, factors, keep=bool(candidates))
         point_weights = out.pop("point_weights", None)  # only for the candidates: not kept
-        if candidates:
-            kept = chunk_candidates(
+        if candidates:  # they travel back with the sums
+            out["candidates"] = chunk_candidates(
                 chunk, points, spec, partition, seed, candidates, out, factors, point_weights
             )
-            if memo is None:  # a client's task: the candidates travel back with the sums
-                out["candidates"] = kept
-            else:
-                memo["candidates"] = kept
         return out
     out = chunk_masses(chunk, points, spec, partition, ab, factors, keep=True)
     memo.update(ab=ab, factors=factors, point_weights=out.pop("point_weights", None))
@@ -165,24 +162,18 @@ def chunk_draws(
     arrays ``keys`` (theta0, ...), and put them in ``sink`` (None: return them); ``memo``: what
     pass 1 left (in process; on this process's threads otherwise, the factor codes only, and without
     nuisances ``sampled_from`` is not read), or None (a distributed client)."""
-    kept = None if memo is None else memo.get("candidates")
-    if kept is not None and len(counts) == 1 and counts[0] <= len(kept[0]):  # pass 1 drew these rows
-        n = int(counts[0])
-        rows, x, chosen, ab = kept[0][:n], kept[1][:n], kept[2][:n], None
-        d = np.zeros(n, dtype=np.int64)
+    if memo is None or memo.get("compact"):
+        ab = plan.coefficients(chunk)
+        factors = None if memo is None else expand_factors(*memo["codes"], None)
+        rows, d = chunk_picks(chunk, points, spec, partition, seed, counts, coarse, ab, factors)
     else:
-        if memo is None or memo.get("compact"):
-            ab = plan.coefficients(chunk)
-            factors = None if memo is None else expand_factors(*memo["codes"], None)
-            rows, d = chunk_picks(chunk, points, spec, partition, seed, counts, coarse, ab, factors)
-        else:
-            ab = memo["ab"]
-            factors, point_weights = memo["factors"], memo["point_weights"]
-            rows, d = chunk_picks(
-                chunk, points, spec, partition, seed, counts, coarse, ab, factors, point_weights
-            )
-        x = np.take(chunk["observables"], rows, axis=0)  # take: 4x faster than fancy indexing
-        chosen = np.take(chunk["weights"], rows, axis=0)
+        ab = memo["ab"]
+        factors, point_weights = memo["factors"], memo["point_weights"]
+        rows, d = chunk_picks(
+            chunk, points, spec, partition, seed, counts, coarse, ab, factors, point_weights
+        )
+    x = np.take(chunk["observables"], rows, axis=0)  # take: 4x faster than fancy indexing
+    chosen = np.take(chunk["weights"], rows, axis=0)
     piece = {"x": x, "event": rows + chunk.start}
     piece |= {key: np.take(getattr(plan, key), d, axis=0) for key in keys}
     piece |= joint_quantities(chosen, ab, rows, d, plan, want)
@@ -190,6 +181,21 @@ def chunk_draws(
         return piece
     sink.put(chunk.index, piece)
     return None
+
+
+def covered_draws(chunks: list[tuple[int, tuple, int]], plan: Plan, want, keys) -> dict[str, np.ndarray]:
+    """Pass 2 of the chunks whose draws pass 1's candidates cover (one draw point, no nuisances), all at
+    once: ``chunks`` = (first row, candidates (rows, observables, benchmark weights), count) per chunk; the
+    drawn events of all of them as one piece, chunk after chunk (:meth:`SampleSink.put_chunks`). Each event
+    is what :func:`chunk_draws` makes of it, bit for bit: the joint quantities are computed row by row."""
+    rows = np.concatenate([kept[0][:n] + start for start, kept, n in chunks])
+    x = np.concatenate([kept[1][:n] for _, kept, n in chunks])
+    chosen = np.concatenate([kept[2][:n] for _, kept, n in chunks])
+    d = np.zeros(len(rows), dtype=np.int64)
+    piece = {"x": x, "event": rows}
+    piece |= {key: np.take(getattr(plan, key), d, axis=0) for key in keys}
+    piece |= joint_quantities(chosen, None, rows, d, plan, want)
+    return piece
 
 
 class SampleSink:
@@ -205,7 +211,15 @@ class SampleSink:
 
     def put(self, index: int, piece: dict[str, np.ndarray]) -> None:
         """Chunk ``index``'s drawn events ``piece`` (arrays of its draws in chunk order) at their places."""
-        at = self.places[self.offsets[index] : self.offsets[index + 1]]
+        self._place(self.places[self.offsets[index] : self.offsets[index + 1]], piece)
+
+    def put_chunks(self, indices: list[int], piece: dict[str, np.ndarray]) -> None:
+        """The drawn events of the chunks ``indices``, one chunk after the other in ``piece``."""
+        self._place(
+            np.concatenate([self.places[self.offsets[j] : self.offsets[j + 1]] for j in indices]), piece
+        )
+
+    def _place(self, at: np.ndarray, piece: dict[str, np.ndarray]) -> None:
         for key, values in piece.items():
             if key not in self.arrays:
                 with self._lock:

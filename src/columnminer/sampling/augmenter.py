@@ -49,7 +49,6 @@ import numpy as np
 from ..display import array_summary, html_summary, text_summary
 from ..errors import MorphingError
 from ..io.store import EventStore
-from ..store_chunks import StoreChunk
 from ..weights import (
     closest_benchmark,
     event_weight_gradients_at,
@@ -73,6 +72,7 @@ from ._pass_kernels import (
     benchmark_counts,
     chunk_draws,
     chunk_totals,
+    covered_draws,
 )
 from ._runners import ChunkPasses, passes_for
 from .parameters import NuisanceSampler, ThetaSampler, nominal_nuisances
@@ -498,7 +498,7 @@ class SampleAugmenter:
             candidates,
             columns=(*columns, "observables") if passes.local or candidates else columns,
         )
-        kept = [t.pop("candidates", None) for t in totals]  # a client's tasks send pass 2's likely rows back
+        kept = [t.pop("candidates", None) for t in totals]  # pass 2's likely rows, drawn ahead
         coarse = [t["coarse"] for t in totals]
         mass = np.stack([c.sum(axis=1) for c in coarse])[:, points.inverse]  # [n_chunks, D]
         squares = np.sum([t["squares"] for t in totals], axis=0)[points.inverse]
@@ -551,8 +551,8 @@ class SampleAugmenter:
         observables), each chunk's events put straight at their places in the shuffled sample
         (:class:`SampleSink`; in the tasks, or here for a client's): the sample's arrays x, theta0 (theta1, y
         when ``paired``), nu0 (nu1) with nuisances, the joint quantities in ``want``, and event. ``kept``: per
-        chunk the rows pass 1's tasks drew ahead (:func:`chunk_candidates`; a client's passes): a chunk whose
-        count they cover is drawn here, without a task that reads it again."""
+        chunk the rows pass 1 drew ahead (:func:`chunk_candidates`; a store read twice): the chunks whose
+        counts they cover are drawn here, all at once (:func:`covered_draws`), without reading them again."""
         nuisances = plan.a_matrix is not None
         columns = (*columns, "observables")  # locally, a kernel reads only the columns it uses
         paired_keys = ("theta1", "y") if paired else ()
@@ -569,12 +569,14 @@ class SampleAugmenter:
             (counts, sums) if counts.any() else None
             for counts, sums in zip(chunk_counts, coarse, strict=True)
         ]
+        covered = _covered(per_chunk, kept)
+        if covered:  # pass 1 drew these rows ahead: drawn here, all at once, without reading the chunks again
+            size = self.store.chunk_size
+            chunks = [(j * size, kept[j], int(per_chunk[j][0][0])) for j in covered]
+            sink.put_chunks(covered, covered_draws(chunks, plan, want, keys))
+            for j in covered:
+                per_chunk[j] = None
         spec = self.store.partition_spec
-        for j in _covered(per_chunk, kept):  # a client's pass 1 drew these rows ahead: drawn here, no task
-            here = StoreChunk(j, j * self.store.chunk_size, np.zeros(0, dtype=np.int64), {})  # reads nothing
-            memo = {"candidates": kept[j]}
-            chunk_draws(here, plan, points, spec, partition, seed, want, keys, sink, *per_chunk[j], memo)
-            per_chunk[j] = None
         pieces = []
         if any(args is not None for args in per_chunk):
             pieces = passes.map(
