@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from columnminer.sampling._pass_kernels import SampleSink
+from columnminer.sampling._pass_kernels import SampleSink, benchmark_bincount
 
 
 def _pieces(rng, offsets):
@@ -54,3 +54,14 @@ def test_sink_rows_of_zero_columns():
     sink.put(0, {"x": np.empty((2, 0)), "event": np.array([5, 6])})
     assert sink.arrays["x"].shape == (2, 0)
     assert sink.arrays["event"].tolist() == [6, 5]
+
+
+def test_benchmark_counts_of_one_value_chunks_are_bincounts():
+    """The shortcut for a chunk of one benchmark counts what np.bincount counts (background, benchmarks,
+    values beyond the counted ones); mixed chunks go to bincount."""
+    size = 4
+    for values in ([2] * 5, [-1] * 3, [0], [5] * 2, [3] * 4, [-1, 0, 2, 2], [1, 1, 0]):
+        chunk = np.array(values, dtype=np.int16)
+        expected = np.bincount(chunk + 1, minlength=size)[:size]
+        counted = benchmark_bincount(chunk, size)
+        assert counted.dtype == expected.dtype and counted.tolist() == expected.tolist(), values
