@@ -55,7 +55,8 @@ LHE_TREE = "LesHouchesEvents"
 #: starts workers with ``MALLOC_TRIM_THRESHOLD_`` set, which switches off glibc's dynamic mmap threshold: every
 #: array above 128 KiB is then mmap'ed and unmapped again, and the page faults make chunk processing ~60 %
 #: slower (benchmarks/processors_scaling.py). A fixed 32 MiB mmap threshold restores the speed and keeps the trimming.
-#: (The passes over a store, :func:`columnminer.compute.run_tasks`, set it in their workers themselves:
+#: (The passes over a store, :func:`columnminer.compute.run_tasks`, set it in their workers themselves, and
+#: raise dask's default trim threshold, whose trims had every chunk's arrays faulted in again:
 #: :func:`columnminer.compute.tune_worker_malloc`; coffea's processors run code this package does not wrap.)
 DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 32 * 2**20}
 _OFFSETS = "lhe_event_offsets"
