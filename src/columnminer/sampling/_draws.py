@@ -26,6 +26,7 @@ import numpy as np
 
 from ..io.store import partition_mask
 from ..store_chunks import StoreChunk
+from ._products import block_weights, row_weights, weighted_sums
 
 __all__ = [
     "DrawPoints",
@@ -210,8 +211,9 @@ def _nuisance_factor(ab, nu: np.ndarray, lo: int, hi: int) -> np.ndarray:
 def _product(c: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """[P, T] weights of the rows ``weights`` [T, B] at the points ``c`` [P, B] (pb). A BLAS dgemm of at most
     ``TILE_WORK`` multiply-adds runs on the calling thread; one point would be forwarded to a threaded gemv,
-    so it goes through einsum, the same one as :func:`_point_weights` (the same values, bit for bit)."""
-    return np.einsum("nb,b->n", weights, c[0])[None, :] if len(c) == 1 else c @ weights.T
+    so it goes through :func:`~._products.row_weights`, as :func:`_point_weights` and :func:`_block_picks`
+    do (the same values, bit for bit)."""
+    return row_weights(weights, c[0])[None, :] if len(c) == 1 else c @ weights.T
 
 
 def chunk_masses(
@@ -268,7 +270,7 @@ def chunk_masses(
                 coarse[first:stop, -1] = x[:, full:].sum(axis=1)
             squares[first:stop] += np.einsum("ij,ij->i", x, x)
             np.maximum(top[first:stop], x.max(axis=1), out=top[first:stop])
-    total = np.einsum("n,nb->b", base, weights)  # not BLAS: a threaded gemv stalls busy dask workers
+    total = weighted_sums(base, weights)  # not BLAS: a threaded gemv stalls busy dask workers
     out = {"coarse": coarse, "squares": squares, "top": top, "negative": negative, "total": total}
     if kept is not None:
         out["point_weights"] = kept
@@ -296,7 +298,7 @@ def _search(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def _point_weights(weights, points: DrawPoints, p: int, factors, ones, ab) -> np.ndarray:
     """Clipped, masked weights of every row of the chunk at the distinct point ``p`` [n]."""
-    x = np.einsum("nb,b->n", weights, points.coefficients[p])  # not BLAS (threaded gemv)
+    x = row_weights(weights, points.coefficients[p])
     np.maximum(x, 0.0, out=x)
     if ab is not None:
         nu = points.nu[p]
@@ -316,8 +318,7 @@ def _block_picks(weights, points: DrawPoints, p, block, u, factors, ones, ab) ->
     pos = block[:, None] * g + np.arange(g)
     valid = pos < n
     np.minimum(pos, n - 1, out=pos)
-    # np.take: the same rows as weights[pos], 5x faster than fancy indexing of a 2-d array
-    x = np.einsum("mgb,mb->mg", np.take(weights, pos, axis=0), points.coefficients[p])
+    x = block_weights(weights, pos, points.coefficients[p])
     np.maximum(x, 0.0, out=x)
     if ab is not None:
         nu = points.nu[p]

@@ -24,6 +24,7 @@ from ..weights import (
 )
 from ._draws import DrawPoints, chunk_masses, chunk_picks, expand_factors, factor_codes
 from ._nuisance_terms import chunk_coefficients
+from ._products import row_weights
 
 __all__ = [
     "Plan",
@@ -294,10 +295,11 @@ def joint_quantities(chosen, ab, rows, d, plan: Plan, want) -> dict[str, np.ndar
 
 def _joint_quantities_at_one_point(chosen, point: int, plan: Plan, want) -> dict[str, np.ndarray]:
     """:func:`joint_quantities` when every drawn event has the same draw point (no nuisances): the point's
-    coefficients broadcast over the events instead of being copied per event."""
-    weights = {0: np.einsum("nb,b->n", chosen, plan.c0[point])}
+    coefficients broadcast over the events instead of being copied per event (:mod:`._products`: 4-5x
+    faster than einsum, each event's value its own)."""
+    weights = {0: row_weights(chosen, plan.c0[point])}
     if want & {"r_xz", "t_xz1"}:
-        weights[1] = np.einsum("nb,b->n", chosen, plan.c1[point])
+        weights[1] = row_weights(chosen, plan.c1[point])
     out = {}
     if "r_xz" in want:
         out["r_xz"] = ratio_from_weights(weights[0], weights[1], plan.sigma0[point], plan.sigma1[point])
@@ -305,6 +307,6 @@ def _joint_quantities_at_one_point(chosen, point: int, plan: Plan, want) -> dict
         ((plan.dc0, plan.sigma0, plan.dsigma0), (plan.dc1, plan.sigma1, plan.dsigma1))
     ):
         if f"t_xz{side}" in want:
-            gradients = np.einsum("nb,pb->np", chosen, c_grad[point])
+            gradients = np.stack([row_weights(chosen, c) for c in c_grad[point]], axis=1)
             out[f"t_xz{side}"] = score_from_weights(weights[side], gradients, sigma[point], dsigma[point])
     return out
