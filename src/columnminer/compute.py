@@ -193,13 +193,15 @@ class _Held:
     def hold(self, futures: list) -> None:
         """Keep ``futures`` (in place of any held) for :data:`HOLD_SECONDS`."""
         with self._cond:
-            self._futures, self._deadline = futures, time.monotonic() + HOLD_SECONDS
+            dropped, self._futures = self._futures, futures
+            self._deadline = time.monotonic() + HOLD_SECONDS
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._drop_on_time, name="columnminer-held", daemon=True
                 )
                 self._thread.start()
             self._cond.notify()
+        del dropped  # outside the lock, as in release
 
     def release(self) -> None:
         """Drop the held futures now."""
