@@ -1,8 +1,9 @@
 """The sample passes' event weights at one point: added in benchmark order, a row's value its own."""
 
 import numpy as np
+import pytest
 
-from columnminer.sampling._products import block_weights, row_weights, weighted_sums
+from columnminer.sampling._products import block_weights, one_point_masses, row_weights, weighted_sums
 
 
 def _weights(n=20_000, b=6, seed=3):
@@ -42,3 +43,34 @@ def test_weighted_sums_are_einsums_bit_for_bit():
     factors = np.random.default_rng(5).uniform(0.0, 3.0, size=len(weights))
     np.testing.assert_array_equal(weighted_sums(factors, weights), np.einsum("n,nb->b", factors, weights))
     assert weighted_sums(np.zeros(0), np.zeros((0, 3))).tolist() == [0.0, 0.0, 0.0]
+
+
+def _numpy_masses(weights, c, factor, base, g):
+    """Pass 1 of one point with numpy's array operations (as chunk_masses computed it before)."""
+    x = np.maximum(row_weights(weights, c), 0.0) * factor
+    full = len(x) // g * g
+    coarse = list(x[:full].reshape(-1, g).sum(axis=1)) + ([x[full:].sum()] if full < len(x) else [])
+    return x, np.array(coarse), weighted_sums(base, weights)
+
+
+@pytest.mark.parametrize(("n", "g"), [(100_000, 64), (12_345, 128), (1000, 2048), (999, 3), (7, 64), (1, 64)])
+def test_one_point_masses_are_numpys_numbers_in_one_pass(n, g):
+    rng = np.random.default_rng(n + g)
+    weights = rng.normal(size=(n, 6)) * 10.0 ** rng.integers(-3, 3, size=(n, 1))
+    c = rng.normal(size=6)
+    factor, base = rng.choice([0.0, 1.0, 2.5], size=n), rng.choice([0.0, 1.0], size=n)
+    out = one_point_masses(weights, c, factor, base, g)
+    x, coarse, total = _numpy_masses(weights, c, factor, base, g)
+    np.testing.assert_array_equal(out["point_weights"], x)
+    np.testing.assert_array_equal(out["coarse"][0], coarse)  # numpy's pairwise block sums, bit for bit
+    np.testing.assert_array_equal(out["total"], total)
+    assert out["negative"].tolist() == [int(np.count_nonzero(row_weights(weights, c) < 0.0))]
+    assert out["top"].tolist() == [max(x.max(), 0.0)]
+    np.testing.assert_allclose(out["squares"], [np.sum(x * x)], rtol=1e-13)
+
+
+def test_one_point_masses_keep_a_nan_as_the_largest_weight():
+    weights = np.array([[1.0], [np.nan], [3.0], [-1.0]])
+    out = one_point_masses(weights, np.ones(1), np.ones(4), np.ones(4), 2)
+    assert np.isnan(out["top"][0]) and out["negative"].tolist() == [1]
+    assert np.isnan(out["coarse"][0, 0]) and out["coarse"][0, 1] == 3.0

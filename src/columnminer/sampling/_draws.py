@@ -26,7 +26,8 @@ import numpy as np
 
 from ..io.store import partition_mask
 from ..store_chunks import StoreChunk
-from ._products import block_weights, row_weights, weighted_sums
+from ._picks import kept_block_picks
+from ._products import block_weights, one_point_masses, row_weights, weighted_sums
 
 __all__ = [
     "DrawPoints",
@@ -245,7 +246,11 @@ def chunk_masses(
         factors = key_factors(chunk["sampled_from"], spec, partition, chunk.start, points.keys)
     factors, ones, base = factors
     n, n_points = len(weights), len(points)
-    kept = np.empty(n) if keep and n_points == 1 and ab is None else None
+    if n_points == 1 and ab is None:  # the same numbers in one read of the weights
+        out = one_point_masses(weights, points.coefficients[0], factors[points.key_of[0]], base, g)
+        if not keep:
+            del out["point_weights"]
+        return out
     coarse = np.zeros((n_points, -(-n // g)))
     squares, top = np.zeros(n_points), np.zeros(n_points)
     negative = np.zeros(n_points, dtype=np.int64)
@@ -262,8 +267,6 @@ def chunk_masses(
                 x *= _nuisance_factor(ab, points.nu[first:stop], lo, hi)
             if not ones[key]:
                 x *= factors[key, lo:hi]
-            if kept is not None:
-                kept[lo:hi] = x[0]
             full = (hi - lo) // g * g
             coarse[first:stop, lo // g : (lo + full) // g] = x[:, :full].reshape(stop - first, -1, g).sum(2)
             if full < hi - lo:
@@ -271,10 +274,7 @@ def chunk_masses(
             squares[first:stop] += np.einsum("ij,ij->i", x, x)
             np.maximum(top[first:stop], x.max(axis=1), out=top[first:stop])
     total = weighted_sums(base, weights)  # not BLAS: a threaded gemv stalls busy dask workers
-    out = {"coarse": coarse, "squares": squares, "top": top, "negative": negative, "total": total}
-    if kept is not None:
-        out["point_weights"] = kept
-    return out
+    return {"coarse": coarse, "squares": squares, "top": top, "negative": negative, "total": total}
 
 
 def _uniforms(rng: np.random.Generator, counts: np.ndarray, cdf: np.ndarray, inverse: np.ndarray):
@@ -313,7 +313,7 @@ def _block_picks(weights, points: DrawPoints, p, block, u, factors, ones, ab) ->
     """Rows of picks that lie in block ``block`` [m] of point ``p`` [m] at ``u`` [m] past the block's
     start: the clipped weights of the block's ``coarse_rows`` rows, their cumulative sum, the first row whose
     cumulative weight exceeds u (the block's last row with weight where rounding puts u past the end).
-    (With one draw point and pass 1's clipped weights kept, :func:`_kept_block_picks` does the same.)"""
+    (With one draw point and pass 1's clipped weights kept, :func:`~._picks.kept_block_picks` does the same.)"""
     n, g = len(weights), points.coarse_rows
     pos = block[:, None] * g + np.arange(g)
     valid = pos < n
@@ -332,20 +332,6 @@ def _block_picks(weights, points: DrawPoints, p, block, u, factors, ones, ab) ->
     cum = np.cumsum(x, axis=1)
     index = np.minimum(np.count_nonzero(cum <= u[:, None], axis=1), np.argmax(cum, axis=1))
     return pos[np.arange(len(pos)), index]
-
-
-def _kept_block_picks(point_weights: np.ndarray, g: int, block: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """:func:`_block_picks` from the chunk's clipped weights at its only draw point [n]: the cumulative sums
-    within every block of ``g`` rows at once (the rows past the chunk's end weigh 0), then for each pick the
-    rows of its block whose cumulative sum is at most ``u``, capped at the block's first largest sum. The
-    cumulative sums add the same numbers in the same order as :func:`_block_picks`: the same rows."""
-    n = len(point_weights)
-    padded = np.zeros(-(-n // g) * g)
-    padded[:n] = point_weights
-    cum = np.cumsum(padded.reshape(-1, g), axis=1)
-    last = np.argmax(cum, axis=1)
-    below = np.count_nonzero(np.take(cum, block, axis=0) <= u[:, None], axis=1)
-    return block * g + np.minimum(below, np.take(last, block))
 
 
 def chunk_picks(
@@ -402,7 +388,7 @@ def chunk_picks(
     if sparse:
         mine, block, rest = (np.concatenate(parts) for parts in zip(*sparse, strict=True))
         if kept is not None:  # one point: every block's cumulative sums at once, then one look per pick
-            rows[mine] = _kept_block_picks(kept, g, block, rest)
+            rows[mine] = kept_block_picks(kept, g, block, rest)
             return rows, d
         batch = max(1, BATCH_WORK // (g * max(weights.shape[1], 1)))
         for lo in range(0, len(mine), batch):
