@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import numba
 import numpy as np
 import zarr
 
@@ -75,18 +76,19 @@ def setup_difference(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _splitmix64_inplace(z: np.ndarray) -> None:
-    """The splitmix64 finaliser (Steele, Lea and Flood, OOPSLA 2014) of the uint64 array ``z``, in place
-    (wrapping arithmetic): a fast, well-mixed hash."""
-    z += np.uint64(0x9E3779B97F4A7C15)
-    t = z >> np.uint64(30)
-    z ^= t
-    z *= np.uint64(0xBF58476D1CE4E5B9)
-    np.right_shift(z, np.uint64(27), out=t)
-    z ^= t
-    z *= np.uint64(0x94D049BB133111EB)
-    np.right_shift(z, np.uint64(31), out=t)
-    z ^= t
+_GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1, _MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+@numba.njit(nogil=True, cache=True)
+def _hash_in_range(start, seed, low, high, out):  # pragma: no cover - compiled; tested through partition_mask
+    """out[i] = low <= splitmix64((start + i) ^ seed) >> 11 < high (wrapping uint64 arithmetic)."""
+    for i in range(out.shape[0]):
+        z = (np.uint64(start + i) ^ seed) + _GOLDEN_GAMMA
+        z = (z ^ (z >> np.uint64(30))) * _MIX_1
+        z = (z ^ (z >> np.uint64(27))) * _MIX_2
+        m = (z ^ (z >> np.uint64(31))) >> np.uint64(11)
+        out[i] = low <= m and m < high
 
 
 def partition_mask(spec: Mapping[str, Any], partition: str, start: int, stop: int) -> np.ndarray:
@@ -108,14 +110,12 @@ def partition_mask(spec: Mapping[str, Any], partition: str, start: int, stop: in
     k = PARTITIONS.index(partition)
     upper = 1.0 if k == len(PARTITIONS) - 1 else edges[k + 1]
     # u_i = m_i / 2^53 with the integer m_i = hash >> 11, so u_i in [a, b) <=> m_i in [ceil(a 2^53), ceil(b 2^53))
-    # (a 2^53 is exact): integer comparisons, and every step of the hash in place on one array (6x faster
-    # than a new array per step, 0.3 ms per 10^5 events)
-    z = np.arange(int(start), int(stop), dtype=np.uint64)
-    z ^= np.uint64(int(spec["seed"]) * 0x632BE59BD9B4E019 % 2**64)
-    _splitmix64_inplace(z)
-    z >>= np.uint64(11)
-    inside = z >= np.uint64(math.ceil(float(edges[k]) * 2.0**53))
-    inside &= z < np.uint64(math.ceil(float(upper) * 2.0**53))
+    # (a 2^53 is exact): integer comparisons; the splitmix64 finaliser (Steele, Lea and Flood, OOPSLA 2014)
+    # of each index in one compiled loop (0.03 ms per 10^5 events, against 0.3 ms for numpy's array steps)
+    inside = np.empty(max(int(stop) - int(start), 0), dtype=np.bool_)
+    seed = np.uint64(int(spec["seed"]) * 0x632BE59BD9B4E019 % 2**64)
+    low, high = (np.uint64(math.ceil(float(edge) * 2.0**53)) for edge in (edges[k], upper))
+    _hash_in_range(int(start), seed, low, high, inside)
     return inside
 
 
