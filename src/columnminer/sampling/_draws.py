@@ -387,7 +387,7 @@ def chunk_picks(
         sparse.append((mine, block, u[mine] - below))
     if sparse:
         mine, block, rest = (np.concatenate(parts) for parts in zip(*sparse, strict=True))
-        if kept is not None:  # one point: every block's cumulative sums at once, then one look per pick
+        if kept is not None:  # one point: the cumulative sums of the picked blocks only, one look per pick
             rows[mine] = kept_block_picks(kept, g, block, rest)
             return rows, d
         batch = max(1, BATCH_WORK // (g * max(weights.shape[1], 1)))
